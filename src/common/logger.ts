@@ -1,0 +1,54 @@
+/** Structured logger: one JSON object per line. Libraries receive one; only cli makes one. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  child(fields: LogFields): Logger;
+}
+
+const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const secretKey = /secret|password|token|authorization|api_?key/i;
+
+function redact(fields: LogFields): LogFields {
+  const out: LogFields = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (secretKey.test(k)) out[k] = '[redacted]';
+    else if (v instanceof Error) out[k] = { message: v.message, code: (v as { code?: unknown }).code };
+    else out[k] = v;
+  }
+  return out;
+}
+
+export function createLogger(
+  opts: { level?: LogLevel; write?: (line: string) => void; base?: LogFields } = {},
+): Logger {
+  const min = order[opts.level ?? 'info'];
+  const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const base = opts.base ?? {};
+  const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
+    if (order[level] < min) return;
+    write(JSON.stringify({ t: new Date().toISOString(), level, msg, ...base, ...redact(fields ?? {}) }));
+  };
+  return {
+    debug: (m, f) => emit('debug', m, f),
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+    child: (fields) => createLogger({ ...opts, base: { ...base, ...redact(fields) } }),
+  };
+}
+
+/** A logger that drops everything; the default for library code used without one. */
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};

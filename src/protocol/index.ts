@@ -1,0 +1,11 @@
+export { FdfsError, isFdfsError, Status, statusName, toStatus } from '../common/index.js';
+export * from './constants.js';
+export * from './fields.js';
+export * from './frame-reader.js';
+export * from './header.js';
+export * from './metadata.js';
+export * from './server-messages.js';
+export * from './stat-records.js';
+export * from './storage-messages.js';
+export * from './tracker-messages.js';
+export * from './packet-server.js';

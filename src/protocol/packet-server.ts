@@ -1,0 +1,90 @@
+/**
+ * The request loop every FastDFS-speaking server shares: one request, one response, in order.
+ * Policy (timeouts, which commands exist, caps) comes from the caller.
+ */
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { FdfsError, type Logger, Status, toStatus } from '../common/index.js';
+import { Cmd, cmdName } from './constants.js';
+import { FrameReader } from './frame-reader.js';
+import { encodeHeader, encodePacket, type Header } from './header.js';
+
+export interface PacketContext {
+  readonly socket: Socket;
+  readonly reader: FrameReader;
+  readonly peer: string;
+  /** Header (+ small body) in one write. */
+  reply(body?: Buffer): Promise<void>;
+  /** Header with `length`, then the stream's bytes; the stream must yield exactly that many. */
+  replyStream(length: number, body: Readable): Promise<void>;
+}
+
+export type PacketHandler = (header: Header, ctx: PacketContext) => Promise<void>;
+
+export interface ServeOptions {
+  readonly logger: Logger;
+  /** Idle/network timeout in ms; the socket is dropped when it passes with no traffic. */
+  readonly timeout: number;
+  /** Storage closes the connection after a header-only EINVAL, as FastDFS does (fact sheet §1.2). */
+  readonly closeAfterEinval: boolean;
+}
+
+function write(socket: Socket, buf: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.write(buf, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+export async function servePackets(socket: Socket, handler: PacketHandler, opts: ServeOptions): Promise<void> {
+  const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+  const log = opts.logger.child({ peer });
+  socket.setNoDelay(true);
+  socket.setTimeout(opts.timeout, () => socket.destroy());
+  socket.on('error', (err) => log.debug('socket error', { err }));
+  const reader = new FrameReader(socket, peer);
+  const ctx: PacketContext = {
+    socket,
+    reader,
+    peer,
+    reply: (body) => write(socket, encodePacket(Cmd.RESP, body)),
+    replyStream: async (length, body) => {
+      await write(socket, encodeHeader(length, Cmd.RESP, 0));
+      await pipeline(body, socket, { end: false });
+    },
+  };
+  try {
+    for (;;) {
+      const header = await reader.readHeader();
+      if (!header) break;
+      if (header.cmd === Cmd.QUIT) break;
+      if (header.cmd === Cmd.ACTIVE_TEST && header.length === 0) {
+        await ctx.reply();
+        continue;
+      }
+      const start = reader.consumed;
+      try {
+        await handler(header, ctx);
+      } catch (err) {
+        if (socket.destroyed) throw err;
+        const status = toStatus(err);
+        const level = err instanceof FdfsError && status !== Status.EIO ? 'info' : 'error';
+        log[level]('request failed', { cmd: cmdName(header.cmd), status, err });
+        await write(socket, encodeHeader(0, Cmd.RESP, status || Status.EIO));
+        const inSync = reader.consumed - start === header.length;
+        if (!inSync || (opts.closeAfterEinval && status === Status.EINVAL)) break;
+      }
+    }
+  } catch (err) {
+    // A malformed header, a truncated body or a dead peer: drop this connection, nothing else.
+    log.info('connection dropped', { err });
+  } finally {
+    socket.end();
+    socket.destroySoon?.();
+  }
+}
+
+/** Reply for an unknown command, used by handlers' default branch. */
+export function unknownCommand(header: Header): FdfsError {
+  return new FdfsError(Status.EINVAL, `unknown command ${header.cmd}`);
+}
