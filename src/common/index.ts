@@ -1,0 +1,3 @@
+export * from './crc32.js';
+export * from './errors.js';
+export * from './logger.js';
