@@ -61,7 +61,10 @@ export class BodyReader {
 
   private need(n: number): void {
     if (this.pos + n > this.buf.length) {
-      throw new FdfsError(Status.EINVAL, `${this.what}: body too short (need ${this.pos + n}, have ${this.buf.length})`);
+      throw new FdfsError(
+        Status.EINVAL,
+        `${this.what}: body too short (need ${this.pos + n}, have ${this.buf.length})`,
+      );
     }
   }
 

@@ -14,7 +14,11 @@ export function packMetadata(meta: Metadata): Buffer {
   const names = Object.keys(meta).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   for (const [i, name] of names.entries()) {
     if (i > 0) parts.push(Buffer.from([RECORD_SEPARATOR]));
-    parts.push(Buffer.from(name, 'utf8'), Buffer.from([FIELD_SEPARATOR]), Buffer.from(meta[name] ?? '', 'utf8'));
+    parts.push(
+      Buffer.from(name, 'utf8'),
+      Buffer.from([FIELD_SEPARATOR]),
+      Buffer.from(meta[name] ?? '', 'utf8'),
+    );
   }
   return Buffer.concat(parts);
 }

@@ -36,7 +36,11 @@ function write(socket: Socket, buf: Buffer): Promise<void> {
   });
 }
 
-export async function servePackets(socket: Socket, handler: PacketHandler, opts: ServeOptions): Promise<void> {
+export async function servePackets(
+  socket: Socket,
+  handler: PacketHandler,
+  opts: ServeOptions,
+): Promise<void> {
   const peer = `${socket.remoteAddress}:${socket.remotePort}`;
   const log = opts.logger.child({ peer });
   socket.setNoDelay(true);

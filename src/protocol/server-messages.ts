@@ -3,7 +3,8 @@ import { GROUP_NAME_LEN, STORAGE_ID_SIZE, VERSION_SIZE } from './constants.js';
 import { BodyReader, BodyWriter } from './fields.js';
 
 const JOIN_IP_SIZE = 46;
-export const JOIN_FIXED_SIZE = GROUP_NAME_LEN + 1 + 6 * 8 + VERSION_SIZE + 1 + 1 + STORAGE_ID_SIZE + JOIN_IP_SIZE + 8;
+export const JOIN_FIXED_SIZE =
+  GROUP_NAME_LEN + 1 + 6 * 8 + VERSION_SIZE + 1 + 1 + STORAGE_ID_SIZE + JOIN_IP_SIZE + 8;
 
 export interface JoinRequest {
   readonly group: string;
@@ -57,7 +58,11 @@ export function decodeJoin(b: Buffer): JoinRequest {
     currentTrackerIp: r.fixed(JOIN_IP_SIZE),
   };
   r.int64(); // tracker_count: the lines below are authoritative
-  const trackers = r.rest().toString('utf8').split('\n').filter((l) => l.length > 0);
+  const trackers = r
+    .rest()
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
   return { ...j, trackers };
 }
 

@@ -28,17 +28,48 @@ export interface GroupStat {
 
 /** The 42 int64 counters of stat_buff, in wire order after the three int32 connection counts. */
 export const STAT_COUNTER_NAMES = [
-  'totalUploadCount', 'successUploadCount', 'totalAppendCount', 'successAppendCount',
-  'totalModifyCount', 'successModifyCount', 'totalTruncateCount', 'successTruncateCount',
-  'totalSetMetaCount', 'successSetMetaCount', 'totalDeleteCount', 'successDeleteCount',
-  'totalDownloadCount', 'successDownloadCount', 'totalGetMetaCount', 'successGetMetaCount',
-  'totalCreateLinkCount', 'successCreateLinkCount', 'totalDeleteLinkCount', 'successDeleteLinkCount',
-  'totalUploadBytes', 'successUploadBytes', 'totalAppendBytes', 'successAppendBytes',
-  'totalModifyBytes', 'successModifyBytes', 'totalDownloadBytes', 'successDownloadBytes',
-  'totalSyncInBytes', 'successSyncInBytes', 'totalSyncOutBytes', 'successSyncOutBytes',
-  'totalFileOpenCount', 'successFileOpenCount', 'totalFileReadCount', 'successFileReadCount',
-  'totalFileWriteCount', 'successFileWriteCount',
-  'lastSourceUpdate', 'lastSyncUpdate', 'lastSyncedTimestamp', 'lastHeartBeatTime',
+  'totalUploadCount',
+  'successUploadCount',
+  'totalAppendCount',
+  'successAppendCount',
+  'totalModifyCount',
+  'successModifyCount',
+  'totalTruncateCount',
+  'successTruncateCount',
+  'totalSetMetaCount',
+  'successSetMetaCount',
+  'totalDeleteCount',
+  'successDeleteCount',
+  'totalDownloadCount',
+  'successDownloadCount',
+  'totalGetMetaCount',
+  'successGetMetaCount',
+  'totalCreateLinkCount',
+  'successCreateLinkCount',
+  'totalDeleteLinkCount',
+  'successDeleteLinkCount',
+  'totalUploadBytes',
+  'successUploadBytes',
+  'totalAppendBytes',
+  'successAppendBytes',
+  'totalModifyBytes',
+  'successModifyBytes',
+  'totalDownloadBytes',
+  'successDownloadBytes',
+  'totalSyncInBytes',
+  'successSyncInBytes',
+  'totalSyncOutBytes',
+  'successSyncOutBytes',
+  'totalFileOpenCount',
+  'successFileOpenCount',
+  'totalFileReadCount',
+  'successFileReadCount',
+  'totalFileWriteCount',
+  'successFileWriteCount',
+  'lastSourceUpdate',
+  'lastSyncUpdate',
+  'lastSyncedTimestamp',
+  'lastHeartBeatTime',
 ] as const;
 export type StatCounterName = (typeof STAT_COUNTER_NAMES)[number];
 export type StatCounters = Record<StatCounterName, number> & {
@@ -86,13 +117,17 @@ export function encodeGroupStat(g: GroupStat, layout: StatLayoutName): Buffer {
     w.int64(g.trunkFreeMb).int64(g.storageCount).int64(g.storagePort).int64(g.storageHttpPort);
     w.int64(g.activeCount);
   }
-  w.int64(g.currentWriteServer).int64(g.storePathCount).int64(g.subdirCountPerPath).int64(g.currentTrunkFileId);
+  w.int64(g.currentWriteServer)
+    .int64(g.storePathCount)
+    .int64(g.subdirCountPerPath)
+    .int64(g.currentTrunkFileId);
   return w.buf;
 }
 
 export function decodeGroupStats(body: Buffer, layout: StatLayoutName): GroupStat[] {
   const size = GROUP_STAT_SIZE[layout];
-  if (body.length % size !== 0) throw new FdfsError(Status.EINVAL, `group stat body ${body.length} is not a multiple of ${size}`);
+  if (body.length % size !== 0)
+    throw new FdfsError(Status.EINVAL, `group stat body ${body.length} is not a multiple of ${size}`);
   const out: GroupStat[] = [];
   const r = new BodyReader(body, 'group stat');
   for (let i = 0; i < body.length / size; i++) {
@@ -151,12 +186,23 @@ export interface StorageStat {
 export function encodeStorageStat(s: StorageStat, layout: StatLayoutName): Buffer {
   const w = new BodyWriter(STORAGE_STAT_SIZE[layout]).uint8(s.status);
   if (layout === 'current') {
-    w.uint8(s.rwMode).fixed(s.id, STORAGE_ID_SIZE).fixed(s.ip, IP_ADDRESS_SIZE).fixed(s.srcId, STORAGE_ID_SIZE);
-    w.fixed(s.version, 8).int64(s.joinTime).int64(s.upTime).int64(s.totalMb).int64(s.freeMb).int64(s.reservedMb);
+    w.uint8(s.rwMode)
+      .fixed(s.id, STORAGE_ID_SIZE)
+      .fixed(s.ip, IP_ADDRESS_SIZE)
+      .fixed(s.srcId, STORAGE_ID_SIZE);
+    w.fixed(s.version, 8)
+      .int64(s.joinTime)
+      .int64(s.upTime)
+      .int64(s.totalMb)
+      .int64(s.freeMb)
+      .int64(s.reservedMb);
     w.int64(s.uploadPriority).int64(s.storePathCount).int64(s.subdirCountPerPath).int64(s.currentWritePath);
     w.int64(s.storagePort);
   } else {
-    w.fixed(s.id, STORAGE_ID_SIZE).fixed(s.ip, IP_ADDRESS_SIZE).fixed(s.domainName, 128).fixed(s.srcId, STORAGE_ID_SIZE);
+    w.fixed(s.id, STORAGE_ID_SIZE)
+      .fixed(s.ip, IP_ADDRESS_SIZE)
+      .fixed(s.domainName, 128)
+      .fixed(s.srcId, STORAGE_ID_SIZE);
     w.fixed(s.version, 6).int64(s.joinTime).int64(s.upTime).int64(s.totalMb).int64(s.freeMb);
     w.int64(s.uploadPriority).int64(s.storePathCount).int64(s.subdirCountPerPath).int64(s.currentWritePath);
     w.int64(s.storagePort).int64(s.storageHttpPort);
@@ -167,7 +213,8 @@ export function encodeStorageStat(s: StorageStat, layout: StatLayoutName): Buffe
 
 export function decodeStorageStats(body: Buffer, layout: StatLayoutName): StorageStat[] {
   const size = STORAGE_STAT_SIZE[layout];
-  if (body.length % size !== 0) throw new FdfsError(Status.EINVAL, `storage stat body ${body.length} is not a multiple of ${size}`);
+  if (body.length % size !== 0)
+    throw new FdfsError(Status.EINVAL, `storage stat body ${body.length} is not a multiple of ${size}`);
   const r = new BodyReader(body, 'storage stat');
   const out: StorageStat[] = [];
   for (let i = 0; i < body.length / size; i++) {

@@ -21,20 +21,34 @@ export function encodeStoreOne(t: StoreTarget): Buffer {
 }
 
 export function decodeStoreOne(body: Buffer): StoreTarget {
-  if (body.length !== 40) throw new FdfsError(Status.EINVAL, `query-store reply of ${body.length} bytes, expected 40`);
+  if (body.length !== 40)
+    throw new FdfsError(Status.EINVAL, `query-store reply of ${body.length} bytes, expected 40`);
   const r = new BodyReader(body, 'query-store reply');
-  return { group: r.fixed(GROUP_NAME_LEN), ip: r.fixed(IP_IN_QUERY), port: r.int64(), storePathIndex: r.uint8() };
+  return {
+    group: r.fixed(GROUP_NAME_LEN),
+    ip: r.fixed(IP_IN_QUERY),
+    port: r.int64(),
+    storePathIndex: r.uint8(),
+  };
 }
 
-export function encodeStoreAll(group: string, servers: readonly { ip: string; port: number }[], pathIndex: number): Buffer {
-  const w = new BodyWriter(GROUP_NAME_LEN + servers.length * (IP_IN_QUERY + 8) + 1).fixed(group, GROUP_NAME_LEN);
+export function encodeStoreAll(
+  group: string,
+  servers: readonly { ip: string; port: number }[],
+  pathIndex: number,
+): Buffer {
+  const w = new BodyWriter(GROUP_NAME_LEN + servers.length * (IP_IN_QUERY + 8) + 1).fixed(
+    group,
+    GROUP_NAME_LEN,
+  );
   for (const s of servers) w.fixed(s.ip, IP_IN_QUERY).int64(s.port);
   return w.uint8(pathIndex).buf;
 }
 
 export function decodeStoreAll(body: Buffer): StoreTarget[] {
   const n = (body.length - GROUP_NAME_LEN - 1) / (IP_IN_QUERY + 8);
-  if (!Number.isInteger(n) || n < 1) throw new FdfsError(Status.EINVAL, `query-store-all reply of ${body.length} bytes`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new FdfsError(Status.EINVAL, `query-store-all reply of ${body.length} bytes`);
   const r = new BodyReader(body, 'query-store-all reply');
   const group = r.fixed(GROUP_NAME_LEN);
   const list: { ip: string; port: number }[] = [];
@@ -63,7 +77,8 @@ export function encodeFetch(group: string, servers: readonly { ip: string; port:
 
 export function decodeFetch(body: Buffer): FetchTarget[] {
   const extra = (body.length - 39) / IP_IN_QUERY;
-  if (!Number.isInteger(extra) || extra < 0) throw new FdfsError(Status.EINVAL, `query-fetch reply of ${body.length} bytes`);
+  if (!Number.isInteger(extra) || extra < 0)
+    throw new FdfsError(Status.EINVAL, `query-fetch reply of ${body.length} bytes`);
   const r = new BodyReader(body, 'query-fetch reply');
   const group = r.fixed(GROUP_NAME_LEN);
   const ip = r.fixed(IP_IN_QUERY);

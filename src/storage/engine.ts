@@ -1,0 +1,198 @@
+/**
+ * The storage's file operations, independent of the wire: the service maps commands onto these,
+ * and a gateway running beside the storage can call them directly.
+ */
+import { stat, unlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { FdfsError, type Logger, Status } from '../common/index.js';
+import type { StorageConfig } from '../config/types.js';
+import {
+  decodeRemoteFilename,
+  encodeRemoteFilename,
+  formatFileId,
+  type NameKind,
+  slaveRemoteFilename,
+  validateExt,
+  validateRemoteFilename,
+} from '../fileid/index.js';
+import type { Metadata } from '../protocol/index.js';
+import { type Binlog, BinlogOp } from './binlog.js';
+import type { DistPath } from './dist-path.js';
+import { commitNew, writeTemp } from './durable.js';
+import { KeyedLock } from './keyed-lock.js';
+import { checkMetadata, META_SUFFIX, readMetadataRaw, writeMetadata } from './metadata-file.js';
+import { hex, type StorePaths, subdirsOf } from './store-paths.js';
+
+export interface UploadInput {
+  readonly body: Readable;
+  readonly size: number;
+  readonly ext: string;
+  readonly storePathIndex: number; // 0xFF = storage chooses
+  readonly kind?: NameKind;
+}
+
+export interface EngineDeps {
+  readonly config: StorageConfig;
+  readonly paths: StorePaths;
+  readonly binlog: Binlog;
+  readonly dist: DistPath;
+  readonly logger: Logger;
+  /** The address written into new file ids (the storage's ip as its trackers see it). */
+  readonly sourceIp: () => string;
+}
+
+export class StorageEngine {
+  readonly group: string;
+  readonly locks = new KeyedLock();
+  private readonly durable: boolean;
+
+  constructor(readonly deps: EngineDeps) {
+    this.group = deps.config.groupName;
+    this.durable = deps.config.durableWrites;
+  }
+
+  fileId(remote: string): string {
+    return formatFileId(this.group, remote);
+  }
+
+  /** Rejects a request addressed to another group (EINVAL, as FastDFS). */
+  checkGroup(group: string, remote: string): void {
+    if (group !== this.group) {
+      throw new FdfsError(Status.EINVAL, `group "${group}" is not this storage's group "${this.group}"`, {
+        fileId: `${group}/${remote}`,
+      });
+    }
+  }
+
+  /** Absolute path of an existing regular file, or ENOENT. */
+  async existing(remote: string): Promise<{ path: string; size: number; mtimeSec: number }> {
+    validateRemoteFilename(remote);
+    const path = this.deps.paths.resolve(remote);
+    try {
+      const s = await stat(path);
+      if (!s.isFile()) throw new FdfsError(Status.EISDIR, `${this.fileId(remote)} is not a regular file`);
+      return { path, size: s.size, mtimeSec: Math.floor(s.mtimeMs / 1000) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new FdfsError(Status.ENOENT, `file ${this.fileId(remote)} not found`, {
+          fileId: this.fileId(remote),
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
+
+  /** Upload (11) and appender upload (23): temp file, fsync, name from size+crc, link, binlog, reply. */
+  async upload(input: UploadInput): Promise<string> {
+    validateExt(input.ext);
+    const { paths } = this.deps;
+    const pathIndex = paths.choose(input.storePathIndex, input.size);
+    const tmp = await writeTemp(paths.tmpDir(pathIndex), input.body, input.size, this.durable);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const remote = this.newName(pathIndex, tmp.size, tmp.crc32, input.ext, input.kind ?? 'normal');
+        const fullPath = paths.resolve(remote);
+        await paths.ensureDir(paths.dirOf(pathIndex, ...subdirsOf(remote)));
+        try {
+          await commitNew(tmp.path, fullPath, this.durable);
+        } catch (err) {
+          // Same second, size, crc and random bits: draw again, as FastDFS retries on EEXIST.
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 10) continue;
+          throw err;
+        }
+        await this.deps.binlog.append(BinlogOp.CREATE, remote);
+        return remote;
+      }
+    } finally {
+      await unlink(tmp.path).catch(() => {});
+    }
+  }
+
+  private newName(pathIndex: number, size: number, crc32: number, ext: string, kind: NameKind): string {
+    const base = encodeRemoteFilename({
+      storePathIndex: pathIndex,
+      subdirHigh: 0,
+      subdirLow: 0,
+      source: { kind: 'ip', ip: this.deps.sourceIp() },
+      timestamp: Math.floor(Date.now() / 1000),
+      size,
+      crc32,
+      ext,
+      kind,
+    });
+    const fileName = base.slice(10);
+    const { high, low } = this.deps.dist.next(fileName.slice(0, 27));
+    return `M${hex(pathIndex)}/${hex(high)}/${hex(low)}/${fileName}`;
+  }
+
+  /** Slave upload (21): stored beside its master under a derived name; EEXIST if taken. */
+  async uploadSlave(
+    master: string,
+    prefix: string,
+    ext: string,
+    body: Readable,
+    size: number,
+  ): Promise<string> {
+    const remote = slaveRemoteFilename(master, prefix, ext);
+    await this.existing(master).catch(async (err) => {
+      await drain(body);
+      throw err;
+    });
+    const pathIndex = decodeRemoteFilename(master).storePathIndex;
+    const tmp = await writeTemp(this.deps.paths.tmpDir(pathIndex), body, size, this.durable);
+    try {
+      await commitNew(tmp.path, this.deps.paths.resolve(remote), this.durable);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new FdfsError(Status.EEXIST, `slave file ${this.fileId(remote)} already exists`, {
+          fileId: this.fileId(remote),
+        });
+      }
+      throw err;
+    } finally {
+      await unlink(tmp.path).catch(() => {});
+    }
+    await this.deps.binlog.append(BinlogOp.CREATE, remote);
+    return remote;
+  }
+
+  async delete(remote: string): Promise<void> {
+    await this.locks.run(remote, async () => {
+      const { path } = await this.existing(remote);
+      await unlink(path);
+      await this.deps.binlog.append(BinlogOp.DELETE, remote);
+      const hadMeta = await unlink(path + META_SUFFIX).then(
+        () => true,
+        () => false,
+      );
+      if (hadMeta) await this.deps.binlog.append(BinlogOp.DELETE, remote + META_SUFFIX);
+    });
+  }
+
+  async setMetadata(remote: string, meta: Metadata, mode: 'overwrite' | 'merge'): Promise<void> {
+    checkMetadata(meta, this.fileId(remote));
+    await this.locks.run(`${remote}${META_SUFFIX}`, async () => {
+      const { path } = await this.existing(remote);
+      const op = await writeMetadata(path, meta, mode, this.durable);
+      if (op) await this.deps.binlog.append(op, remote + META_SUFFIX);
+    });
+  }
+
+  /** The packed sidecar; ENOENT when the file or its sidecar is missing (as FastDFS). */
+  async getMetadataRaw(remote: string): Promise<Buffer> {
+    const { path } = await this.existing(remote);
+    const raw = await readMetadataRaw(path);
+    if (!raw)
+      throw new FdfsError(Status.ENOENT, `file ${this.fileId(remote)} has no metadata`, {
+        fileId: this.fileId(remote),
+      });
+    return raw;
+  }
+}
+
+async function drain(body: Readable): Promise<void> {
+  for await (const _ of body) {
+    // consume so the connection stays in step
+  }
+}

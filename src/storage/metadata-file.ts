@@ -1,0 +1,68 @@
+/** The `-m` sidecar: packed metadata (fact sheet §4.4), sorted by name, replaced atomically. */
+import { readFile, unlink } from 'node:fs/promises';
+import {
+  FdfsError,
+  MAX_META_NAME_LEN,
+  MAX_META_VALUE_LEN,
+  type Metadata,
+  mergeMetadata,
+  packMetadata,
+  Status,
+  unpackMetadata,
+} from '../protocol/index.js';
+import { writeFileAtomic } from './durable.js';
+
+export const META_SUFFIX = '-m';
+
+/**
+ * FastDFS silently cuts names over 64 and values over 256 bytes; we refuse them instead, so a
+ * client never believes it stored something it did not.
+ */
+export function checkMetadata(meta: Metadata, fileId: string): void {
+  for (const [k, v] of Object.entries(meta)) {
+    if (Buffer.byteLength(k) > MAX_META_NAME_LEN || k.length === 0) {
+      throw new FdfsError(
+        Status.EINVAL,
+        `metadata name "${k.slice(0, 80)}" must be 1..${MAX_META_NAME_LEN} bytes`,
+        { fileId },
+      );
+    }
+    if (Buffer.byteLength(v) > MAX_META_VALUE_LEN) {
+      throw new FdfsError(
+        Status.EINVAL,
+        `metadata value of "${k}" is ${Buffer.byteLength(v)} bytes, the limit is ${MAX_META_VALUE_LEN}`,
+        {
+          fileId,
+        },
+      );
+    }
+  }
+}
+
+export async function readMetadataRaw(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path + META_SUFFIX);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Applies an overwrite or merge; returns what happened for the binlog ('C', 'U', 'D' or none). */
+export async function writeMetadata(
+  path: string,
+  update: Metadata,
+  mode: 'overwrite' | 'merge',
+  durable: boolean,
+): Promise<'C' | 'U' | 'D' | undefined> {
+  const existing = await readMetadataRaw(path);
+  if (mode === 'merge' && Object.keys(update).length === 0) return undefined;
+  if (mode === 'overwrite' && Object.keys(update).length === 0) {
+    if (!existing) return undefined;
+    await unlink(path + META_SUFFIX);
+    return 'D';
+  }
+  const next = mode === 'merge' && existing ? mergeMetadata(unpackMetadata(existing), update) : update;
+  await writeFileAtomic(path + META_SUFFIX, packMetadata(next), durable);
+  return existing ? 'U' : 'C';
+}

@@ -1,0 +1,125 @@
+/**
+ * Reports this storage to every tracker (FastDFS semantics: no tracker is special): join once per
+ * connection, then heartbeats and disk usage on their intervals, reconnecting after any failure.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '../client/index.js';
+import type { Logger } from '../common/index.js';
+import type { HostPort, StorageConfig } from '../config/types.js';
+import {
+  Cmd,
+  decodeJoinReply,
+  encodeCounters,
+  encodeDiskUsage,
+  encodeJoin,
+  PROTOCOL_VERSION,
+} from '../protocol/index.js';
+import type { StorageCounters } from './counters.js';
+import type { StorePaths } from './store-paths.js';
+
+export interface ReporterDeps {
+  readonly config: StorageConfig;
+  readonly port: () => number;
+  readonly paths: StorePaths;
+  readonly counters: StorageCounters;
+  readonly logger: Logger;
+  /** Called with the local address of a tracker link, the storage's ip as that tracker sees it. */
+  readonly onLocalAddress: (ip: string) => void;
+}
+
+export class TrackerReporter {
+  private readonly abort = new AbortController();
+  private readonly loops: Promise<void>[] = [];
+  private readonly startTime = Math.floor(Date.now() / 1000);
+  /** Trackers that accepted our join and the status they gave us, by "host:port". */
+  readonly joined = new Map<string, number>();
+
+  constructor(private readonly deps: ReporterDeps) {}
+
+  start(): void {
+    for (const t of this.deps.config.trackerServers) this.loops.push(this.run(t));
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await Promise.allSettled(this.loops);
+  }
+
+  private async run(tracker: HostPort): Promise<void> {
+    const name = `${tracker.host}:${tracker.port}`;
+    const log = this.deps.logger.child({ tracker: name });
+    const signal = this.abort.signal;
+    let backoff = 200;
+    while (!signal.aborted) {
+      let conn: Connection | undefined;
+      try {
+        conn = await this.connect(tracker);
+        signal.addEventListener('abort', () => conn?.close(), { once: true });
+        await this.session(conn, name, log);
+        backoff = 200;
+      } catch (err) {
+        if (signal.aborted) break;
+        if (this.joined.delete(name)) log.warn('lost tracker', { err });
+        else log.debug('tracker unreachable', { err });
+      } finally {
+        conn?.close();
+      }
+      await sleep(backoff, undefined, { signal }).catch(() => {});
+      backoff = Math.min(backoff * 2, Math.max(this.deps.config.heartBeatInterval, 1000));
+    }
+  }
+
+  private async connect(t: HostPort): Promise<Connection> {
+    const { config } = this.deps;
+    const bind = config.bindAddr && config.bindAddr !== '0.0.0.0' ? { localAddress: config.bindAddr } : {};
+    return Connection.open({
+      host: t.host,
+      port: t.port,
+      connectTimeout: config.connectTimeout,
+      networkTimeout: config.networkTimeout,
+      ...bind,
+    });
+  }
+
+  private async session(conn: Connection, name: string, log: Logger): Promise<void> {
+    const { config, paths, counters } = this.deps;
+    const local = conn.socket.localAddress?.replace(/^::ffff:/, '');
+    if (local) this.deps.onLocalAddress(local);
+    const reply = decodeJoinReply(
+      await conn.call(
+        Cmd.STORAGE_JOIN,
+        encodeJoin({
+          group: config.groupName,
+          storagePort: this.deps.port(),
+          storePathCount: paths.count,
+          subdirCountPerPath: config.subdirCountPerPath,
+          uploadPriority: config.uploadPriority,
+          joinTime: this.startTime,
+          upTime: this.startTime,
+          version: PROTOCOL_VERSION,
+          initFlag: 0,
+          status: 0,
+          storageId: '',
+          currentTrackerIp: conn.opts.host,
+          trackers: config.trackerServers.map((t) => `${t.host}:${t.port}`),
+        }),
+      ),
+    );
+    this.joined.set(name, reply.status);
+    log.info('joined tracker', { status: reply.status });
+    let sentVersion = -1;
+    let lastDisk = 0;
+    const signal = this.abort.signal;
+    for (;;) {
+      if (Date.now() - lastDisk >= config.statReportInterval) {
+        await conn.call(Cmd.STORAGE_REPORT_DISK_USAGE, encodeDiskUsage(await paths.refreshUsage()));
+        lastDisk = Date.now();
+      }
+      const changed = counters.version !== sentVersion;
+      counters.values.lastHeartBeatTime = Math.floor(Date.now() / 1000);
+      await conn.call(Cmd.STORAGE_BEAT, changed ? encodeCounters(counters.values) : undefined);
+      sentVersion = counters.version;
+      await sleep(config.heartBeatInterval, undefined, { signal });
+    }
+  }
+}

@@ -1,0 +1,110 @@
+/** startStorage(config, deps): opens the store, serves the wire protocol, reports to trackers. */
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from '../common/index.js';
+import type { StorageConfig } from '../config/types.js';
+import { servePackets } from '../protocol/index.js';
+import { Binlog } from './binlog.js';
+import { StorageCounters } from './counters.js';
+import { DistPath } from './dist-path.js';
+import { StorageEngine } from './engine.js';
+import { TrackerReporter } from './reporter.js';
+import { storageHandler } from './service.js';
+import { StorePaths } from './store-paths.js';
+
+export interface StorageNode {
+  readonly address: { host: string; port: number };
+  readonly engine: StorageEngine;
+  readonly reporter: TrackerReporter;
+  close(): Promise<void>;
+}
+
+function advertised(config: StorageConfig): string | undefined {
+  if (config.advertiseAddr) return config.advertiseAddr;
+  if (config.bindAddr && config.bindAddr !== '0.0.0.0') return config.bindAddr;
+  return undefined;
+}
+
+export async function startStorage(config: StorageConfig, deps: { logger: Logger }): Promise<StorageNode> {
+  const logger = deps.logger.child({ role: 'storage', group: config.groupName });
+  const paths = new StorePaths(config.storePaths, config.reservedStorageSpace);
+  await paths.init();
+  const dataDir = join(config.basePath, 'data');
+  const binlog = new Binlog(join(dataDir, 'sync'), config.durableWrites);
+  await binlog.open();
+  const dist = new DistPath(
+    join(dataDir, 'storage_stat.dat'),
+    config.fileDistributePathMode,
+    config.subdirCountPerPath,
+    config.fileDistributeRotateCount,
+  );
+  await dist.load();
+  let sourceIp = advertised(config) ?? '127.0.0.1';
+  const fixedIp = advertised(config) !== undefined;
+  const counters = new StorageCounters();
+  const engine = new StorageEngine({ config, paths, binlog, dist, logger, sourceIp: () => sourceIp });
+  const handler = storageHandler(engine, counters);
+  const sockets = new Set<import('node:net').Socket>();
+
+  const server = createServer({ pauseOnConnect: false }, (socket) => {
+    if (sockets.size >= config.maxConnections) {
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    counters.connection(1);
+    void servePackets(socket, handler, {
+      logger,
+      timeout: config.networkTimeout,
+      closeAfterEinval: true,
+    }).finally(() => {
+      sockets.delete(socket);
+      counters.connection(-1);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.bindAddr || undefined, () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const host = typeof addr === 'object' && addr ? addr.address : config.bindAddr;
+
+  const reporter = new TrackerReporter({
+    config,
+    paths,
+    counters,
+    logger,
+    port: () => port,
+    onLocalAddress: (ip) => {
+      if (!fixedIp) sourceIp = ip;
+    },
+  });
+  reporter.start();
+  const distTimer = setInterval(() => void dist.save().catch(() => {}), 1000);
+  distTimer.unref();
+  logger.info('storage listening', {
+    host,
+    port,
+    storePaths: config.storePaths.length,
+    durable: config.durableWrites,
+  });
+
+  return {
+    address: { host, port },
+    engine,
+    reporter,
+    async close() {
+      clearInterval(distTimer);
+      await reporter.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.end();
+      setTimeout(() => {
+        for (const s of sockets) s.destroy();
+      }, 2000).unref();
+      await closed;
+      await dist.save();
+      await binlog.close();
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/** Storage → tracker: join (81), beat (83), disk usage (84), sync report (89). */
+import {
+  BodyReader,
+  Cmd,
+  decodeDiskUsage,
+  decodeJoin,
+  decodeSyncReport,
+  encodeJoinReply,
+  FdfsError,
+  JOIN_FIXED_SIZE,
+  readCounters,
+  STAT_BUFF_SIZE,
+  STORAGE_ID_SIZE,
+  Status,
+  storageStatusName,
+} from '../protocol/index.js';
+import { badLength, type CommandHandler, type ConnectionState } from './context.js';
+
+/** FDFS_MAX_TRACKERS and FDFS_MAX_MULTI_IP_PORT_SIZE (2 × 46 + 8): bounds of the tracker lines. */
+const MAX_TRACKERS = 16;
+const MAX_TRACKER_LINE = 100;
+
+/**
+ * Upstream answers EACCES (TRACKER_CHECK_LOGINED) to a storage command on a connection that
+ * never joined; the storage then reconnects and joins again.
+ */
+function joined(conn: ConnectionState, what: string): { group: string; id: string } {
+  if (!conn.storage) throw new FdfsError(Status.EACCES, `${what} from ${conn.peerIp} before any join`);
+  return conn.storage;
+}
+
+/** The change-log reply of a follower tracker: flags 0, no records (fact sheet §7.1). */
+const NO_CHANGES = Buffer.from([0]);
+
+const join: CommandHandler = async (ctx, conn, body, log) => {
+  if (body.length < JOIN_FIXED_SIZE) throw badLength('storage join', body.length, `≥ ${JOIN_FIXED_SIZE}`);
+  const trackerCount = body.readBigInt64BE(JOIN_FIXED_SIZE - 8);
+  if (trackerCount <= 0n || trackerCount > BigInt(MAX_TRACKERS)) {
+    throw new FdfsError(Status.EINVAL, `storage join: invalid tracker_count ${trackerCount}`);
+  }
+  const count = Number(trackerCount);
+  if (body.length > JOIN_FIXED_SIZE + count * MAX_TRACKER_LINE) {
+    throw badLength('storage join', body.length, `≤ ${JOIN_FIXED_SIZE + count * MAX_TRACKER_LINE}`);
+  }
+  const lines = body.subarray(JOIN_FIXED_SIZE).toString('latin1').split('\n').length - 1;
+  if (lines < count) {
+    throw new FdfsError(Status.EINVAL, `storage join: ${lines} tracker lines, tracker_count ${count}`);
+  }
+  const j = decodeJoin(body);
+  const id = ctx.config.useStorageId && j.storageId !== '' ? j.storageId : conn.peerIp;
+  const { group, node, inserted } = ctx.cluster.join({
+    group: j.group,
+    id,
+    ip: conn.peerIp,
+    port: j.storagePort,
+    storePathCount: j.storePathCount,
+    subdirCountPerPath: j.subdirCountPerPath,
+    uploadPriority: j.uploadPriority,
+    joinTime: j.joinTime,
+    upTime: j.upTime,
+    version: j.version,
+    initFlag: j.initFlag,
+    status: j.status,
+  });
+  ctx.links.bind(conn, group.name, node.id);
+  log.info('storage joined', {
+    group: group.name,
+    storage: node.id,
+    port: node.port,
+    status: storageStatusName(node.status),
+    inserted,
+  });
+  await ctx.persister.saveNow();
+  return encodeJoinReply(node.status, node.syncSrcId);
+};
+
+const beat: CommandHandler = async (ctx, conn, body, log) => {
+  const s = joined(conn, 'beat');
+  if (body.length !== 0 && body.length !== STAT_BUFF_SIZE) {
+    throw badLength('beat', body.length, `0 or ${STAT_BUFF_SIZE}`);
+  }
+  const counters = body.length > 0 ? readCounters(new BodyReader(body, 'beat')) : undefined;
+  if (ctx.cluster.heartbeat(s.group, s.id, counters)) {
+    log.info('storage active', { group: s.group, storage: s.id });
+  }
+  ctx.persister.saveSoon();
+  return NO_CHANGES;
+};
+
+const diskUsage: CommandHandler = async (ctx, conn, body, log) => {
+  const s = joined(conn, 'disk usage report');
+  const paths = ctx.cluster.group(s.group)?.storePathCount ?? 0;
+  if (body.length !== paths * 16) throw badLength('disk usage report', body.length, String(paths * 16));
+  if (ctx.cluster.reportDiskUsage(s.group, s.id, decodeDiskUsage(body))) {
+    log.info('storage active', { group: s.group, storage: s.id });
+  }
+  ctx.persister.saveSoon();
+  return NO_CHANGES;
+};
+
+const SYNC_ROW = STORAGE_ID_SIZE + 4;
+
+const syncReport: CommandHandler = async (ctx, conn, body) => {
+  const s = joined(conn, 'sync report');
+  if (body.length === 0 || body.length % SYNC_ROW !== 0) {
+    throw badLength('sync report', body.length, `a positive multiple of ${SYNC_ROW}`);
+  }
+  ctx.cluster.reportSync(s.group, s.id, decodeSyncReport(body));
+  ctx.persister.saveSoon();
+  return NO_CHANGES;
+};
+
+export const storageHandlers: ReadonlyMap<number, CommandHandler> = new Map([
+  [Cmd.STORAGE_JOIN, join],
+  [Cmd.STORAGE_BEAT, beat],
+  [Cmd.STORAGE_REPORT_DISK_USAGE, diskUsage],
+  [Cmd.STORAGE_SYNC_REPORT, syncReport],
+]);

@@ -1,0 +1,145 @@
+/** The tracker daemon: a thin TCP adapter over the cluster model, its state file and a sweep timer. */
+import { mkdir } from 'node:fs/promises';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import type { Logger } from '../common/index.js';
+import type { TrackerConfig } from '../config/types.js';
+import { cmdName, type Header, type PacketContext, servePackets, unknownCommand } from '../protocol/index.js';
+import { Cluster } from './cluster.js';
+import {
+  type CommandHandler,
+  type ConnectionState,
+  StorageLinks,
+  stripMappedPrefix,
+  type TrackerContext,
+} from './context.js';
+import { adminHandlers } from './handlers-admin.js';
+import { queryHandlers } from './handlers-query.js';
+import { storageHandlers } from './handlers-storage.js';
+import { restoreCluster, snapshotCluster } from './snapshot.js';
+import { loadState, StatePersister, stateFilePath } from './state-store.js';
+
+/** Upstream max_buff_size (128 KB): no tracker request body may be larger; refused before allocation. */
+export const TRACKER_MAX_BODY = 128 * 1024;
+
+export interface TrackerDeps {
+  readonly logger: Logger;
+  /** Clock in ms; defaults to Date.now. */
+  readonly now?: () => number;
+  /** Delay before a routine state save (beats, reports); joins and deletes save at once. Default 1000. */
+  readonly saveDebounceMs?: number;
+  /** How often to look for silent storages; default half of check_active_interval, at most 60 s. */
+  readonly sweepIntervalMs?: number;
+}
+
+export interface TrackerHandle {
+  readonly address: { readonly host: string; readonly port: number };
+  /** The live model, for tests and status pages. */
+  readonly cluster: Cluster;
+  /** Stops accepting, drops connections, writes the state file one last time. */
+  close(): Promise<void>;
+}
+
+const handlers: ReadonlyMap<number, CommandHandler> = new Map([
+  ...queryHandlers,
+  ...adminHandlers,
+  ...storageHandlers,
+]);
+
+export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Promise<TrackerHandle> {
+  const logger = deps.logger;
+  const cluster = new Cluster(
+    {
+      checkActiveInterval: config.checkActiveInterval,
+      storePath: config.storePath,
+      storeServer: config.storeServer,
+    },
+    deps.now ?? Date.now,
+  );
+  const statePath = stateFilePath(config.basePath);
+  await mkdir(dirname(statePath), { recursive: true });
+  const saved = await loadState(statePath, logger);
+  if (saved) {
+    restoreCluster(cluster, saved);
+    logger.info('tracker state loaded', { path: statePath, groups: saved.groups.length });
+  }
+  const persister = new StatePersister(
+    statePath,
+    () => snapshotCluster(cluster),
+    logger,
+    deps.saveDebounceMs,
+  );
+  const links = new StorageLinks();
+  const ctx: TrackerContext = { config, cluster, persister, logger, links };
+
+  const dispatch = async (header: Header, p: PacketContext, conn: ConnectionState): Promise<void> => {
+    // Read the whole body first (capped) so a refused request leaves the connection in sync.
+    const body = await p.reader.readBody(header.length, TRACKER_MAX_BODY);
+    const handler = handlers.get(header.cmd);
+    if (!handler) throw unknownCommand(header);
+    const log = conn.log.child({ cmd: cmdName(header.cmd) });
+    log.debug('request', { length: header.length });
+    await p.reply(await handler(ctx, conn, body, log));
+  };
+
+  const sockets = new Set<Socket>();
+  const server = createServer();
+  server.maxConnections = config.maxConnections;
+  server.on('drop', (info) =>
+    logger.warn('connection refused: max_connections reached', { peer: info?.remoteAddress }),
+  );
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    const peerIp = stripMappedPrefix(socket.remoteAddress ?? '');
+    const conn: ConnectionState = { peerIp, log: logger.child({ peer: `${peerIp}:${socket.remotePort}` }) };
+    socket.once('close', () => {
+      sockets.delete(socket);
+      const s = conn.storage;
+      if (s && links.release(conn) && cluster.disconnect(s.group, s.id)) {
+        conn.log.info('storage offline: connection closed', { group: s.group, storage: s.id });
+        persister.saveSoon();
+      }
+    });
+    void servePackets(socket, (header, p) => dispatch(header, p, conn), {
+      logger,
+      timeout: config.networkTimeout,
+      closeAfterEinval: false,
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: config.port, host: config.bindAddr === '' ? undefined : config.bindAddr }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => logger.error('tracker server error', { err }));
+  const addr = server.address() as AddressInfo;
+  logger.info('tracker listening', { host: addr.address, port: addr.port, groups: cluster.groups.size });
+
+  const sweepEvery = deps.sweepIntervalMs ?? Math.max(100, Math.min(config.checkActiveInterval / 2, 60_000));
+  const sweeper = setInterval(() => {
+    const gone = cluster.sweep();
+    for (const { group, storage } of gone) {
+      logger.info('storage offline: no heartbeat', { group, storage: storage.id, ip: storage.ip });
+    }
+    if (gone.length > 0) persister.saveSoon();
+  }, sweepEvery);
+  sweeper.unref();
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      clearInterval(sweeper);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      await closed;
+      await persister.flush();
+      logger.info('tracker stopped', { port: addr.port });
+    })();
+    return closing;
+  };
+
+  return { address: { host: addr.address, port: addr.port }, cluster, close };
+}

@@ -1,0 +1,94 @@
+/** Starts `fdfs start` (the built CLI) as a child process on ephemeral ports, for end-to-end tests. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const CLI = resolve(import.meta.dirname, '../../dist/src/cli/main.js');
+
+export interface RunningNode {
+  readonly child: ChildProcess;
+  readonly base: string;
+  readonly tracker: { host: string; port: number };
+  readonly storage: { host: string; port: number };
+  /** Everything the process wrote to stderr (its JSON log lines). */
+  readonly stderr: string[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function tempDir(prefix = 'fdfs-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+function hostPort(s: string | undefined): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(s ?? '');
+  if (!m?.[1] || !m[2]) throw new Error(`bad address ${s}`);
+  return { host: m[1], port: Number(m[2]) };
+}
+
+export async function startNode(
+  opts: { base?: string; args?: string[]; bind?: string } = {},
+): Promise<RunningNode> {
+  const base = opts.base ?? (await tempDir());
+  const args = [
+    CLI,
+    'start',
+    '--base-path',
+    base,
+    '--tracker-port',
+    '0',
+    '--storage-port',
+    '0',
+    '--http-port',
+    '0',
+  ];
+  if (opts.bind) args.push('--bind', opts.bind);
+  const child = spawn(process.execPath, [...args, ...(opts.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => stderr.push(l));
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const ready = await new Promise<string>((res, rej) => {
+    const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    rl.on('line', (line) => {
+      if (line.startsWith('fdfs ready')) res(line);
+    });
+    void exited.then((code) => rej(new Error(`fdfs start exited with ${code}: ${stderr.join('\n')}`)));
+  });
+  const fields = Object.fromEntries(
+    ready
+      .split(' ')
+      .slice(2)
+      .map((kv) => kv.split('=') as [string, string]),
+  );
+  return {
+    child,
+    base,
+    stderr,
+    tracker: hostPort(fields.tracker),
+    storage: hostPort(fields.storage),
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Polls `fn` until it resolves, for states that settle asynchronously (a storage becoming ACTIVE). */
+export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 15_000, stepMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, stepMs));
+    }
+  }
+}
+
+/** A logger for the npm `fdfs` client, which otherwise prints every packet to stdout. */
+export const quiet = { log() {} };
