@@ -76,7 +76,12 @@ export class TrackerReporter {
       host: t.host,
       port: t.port,
       connectTimeout: config.connectTimeout,
-      networkTimeout: config.networkTimeout,
+      // The link idles between heartbeats; it must outlive the interval or it would time out.
+      networkTimeout: Math.max(
+        config.networkTimeout,
+        config.heartBeatInterval * 2,
+        config.statReportInterval * 2,
+      ),
       ...bind,
     });
   }
