@@ -568,7 +568,7 @@ describe('defaults and paths', () => {
     });
     expect(storage.trackerServers).toEqual([{ host: '127.0.0.1', port: 22122 }]);
     const client = defaultClientConfig().config;
-    expect(client).toMatchObject({ connectTimeout: 5000, networkTimeout: 60_000, useConnectionPool: false });
+    expect(client).toMatchObject({ connectTimeout: 5000, networkTimeout: 60_000, useConnectionPool: true });
     expect(Object.isFrozen(tracker) && Object.isFrozen(storage) && Object.isFrozen(client)).toBe(true);
   });
 

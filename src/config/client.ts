@@ -18,7 +18,7 @@ export function clientConfigFrom(raw: RawConf, options: BuildOptions = {}): Load
     ...timeouts(r),
     basePath: basePathOf(r, options, './data/client'),
     trackerServers: trackerServersOf(r, options),
-    useConnectionPool: r.bool('use_connection_pool', false),
+    useConnectionPool: r.bool('use_connection_pool', true),
     connectionPoolMaxIdleTime: r.duration('connection_pool_max_idle_time', 3_600_000, 's', 1),
     logLevel: r.logLevel('log_level', 'info'),
   };

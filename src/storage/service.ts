@@ -1,5 +1,4 @@
 /** Maps storage wire commands (fact sheet §4) onto the engine. Thin: parse, call, reply. */
-import { createReadStream } from 'node:fs';
 import { FdfsError, Status } from '../common/index.js';
 import { decodeRemoteFilename, validateRemoteFilename } from '../fileid/index.js';
 import {
@@ -24,6 +23,7 @@ import {
 import { appendFile, crcOfFile, modifyFile, regenerateAppender, truncateAppender } from './appender.js';
 import type { StorageCounters } from './counters.js';
 import type { StorageEngine } from './engine.js';
+import { openForRead, readSmall, SMALL_FILE_BYTES } from './read-file.js';
 
 const einval = (msg: string) => new FdfsError(Status.EINVAL, msg);
 
@@ -68,18 +68,25 @@ export function storageHandler(engine: StorageEngine, counters: StorageCounters)
     const q = decodeDownload(await ctx.reader.readBody(h.length, cap));
     validateRemoteFilename(q.remote);
     engine.checkGroup(q.group, q.remote);
-    const f = await engine.existing(q.remote);
-    // Between FastDFS' two behaviours: offset past the end is EINVAL, a length past EOF is
-    // clamped, and an empty file still downloads (as a 0-byte body).
-    if (q.offset > f.size)
-      throw einval(`download offset ${q.offset} is past the end (${f.size}) of ${engine.fileId(q.remote)}`);
-    const len = q.length === 0 ? f.size - q.offset : Math.min(q.length, f.size - q.offset);
-    counters.bytes('Download', len);
-    if (len === 0) return ctx.reply();
-    await ctx.replyStream(
-      len,
-      createReadStream(f.path, { start: q.offset, end: q.offset + len - 1, highWaterMark: 256 * 1024 }),
-    );
+    const f = await openForRead(engine, q.remote);
+    let streaming = false;
+    try {
+      // Between FastDFS' two behaviours: offset past the end is EINVAL, a length past EOF is
+      // clamped, and an empty file still downloads (as a 0-byte body).
+      if (q.offset > f.size)
+        throw einval(`download offset ${q.offset} is past the end (${f.size}) of ${engine.fileId(q.remote)}`);
+      const len = q.length === 0 ? f.size - q.offset : Math.min(q.length, f.size - q.offset);
+      counters.bytes('Download', len);
+      if (len <= SMALL_FILE_BYTES)
+        return await ctx.reply(len === 0 ? undefined : await readSmall(f, q.offset, len));
+      streaming = true; // the stream closes the handle when it ends or fails
+      await ctx.replyStream(
+        len,
+        f.fh.createReadStream({ start: q.offset, end: q.offset + len - 1, highWaterMark: 256 * 1024 }),
+      );
+    } finally {
+      if (!streaming) await f.fh.close();
+    }
   }
 
   async function fileInfo(h: Header, ctx: PacketContext): Promise<void> {

@@ -1,11 +1,16 @@
 /** Starts `fdfs start` (the built CLI) as a child process on ephemeral ports, for end-to-end tests. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export const CLI = resolve(import.meta.dirname, '../../dist/src/cli/main.js');
+/** The repository root, whether this file runs from test/ (vitest) or dist/test/ (the bench). */
+const ROOT = existsSync(resolve(import.meta.dirname, '../../package.json'))
+  ? resolve(import.meta.dirname, '../..')
+  : resolve(import.meta.dirname, '../../..');
+export const CLI = resolve(ROOT, 'dist/src/cli/main.js');
 
 export interface RunningNode {
   readonly child: ChildProcess;

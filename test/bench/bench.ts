@@ -1,0 +1,32 @@
+/**
+ * `npm run bench`: starts the embedded node (`fdfs start`) and prints figures a person can
+ * compare run to run. Durable mode (fsync before every reply, our default) and non-durable mode
+ * (stock FastDFS behaviour, `--set durable_writes=false`) are both measured, so fastdfs-ts can be
+ * compared with FastDFS like for like. BENCH_SECONDS sets the time per cell (default 2).
+ */
+import { cpus, totalmem } from 'node:os';
+import { startNode } from '../helpers/node-process.js';
+import { nativeBench, table } from './native-bench.js';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 2);
+
+async function main(): Promise<void> {
+  const cpu = cpus()[0]?.model ?? 'unknown cpu';
+  process.stdout.write(
+    `fastdfs-ts benchmark — node ${process.version}, ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${seconds}s per cell\n\n`,
+  );
+  for (const durable of [true, false]) {
+    const node = await startNode({ args: ['--set', `durable_writes=${durable}`] });
+    try {
+      const rows = await nativeBench(node, seconds);
+      process.stdout.write(`${table(`Native protocol, durable_writes=${durable}`, rows)}\n\n`);
+    } finally {
+      await node.stop();
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});
