@@ -1,6 +1,6 @@
 /** One TCP connection to a tracker or storage: strictly one request, then one response. */
 import { connect as netConnect, type Socket } from 'node:net';
-import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   Cmd,
@@ -13,6 +13,7 @@ import {
   MAX_CONTROL_BODY,
   Status,
   statusName,
+  streamToSocket,
 } from '../protocol/index.js';
 
 export interface ConnectOptions {
@@ -170,7 +171,7 @@ export class Connection {
         this.socket,
         Buffer.concat([encodeHeader(fixed.length + content.size, cmd, status), fixed]),
       );
-      await pipeline(content.stream, exactLength(content.size, this.peer), this.socket, { end: false });
+      await streamToSocket(exactLength(content.stream, content.size, this.peer), this.socket);
     } catch (err) {
       content?.stream.destroy();
       this.fail(err);
@@ -286,20 +287,20 @@ function write(socket: Socket, buf: Buffer): Promise<void> {
  * Passes exactly `size` bytes and fails otherwise: the size went into the header, so a source
  * that gives more or less would leave the peer waiting or reading our next request as content.
  */
-function exactLength(size: number, peer: string): Transform {
+async function* exactLength(
+  source: AsyncIterable<Buffer>,
+  size: number,
+  peer: string,
+): AsyncGenerator<Buffer> {
   let seen = 0;
   const mismatch = (got: string) =>
     new FdfsError(Status.EINVAL, `content for ${peer} gave ${got} bytes, but ${size} were announced`, {
       peer,
     });
-  return new Transform({
-    transform(chunk: Buffer, _enc, done: TransformCallback) {
-      seen += chunk.length;
-      if (seen > size) done(mismatch(`more than ${size}`));
-      else done(null, chunk);
-    },
-    flush(done: TransformCallback) {
-      done(seen === size ? null : mismatch(String(seen)));
-    },
-  });
+  for await (const chunk of source) {
+    seen += chunk.length;
+    if (seen > size) throw mismatch(`more than ${size}`);
+    yield chunk;
+  }
+  if (seen !== size) throw mismatch(String(seen));
 }

@@ -8,4 +8,5 @@ export * from './packet-server.js';
 export * from './server-messages.js';
 export * from './stat-records.js';
 export * from './storage-messages.js';
+export * from './stream-to-socket.js';
 export * from './tracker-messages.js';

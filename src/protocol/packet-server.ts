@@ -4,11 +4,11 @@
  */
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { FdfsError, type Logger, Status, toStatus } from '../common/index.js';
 import { Cmd, cmdName } from './constants.js';
 import { FrameReader } from './frame-reader.js';
 import { encodeHeader, encodePacket, type Header } from './header.js';
+import { streamToSocket } from './stream-to-socket.js';
 
 export interface PacketContext {
   readonly socket: Socket;
@@ -54,7 +54,7 @@ export async function servePackets(
     reply: (body) => write(socket, encodePacket(Cmd.RESP, body)),
     replyStream: async (length, body) => {
       await write(socket, encodeHeader(length, Cmd.RESP, 0));
-      await pipeline(body, socket, { end: false });
+      await streamToSocket(body, socket);
     },
   };
   try {

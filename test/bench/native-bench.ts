@@ -59,7 +59,7 @@ export async function nativeBench(node: RunningNode, seconds: number): Promise<R
           if (got.length !== size) throw new Error(`downloaded ${got.length} bytes, expected ${size}`);
         });
         rows.push({ op: 'download', size, concurrency: c, ...down });
-        await Promise.all(ids.map((id) => client.delete(id)));
+        await timed(c, 3600, ids.length, async (i) => client.delete(ids[i] ?? ''));
       }
     }
   } finally {
