@@ -53,7 +53,7 @@ function req(over: Partial<JoinInput> = {}): JoinInput {
     joinTime: 1_600_000_000,
     upTime: 1_600_000_100,
     version: '6.16',
-    initFlag: 1,
+    initFlag: 0,
     status: 0,
     ...over,
   };

@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 /** `fdfs` entry point: dispatches to one verb; owns exit codes (the FastDFS errno on failure). */
 import { FdfsError, statusName } from '../common/index.js';
+import { gatewayCommand, gatewayHelp } from './gateway.js';
 import { roleCommand, roleHelp } from './roles.js';
+import { signCommand, signHelp } from './sign.js';
 import { startCommand, startHelp } from './start.js';
+import { runVerb, type Verb } from './verb.js';
+import { clientVerbs, clientVerbsHelp, clientVerbsSummary } from './verbs.js';
 
 const usage = `fdfs <command> [options]
 
@@ -10,12 +14,21 @@ Commands:
   start                 tracker + storage in one process (what \`npm start\` runs)
   tracker <conf>        run a tracker from a tracker.conf
   storage <conf>        run a storage from a storage.conf
+  gateway <http.conf>   run the HTTP gateway alone, in front of a cluster
+  sign <fileId>         print a signed download link (offline, from http.conf)
+${clientVerbsSummary}
 
 Run \`fdfs <command> --help\` for a command's options.
 
 ${startHelp}
 
 ${roleHelp}
+
+${gatewayHelp}
+
+${signHelp}
+
+${clientVerbsHelp}
 `;
 
 async function main(argv: string[]): Promise<void> {
@@ -26,6 +39,10 @@ async function main(argv: string[]): Promise<void> {
     case 'tracker':
     case 'storage':
       return roleCommand(verb, rest);
+    case 'gateway':
+      return gatewayCommand(rest);
+    case 'sign':
+      return signCommand(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -33,6 +50,7 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(usage);
       return;
     default:
+      if (clientVerbs.has(verb)) return runVerb(clientVerbs.get(verb) as Verb, rest, `fdfs ${verb}`);
       process.stderr.write(`fdfs: unknown command "${verb}"\n\n${usage}`);
       process.exitCode = 22;
   }

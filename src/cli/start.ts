@@ -1,4 +1,4 @@
-/** `fdfs start`: tracker + storage (+ gateway later) in one process, data under ./data. */
+/** `fdfs start`: tracker + storage + HTTP gateway in one process, data under ./data. */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createLogger } from '../common/index.js';
@@ -6,6 +6,7 @@ import { defaultStorageConfig, defaultTrackerConfig, keysOf } from '../config/in
 import { startStorage } from '../storage/index.js';
 import { startTracker } from '../tracker/index.js';
 import { overridesOf, parse, portOf } from './args.js';
+import { startEmbeddedGateway } from './gateway.js';
 import { acquirePidFile } from './pidfile.js';
 import { runUntilSignal } from './run.js';
 
@@ -15,9 +16,11 @@ export const startHelp = `fdfs start [options]
   --bind IP           address to listen on (default 127.0.0.1)
   --tracker-port N    tracker port (default 22122; 0 = any free port)
   --storage-port N    storage port (default 23000; 0 = any free port)
-  --http-port N       gateway port (default 8080)
+  --http-port N       gateway port (default 8080; 0 = any free port)
   --group NAME        storage group (default group1)
-  --set key=value     override any tracker.conf / storage.conf key (repeatable)
+  --storage-id ID     the storage's server_id (for trackers with use_storage_id)
+  --advertise IP      address the storage reports to trackers and puts in file ids
+  --set key=value     override any tracker.conf / storage.conf / http.conf key (repeatable)
 Example: fdfs start --base-path /tmp/fdfs --tracker-port 0 --storage-port 0`;
 
 /** Routes each --set key to every role whose conf defines it. */
@@ -34,6 +37,8 @@ export async function startCommand(argv: string[]): Promise<void> {
     'storage-port': { type: 'string' },
     'http-port': { type: 'string' },
     group: { type: 'string' },
+    'storage-id': { type: 'string' },
+    advertise: { type: 'string' },
   });
   if (values.help) {
     process.stdout.write(`${startHelp}\n`);
@@ -63,16 +68,35 @@ export async function startCommand(argv: string[]): Promise<void> {
   sOver.set('bind_addr', [bind]);
   sOver.set('port', [String(storagePort)]);
   if (values.group) sOver.set('group_name', [values.group as string]);
+  if (values['storage-id']) sOver.set('server_id', [values['storage-id'] as string]);
+  if (values.advertise) sOver.set('advertise_addr', [values.advertise as string]);
   sOver.set('tracker_server', [`${bind === '0.0.0.0' ? '127.0.0.1' : bind}:${trackerNode.address.port}`]);
   const storage = defaultStorageConfig(sOver);
   for (const w of storage.warnings) logger.warn(w);
   await mkdir(storage.config.basePath, { recursive: true });
   const storageNode = await startStorage(storage.config, { logger });
 
+  const gateway = await startEmbeddedGateway({
+    sets,
+    bind,
+    port: portOf(values['http-port'], '--http-port') ?? 8080,
+    base,
+    tracker: `${bind === '0.0.0.0' ? '127.0.0.1' : bind}:${trackerNode.address.port}`,
+    engine: storageNode.engine,
+    logger,
+  }).catch(async (err: unknown) => {
+    // e.g. port 8080 taken: stop what already runs, or the process would linger half started.
+    await storageNode.close();
+    await trackerNode.close();
+    await releasePid();
+    throw err;
+  });
+  const http = `${gateway.address.host}:${gateway.address.port}`;
   process.stdout.write(
-    `fdfs ready tracker=${bind}:${trackerNode.address.port} storage=${bind}:${storageNode.address.port} base=${base}\n`,
+    `fdfs ready tracker=${bind}:${trackerNode.address.port} storage=${bind}:${storageNode.address.port} http=${http} base=${base}\n`,
   );
   await runUntilSignal(logger, async () => {
+    await gateway.close();
     await storageNode.close();
     await trackerNode.close();
     await releasePid();

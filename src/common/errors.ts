@@ -14,6 +14,7 @@ export const Status = {
   EEXIST: 17,
   EISDIR: 21,
   EINVAL: 22,
+  EFBIG: 27,
   ENOSPC: 28,
   ENAMETOOLONG: 36,
   EOPNOTSUPP: 95,

@@ -8,6 +8,7 @@ export {
   readConfFile,
   where,
 } from './conf-file.js';
+export { defaultHttpConfig, HTTP_DEFAULT_PORT, httpConfigFrom, loadHttpConfig } from './http.js';
 export {
   type ConfRole,
   isKnownKey,
@@ -23,6 +24,7 @@ export {
   STORAGE_DEFAULT_PORT,
   storageConfigFrom,
 } from './storage.js';
+export { loadStorageIds, parseStorageIds, type StorageIdEntry, StorageIdList } from './storage-ids.js';
 export { defaultTrackerConfig, loadTrackerConfig, trackerConfigFrom } from './tracker.js';
 export type * from './types.js';
 export {

@@ -3,7 +3,7 @@
  * A key in neither list draws a warning, so a typo does not silently fall back to a default.
  */
 
-export type ConfRole = 'tracker' | 'storage' | 'client';
+export type ConfRole = 'tracker' | 'storage' | 'client' | 'http';
 
 /** FastDFS allows up to 256 store paths (store_path0 … store_path255). */
 export const MAX_STORE_PATHS = 256;
@@ -56,6 +56,7 @@ const storageUsed = [
   'upload_priority',
   'durable_writes',
   'advertise_addr',
+  'server_id',
   'log_level',
 ];
 
@@ -68,6 +69,36 @@ const clientUsed = [
   'connection_pool_max_idle_time',
   'log_level',
 ] as const;
+
+// The gateway (http.conf): the client keys it reaches the cluster with, plus its own http.* keys.
+const httpUsed = [
+  ...clientUsed,
+  'http.bind_addr',
+  'http.server_port',
+  'http.group_name',
+  'http.public_url',
+  'http.default_content_type',
+  'http.cache_max_age',
+  'http.multi_range.enabled',
+  'http.multi_range.enabed', // sic: read as an alias, some 6.x sample files spell it so
+  'http.anti_steal.check_token',
+  'http.anti_steal.token_ttl',
+  'http.anti_steal.secret_key',
+  'http.anti_steal.token_check_fail',
+  'http.anti_steal.allow_legacy_ts',
+  'http.jwt.secret',
+  'http.jwt.kid',
+  'http.jwt.previous_secret',
+  'http.jwt.max_ttl',
+  'http.auth.api_key',
+  'http.auth.jwt_secret',
+  'http.upload.max_size',
+  'http.upload.max_files',
+  'http.upload.max_fields',
+  'http.cache.max_file_size',
+  'http.cache.max_memory',
+  'http.cache.revalidate',
+];
 
 // Log file handling (rotation, compression, retention) is left to the process supervisor.
 const logKeys = [
@@ -175,7 +206,6 @@ const storageUnused = [
   ...legacyAccessLogKeys,
   ...sectionLogKeys,
   ...httpConfKeys,
-  'server_id',
   'client_bind',
   'disk_rw_separated',
   'disk_reader_threads',
@@ -211,16 +241,29 @@ const clientUnused = [
   'http.tracker_server_port',
 ];
 
+// mime.types: the gateway uses the mime-db table; FastDFS' storage-side HTTP keys mean nothing here.
+const httpUnused = [
+  'http.mime_types_filename',
+  'http.domain_name',
+  'http.tracker_server_port',
+  'connect_first_by',
+  'load_fdfs_parameters_from_tracker',
+  'use_storage_id',
+  'storage_ids_filename',
+];
+
 const used: Readonly<Record<ConfRole, ReadonlySet<string>>> = {
   tracker: new Set(trackerUsed),
   storage: new Set(storageUsed),
   client: new Set(clientUsed),
+  http: new Set(httpUsed),
 };
 
 const unused: Readonly<Record<ConfRole, ReadonlySet<string>>> = {
   tracker: new Set(trackerUnused),
   storage: new Set(storageUnused),
   client: new Set(clientUnused),
+  http: new Set(httpUnused),
 };
 
 /** The keys a role's loader reads; the CLI routes `--set key=value` by this. */

@@ -69,6 +69,16 @@ function advertiseAddrOf(r: ConfReader): string {
   return entry.value;
 }
 
+/** server_id: a storage id as storage_ids.conf lists it (FDFS_STORAGE_ID_MAX_SIZE = 16 with NUL). */
+function serverIdOf(r: ConfReader): string {
+  const entry = r.entry('server_id');
+  if (entry === undefined || entry.value === '') return '';
+  if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(entry.value)) {
+    throw badValue(entry, 'server_id', 'an id of 1 to 15 letters, digits or _.:-');
+  }
+  return entry.value;
+}
+
 /** Builds a StorageConfig from already-read values. */
 export function storageConfigFrom(raw: RawConf, options: BuildOptions = {}): Loaded<StorageConfig> {
   const r = new ConfReader(raw, 'storage', options.source ?? '<conf>');
@@ -99,6 +109,7 @@ export function storageConfigFrom(raw: RawConf, options: BuildOptions = {}): Loa
     uploadPriority: r.int('upload_priority', 10, -INT32_MAX - 1, INT32_MAX),
     durableWrites: r.bool('durable_writes', true),
     advertiseAddr: advertiseAddrOf(r),
+    serverId: serverIdOf(r),
     logLevel: r.logLevel('log_level', 'info'),
   };
   return { config: Object.freeze(config), warnings: r.finish() };

@@ -66,6 +66,12 @@ export interface StorageConfig {
   readonly durableWrites: boolean;
   /** The address written into file ids and reported to trackers; '' = derive from the tracker link. */
   readonly advertiseAddr: string;
+  /**
+   * This storage's id (1..15 chars) when the trackers use storage ids (use_storage_id): sent at
+   * join and to peers; it must be listed in the trackers' storage_ids.conf. '' = let the tracker
+   * find the id by this server's address and port, or use the address when ids are off.
+   */
+  readonly serverId: string;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -77,4 +83,53 @@ export interface ClientConfig {
   readonly useConnectionPool: boolean;
   readonly connectionPoolMaxIdleTime: number; // ms
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** `kid:secret` — a signing key that still verifies links made before a rotation. */
+export interface JwtKey {
+  readonly kid: string;
+  readonly secret: string;
+}
+
+/** http.conf → the gateway's settings. Secrets stay out of logs (the logger redacts by name). */
+export interface HttpConfig {
+  readonly bindAddr: string; // '' = all interfaces (forced to 127.0.0.1 when no http.auth key is set)
+  readonly port: number; // 8080
+  /** tracker_server and the other client keys, for requests the local storage cannot answer. */
+  readonly client: ClientConfig;
+  /** Group of URLs without one (`/M00/…`); '' = the local storage's group. */
+  readonly groupName: string;
+  /** Base of the `url` in upload and sign answers, e.g. https://img.example.com; '' = the request's. */
+  readonly publicUrl: string;
+  readonly defaultContentType: string;
+  readonly cacheMaxAge: number; // ms, Cache-Control max-age of public, immutable files
+  readonly multiRange: boolean;
+  readonly antiSteal: {
+    readonly checkToken: boolean;
+    readonly tokenTtl: number; // ms
+    readonly secretKey: string;
+    readonly tokenCheckFail: string; // file served (200) instead of 403; '' = none
+    /** FastDFS' own rules: ts=0 never expires and a future ts passes. Off by default. */
+    readonly allowLegacyTs: boolean;
+  };
+  readonly jwt: {
+    readonly secret: string; // '' = signed links off
+    readonly kid: string; // '' = no kid in the header
+    readonly previous: readonly JwtKey[];
+    readonly maxTtl: number; // ms
+  };
+  readonly auth: {
+    readonly apiKeys: readonly string[];
+    readonly jwtSecret: string;
+  };
+  readonly upload: {
+    readonly maxSize: number; // bytes per file
+    readonly maxFiles: number;
+    readonly maxFields: number;
+  };
+  readonly cache: {
+    readonly maxFileSize: number; // bytes; 0 = no cache
+    readonly maxMemory: number; // bytes
+    readonly revalidate: number; // ms a cached file is served without a stat
+  };
 }

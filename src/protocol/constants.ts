@@ -20,6 +20,11 @@ export const Cmd = {
   STORAGE_BEAT: 83,
   STORAGE_REPORT_DISK_USAGE: 84,
   STORAGE_SYNC_REPORT: 89,
+  STORAGE_GET_SERVER_ID: 70,
+  STORAGE_REPORT_STATUS: 76,
+  STORAGE_SYNC_SRC_REQ: 86,
+  STORAGE_SYNC_DEST_REQ: 87,
+  STORAGE_SYNC_NOTIFY: 88,
   // storage, client-facing
   REPORT_SERVER_ID: 9,
   UPLOAD_FILE: 11,
@@ -42,6 +47,12 @@ export const Cmd = {
   SYNC_TRUNCATE_FILE: 37,
   REGENERATE_APPENDER_FILENAME: 38,
   SYNC_RENAME_FILE: 40,
+  /**
+   * fastdfs-ts extension, not in FastDFS: a source tells a peer "you hold every file I created
+   * before this timestamp", so the peer's sync report (89) advances while the source is idle.
+   * FastDFS only learns that from the next file, or after storage_sync_file_max_time (300 s).
+   */
+  SYNC_WATERMARK: 120,
   // both
   QUIT: 82,
   RESP: 100,

@@ -9,4 +9,5 @@ export * from './server-messages.js';
 export * from './stat-records.js';
 export * from './storage-messages.js';
 export * from './stream-to-socket.js';
+export * from './sync-messages.js';
 export * from './tracker-messages.js';

@@ -71,8 +71,18 @@ export class Binlog {
 
   private async openCurrent(): Promise<void> {
     const path = join(this.dir, Binlog.fileName(this.index));
-    this.fh = await open(path, 'a', 0o644);
+    this.fh = await open(path, 'a+', 0o644);
     this.size = (await stat(path)).size;
+    if (this.size > 0) {
+      // A crash can leave a torn last line; end it so the next record starts on its own line
+      // (readers skip the fragment instead of losing the record glued to it).
+      const last = Buffer.alloc(1);
+      await this.fh.read(last, 0, 1, this.size - 1);
+      if (last[0] !== 0x0a) {
+        await this.fh.write('\n');
+        this.size += 1;
+      }
+    }
     await writeFileAtomic(
       join(this.dir, 'binlog_index.dat'),
       `current_write=${this.index}\ncurrent_compress=0\n`,

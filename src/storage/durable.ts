@@ -18,12 +18,17 @@ export interface TempFile {
   readonly crc32: number;
 }
 
-/** Streams `source` into a new temp file in `tmpDir`, counting bytes and computing the CRC32. */
+/**
+ * Streams `source` into a new temp file in `tmpDir`, counting bytes and computing the CRC32.
+ * `expectedSize` undefined means the length is not known up front (an HTTP multipart part): the
+ * write then fails with EFBIG as soon as more than `maxSize` bytes arrive, and the temp file goes.
+ */
 export async function writeTemp(
   tmpDir: string,
   source: Readable,
-  expectedSize: number,
+  expectedSize: number | undefined,
   durable: boolean,
+  maxSize = Number.MAX_SAFE_INTEGER,
 ): Promise<TempFile> {
   const path = join(tmpDir, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(path, 'wx', 0o644);
@@ -34,14 +39,16 @@ export async function writeTemp(
       source,
       async function* (chunks: AsyncIterable<Buffer>) {
         for await (const c of chunks) {
-          crc.update(c);
           size += c.length;
+          if (expectedSize === undefined && size > maxSize)
+            throw new FdfsError(Status.EFBIG, `file is larger than the ${maxSize}-byte limit`);
+          crc.update(c);
           yield c;
         }
       },
       fileSink(fh),
     );
-    if (size !== expectedSize)
+    if (expectedSize !== undefined && size !== expectedSize)
       throw new FdfsError(Status.EINVAL, `received ${size} bytes, expected ${expectedSize}`);
     if (durable) await fh.sync();
   } catch (err) {

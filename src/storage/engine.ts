@@ -11,6 +11,7 @@ import {
   encodeRemoteFilename,
   formatFileId,
   type NameKind,
+  type SourceId,
   slaveRemoteFilename,
   validateExt,
   validateRemoteFilename,
@@ -25,7 +26,10 @@ import { hex, type StorePaths, subdirsOf } from './store-paths.js';
 
 export interface UploadInput {
   readonly body: Readable;
-  readonly size: number;
+  /** Absent when the length is not known up front (the gateway's multipart parts). */
+  readonly size?: number;
+  /** With no `size`: refuse (EFBIG) a body longer than this. */
+  readonly maxSize?: number;
   readonly ext: string;
   readonly storePathIndex: number; // 0xFF = storage chooses
   readonly kind?: NameKind;
@@ -39,6 +43,11 @@ export interface EngineDeps {
   readonly logger: Logger;
   /** The address written into new file ids (the storage's ip as its trackers see it). */
   readonly sourceIp: () => string;
+  /**
+   * With id_type_in_filename = id (and a numeric storage id), the id new names carry instead of
+   * the address, so a storage whose address changes still owns its files. Absent / undefined: ip.
+   */
+  readonly sourceId?: () => SourceId | undefined;
 }
 
 export class StorageEngine {
@@ -87,8 +96,8 @@ export class StorageEngine {
   async upload(input: UploadInput): Promise<string> {
     validateExt(input.ext);
     const { paths } = this.deps;
-    const pathIndex = paths.choose(input.storePathIndex, input.size);
-    const tmp = await writeTemp(paths.tmpDir(pathIndex), input.body, input.size, this.durable);
+    const pathIndex = paths.choose(input.storePathIndex, input.size ?? 0);
+    const tmp = await writeTemp(paths.tmpDir(pathIndex), input.body, input.size, this.durable, input.maxSize);
     try {
       for (let attempt = 0; ; attempt++) {
         const remote = this.newName(pathIndex, tmp.size, tmp.crc32, input.ext, input.kind ?? 'normal');
@@ -114,7 +123,7 @@ export class StorageEngine {
       storePathIndex: pathIndex,
       subdirHigh: 0,
       subdirLow: 0,
-      source: { kind: 'ip', ip: this.deps.sourceIp() },
+      source: this.deps.sourceId?.() ?? { kind: 'ip', ip: this.deps.sourceIp() },
       timestamp: Math.floor(Date.now() / 1000),
       size,
       crc32,

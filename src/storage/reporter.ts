@@ -25,6 +25,16 @@ export interface ReporterDeps {
   readonly logger: Logger;
   /** Called with the local address of a tracker link, the storage's ip as that tracker sees it. */
   readonly onLocalAddress: (ip: string) => void;
+  /** Replication's share of the tracker link (sync/manager.ts); absent in tests of the reporter alone. */
+  readonly sync?: ReporterSync;
+}
+
+/** What replication adds to each tracker session: join fields, and work after join and beats. */
+export interface ReporterSync {
+  joinFields(): { initFlag: number; status: number; storageId: string; extraLines: readonly string[] };
+  afterJoin(conn: Connection, tracker: string): Promise<void>;
+  afterBeat(conn: Connection, tracker: string): Promise<void>;
+  lost(tracker: string): void;
 }
 
 export class TrackerReporter {
@@ -59,6 +69,7 @@ export class TrackerReporter {
         backoff = 200;
       } catch (err) {
         if (signal.aborted) break;
+        this.deps.sync?.lost(name);
         if (this.joined.delete(name)) log.warn('lost tracker', { err });
         else log.debug('tracker unreachable', { err });
       } finally {
@@ -90,6 +101,7 @@ export class TrackerReporter {
     const { config, paths, counters } = this.deps;
     const local = conn.socket.localAddress?.replace(/^::ffff:/, '');
     if (local) this.deps.onLocalAddress(local);
+    const sync = this.deps.sync?.joinFields();
     const reply = decodeJoinReply(
       await conn.call(
         Cmd.STORAGE_JOIN,
@@ -102,16 +114,17 @@ export class TrackerReporter {
           joinTime: this.startTime,
           upTime: this.startTime,
           version: PROTOCOL_VERSION,
-          initFlag: 0,
-          status: 0,
-          storageId: '',
+          initFlag: sync?.initFlag ?? 0,
+          status: sync?.status ?? 0,
+          storageId: sync?.storageId ?? '',
           currentTrackerIp: conn.opts.host,
-          trackers: config.trackerServers.map((t) => `${t.host}:${t.port}`),
+          trackers: [...config.trackerServers.map((t) => `${t.host}:${t.port}`), ...(sync?.extraLines ?? [])],
         }),
       ),
     );
     this.joined.set(name, reply.status);
     log.info('joined tracker', { status: reply.status });
+    await this.deps.sync?.afterJoin(conn, name);
     let sentVersion = -1;
     let lastDisk = 0;
     const signal = this.abort.signal;
@@ -124,6 +137,7 @@ export class TrackerReporter {
       counters.values.lastHeartBeatTime = Math.floor(Date.now() / 1000);
       await conn.call(Cmd.STORAGE_BEAT, changed ? encodeCounters(counters.values) : undefined);
       sentVersion = counters.version;
+      await this.deps.sync?.afterBeat(conn, name);
       await sleep(config.heartBeatInterval, undefined, { signal });
     }
   }

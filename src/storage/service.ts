@@ -24,10 +24,11 @@ import { appendFile, crcOfFile, modifyFile, regenerateAppender, truncateAppender
 import type { StorageCounters } from './counters.js';
 import type { StorageEngine } from './engine.js';
 import { openForRead, readSmall, SMALL_FILE_BYTES } from './read-file.js';
+import type { SyncReceiver } from './sync/index.js';
 
 const einval = (msg: string) => new FdfsError(Status.EINVAL, msg);
 
-export function storageHandler(engine: StorageEngine, counters: StorageCounters) {
+export function storageHandler(engine: StorageEngine, counters: StorageCounters, sync?: SyncReceiver) {
   const cap = engine.deps.config.buffSize;
 
   async function upload(h: Header, ctx: PacketContext, kind: 'normal' | 'appender'): Promise<void> {
@@ -203,6 +204,8 @@ export function storageHandler(engine: StorageEngine, counters: StorageCounters)
         return ctx.reply(encodeUploadReply(engine.group, next));
       }
       default:
+        // Peers' pushes (REPORT_SERVER_ID, SYNC_*): replication's receiver applies them.
+        if (sync?.handles(h.cmd)) return sync.handle(h, ctx);
         throw unknownCommand(h);
     }
   };

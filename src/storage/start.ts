@@ -11,11 +11,13 @@ import { StorageEngine } from './engine.js';
 import { TrackerReporter } from './reporter.js';
 import { storageHandler } from './service.js';
 import { StorePaths } from './store-paths.js';
+import { SyncManager } from './sync/index.js';
 
 export interface StorageNode {
   readonly address: { host: string; port: number };
   readonly engine: StorageEngine;
   readonly reporter: TrackerReporter;
+  readonly sync: SyncManager;
   close(): Promise<void>;
 }
 
@@ -42,8 +44,20 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
   let sourceIp = advertised(config) ?? '127.0.0.1';
   const fixedIp = advertised(config) !== undefined;
   const counters = new StorageCounters();
-  const engine = new StorageEngine({ config, paths, binlog, dist, logger, sourceIp: () => sourceIp });
-  const handler = storageHandler(engine, counters);
+  const engine = new StorageEngine({
+    config,
+    paths,
+    binlog,
+    dist,
+    logger,
+    sourceIp: () => sourceIp,
+    // Called per upload, after `sync` below exists.
+    sourceId: () => sync.fileSource(),
+  });
+  let listenPort = config.port;
+  const sync = new SyncManager({ engine, binlog, counters, logger, dataDir, port: () => listenPort });
+  await sync.init();
+  const handler = storageHandler(engine, counters, sync.receiver);
   const sockets = new Set<import('node:net').Socket>();
 
   const server = createServer({ pauseOnConnect: false }, (socket) => {
@@ -69,6 +83,7 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const host = typeof addr === 'object' && addr ? addr.address : config.bindAddr;
+  listenPort = port;
 
   const reporter = new TrackerReporter({
     config,
@@ -79,6 +94,7 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
     onLocalAddress: (ip) => {
       if (!fixedIp) sourceIp = ip;
     },
+    sync,
   });
   reporter.start();
   const distTimer = setInterval(() => void dist.save().catch(() => {}), 1000);
@@ -94,9 +110,11 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
     address: { host, port },
     engine,
     reporter,
+    sync,
     async close() {
       clearInterval(distTimer);
       await reporter.stop();
+      await sync.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.end();
       setTimeout(() => {

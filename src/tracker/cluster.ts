@@ -6,6 +6,7 @@ import { FdfsError, type StatCounters, Status, StorageStatus } from '../protocol
 import { StorageGroup } from './group.js';
 import { type PathUsage, StorageNode } from './storage-node.js';
 import { mostFreePath } from './store-policy.js';
+import { recordSyncReport, settleJoin } from './sync-state.js';
 
 /** FastDFS limits (tracker_types.h). */
 export const MAX_GROUPS = 512;
@@ -84,7 +85,7 @@ export class Cluster {
   }
 
   /** A storage a joined connection reports for; gone or deleted means it must join again. */
-  private reporting(group: string, id: string): { group: StorageGroup; node: StorageNode } {
+  reporting(group: string, id: string): { group: StorageGroup; node: StorageNode } {
     const g = this.groups.get(group);
     const node = g?.storages.get(id);
     if (!g || !node || node.status === StorageStatus.DELETED || node.status === StorageStatus.IP_CHANGED) {
@@ -149,7 +150,7 @@ export class Cluster {
     if (node.status === StorageStatus.OFFLINE || node.status === StorageStatus.RECOVERY) {
       node.status = StorageStatus.ONLINE;
     }
-    this.settleSyncState(group, node);
+    settleJoin(group, node, req.initFlag);
     return { group, node, inserted };
   }
 
@@ -182,19 +183,6 @@ export class Cluster {
       }
     }
     return { storePathCount, subdirCountPerPath };
-  }
-
-  /**
-   * A storage that has not yet copied its group's old data (INIT, or WAIT_SYNC/SYNCING with no
-   * source) would get a sync source and WAIT_SYNC in FastDFS. There is no storage-to-storage sync
-   * yet, so it goes ONLINE; issue #4 replaces this with source selection.
-   */
-  private settleSyncState(_group: StorageGroup, node: StorageNode): void {
-    const unsynced =
-      node.status === StorageStatus.INIT ||
-      ((node.status === StorageStatus.WAIT_SYNC || node.status === StorageStatus.SYNCING) &&
-        node.syncSrcId === '');
-    if (unsynced) node.status = StorageStatus.ONLINE;
   }
 
   /** A beat or disk report proves the storage serves: ONLINE (or OFFLINE, RECOVERY) → ACTIVE. */
@@ -231,22 +219,10 @@ export class Cluster {
     return this.activate(node);
   }
 
-  /**
-   * Cmd 89: how far this storage has caught up with each source. Only active sources other than
-   * itself count; round robin keeps the minimum (every server must hold the file), other store
-   * policies the maximum.
-   */
+  /** Cmd 89: how far this storage has caught up with each source (see recordSyncReport). */
   reportSync(group: string, id: string, rows: readonly { id: string; timestamp: number }[]): void {
     const { group: g, node } = this.reporting(group, id);
-    const valid = rows
-      .filter((r) => r.timestamp > 0 && r.id !== node.id && g.storages.get(r.id)?.isActive === true)
-      .map((r) => r.timestamp);
-    if (this.options.storeServer === 0) {
-      if (valid.length > 0) node.lastSyncedTimestamp = Math.min(...valid);
-    } else {
-      node.lastSyncedTimestamp = Math.max(node.lastSyncedTimestamp, ...valid);
-    }
-    node.counters.lastSyncedTimestamp = node.lastSyncedTimestamp;
+    recordSyncReport(g, node, rows, this.options.storeServer);
   }
 
   /** Timer-driven: storages silent for longer than checkActiveInterval go OFFLINE. Returns them. */

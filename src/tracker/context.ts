@@ -1,5 +1,6 @@
 /** What every tracker command handler gets: the shared model and, per connection, who is talking. */
 import type { Logger } from '../common/index.js';
+import type { StorageIdList } from '../config/index.js';
 import type { TrackerConfig } from '../config/types.js';
 import { FdfsError, GROUP_NAME_LEN, Status } from '../protocol/index.js';
 import type { Cluster } from './cluster.js';
@@ -11,6 +12,8 @@ export interface TrackerContext {
   readonly persister: StatePersister;
   readonly logger: Logger;
   readonly links: StorageLinks;
+  /** storage_ids.conf, loaded at start when use_storage_id is on. */
+  readonly storageIds?: StorageIdList;
 }
 
 /** Per connection. A storage's tracker link is bound to it by a join; beats then name no one. */
@@ -19,6 +22,15 @@ export interface ConnectionState {
   readonly peerIp: string;
   readonly log: Logger;
   storage?: { readonly group: string; readonly id: string };
+}
+
+/**
+ * Upstream answers EACCES (TRACKER_CHECK_LOGINED) to a storage command on a connection that
+ * never joined; the storage then reconnects and joins again.
+ */
+export function joined(conn: ConnectionState, what: string): { group: string; id: string } {
+  if (!conn.storage) throw new FdfsError(Status.EACCES, `${what} from ${conn.peerIp} before any join`);
+  return conn.storage;
 }
 
 /** Replies with a body, or with a header only (undefined). `log` names the peer and the command. */

@@ -2,6 +2,7 @@
 import {
   Cmd,
   encodeGroupStat,
+  encodeStorageIdsReply,
   encodeStorageStat,
   FdfsError,
   GROUP_NAME_LEN,
@@ -73,19 +74,28 @@ const parameters: CommandHandler = async (ctx, _conn, body) => {
 };
 
 /**
- * start_index int32 + allow_empty byte (6.11+). Storage ids (storage_ids.conf) are not loaded by
- * this tracker, so it answers as upstream does with use_storage_id off: 8 zero bytes (total 0,
- * returned 0) when empty is allowed, else EOPNOTSUPP.
+ * start_index int32 + allow_empty byte (6.11+); FastDFS clients also send the 4-byte form. With
+ * storage ids the reply lists storage_ids.conf from start_index; without, upstream's answer: 8
+ * zero bytes (total 0, returned 0) when empty is allowed, else EOPNOTSUPP.
  */
 const fetchStorageIds: CommandHandler = async (ctx, _conn, body) => {
-  if (body.length !== 5) throw badLength('fetch storage ids', body.length, '5');
-  const allowEmpty = body[4] !== 0;
-  if (ctx.config.useStorageId) {
-    // An empty id list: upstream rejects any start index at or past its count.
-    throw new FdfsError(Status.EINVAL, `invalid start index ${body.readInt32BE(0)}: no storage ids loaded`);
+  if (body.length !== 4 && body.length !== 5) throw badLength('fetch storage ids', body.length, '4 or 5');
+  const start = body.readInt32BE(0);
+  const allowEmpty = body.length === 5 && body[4] !== 0;
+  const lines = ctx.config.useStorageId ? (ctx.storageIds?.lines() ?? []) : [];
+  if (lines.length === 0) {
+    if (ctx.config.useStorageId) {
+      throw new FdfsError(Status.EINVAL, `invalid start index ${start}: no storage ids loaded`);
+    }
+    // Observed on 6.16.1: the 4-byte form gets EINVAL, the 5-byte one without allow_empty EOPNOTSUPP.
+    if (body.length === 4) throw new FdfsError(Status.EINVAL, 'storage ids are not in use');
+    if (!allowEmpty) throw new FdfsError(Status.EOPNOTSUPP, 'storage ids are not in use');
+    return Buffer.alloc(8);
   }
-  if (!allowEmpty) throw new FdfsError(Status.EOPNOTSUPP, 'storage ids are not in use');
-  return Buffer.alloc(8);
+  if (start < 0 || start >= lines.length) {
+    throw new FdfsError(Status.EINVAL, `invalid start index ${start} of ${lines.length} storage ids`);
+  }
+  return encodeStorageIdsReply(lines.length, lines.slice(start));
 };
 
 export const adminHandlers: ReadonlyMap<number, CommandHandler> = new Map([

@@ -7,6 +7,7 @@ import {
   decodeSyncReport,
   encodeJoinReply,
   FdfsError,
+  JOIN_ADVERTISE_PREFIX,
   JOIN_FIXED_SIZE,
   readCounters,
   STAT_BUFF_SIZE,
@@ -14,19 +15,51 @@ import {
   Status,
   storageStatusName,
 } from '../protocol/index.js';
-import { badLength, type CommandHandler, type ConnectionState } from './context.js';
+import { badLength, type CommandHandler, joined, type TrackerContext } from './context.js';
 
 /** FDFS_MAX_TRACKERS and FDFS_MAX_MULTI_IP_PORT_SIZE (2 × 46 + 8): bounds of the tracker lines. */
 const MAX_TRACKERS = 16;
 const MAX_TRACKER_LINE = 100;
 
+/** An advertised address is handed to clients in 15-byte IP fields: an IPv4 address or a short name. */
+const ADVERTISE_RE = /^[A-Za-z0-9.-]{1,15}$/;
+
+/** The address clients and peers are sent to: the advertised one, else the connection's. */
+function addressOf(lines: readonly string[], peerIp: string): string {
+  const line = lines.find((l) => l.startsWith(JOIN_ADVERTISE_PREFIX));
+  if (line === undefined) return peerIp;
+  const addr = line.slice(JOIN_ADVERTISE_PREFIX.length).trim();
+  if (!ADVERTISE_RE.test(addr))
+    throw new FdfsError(Status.EINVAL, `storage join: bad advertised address "${addr}"`);
+  return addr;
+}
+
 /**
- * Upstream answers EACCES (TRACKER_CHECK_LOGINED) to a storage command on a connection that
- * never joined; the storage then reconnects and joins again.
+ * The storage's id. Without storage ids it is its address, as FastDFS. With them it is the id
+ * the storage sends (trust_storage_server_id, FastDFS' default), which must be listed for this
+ * group, or else the id listed for its address and port.
  */
-function joined(conn: ConnectionState, what: string): { group: string; id: string } {
-  if (!conn.storage) throw new FdfsError(Status.EACCES, `${what} from ${conn.peerIp} before any join`);
-  return conn.storage;
+function storageIdOf(
+  ctx: TrackerContext,
+  group: string,
+  sent: string,
+  ip: string,
+  peerIp: string,
+  port: number,
+): string {
+  if (!ctx.config.useStorageId) return ip;
+  const ids = ctx.storageIds;
+  if (sent !== '') {
+    const e = ids?.byId(sent);
+    if (!e) throw new FdfsError(Status.ENOENT, `storage id ${sent} is not in storage_ids.conf`);
+    if (e.group !== group) {
+      throw new FdfsError(Status.EINVAL, `storage id ${sent} belongs to group ${e.group}, not ${group}`);
+    }
+    return e.id;
+  }
+  const e = ids?.find(group, ip, port) ?? ids?.find(group, peerIp, port);
+  if (!e) throw new FdfsError(Status.ENOENT, `no storage id for ${group} ${ip}:${port} in storage_ids.conf`);
+  return e.id;
 }
 
 /** The change-log reply of a follower tracker: flags 0, no records (fact sheet §7.1). */
@@ -47,11 +80,12 @@ const join: CommandHandler = async (ctx, conn, body, log) => {
     throw new FdfsError(Status.EINVAL, `storage join: ${lines} tracker lines, tracker_count ${count}`);
   }
   const j = decodeJoin(body);
-  const id = ctx.config.useStorageId && j.storageId !== '' ? j.storageId : conn.peerIp;
+  const ip = addressOf(j.trackers, conn.peerIp);
+  const id = storageIdOf(ctx, j.group, j.storageId, ip, conn.peerIp, j.storagePort);
   const { group, node, inserted } = ctx.cluster.join({
     group: j.group,
     id,
-    ip: conn.peerIp,
+    ip,
     port: j.storagePort,
     storePathCount: j.storePathCount,
     subdirCountPerPath: j.subdirCountPerPath,
@@ -66,8 +100,10 @@ const join: CommandHandler = async (ctx, conn, body, log) => {
   log.info('storage joined', {
     group: group.name,
     storage: node.id,
+    ip: node.ip,
     port: node.port,
     status: storageStatusName(node.status),
+    initFlag: j.initFlag,
     inserted,
   });
   await ctx.persister.saveNow();

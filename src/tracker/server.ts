@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from '../common/index.js';
+import { loadStorageIds, StorageIdList } from '../config/index.js';
 import type { TrackerConfig } from '../config/types.js';
 import { cmdName, type Header, type PacketContext, servePackets, unknownCommand } from '../protocol/index.js';
 import { Cluster } from './cluster.js';
@@ -16,6 +17,7 @@ import {
 import { adminHandlers } from './handlers-admin.js';
 import { queryHandlers } from './handlers-query.js';
 import { storageHandlers } from './handlers-storage.js';
+import { syncHandlers } from './handlers-sync.js';
 import { restoreCluster, snapshotCluster } from './snapshot.js';
 import { loadState, StatePersister, stateFilePath } from './state-store.js';
 
@@ -44,6 +46,7 @@ const handlers: ReadonlyMap<number, CommandHandler> = new Map([
   ...queryHandlers,
   ...adminHandlers,
   ...storageHandlers,
+  ...syncHandlers,
 ]);
 
 export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Promise<TrackerHandle> {
@@ -70,7 +73,20 @@ export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Pr
     deps.saveDebounceMs,
   );
   const links = new StorageLinks();
-  const ctx: TrackerContext = { config, cluster, persister, logger, links };
+  // As FastDFS: with use_storage_id the id list must load, or the tracker does not start.
+  const storageIds = config.useStorageId
+    ? new StorageIdList(await loadStorageIds(config.storageIdsFilename))
+    : undefined;
+  if (storageIds)
+    logger.info('storage ids loaded', { path: config.storageIdsFilename, count: storageIds.entries.length });
+  const ctx: TrackerContext = {
+    config,
+    cluster,
+    persister,
+    logger,
+    links,
+    ...(storageIds ? { storageIds } : {}),
+  };
 
   const dispatch = async (header: Header, p: PacketContext, conn: ConnectionState): Promise<void> => {
     // Read the whole body first (capped) so a refused request leaves the connection in sync.

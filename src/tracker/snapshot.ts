@@ -21,6 +21,9 @@ export interface StorageSnapshot {
   lastSyncedTimestamp: number;
   currentWritePath: number;
   syncSrcId: string;
+  /** Absent in state files written before replication. */
+  syncUntilTimestamp?: number;
+  syncedFrom?: Record<string, number>;
 }
 
 export interface GroupSnapshot {
@@ -60,6 +63,8 @@ export function snapshotCluster(cluster: Cluster): ClusterSnapshot {
         lastSyncedTimestamp: s.lastSyncedTimestamp,
         currentWritePath: s.currentWritePath,
         syncSrcId: s.syncSrcId,
+        syncUntilTimestamp: s.syncUntilTimestamp,
+        syncedFrom: Object.fromEntries(s.syncedFrom),
       })),
     })),
   };
@@ -98,6 +103,8 @@ export function restoreCluster(cluster: Cluster, snap: ClusterSnapshot): void {
       s.lastSyncedTimestamp = ss.lastSyncedTimestamp;
       s.currentWritePath = ss.currentWritePath;
       s.syncSrcId = ss.syncSrcId;
+      s.syncUntilTimestamp = ss.syncUntilTimestamp ?? 0;
+      s.syncedFrom = new Map(Object.entries(ss.syncedFrom ?? {}));
       g.storages.set(s.id, s);
     }
     cluster.groups.set(g.name, g);
@@ -138,6 +145,8 @@ const storageFields: Record<string, Check> = {
   lastSyncedTimestamp: isInt,
   currentWritePath: isInt,
   syncSrcId: isStr,
+  syncUntilTimestamp: (v) => v === undefined || isInt(v),
+  syncedFrom: (v) => v === undefined || (isObj(v) && Object.values(v).every(isInt)),
 };
 const groupFields: Record<string, Check> = {
   name: (v) => typeof v === 'string' && /^[A-Za-z0-9]{1,16}$/.test(v),

@@ -32,6 +32,13 @@ export class StorageNode {
   currentWritePath = 0;
   /** Sync source id while the storage copies old data (WAIT_SYNC/SYNCING); '' otherwise. */
   syncSrcId = '';
+  /** Unix seconds: the source forwards its replica records up to here (upstream sync_until_timestamp). */
+  syncUntilTimestamp = 0;
+  /**
+   * Per source storage id: unix seconds up to which this storage holds that source's files, as
+   * the storage reported them (89). Upstream keeps this as the group's last_sync_timestamps matrix.
+   */
+  syncedFrom = new Map<string, number>();
 
   constructor(
     readonly id: string,
@@ -72,5 +79,16 @@ export class StorageNode {
     this.lastSyncedTimestamp = 0;
     this.currentWritePath = 0;
     this.syncSrcId = '';
+    this.syncUntilTimestamp = 0;
+    this.syncedFrom.clear();
+  }
+
+  /** Still copying its group's old data: no readers, no writers, not yet a sync source. */
+  get isCopyingOldData(): boolean {
+    return (
+      this.status === StorageStatus.INIT ||
+      this.status === StorageStatus.WAIT_SYNC ||
+      this.status === StorageStatus.SYNCING
+    );
   }
 }

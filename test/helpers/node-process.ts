@@ -17,6 +17,8 @@ export interface RunningNode {
   readonly base: string;
   readonly tracker: { host: string; port: number };
   readonly storage: { host: string; port: number };
+  /** The HTTP gateway (`http=` in the ready line). */
+  readonly http: { host: string; port: number };
   /** Everything the process wrote to stderr (its JSON log lines). */
   readonly stderr: string[];
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -74,6 +76,7 @@ export async function startNode(
     stderr,
     tracker: hostPort(fields.tracker),
     storage: hostPort(fields.storage),
+    http: hostPort(fields.http),
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);

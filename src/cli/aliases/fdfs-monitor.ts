@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+/** `fdfs_monitor`: FastDFS' tool name for the matching fdfs verb, same arguments (see ../alias.ts). */
+import { runAlias } from '../alias.js';
+
+await runAlias('fdfs_monitor');

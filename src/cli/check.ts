@@ -1,0 +1,169 @@
+/** `fdfs check`: validates a tracker/storage/client/http conf and prints the config it yields. */
+import { stat } from 'node:fs/promises';
+import {
+  applyOverrides,
+  type ConfRole,
+  clientConfigFrom,
+  httpConfigFrom,
+  keysOf,
+  knownUnusedKeysOf,
+  type Loaded,
+  type RawConf,
+  readConfFile,
+  storageConfigFrom,
+  trackerConfigFrom,
+} from '../config/index.js';
+import { emit, expectPositionals, usageError, type Verb } from './verb.js';
+
+type Role = ConfRole | 'http';
+const ROLES: readonly Role[] = ['tracker', 'storage', 'client', 'http'];
+
+export const checkVerb: Verb = {
+  name: 'check',
+  synopsis: '<conf> [--role ROLE]',
+  summary: 'validate a tracker/storage/client/http conf, print what it runs with',
+  help: `fdfs check <conf> [--role tracker|storage|client|http] [options]
+  Reads a FastDFS-format conf file (with its #include files and any --set overrides), tells which
+  role it is for, validates every value, and prints the effective configuration the role would
+  run with (durations in ms, sizes in bytes), plus warnings for unknown or repeated keys.
+  Exits 0 when the conf is valid, 22 (EINVAL) naming file:line when it is not.
+  The role is told from the keys: group_name, store_path0, … → storage; store_lookup, … →
+  tracker; keys only the gateway reads (http.server_port, http.jwt.*, …) → http; tracker_server
+  without those → client; stock http.conf keys alone → http. --role overrides the guess.
+  Secrets (http.jwt.secret, http.auth.api_key, …) print as [redacted].
+  --role ROLE         tracker, storage, client or http
+Examples:
+  fdfs check /etc/fdfs/storage.conf
+  fdfs check conf/tracker.conf --set port=22123 --json`,
+  options: { role: { type: 'string' } },
+  subject: (p) => p[0],
+  async run(ctx) {
+    expectPositionals(ctx, ['conf']);
+    const path = ctx.positionals[0] ?? '';
+    const given = ctx.values.role as string | undefined;
+    if (given !== undefined && !ROLES.includes(given as Role)) {
+      throw usageError(`--role ${given}: expected one of ${ROLES.join(', ')}`);
+    }
+    const raw = applyOverrides(await readConfFile(path), ctx.overrides);
+    const role = (given as Role | undefined) ?? detectRole(raw.keys());
+    if (role === undefined) {
+      throw usageError(
+        `${path}: cannot tell which role this conf is for; pass --role tracker|storage|client|http`,
+      );
+    }
+    const loaded = build(role, raw, path);
+    const notes = await pathNotes(loaded.config as unknown as Record<string, unknown>);
+    const head = [`# ${path}: ${role} conf, valid`, ...loaded.warnings.map((w) => `# warning: ${w}`)];
+    head.push(...notes.map((n) => `# note: ${n}`));
+    const body = flatten(loaded.config).map(([k, v]) => `${k} = ${v}`);
+    emit(ctx, [...head, ...body].join('\n'), {
+      conf: path,
+      role,
+      valid: true,
+      warnings: loaded.warnings,
+      notes,
+      config: redact(loaded.config),
+    });
+  },
+};
+
+function build(role: Role, raw: RawConf, source: string): Loaded<object> {
+  if (role === 'tracker') return trackerConfigFrom(raw, { source });
+  if (role === 'storage') return storageConfigFrom(raw, { source });
+  if (role === 'http') return httpConfigFrom(raw, { source });
+  return clientConfigFrom(raw, { source });
+}
+
+/**
+ * The role a conf is for, from keys only one role reads: storage (group_name, store_path0, …) or
+ * tracker (store_lookup, check_active_interval, …). With neither, gateway keys (http.server_port,
+ * http.anti_steal.*, …) make an http.conf, and a tracker_server alone a client.conf. undefined
+ * when it cannot be told (then `--role` decides).
+ */
+export function detectRole(keys: Iterable<string>): Role | undefined {
+  const list = [...keys];
+  const tracker = keysOf('tracker');
+  const storage = keysOf('storage');
+  // Keys a client.conf or http.conf may carry too say nothing about tracker vs storage.
+  const shared = (k: string) =>
+    keysOf('client').has(k) || knownUnusedKeysOf('client').has(k) || keysOf('http').has(k);
+  const t = list.filter((k) => tracker.has(k) && !storage.has(k) && !shared(k)).length;
+  const s = list.filter((k) => storage.has(k) && !tracker.has(k) && !shared(k)).length;
+  if (t > s) return 'tracker';
+  if (s > t) return 'storage';
+  if (t > 0) return undefined;
+  // A FastDFS client.conf may `#include http.conf` (stock http.* keys): only keys the gateway
+  // alone reads (http.server_port, http.jwt.*, …) make it an http.conf then.
+  const http = list.filter((k) => k.startsWith('http.') && keysOf('http').has(k));
+  if (http.some((k) => !knownUnusedKeysOf('client').has(k))) return 'http';
+  if (list.includes('tracker_server')) return 'client';
+  return http.length > 0 ? 'http' : undefined;
+}
+
+/** Paths the role will use that do not exist yet: not an error (they are made at start). */
+async function pathNotes(config: Record<string, unknown>): Promise<string[]> {
+  const paths: [string, string][] = [];
+  const client = config.client as { basePath?: unknown } | undefined;
+  const base = config.basePath ?? client?.basePath;
+  if (typeof base === 'string') paths.push(['base_path', base]);
+  if (Array.isArray(config.storePaths)) {
+    config.storePaths.forEach((p, i) => {
+      if (typeof p === 'string') paths.push([`store_path${i}`, p]);
+    });
+  }
+  const notes: string[] = [];
+  for (const [key, p] of paths) {
+    const st = await stat(p).catch(() => undefined);
+    if (!st) notes.push(`${key} ${p} does not exist yet`);
+    else if (!st.isDirectory()) notes.push(`${key} ${p} is not a directory`);
+  }
+  return notes;
+}
+
+// Secrets never reach a terminal or a CI log; an unset one still shows as ''.
+const SECRET = /secret|password|api_?keys?$/i;
+
+/** The config with every non-empty secret replaced by "[redacted]". */
+function redact(value: unknown, key = ''): unknown {
+  if (SECRET.test(key)) {
+    if (Array.isArray(value)) return value.map(() => '[redacted]');
+    return value === '' ? '' : '[redacted]';
+  }
+  if (Array.isArray(value)) return value.map((v) => redact(v));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
+  }
+  return value;
+}
+
+/** `key = value` lines, nested objects as dotted keys (`antiSteal.checkToken`). */
+function flatten(config: object): [string, string][] {
+  const out: [string, string][] = [];
+  const walk = (value: unknown, key: string) => {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && !isHostPort(value)) {
+      const o = value as Record<string, unknown>;
+      if (o.kind === 'ratio' || o.kind === 'bytes') out.push([key, formatValue(o)]);
+      else for (const [k, v] of Object.entries(o)) walk(v, key ? `${key}.${k}` : k);
+      return;
+    }
+    out.push([key, formatValue(value)]);
+  };
+  walk(redact(config), '');
+  return out;
+}
+
+function isHostPort(v: object): boolean {
+  return 'host' in v && 'port' in v;
+}
+
+function formatValue(v: unknown): string {
+  if (Array.isArray(v)) return v.map(formatValue).join(', ');
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (isHostPort(o)) return `${String(o.host)}:${String(o.port)}`;
+    if (o.kind === 'ratio' && typeof o.ratio === 'number') return `${+(o.ratio * 100).toFixed(4)}%`;
+    if (o.kind === 'bytes') return String(o.bytes);
+    return JSON.stringify(v);
+  }
+  return String(v);
+}

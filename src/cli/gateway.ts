@@ -1,0 +1,86 @@
+/**
+ * `fdfs gateway <http.conf>`: the HTTP gateway alone, in front of any FastDFS cluster (ours or a
+ * stock one) reached through the conf's tracker_server lines. And the gateway of `fdfs start`,
+ * which also gets the local storage's engine for direct disk reads and writes.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FdfsClient } from '../client/index.js';
+import { createLogger, FdfsError, type Logger, Status } from '../common/index.js';
+import { defaultHttpConfig, keysOf, loadHttpConfig } from '../config/index.js';
+import { type GatewayHandle, startGateway } from '../gateway/index.js';
+import type { StorageEngine } from '../storage/index.js';
+import { overridesOf, parse } from './args.js';
+import { localStoreOf } from './local-reader.js';
+import { acquirePidFile } from './pidfile.js';
+import { runUntilSignal } from './run.js';
+
+/** The web page, shipped beside dist/ (package.json "files"); from dist/src/cli up to the root. */
+export const PUBLIC_DIR = fileURLToPath(new URL('../../../public/', import.meta.url));
+
+export const gatewayHelp = `fdfs gateway <http.conf> [--set key=value ...]
+  Runs the HTTP gateway alone, in front of a FastDFS cluster (fastdfs-ts or stock FastDFS)
+  reached through the conf's tracker_server lines. --set overrides any http.conf key.
+Example: fdfs gateway conf/http.conf --set http.server_port=8081`;
+
+export async function gatewayCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, {});
+  if (values.help) {
+    process.stdout.write(`${gatewayHelp}\n`);
+    return;
+  }
+  const confPath = positionals[0];
+  if (!confPath)
+    throw new FdfsError(Status.EINVAL, 'fdfs gateway: missing the http.conf argument (see --help)');
+  const { config, warnings } = await loadHttpConfig(
+    confPath,
+    overridesOf(values.set as string[] | undefined),
+  );
+  const logger = createLogger({ level: config.client.logLevel });
+  for (const w of warnings) logger.warn(w);
+  await mkdir(config.client.basePath, { recursive: true });
+  const releasePid = await acquirePidFile(join(config.client.basePath, 'fdfs-gateway.pid'));
+  const client = new FdfsClient(config.client, { logger });
+  const gw = await startGateway(config, { remote: client, logger, publicDir: PUBLIC_DIR });
+  process.stdout.write(`fdfs ready http=${gw.address.host}:${gw.address.port}\n`);
+  await runUntilSignal(logger, async () => {
+    await gw.close();
+    await client.close();
+    await releasePid();
+  });
+}
+
+export interface EmbeddedGatewayOptions {
+  /** All `--set` values of `fdfs start`; those that are http.conf keys apply here. */
+  readonly sets: ReadonlyMap<string, string[]>;
+  readonly bind: string;
+  readonly port: number;
+  /** The data folder of `fdfs start`; the gateway's spool goes in <base>/gateway. */
+  readonly base: string;
+  readonly tracker: string;
+  readonly engine: StorageEngine;
+  readonly logger: Logger;
+}
+
+/** The gateway inside `fdfs start`: local disk for its group, the cluster for the rest. */
+export async function startEmbeddedGateway(o: EmbeddedGatewayOptions): Promise<GatewayHandle> {
+  const keys = keysOf('http');
+  const over = new Map([...o.sets].filter(([k]) => keys.has(k)));
+  over.set('base_path', [join(o.base, 'gateway')]);
+  over.set('tracker_server', [o.tracker]);
+  over.set('http.server_port', [String(o.port)]);
+  if (!over.has('http.bind_addr')) over.set('http.bind_addr', [o.bind]);
+  const { config, warnings } = defaultHttpConfig(over);
+  for (const w of warnings) o.logger.warn(w);
+  const client = new FdfsClient(config.client, { logger: o.logger });
+  const local = localStoreOf(o.engine);
+  const gw = await startGateway(config, { local, remote: client, logger: o.logger, publicDir: PUBLIC_DIR });
+  return {
+    ...gw,
+    async close() {
+      await gw.close();
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,145 @@
+/** http.conf → HttpConfig: the gateway's own keys plus the client keys it reaches the cluster with. */
+import { applyOverrides, type ConfEntry, type RawConf, readConfFile } from './conf-file.js';
+import { badValue, ConfReader } from './reader.js';
+import {
+  type BuildOptions,
+  basePathOf,
+  type Loaded,
+  type Overrides,
+  relativeToConf,
+  timeouts,
+  trackerServersOf,
+} from './shared.js';
+import type { ClientConfig, HttpConfig, JwtKey } from './types.js';
+import { isValidGroupName } from './values.js';
+
+export const HTTP_DEFAULT_PORT = 8080;
+const MB = 1024 * 1024;
+const DAY = 86_400_000;
+// HS256 keys shorter than the hash output make brute force cheaper than the MAC promises.
+const MIN_JWT_SECRET = 32;
+const MIN_API_KEY = 16;
+
+function secret(r: ConfReader, key: string, min: number): string {
+  const entry = r.entry(key);
+  if (entry === undefined || entry.value === '') return '';
+  if (entry.value.length < min) throw badValue(entry, key, `a secret of at least ${min} characters`);
+  return entry.value;
+}
+
+function jwtKeys(r: ConfReader): JwtKey[] {
+  return r.all('http.jwt.previous_secret').map((entry: ConfEntry) => {
+    const colon = entry.value.indexOf(':');
+    const kid = entry.value.slice(0, colon);
+    const value = entry.value.slice(colon + 1);
+    if (colon <= 0 || !/^[A-Za-z0-9_.-]{1,64}$/.test(kid) || value.length < MIN_JWT_SECRET) {
+      throw badValue(
+        entry,
+        'http.jwt.previous_secret',
+        `kid:secret (kid of [A-Za-z0-9_.-], secret of at least ${MIN_JWT_SECRET} characters)`,
+      );
+    }
+    return Object.freeze({ kid, secret: value });
+  });
+}
+
+function publicUrlOf(r: ConfReader): string {
+  const entry = r.entry('http.public_url');
+  if (entry === undefined || entry.value === '') return '';
+  if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(entry.value)) {
+    throw badValue(entry, 'http.public_url', 'an http:// or https:// base URL without query');
+  }
+  return entry.value.replace(/\/+$/, '');
+}
+
+function antiStealOf(r: ConfReader, options: BuildOptions): HttpConfig['antiSteal'] {
+  const checkToken = r.bool('http.anti_steal.check_token', false);
+  const secretKey = r.string('http.anti_steal.secret_key', '');
+  if (checkToken && secretKey === '') throw r.missing('http.anti_steal.secret_key (check_token is on)');
+  const fail = r.entry('http.anti_steal.token_check_fail');
+  return Object.freeze({
+    checkToken,
+    tokenTtl: r.duration('http.anti_steal.token_ttl', 600_000, 's', 1000),
+    secretKey,
+    tokenCheckFail: fail === undefined || fail.value === '' ? '' : relativeToConf(fail, '', options),
+    allowLegacyTs: r.bool('http.anti_steal.allow_legacy_ts', false),
+  });
+}
+
+function clientOf(r: ConfReader, options: BuildOptions): ClientConfig {
+  return Object.freeze({
+    ...timeouts(r),
+    basePath: basePathOf(r, options, './data/gateway'),
+    trackerServers: trackerServersOf(r, options),
+    // Unlike a one-shot client, the gateway serves many requests: keep connections by default.
+    useConnectionPool: r.bool('use_connection_pool', true),
+    connectionPoolMaxIdleTime: r.duration('connection_pool_max_idle_time', 3_600_000, 's', 1),
+    logLevel: r.logLevel('log_level', 'info'),
+  });
+}
+
+/** Builds an HttpConfig from already-read values. */
+export function httpConfigFrom(raw: RawConf, options: BuildOptions = {}): Loaded<HttpConfig> {
+  const r = new ConfReader(raw, 'http', options.source ?? '<conf>');
+  const group = r.entry('http.group_name');
+  if (group !== undefined && group.value !== '' && !isValidGroupName(group.value)) {
+    throw badValue(group, 'http.group_name', 'a group name of 1 to 16 letters or digits');
+  }
+  // The misspelt key of some FastDFS samples counts when the right one is absent.
+  const multiRangeKey = r.has('http.multi_range.enabled')
+    ? 'http.multi_range.enabled'
+    : 'http.multi_range.enabed';
+  const config: HttpConfig = {
+    bindAddr: r.string('http.bind_addr', ''),
+    port: r.int('http.server_port', HTTP_DEFAULT_PORT, 0, 65535),
+    client: clientOf(r, options),
+    groupName: group?.value ?? '',
+    publicUrl: publicUrlOf(r),
+    defaultContentType: r.string('http.default_content_type', 'application/octet-stream'),
+    cacheMaxAge: r.duration('http.cache_max_age', 30 * DAY, 's', 0),
+    multiRange: r.bool(multiRangeKey, true),
+    antiSteal: antiStealOf(r, options),
+    jwt: Object.freeze({
+      secret: secret(r, 'http.jwt.secret', MIN_JWT_SECRET),
+      kid: r.string('http.jwt.kid', ''),
+      previous: Object.freeze(jwtKeys(r)),
+      maxTtl: r.duration('http.jwt.max_ttl', 7 * DAY, 's', 1000),
+    }),
+    auth: Object.freeze({
+      apiKeys: Object.freeze(
+        r.all('http.auth.api_key').map((e) => {
+          if (e.value.length < MIN_API_KEY)
+            throw badValue(e, 'http.auth.api_key', `a key of at least ${MIN_API_KEY} characters`);
+          return e.value;
+        }),
+      ),
+      jwtSecret: secret(r, 'http.auth.jwt_secret', MIN_JWT_SECRET),
+    }),
+    upload: Object.freeze({
+      maxSize: r.size('http.upload.max_size', 100 * MB, 1, Number.MAX_SAFE_INTEGER - 1),
+      maxFiles: r.int('http.upload.max_files', 16, 1, 1000),
+      maxFields: r.int('http.upload.max_fields', 64, 1, 10_000),
+    }),
+    cache: Object.freeze({
+      maxFileSize: r.size('http.cache.max_file_size', 256 * 1024, 0, 16 * MB),
+      maxMemory: r.size('http.cache.max_memory', 64 * MB, 0, Number.MAX_SAFE_INTEGER),
+      revalidate: r.duration('http.cache.revalidate', 1000, 'ms', 0),
+    }),
+  };
+  const kid = config.jwt.kid;
+  if (kid !== '' && !/^[A-Za-z0-9_.-]{1,64}$/.test(kid)) {
+    throw badValue(r.entry('http.jwt.kid') as ConfEntry, 'http.jwt.kid', 'a key id of [A-Za-z0-9_.-]');
+  }
+  return { config: Object.freeze(config), warnings: r.finish() };
+}
+
+/** Reads http.conf (and its includes); `overrides` replace the file's values per key. */
+export async function loadHttpConfig(path: string, overrides?: Overrides): Promise<Loaded<HttpConfig>> {
+  const raw = applyOverrides(await readConfFile(path), overrides);
+  return httpConfigFrom(raw, { source: path });
+}
+
+/** An HttpConfig with no conf file (what `fdfs start` runs): defaults plus overrides. */
+export function defaultHttpConfig(overrides?: Overrides): Loaded<HttpConfig> {
+  return httpConfigFrom(applyOverrides(new Map(), overrides), { noFile: true });
+}

@@ -1,0 +1,40 @@
+/**
+ * Request bodies as Node streams, and what to do with the rest when a request fails early.
+ * Destroying the stream over the socket would reset the connection before the 4xx is written
+ * (curl and fetch then report a broken pipe, not the 413), so upload code works on a detached
+ * copy and the remainder is read and dropped, up to a cap, after which the connection goes.
+ */
+import { PassThrough, Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+
+/** Past this much unread body after a failure, the connection is closed instead of drained. */
+export const DISCARD_CAP = 16 * 1024 * 1024;
+
+export interface Body {
+  /** The bytes, detached: destroying this does not touch the connection. */
+  readonly stream: PassThrough;
+  /** Stop feeding `stream` and drop whatever the client still sends. */
+  abandon(): void;
+}
+
+export function requestBody(web: ReadableStream<Uint8Array> | null): Body {
+  const source = web ? Readable.fromWeb(web as WebReadableStream<Uint8Array>) : Readable.from([]);
+  const stream = new PassThrough();
+  source.pipe(stream);
+  source.on('error', (err) => stream.destroy(err));
+  let abandoned = false;
+  return {
+    stream,
+    abandon() {
+      if (abandoned || source.readableEnded) return;
+      abandoned = true;
+      source.unpipe(stream);
+      let dropped = 0;
+      source.on('data', (c: Buffer) => {
+        dropped += c.length;
+        if (dropped > DISCARD_CAP) source.destroy();
+      });
+      source.resume();
+    },
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * Prometheus text for /metrics: requests by route, method and code, bytes in and out, errors,
+ * and a latency histogram per route. Plain counters in maps: cheap enough for the hot path.
+ */
+export type RouteName = 'file' | 'upload' | 'delete' | 'sign' | 'cluster' | 'health' | 'metrics' | 'other';
+
+const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+interface Histogram {
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+export interface CacheGauges {
+  readonly entries: number;
+  readonly bytes: number;
+  readonly hits: number;
+  readonly misses: number;
+}
+
+export class Metrics {
+  private readonly requests = new Map<string, number>();
+  private readonly bytesOut = new Map<RouteName, number>();
+  private readonly bytesIn = new Map<RouteName, number>();
+  private readonly errors = new Map<string, number>();
+  private readonly latency = new Map<RouteName, Histogram>();
+
+  /** One finished request; `seconds` from the first byte read to the answer handed to the socket. */
+  observe(route: RouteName, method: string, status: number, seconds: number, bytesOut: number): void {
+    const key = `${route}\u0000${method}\u0000${status}`;
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    if (bytesOut > 0) this.bytesOut.set(route, (this.bytesOut.get(route) ?? 0) + bytesOut);
+    if (status >= 400) {
+      const ekey = `${route}\u0000${status >= 500 ? 'server' : 'client'}`;
+      this.errors.set(ekey, (this.errors.get(ekey) ?? 0) + 1);
+    }
+    let h = this.latency.get(route);
+    if (!h) {
+      h = { counts: BUCKETS.map(() => 0), sum: 0, count: 0 };
+      this.latency.set(route, h);
+    }
+    h.sum += seconds;
+    h.count++;
+    for (let i = 0; i < BUCKETS.length; i++) {
+      if (seconds <= (BUCKETS[i] as number)) {
+        h.counts[i] = (h.counts[i] ?? 0) + 1;
+        break;
+      }
+    }
+  }
+
+  /** Upload body bytes stored. */
+  received(route: RouteName, bytes: number): void {
+    this.bytesIn.set(route, (this.bytesIn.get(route) ?? 0) + bytes);
+  }
+
+  render(cache: CacheGauges): string {
+    const out: string[] = [];
+    const head = (name: string, type: string, help: string) =>
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    head('fdfs_http_requests_total', 'counter', 'HTTP requests answered, by route, method and status code.');
+    for (const [key, n] of this.requests) {
+      const [route, method, code] = key.split('\u0000');
+      out.push(`fdfs_http_requests_total{route="${route}",method="${method}",code="${code}"} ${n}`);
+    }
+    head('fdfs_http_errors_total', 'counter', 'HTTP answers with a 4xx (client) or 5xx (server) status.');
+    for (const [key, n] of this.errors) {
+      const [route, kind] = key.split('\u0000');
+      out.push(`fdfs_http_errors_total{route="${route}",kind="${kind}"} ${n}`);
+    }
+    head('fdfs_http_response_bytes_total', 'counter', 'Body bytes sent.');
+    for (const [route, n] of this.bytesOut) out.push(`fdfs_http_response_bytes_total{route="${route}"} ${n}`);
+    head('fdfs_http_upload_bytes_total', 'counter', 'File bytes received and stored.');
+    for (const [route, n] of this.bytesIn) out.push(`fdfs_http_upload_bytes_total{route="${route}"} ${n}`);
+    head('fdfs_http_request_duration_seconds', 'histogram', 'Time to answer, by route.');
+    for (const [route, h] of this.latency) {
+      let cumulative = 0;
+      for (const [i, le] of BUCKETS.entries()) {
+        cumulative += h.counts[i] ?? 0;
+        out.push(`fdfs_http_request_duration_seconds_bucket{route="${route}",le="${le}"} ${cumulative}`);
+      }
+      out.push(`fdfs_http_request_duration_seconds_bucket{route="${route}",le="+Inf"} ${h.count}`);
+      out.push(`fdfs_http_request_duration_seconds_sum{route="${route}"} ${h.sum}`);
+      out.push(`fdfs_http_request_duration_seconds_count{route="${route}"} ${h.count}`);
+    }
+    head('fdfs_http_file_cache_entries', 'gauge', 'Small files held in memory.');
+    out.push(`fdfs_http_file_cache_entries ${cache.entries}`);
+    head('fdfs_http_file_cache_bytes', 'gauge', 'Memory used by cached files.');
+    out.push(`fdfs_http_file_cache_bytes ${cache.bytes}`);
+    head('fdfs_http_file_cache_hits_total', 'counter', 'Downloads answered from memory.');
+    out.push(`fdfs_http_file_cache_hits_total ${cache.hits}`);
+    head('fdfs_http_file_cache_misses_total', 'counter', 'Local downloads that read the disk.');
+    out.push(`fdfs_http_file_cache_misses_total ${cache.misses}`);
+    return `${out.join('\n')}\n`;
+  }
+}
+
+/** Which metrics route a request path belongs to. */
+export function routeOf(method: string, path: string): RouteName {
+  if (path === '/upload' || path.startsWith('/upload/')) return 'upload';
+  if (path === '/api/sign') return 'sign';
+  if (path === '/api/cluster') return 'cluster';
+  if (path === '/healthz') return 'health';
+  if (path === '/metrics') return 'metrics';
+  if (method === 'DELETE') return 'delete';
+  if (method === 'GET' || method === 'HEAD') return 'file';
+  return 'other';
+}

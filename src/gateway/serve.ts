@@ -1,0 +1,194 @@
+/**
+ * startGateway(config, deps): the gateway on node:http. GET/HEAD of file URLs are answered by a
+ * raw node:http handler before hono, and everything else goes to the hono app through
+ * @hono/node-server. Measured on a cached 4 KB file at 16 connections: 4–6k req/s through hono's
+ * Response path, 14–19k on this one (nginx: 30–38k on the same, loaded, machine).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { getRequestListener } from '@hono/node-server';
+import { FdfsError, Status, toStatus } from '../common/index.js';
+import type { HttpConfig } from '../config/types.js';
+import { type AppDeps, createGateway, type Gateway, logRequest } from './app.js';
+import { fail, httpStatusOf } from './errors.js';
+import { errorReply, type FileReply } from './file-get.js';
+import { type FileTarget, parseFileUrl, splitTarget } from './file-url.js';
+import { clearSpool } from './spool.js';
+
+export interface GatewayHandle {
+  readonly address: { readonly host: string; readonly port: number };
+  readonly gateway: Gateway;
+  /** Stops accepting, lets requests in flight finish (closing idle keep-alive connections). */
+  close(): Promise<void>;
+}
+
+const PARSED_MAX = 10_000;
+/** `.`/`..` segments and encoded dots, slashes or backslashes: never part of a valid route. */
+const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)|%2e|%2f|%5c|\\/i;
+
+function isLoopback(addr: string): boolean {
+  return addr.startsWith('127.') || addr === '::1' || addr === 'localhost';
+}
+
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** The fast path: true when it took the request, false to hand it to hono. */
+function rawFiles(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const { ctx, files } = gw;
+  const send = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    reply: FileReply,
+    t0: number,
+    fileId?: string,
+    cause?: unknown,
+  ) => {
+    res.writeHead(reply.status, reply.headers);
+    const done = (err: unknown = cause) => {
+      const ms = performance.now() - t0;
+      ctx.metrics.observe('file', req.method as string, reply.status, ms / 1000, reply.length);
+      // Successful downloads are not logged on this path: a log line costs more than the answer.
+      if (reply.status >= 400 || err !== undefined) {
+        const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+        const fields = { method: req.method as string, path: req.url ?? '', status: reply.status, ms, peer };
+        logRequest(ctx, fileId ? { ...fields, fileId } : fields, err);
+      }
+    };
+    const body = reply.body;
+    if (body === undefined || req.method === 'HEAD') {
+      res.end();
+      done();
+    } else if (Buffer.isBuffer(body)) {
+      res.end(body);
+      done();
+    } else {
+      pipeline(body, res).then(
+        () => done(),
+        (err: unknown) => {
+          // A client that goes away mid-body is routine; anything else is worth a line.
+          if ((err as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') done(err);
+          res.destroy();
+        },
+      );
+    }
+  };
+
+  const parsed = new Map<string, FileTarget>();
+  return (req, res) => {
+    const method = req.method;
+    const { path, query } = splitTarget(req.url ?? '/');
+    const t0 = performance.now();
+    // Checked as sent, for every method: hono sees the path only after URL normalization.
+    if (DOT_SEGMENT.test(path)) {
+      const err = fail.badRequest(
+        `path ${JSON.stringify(path.slice(0, 140))} has dot segments or encoded separators`,
+      );
+      send(req, res, errorReply(400, err, method === 'HEAD'), t0, undefined, err);
+      return true;
+    }
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    // Hot URLs are parsed once: validation is pure, so its answer for a path never changes.
+    let target = parsed.get(path);
+    try {
+      if (target === undefined) {
+        target = parseFileUrl(path, ctx.defaultGroup);
+        if (target !== undefined) {
+          if (parsed.size >= PARSED_MAX) parsed.clear();
+          parsed.set(path, target);
+        }
+      }
+    } catch (err) {
+      send(req, res, errorReply(httpStatusOf(err), err, method === 'HEAD'), t0, undefined, err);
+      return true;
+    }
+    if (target === undefined) return false;
+    const h = req.headers;
+    const plain =
+      method === 'GET' &&
+      h.range === undefined &&
+      h['if-none-match'] === undefined &&
+      h['if-modified-since'] === undefined;
+    const fast = files.fast(target, query, plain);
+    if (fast) {
+      send(req, res, fast, t0);
+      return true;
+    }
+    const fileId = target.fileId;
+    files.serve({ method, query, header: (n) => headerOf(req, n) }, target).then(
+      (reply) => send(req, res, reply, t0, fileId),
+      (err: unknown) =>
+        send(req, res, errorReply(httpStatusOf(err), err, method === 'HEAD'), t0, fileId, err),
+    );
+    return true;
+  };
+}
+
+export async function startGateway(config: HttpConfig, deps: AppDeps): Promise<GatewayHandle> {
+  const gw = createGateway(config, deps);
+  const { ctx } = gw;
+  let host = config.bindAddr || '0.0.0.0';
+  if (!ctx.auth.enabled) {
+    if (!isLoopback(host)) {
+      ctx.logger.warn(
+        'no http.auth key is set: uploads and deletes are open, so listening on 127.0.0.1 only',
+        {
+          asked: host,
+        },
+      );
+      host = '127.0.0.1';
+    } else {
+      ctx.logger.info('no http.auth key is set: uploads and deletes are open to local clients', { host });
+    }
+  }
+  if (ctx.remote) await clearSpool(ctx.spoolDir);
+  const hono = getRequestListener(gw.app.fetch);
+  const raw = rawFiles(gw);
+  const server: Server = createServer((req, res) => {
+    if (!raw(req, res)) void hono(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    const failed = (err: NodeJS.ErrnoException) => {
+      const inUse = err.code === 'EADDRINUSE';
+      const why = inUse ? 'the port is in use' : err.message;
+      reject(
+        new FdfsError(
+          inUse ? Status.EBUSY : toStatus(err),
+          `gateway cannot listen on ${host}:${config.port}: ${why}`,
+          {
+            cause: err,
+          },
+        ),
+      );
+    };
+    server.once('error', failed);
+    server.listen(config.port, host, () => {
+      server.off('error', failed);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  ctx.logger.info('gateway listening', {
+    host: addr.address,
+    port: addr.port,
+    local: ctx.local?.group ?? null,
+    cluster: ctx.remote !== undefined,
+    tokens: config.antiSteal.checkToken,
+    signedLinks: ctx.links.enabled,
+  });
+  return {
+    address: { host: addr.address, port: addr.port },
+    gateway: gw,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 2000);
+      force.unref();
+      await closed;
+      clearTimeout(force);
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * What the gateway needs from the outside. It never imports storage: beside a storage, cli hands
+ * in a LocalStore over that storage's engine (hot reads straight from disk, uploads straight into
+ * its durable writer); for everything else it goes through the cluster with a RemoteStore.
+ */
+import type { Readable } from 'node:stream';
+import type { FdfsClient } from '../client/index.js';
+import type { Logger } from '../common/index.js';
+
+export interface LocalStat {
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** An open stored file: its size as of opening, reads at positions, then close. */
+export interface LocalHandle extends LocalStat {
+  /** Up to `length` bytes at `position`; fewer only at the end of the file. */
+  read(position: number, length: number): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+export interface LocalUpload {
+  readonly ext: string;
+  /** Refuse (EFBIG) a body longer than this; the store removes what it wrote. */
+  readonly maxSize: number;
+  /** The exact length when the request says it (PUT with Content-Length). */
+  readonly size?: number;
+}
+
+/** The storage the gateway runs beside. Every method throws FdfsError ENOENT for a missing file. */
+export interface LocalStore {
+  readonly group: string;
+  stat(remote: string): Promise<LocalStat>;
+  open(remote: string): Promise<LocalHandle>;
+  /** Streams `body` into a new file; returns its remote filename (`M00/…`). */
+  upload(body: Readable, opts: LocalUpload): Promise<string>;
+  delete(remote: string): Promise<void>;
+  /** `{}` when the file has no metadata. */
+  getMetadata(remote: string): Promise<Record<string, string>>;
+  setMetadata(remote: string, meta: Record<string, string>): Promise<void>;
+}
+
+/** The part of the public client the gateway uses; FdfsClient fits, tests may pass a fake. */
+export type RemoteStore = Pick<
+  FdfsClient,
+  'upload' | 'download' | 'delete' | 'getMetadata' | 'fileInfo' | 'listGroups' | 'listStorages'
+>;
+
+export interface GatewayDeps {
+  readonly local?: LocalStore;
+  readonly remote?: RemoteStore;
+  readonly logger?: Logger;
+  /** Clock in ms (token and link expiry, cache revalidation); Date.now by default. */
+  readonly now?: () => number;
+}

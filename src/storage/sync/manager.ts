@@ -1,0 +1,318 @@
+/**
+ * Replication for one storage: pushers to every peer of the group, the receiver for peers'
+ * pushes, and this storage's own first copy of its group's data. It rides on the reporter's
+ * tracker links (reporter.ts calls the hooks): after a join it asks for (87) or announces (88)
+ * its sync source, after every beat it sends its sync report (89), queued status reports (76),
+ * and reads the group's storage list (92) that decides whom to push to.
+ */
+import type { Connection } from '../../client/index.js';
+import type { Logger } from '../../common/index.js';
+import type { StorageConfig } from '../../config/types.js';
+import { MAX_SERVER_ID, type SourceId } from '../../fileid/index.js';
+import {
+  Cmd,
+  decodeStorageStats,
+  decodeSyncSource,
+  encodeStatusReport,
+  encodeSyncReport,
+  encodeSyncSource,
+  FdfsError,
+  fixedString,
+  GROUP_NAME_LEN,
+  STORAGE_STAT_SIZE,
+  Status,
+  type StatusReport,
+  type StorageStat,
+  StorageStatus,
+  storageStatusName,
+} from '../../protocol/index.js';
+import type { Binlog } from '../binlog.js';
+import type { StorageCounters } from '../counters.js';
+import type { StorageEngine } from '../engine.js';
+import { InitFlag } from './init-flag.js';
+import { MarkFile, markFileName } from './mark.js';
+import { type PeerInfo, PeerViews } from './peers.js';
+import { PeerPusher } from './pusher.js';
+import { SyncReceiver } from './receiver.js';
+import { TrackerOps } from './tracker-ops.js';
+
+export interface SyncManagerDeps {
+  readonly engine: StorageEngine;
+  readonly binlog: Binlog;
+  readonly counters: StorageCounters;
+  readonly logger: Logger;
+  readonly dataDir: string;
+  /** The port this storage listens on (known once it listens). */
+  readonly port: () => number;
+}
+
+/** What a join needs from the sync state (see TrackerReporter). */
+export interface JoinFields {
+  readonly initFlag: number;
+  readonly status: number;
+  readonly storageId: string;
+  /** Extra lines after the tracker list (the advertise extension). */
+  readonly extraLines: readonly string[];
+}
+
+export interface PeerSyncStatus {
+  readonly id: string;
+  readonly address: string;
+  readonly binlogIndex: number;
+  readonly binlogOffset: number;
+  readonly syncRowCount: number;
+  readonly needSyncOld: boolean;
+  readonly syncOldDone: boolean;
+  readonly lastError: string | undefined;
+}
+
+const COPYING: ReadonlySet<number> = new Set([
+  StorageStatus.INIT,
+  StorageStatus.WAIT_SYNC,
+  StorageStatus.SYNCING,
+]);
+
+export class SyncManager {
+  readonly receiver: SyncReceiver;
+  readonly initFlag: InitFlag;
+  private readonly config: StorageConfig;
+  private readonly log: Logger;
+  private readonly views = new PeerViews();
+  private readonly pushers = new Map<string, PeerPusher>();
+  private readonly trackers: TrackerOps;
+  /** Per tracker (host:port), status reports still to deliver, keyed by storage id + status. */
+  private readonly pending = new Map<string, Map<string, StatusReport>>();
+  private sourceLock: Promise<void> = Promise.resolve();
+  private id: string | undefined;
+  private closed = false;
+  private readonly forgotten = new Set<string>();
+  /** The trackers' id_type_in_filename (cmd 75) is `id`: new names carry the numeric id. */
+  private idInFilename = false;
+
+  constructor(private readonly deps: SyncManagerDeps) {
+    this.config = deps.engine.deps.config;
+    this.log = deps.logger.child({ part: 'sync' });
+    this.id = this.config.serverId || undefined;
+    this.receiver = new SyncReceiver({ ...deps, logger: this.log, myId: () => this.id });
+    this.initFlag = new InitFlag(deps.dataDir, deps.binlog.dir, this.config.durableWrites);
+    this.trackers = new TrackerOps(this.config, this.log);
+    for (const t of this.config.trackerServers) this.pending.set(`${t.host}:${t.port}`, new Map());
+  }
+
+  async init(): Promise<void> {
+    await this.initFlag.load(Math.floor(Date.now() / 1000));
+    const s = this.initFlag.state;
+    this.log.info('sync state', {
+      syncOldDone: s.syncOldDone,
+      source: s.syncSrcServer,
+      until: s.syncUntilTimestamp,
+    });
+  }
+
+  /** This storage's id as the trackers know it; undefined until a tracker listed it. */
+  get myId(): string | undefined {
+    return this.id;
+  }
+
+  joinFields(): JoinFields {
+    const done = this.initFlag.state.syncOldDone;
+    const advertise = this.config.advertiseAddr;
+    return {
+      initFlag: done ? 0 : 1,
+      status: done ? StorageStatus.ACTIVE : StorageStatus.INIT,
+      storageId: this.config.serverId,
+      extraLines: advertise ? [`advertise=${advertise}`] : [],
+    };
+  }
+
+  /** What new file names carry as their source: the numeric id when the trackers ask for it. */
+  fileSource(): SourceId | undefined {
+    if (!this.idInFilename || this.id === undefined || !/^\d{1,8}$/.test(this.id)) return undefined;
+    const id = Number(this.id);
+    return id >= 1 && id <= MAX_SERVER_ID ? { kind: 'id', id } : undefined;
+  }
+
+  /** After a join: the trackers' parameters, and a storage missing its group's old data settles on one source. */
+  async afterJoin(conn: Connection, tracker: string): Promise<void> {
+    const params = (await conn.call(Cmd.STORAGE_PARAMETER_REQ)).toString('utf8');
+    this.idInFilename = /^id_type_in_filename=id$/m.test(params);
+    return this.settleSource(conn, tracker);
+  }
+
+  private settleSource(conn: Connection, tracker: string): Promise<void> {
+    const run = async () => {
+      const s = this.initFlag.state;
+      if (s.syncOldDone) return;
+      if (s.syncSrcServer !== '') {
+        const body = encodeSyncSource({ srcId: s.syncSrcServer, until: s.syncUntilTimestamp });
+        await conn.call(Cmd.STORAGE_SYNC_NOTIFY, body);
+        return;
+      }
+      const src = decodeSyncSource(await conn.call(Cmd.STORAGE_SYNC_DEST_REQ));
+      if (src) Object.assign(s, { syncSrcServer: src.srcId, syncUntilTimestamp: src.until });
+      else s.syncOldDone = true;
+      await this.initFlag.save();
+      this.log.info(src ? 'copying old data from a peer' : 'no peer to copy old data from', {
+        tracker,
+        source: src?.srcId,
+        until: src?.until,
+      });
+    };
+    // One at a time: the first tracker to answer decides, the others are told (88).
+    const next = this.sourceLock.then(run);
+    this.sourceLock = next.catch(() => {});
+    return next;
+  }
+
+  /** After a beat: sync report, the group's list, this storage's own status, queued reports. */
+  async afterBeat(conn: Connection, tracker: string): Promise<void> {
+    const rows = this.receiver.reportRows();
+    if (rows.length > 0) await conn.call(Cmd.STORAGE_SYNC_REPORT, encodeSyncReport(rows));
+    this.views.update(tracker, await this.listGroup(conn), Date.now());
+    this.resolveSelf(conn, tracker);
+    await this.checkSelf(conn, tracker);
+    const queue = this.pending.get(tracker);
+    for (const [key, report] of queue ?? []) {
+      try {
+        await conn.call(Cmd.STORAGE_REPORT_STATUS, encodeStatusReport(report));
+      } catch (err) {
+        if (!(err instanceof FdfsError) || err.status === Status.ECONNRESET || err.status === Status.EIO)
+          throw err;
+        this.log.info('status report refused', { tracker, storage: report.id, status: report.status, err });
+      }
+      queue?.delete(key);
+    }
+    this.reconcile();
+  }
+
+  /** The reporter lost this tracker: its view no longer counts. */
+  lost(tracker: string): void {
+    this.views.drop(tracker);
+  }
+
+  private async listGroup(conn: Connection): Promise<StorageStat[]> {
+    let body: Buffer;
+    try {
+      body = await conn.call(Cmd.SERVER_LIST_STORAGE, fixedString(this.config.groupName, GROUP_NAME_LEN));
+    } catch (err) {
+      if (err instanceof FdfsError && err.status === Status.ENOENT) return [];
+      throw err;
+    }
+    if (body.length === 0) return [];
+    return decodeStorageStats(body, body.length % STORAGE_STAT_SIZE.current === 0 ? 'current' : 'classic');
+  }
+
+  /** Without a configured server_id, this storage is the entry at the address and port it reported. */
+  private resolveSelf(conn: Connection, tracker: string): void {
+    if (this.id !== undefined) return;
+    const ip = this.config.advertiseAddr || conn.socket.localAddress?.replace(/^::ffff:/, '') || '';
+    const me = this.views.findSelf(tracker, ip, this.deps.port());
+    if (me) {
+      this.id = me.id;
+      this.log.info('storage id', { id: me.id, tracker });
+    } else {
+      this.log.warn('this storage is not listed by its address; is another storage of the group on it?', {
+        tracker,
+        ip,
+        port: this.deps.port(),
+      });
+    }
+  }
+
+  /** The copy of old data finished (a tracker lists us ONLINE/ACTIVE), or a tracker missed that. */
+  private async checkSelf(conn: Connection, tracker: string): Promise<void> {
+    const me = this.id === undefined ? undefined : this.views.self(tracker, this.id);
+    if (!me || this.id === undefined) return;
+    const s = this.initFlag.state;
+    if (!s.syncOldDone && s.syncSrcServer !== '' && !COPYING.has(me.status)) {
+      s.syncOldDone = true;
+      await this.initFlag.save();
+      this.log.info('old data copied; this storage now serves', { tracker, source: s.syncSrcServer });
+    } else if (s.syncOldDone && COPYING.has(me.status)) {
+      this.log.info('telling a tracker this storage holds its data', {
+        tracker,
+        status: storageStatusName(me.status),
+      });
+      await conn.call(
+        Cmd.STORAGE_REPORT_STATUS,
+        encodeStatusReport({
+          group: this.config.groupName,
+          status: StorageStatus.ONLINE,
+          port: me.storagePort,
+          id: this.id,
+          ip: me.ip,
+        }),
+      );
+    }
+  }
+
+  /** Queues a report about `peer` for every tracker (delivered with the next beats). */
+  private reportStatus(peer: PeerInfo, status: number): void {
+    const report = { group: this.config.groupName, status, port: peer.port, id: peer.id, ip: peer.ip };
+    for (const queue of this.pending.values()) queue.set(`${peer.id}/${status}`, report);
+  }
+
+  /** Starts, updates and stops pushers to match the merged peer list. */
+  private reconcile(): void {
+    const myId = this.id;
+    if (myId === undefined || this.closed) return;
+    const { peers, deleted } = this.views.merged(myId);
+    for (const [id, stat] of deleted) {
+      if (this.forgotten.has(id)) continue;
+      this.forgotten.add(id);
+      const p = this.pushers.get(id);
+      this.pushers.delete(id);
+      if (p) this.log.info('peer deleted: sync stopped, mark removed', { peer: id });
+      void (p
+        ? p.stop(true)
+        : new MarkFile(
+            this.deps.binlog.dir,
+            markFileName({ id: stat.id, ip: stat.ip, port: stat.storagePort }),
+            false,
+          ).remove());
+    }
+    for (const [id, info] of peers) {
+      this.forgotten.delete(id);
+      const existing = this.pushers.get(id);
+      if (existing) {
+        existing.update(info);
+        continue;
+      }
+      const pusher = new PeerPusher(
+        {
+          engine: this.deps.engine,
+          binlog: this.deps.binlog,
+          counters: this.deps.counters,
+          logger: this.log,
+          syncDir: this.deps.binlog.dir,
+          myId,
+          trackers: this.trackers,
+          reportStatus: (p, st) => this.reportStatus(p, st),
+        },
+        info,
+      );
+      this.pushers.set(id, pusher);
+      pusher.start();
+    }
+  }
+
+  /** Per peer: how far the push got (for monitoring and tests). */
+  status(): PeerSyncStatus[] {
+    return [...this.pushers.values()].map((p) => ({
+      id: p.id,
+      address: p.address,
+      binlogIndex: p.mark?.binlogIndex ?? 0,
+      binlogOffset: p.mark?.binlogOffset ?? 0,
+      syncRowCount: p.mark?.syncRowCount ?? 0,
+      needSyncOld: p.mark?.needSyncOld ?? false,
+      syncOldDone: p.mark?.syncOldDone ?? false,
+      lastError: p.lastError,
+    }));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.pushers.values()].map((p) => p.stop()));
+    this.pushers.clear();
+  }
+}

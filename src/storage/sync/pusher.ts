@@ -1,0 +1,290 @@
+/**
+ * One pusher per peer, as FastDFS runs one sync thread per destination: it reads this storage's
+ * binlog from the peer's `.mark` position and pushes each record over one connection, advancing
+ * the mark only after the peer acknowledged. Source records (upper case) always go; replica
+ * records (lower case) only while this storage copies old data to a newcomer (need_sync_old) and
+ * only up to its until-timestamp — otherwise every storage would echo every change.
+ * A broken link or a peer that is down is retried with backoff from the last mark, so sync
+ * resumes where it stopped after a restart of either side.
+ */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '../../client/index.js';
+import type { Logger } from '../../common/index.js';
+import { Cmd, encodeServerId, StorageStatus } from '../../protocol/index.js';
+import { Binlog } from '../binlog.js';
+import type { StorageCounters } from '../counters.js';
+import type { StorageEngine } from '../engine.js';
+import { BinlogReader } from './binlog-reader.js';
+import { freshMark, MarkFile, markFileName, type SyncMark } from './mark.js';
+import type { PeerInfo } from './peers.js';
+import { isSourceRecord } from './record.js';
+import { RecordSender } from './send.js';
+import type { TrackerOps } from './tracker-ops.js';
+
+/**
+ * A watermark claims "every file I created before T is on you". A file's name carries the time
+ * it was named, a moment before its binlog line is written (link, fsync, group commit), so the
+ * claim stays this many seconds behind what was actually pushed.
+ */
+export const WATERMARK_MARGIN_S = 2;
+const MARK_SAVE_MS = 1000;
+const WATERMARK_EVERY_MS = 1000;
+
+export interface PusherDeps {
+  readonly engine: StorageEngine;
+  readonly binlog: Binlog;
+  readonly counters: StorageCounters;
+  readonly logger: Logger;
+  readonly syncDir: string;
+  readonly myId: string;
+  readonly trackers: TrackerOps;
+  /** Queues a status report (76) about this peer for every tracker. */
+  readonly reportStatus: (peer: PeerInfo, status: number) => void;
+}
+
+export class PeerPusher {
+  private peer: PeerInfo;
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private conn: Connection | undefined;
+  private wakeUp: (() => void) | undefined;
+  private readonly log: Logger;
+  readonly markFile: MarkFile;
+  /** For status output: the mark in memory and the last failure. */
+  mark: SyncMark | undefined;
+  lastError: string | undefined;
+  /** Cleared for a peer that refuses SYNC_WATERMARK (a FastDFS storage). */
+  private watermarks = true;
+
+  constructor(
+    private readonly deps: PusherDeps,
+    peer: PeerInfo,
+  ) {
+    this.peer = peer;
+    this.log = deps.logger.child({ peer: peer.id });
+    this.markFile = new MarkFile(deps.syncDir, markFileName(peer), deps.engine.deps.config.durableWrites);
+  }
+
+  get id(): string {
+    return this.peer.id;
+  }
+
+  get address(): string {
+    return `${this.peer.ip}:${this.peer.port}`;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** New tracker view of the peer; a changed address makes the pusher reconnect. */
+  update(peer: PeerInfo): void {
+    this.peer = peer;
+    this.wake();
+  }
+
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  async stop(removeMark = false): Promise<void> {
+    this.abort.abort();
+    this.conn?.destroy();
+    this.wake();
+    await this.loop;
+    if (removeMark) await this.markFile.remove();
+  }
+
+  private get stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private async run(): Promise<void> {
+    const { config } = this.deps.engine.deps;
+    let backoff = 100;
+    while (!this.stopped) {
+      let reader: BinlogReader | undefined;
+      try {
+        if (this.peer.undecided) {
+          await this.idle(config.heartBeatInterval);
+          continue;
+        }
+        const mark = await this.prepareMark();
+        this.conn = await this.connect();
+        this.log.info('sync link up', {
+          address: this.address,
+          binlogIndex: mark.binlogIndex,
+          offset: mark.binlogOffset,
+        });
+        if (mark.needSyncOld && !mark.syncOldDone && this.peer.copying) {
+          this.deps.reportStatus(this.peer, StorageStatus.SYNCING);
+        }
+        reader = new BinlogReader(
+          {
+            dir: this.deps.syncDir,
+            currentIndex: () => this.deps.binlog.currentIndex,
+            onBadLine: (line, at) =>
+              this.log.warn('skipping a binlog line that is not a record', {
+                line: line.slice(0, 200),
+                ...at,
+              }),
+          },
+          { index: mark.binlogIndex, offset: mark.binlogOffset },
+        );
+        await this.push(this.conn, reader, mark);
+        backoff = 100;
+        this.lastError = undefined;
+      } catch (err) {
+        if (this.stopped) break;
+        this.lastError = (err as Error).message;
+        this.log.warn('sync push failed; retrying', { address: this.address, backoffMs: backoff, err });
+        await this.idle(backoff);
+        backoff = Math.min(backoff * 2, Math.max(1000, config.heartBeatInterval));
+      } finally {
+        this.conn?.close();
+        this.conn = undefined;
+        await reader?.close();
+      }
+    }
+  }
+
+  private async connect(): Promise<Connection> {
+    const { config } = this.deps.engine.deps;
+    const conn = await Connection.open({
+      host: this.peer.ip,
+      port: this.peer.port,
+      connectTimeout: config.connectTimeout,
+      networkTimeout: config.networkTimeout,
+      ...(config.bindAddr && config.bindAddr !== '0.0.0.0' ? { localAddress: config.bindAddr } : {}),
+    });
+    try {
+      await conn.call(Cmd.REPORT_SERVER_ID, encodeServerId(this.deps.myId));
+    } catch (err) {
+      conn.destroy();
+      throw err;
+    }
+    return conn;
+  }
+
+  /**
+   * The mark to push from. A peer copying old data has an until-timestamp (86); a mark made for
+   * another copy (or none) starts over from the beginning of the binlog: the source forwards
+   * replica records up to `until`, the others their own records.
+   */
+  private async prepareMark(): Promise<SyncMark> {
+    const loaded = this.mark ?? (await this.markFile.load());
+    let mark: SyncMark;
+    if (loaded === 'absent') mark = freshMark(false, 0);
+    else if (loaded === 'torn') {
+      this.log.warn('sync mark unreadable; pushing from the start of the binlog', {
+        path: this.markFile.path,
+      });
+      mark = freshMark(false, 0);
+    } else mark = loaded;
+    if (this.peer.copying) {
+      const src = await this.deps.trackers.syncSource(this.peer.id);
+      if (src && src.until !== mark.untilTimestamp) {
+        mark = freshMark(src.srcId === this.deps.myId, src.until);
+        this.log.info('peer copies old data; pushing from the start', {
+          source: src.srcId,
+          until: src.until,
+          forwardingReplicas: mark.needSyncOld,
+        });
+      }
+    }
+    if (!(await this.markFits(mark))) {
+      this.log.warn('sync mark is past the end of the binlog; pushing from the start', {
+        binlogIndex: mark.binlogIndex,
+        offset: mark.binlogOffset,
+      });
+      mark = { ...mark, binlogIndex: 0, binlogOffset: 0 };
+    }
+    this.mark = mark;
+    await this.markFile.save(mark);
+    return mark;
+  }
+
+  private async markFits(m: SyncMark): Promise<boolean> {
+    if (m.binlogIndex > this.deps.binlog.currentIndex) return false;
+    const size = await stat(join(this.deps.syncDir, Binlog.fileName(m.binlogIndex))).then(
+      (s) => s.size,
+      () => 0,
+    );
+    return m.binlogOffset <= size;
+  }
+
+  private async push(conn: Connection, reader: BinlogReader, mark: SyncMark): Promise<void> {
+    const { config } = this.deps.engine.deps;
+    const sender = new RecordSender(this.deps.engine, conn);
+    const address = this.address;
+    let lastSave = Date.now();
+    let dirty = false;
+    let lastSourceTs = 0;
+    let claimed = 0;
+    let lastClaimAt = 0;
+    while (!this.stopped && this.address === address) {
+      const batch = await reader.read();
+      for (const { record, next } of batch) {
+        mark.scanRowCount++;
+        const source = isSourceRecord(record);
+        if (source || (mark.needSyncOld && !mark.syncOldDone && record.ts <= mark.untilTimestamp)) {
+          try {
+            const r = await sender.record(record);
+            if (r.sent) mark.syncRowCount++;
+            this.deps.counters.bytes('SyncOut', r.bytes);
+          } catch (err) {
+            this.log.warn('sync record failed', {
+              op: record.op,
+              name: record.name,
+              fileId: `${this.deps.engine.group}/${record.name}`,
+              err,
+            });
+            throw err;
+          }
+          if (source) lastSourceTs = Math.max(lastSourceTs, record.ts);
+          if (config.syncInterval > 0) await sleep(config.syncInterval);
+        }
+        mark.binlogIndex = next.index;
+        mark.binlogOffset = next.offset;
+        dirty = true;
+        if (this.stopped) break;
+      }
+      const atEnd = batch.length === 0;
+      if (atEnd && mark.needSyncOld && !mark.syncOldDone) {
+        mark.syncOldDone = true;
+        dirty = true;
+        this.log.info('old data copied to peer', { rows: mark.syncRowCount, until: mark.untilTimestamp });
+      }
+      if (atEnd && mark.needSyncOld && mark.syncOldDone && this.peer.copying) {
+        this.deps.reportStatus(this.peer, StorageStatus.ONLINE);
+      }
+      if (dirty && (atEnd || Date.now() - lastSave >= MARK_SAVE_MS)) {
+        await this.markFile.save(mark);
+        lastSave = Date.now();
+        dirty = false;
+      }
+      const claim = (atEnd ? Math.floor(Date.now() / 1000) : lastSourceTs) - WATERMARK_MARGIN_S;
+      if (this.watermarks && claim > claimed && (atEnd || Date.now() - lastClaimAt >= WATERMARK_EVERY_MS)) {
+        this.watermarks = await sender.watermark(claim);
+        if (!this.watermarks) this.log.info('peer does not take sync watermarks', { address });
+        claimed = claim;
+        lastClaimAt = Date.now();
+      }
+      if (atEnd) await this.idle(config.syncWaitMsec);
+    }
+    if (dirty) await this.markFile.save(mark);
+  }
+}

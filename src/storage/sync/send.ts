@@ -1,0 +1,186 @@
+/**
+ * Pushing one binlog record to a peer (§7.2). Content is read from the file as it is now and
+ * streamed, never buffered whole. A record whose file has since gone is skipped: the later
+ * delete or rename record carries the change. When a positioned change cannot apply on the peer
+ * (ENOENT: file missing or shorter there), the whole file is sent instead, as FastDFS does.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { type Connection, isStatusReply } from '../../client/index.js';
+import { FdfsError, Status } from '../../common/index.js';
+import {
+  Cmd,
+  cmdName,
+  encodeSyncDelete,
+  encodeSyncFile,
+  encodeSyncPair,
+  encodeSyncRange,
+  encodeWatermark,
+} from '../../protocol/index.js';
+import type { StorageEngine } from '../engine.js';
+import { syncTarget } from './apply.js';
+import type { BinlogRecord } from './record.js';
+
+export interface SendResult {
+  readonly sent: boolean;
+  /** Content bytes put on the wire. */
+  readonly bytes: number;
+}
+
+const SKIPPED: SendResult = { sent: false, bytes: 0 };
+const CHUNK = 256 * 1024;
+
+/** Sends a request and returns the peer's status byte (0 = done); transport failures throw. */
+async function call(
+  conn: Connection,
+  cmd: number,
+  fixed: Buffer,
+  content?: { size: number; stream: Readable },
+): Promise<number> {
+  await conn.send(cmd, fixed, content);
+  try {
+    const h = await conn.readHeader(cmdName(cmd));
+    await conn.readBody(h.length);
+    return 0;
+  } catch (err) {
+    if (isStatusReply(err) && err instanceof FdfsError) return err.status;
+    throw err;
+  }
+}
+
+function readRange(fh: FileHandle, start: number, length: number): Readable {
+  return Readable.from(
+    (async function* () {
+      let pos = start;
+      let left = length;
+      while (left > 0) {
+        const buf = Buffer.allocUnsafe(Math.min(CHUNK, left));
+        const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+        if (bytesRead === 0) throw new FdfsError(Status.EIO, `file shrank while being sent (at ${pos})`);
+        pos += bytesRead;
+        left -= bytesRead;
+        yield buf.subarray(0, bytesRead);
+      }
+    })(),
+    { objectMode: false },
+  );
+}
+
+async function openIfThere(path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function fail(engine: StorageEngine, cmd: number, name: string, status: number): never {
+  throw new FdfsError(status, `${cmdName(cmd)} of ${name} refused by the peer (status ${status})`, {
+    fileId: engine.fileId(name.replace(/-m$/, '')),
+  });
+}
+
+export class RecordSender {
+  constructor(
+    private readonly engine: StorageEngine,
+    private readonly conn: Connection,
+  ) {}
+
+  private get group(): string {
+    return this.engine.group;
+  }
+
+  /** 16 / 18 with the file's current content; skipped when the file is gone. */
+  async file(cmd: typeof Cmd.SYNC_CREATE_FILE | typeof Cmd.SYNC_UPDATE_FILE, name: string, ts: number) {
+    const t = syncTarget(this.engine, name);
+    const fh = await openIfThere(t.path);
+    if (!fh) return SKIPPED;
+    try {
+      const size = (await fh.stat()).size;
+      const status = await call(this.conn, cmd, encodeSyncFile(this.group, name, size, ts), {
+        size,
+        stream: readRange(fh, 0, size),
+      });
+      if (status !== 0 && status !== Status.EEXIST) fail(this.engine, cmd, name, status);
+      return { sent: true, bytes: size };
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** 25 / 35: the bytes now at [offset, offset+length); the whole file if that is not possible. */
+  private async writeAt(cmd: number, name: string, offset: number, length: number, ts: number) {
+    const t = syncTarget(this.engine, name);
+    const fh = await openIfThere(t.path);
+    if (!fh) return SKIPPED;
+    let status: number;
+    try {
+      if ((await fh.stat()).size < offset + length) status = Status.ENOENT;
+      else {
+        const fixed = encodeSyncRange(this.group, name, offset, length, ts);
+        status = await call(this.conn, cmd, fixed, { size: length, stream: readRange(fh, offset, length) });
+      }
+    } finally {
+      await fh.close();
+    }
+    if (status === 0) return { sent: true, bytes: length };
+    if (status === Status.ENOENT) return this.file(Cmd.SYNC_UPDATE_FILE, name, ts);
+    return fail(this.engine, cmd, name, status);
+  }
+
+  async record(r: BinlogRecord): Promise<SendResult> {
+    const op = r.op.toUpperCase();
+    const [x = '0', y = '0'] = r.extra;
+    switch (op) {
+      case 'C':
+      case 'L':
+        // A link (dedup, slave via link) travels as the content it names: simpler, same result.
+        return this.file(Cmd.SYNC_CREATE_FILE, r.name, r.ts);
+      case 'U':
+        return this.file(Cmd.SYNC_UPDATE_FILE, r.name, r.ts);
+      case 'D': {
+        const status = await call(
+          this.conn,
+          Cmd.SYNC_DELETE_FILE,
+          encodeSyncDelete(this.group, r.name, r.ts),
+        );
+        if (status !== 0 && status !== Status.ENOENT) fail(this.engine, Cmd.SYNC_DELETE_FILE, r.name, status);
+        return { sent: true, bytes: 0 };
+      }
+      case 'A':
+        return this.writeAt(Cmd.SYNC_APPEND_FILE, r.name, Number(x), Number(y), r.ts);
+      case 'M':
+        return this.writeAt(Cmd.SYNC_MODIFY_FILE, r.name, Number(x), Number(y), r.ts);
+      case 'T': {
+        const fixed = encodeSyncRange(this.group, r.name, Number(x), Number(y), r.ts);
+        const status = await call(this.conn, Cmd.SYNC_TRUNCATE_FILE, fixed);
+        if (status === 0) return { sent: true, bytes: 0 };
+        if (status === Status.ENOENT) return this.file(Cmd.SYNC_UPDATE_FILE, r.name, r.ts);
+        return fail(this.engine, Cmd.SYNC_TRUNCATE_FILE, r.name, status);
+      }
+      case 'R': {
+        // r.name is the new name, the extra field the appender's old one.
+        const status = await call(
+          this.conn,
+          Cmd.SYNC_RENAME_FILE,
+          encodeSyncPair(this.group, r.name, x, r.ts),
+        );
+        if (status === 0 || status === Status.EEXIST) return { sent: true, bytes: 0 };
+        if (status !== Status.ENOENT) fail(this.engine, Cmd.SYNC_RENAME_FILE, r.name, status);
+        const whole = await this.file(Cmd.SYNC_CREATE_FILE, r.name, r.ts);
+        await this.file(Cmd.SYNC_UPDATE_FILE, `${r.name}-m`, r.ts);
+        return whole;
+      }
+      default:
+        throw new FdfsError(Status.EINVAL, `binlog op ${r.op} of ${r.name} cannot be synced`);
+    }
+  }
+
+  /** SYNC_WATERMARK; false when the peer does not know it (a FastDFS storage). */
+  async watermark(ts: number): Promise<boolean> {
+    const status = await call(this.conn, Cmd.SYNC_WATERMARK, encodeWatermark(ts));
+    return status === 0;
+  }
+}

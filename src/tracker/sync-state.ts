@@ -1,0 +1,130 @@
+/**
+ * How a storage joining a group gets the group's existing files, as FastDFS does it
+ * (tracker_mem.c, tracker_service.c): INIT → WAIT_SYNC (a source and an until-timestamp are
+ * assigned) → SYNCING (the source started copying) → ONLINE (the source copied everything) →
+ * ACTIVE (next beat). Only ACTIVE storages get readers and writers, so a newcomer serves nothing
+ * it does not hold. Also the per-source "synced up to" matrix behind the fetch rule (§3.3).
+ * Plain functions over the model; the clock is passed in.
+ */
+import { FdfsError, Status, StorageStatus, type SyncSource } from '../protocol/index.js';
+import type { StorageGroup } from './group.js';
+import type { StorageNode } from './storage-node.js';
+
+/**
+ * Storages a newcomer may copy from: ACTIVE ones (sorted by id, so every tracker asked the same
+ * question picks the same one), else ONLINE ones, which serve but have not beaten yet.
+ */
+export function syncSourceCandidates(group: StorageGroup, node: StorageNode): StorageNode[] {
+  const others = group.sorted().filter((s) => s !== node);
+  const active = others.filter((s) => s.status === StorageStatus.ACTIVE);
+  return active.length > 0 ? active : others.filter((s) => s.status === StorageStatus.ONLINE);
+}
+
+function copying(node: StorageNode): boolean {
+  return (
+    (node.status === StorageStatus.WAIT_SYNC || node.status === StorageStatus.SYNCING) &&
+    node.syncSrcId !== ''
+  );
+}
+
+/**
+ * At join. `initFlag` 0: the storage says it holds its group's data (it is the authority on its
+ * own disk), so any copy we remember is over. 1: it still needs the old data; it keeps a copy in
+ * progress, becomes ONLINE when there is nobody to copy from, else INIT until it asks (87) or
+ * tells (88) which source it copies from.
+ */
+export function settleJoin(group: StorageGroup, node: StorageNode, initFlag: number): void {
+  if (!initFlag) {
+    if (node.isCopyingOldData) node.status = StorageStatus.ONLINE;
+    return;
+  }
+  if (copying(node)) return;
+  node.syncSrcId = '';
+  node.syncUntilTimestamp = 0;
+  node.status = syncSourceCandidates(group, node).length === 0 ? StorageStatus.ONLINE : StorageStatus.INIT;
+}
+
+/**
+ * Cmd 87 SYNC_DEST_REQ, from the newcomer: its source and until-timestamp, assigned now if it has
+ * none. undefined = nothing to copy (it goes ONLINE).
+ */
+export function syncDestReq(group: StorageGroup, node: StorageNode, nowSec: number): SyncSource | undefined {
+  if (copying(node)) return { srcId: node.syncSrcId, until: node.syncUntilTimestamp };
+  if (!node.isCopyingOldData) return undefined;
+  const src = syncSourceCandidates(group, node)[0];
+  if (!src) {
+    node.status = StorageStatus.ONLINE;
+    return undefined;
+  }
+  node.status = StorageStatus.WAIT_SYNC;
+  node.syncSrcId = src.id;
+  node.syncUntilTimestamp = nowSec;
+  return { srcId: src.id, until: nowSec };
+}
+
+/**
+ * Cmd 88 SYNC_NOTIFY, from a newcomer that got its source from another tracker: trackers share
+ * no store, so the storage carries the assignment to each of them.
+ */
+export function syncNotify(node: StorageNode, src: SyncSource): void {
+  if (node.status !== StorageStatus.SYNCING || node.syncSrcId !== src.srcId) {
+    node.status = StorageStatus.WAIT_SYNC;
+  }
+  node.syncSrcId = src.srcId;
+  node.syncUntilTimestamp = src.until;
+}
+
+/** Cmd 86 SYNC_SRC_REQ, from any peer of `destId`: whom it copies from and until when. */
+export function syncSrcQuery(group: StorageGroup, destId: string): SyncSource | undefined {
+  const node = group.storages.get(destId);
+  return node && copying(node) ? { srcId: node.syncSrcId, until: node.syncUntilTimestamp } : undefined;
+}
+
+/**
+ * Cmd 76 REPORT_STATUS: the source says it started (SYNCING) or finished (ONLINE) copying to
+ * `target`; a storage may also report itself ONLINE once it knows its copy is complete. Returns
+ * true when the status changed. Other transitions are the tracker's own and are refused.
+ */
+export function reportStatus(target: StorageNode, status: number): boolean {
+  if (status === StorageStatus.SYNCING) {
+    if (target.status !== StorageStatus.WAIT_SYNC) return false;
+    target.status = StorageStatus.SYNCING;
+    return true;
+  }
+  if (status === StorageStatus.ONLINE) {
+    if (!target.isCopyingOldData) return false;
+    target.status = StorageStatus.ONLINE;
+    return true;
+  }
+  throw new FdfsError(Status.EINVAL, `report status: a storage may not set status ${status}`);
+}
+
+/**
+ * Cmd 89: the reporting storage holds every file of each listed source up to its timestamp.
+ * Rows for itself, for storages outside the group and zero timestamps are ignored. Round robin
+ * (store_server = 0) may send a reader to any storage, so it needs the minimum over every
+ * ACTIVE source (one never heard from counts as 0, as upstream's matrix starts at 0); the other
+ * store policies keep the maximum, as upstream does.
+ */
+export function recordSyncReport(
+  group: StorageGroup,
+  node: StorageNode,
+  rows: readonly { id: string; timestamp: number }[],
+  storeServer: 0 | 1 | 2,
+): void {
+  for (const r of rows) {
+    if (r.timestamp > 0 && r.id !== node.id && group.storages.has(r.id))
+      node.syncedFrom.set(r.id, r.timestamp);
+  }
+  const sources = group.active().filter((s) => s !== node);
+  if (storeServer === 0) {
+    if (sources.length > 0) {
+      node.lastSyncedTimestamp = Math.min(...sources.map((s) => node.syncedFrom.get(s.id) ?? 0));
+    }
+  } else {
+    const ids = new Set(sources.map((s) => s.id));
+    const reported = rows.filter((r) => r.timestamp > 0 && ids.has(r.id)).map((r) => r.timestamp);
+    node.lastSyncedTimestamp = Math.max(node.lastSyncedTimestamp, ...reported);
+  }
+  node.counters.lastSyncedTimestamp = node.lastSyncedTimestamp;
+}
