@@ -185,11 +185,17 @@ describe('where the gateway listens', () => {
         headers: { Authorization: 'Bearer wrong-key-000000000' },
       });
       await fetch(`${base}/upload/a.png`, { method: 'PUT', body: data, headers: auth });
+      // Refused download credentials are logged by path only: the query holds them.
+      expect((await fetch(`${base}/${fileId}?sig=eyJleHBvc2VkIjoxfQ.eyJ4IjoxfQ.c2VjcmV0c2ln`)).status).toBe(
+        403,
+      );
     } finally {
       await keyed.close();
     }
     const text = lines.join('\n');
     expect(text).toContain('request refused');
-    for (const secret of [SECRET, API_KEY, 'wrong-key-000000000']) expect(text).not.toContain(secret);
+    for (const secret of [SECRET, API_KEY, 'wrong-key-000000000', 'c2VjcmV0c2ln']) {
+      expect(text).not.toContain(secret);
+    }
   });
 });

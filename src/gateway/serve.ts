@@ -54,7 +54,9 @@ function rawFiles(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => b
       // Successful downloads are not logged on this path: a log line costs more than the answer.
       if (reply.status >= 400 || err !== undefined) {
         const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-        const fields = { method: req.method as string, path: req.url ?? '', status: reply.status, ms, peer };
+        // Without the query: token= and sig= are credentials and stay out of the log.
+        const path = splitTarget(req.url ?? '').path;
+        const fields = { method: req.method as string, path, status: reply.status, ms, peer };
         logRequest(ctx, fileId ? { ...fields, fileId } : fields, err);
       }
     };

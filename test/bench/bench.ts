@@ -6,6 +6,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { startNode } from '../helpers/node-process.js';
+import { httpSection } from './http-bench.js';
 import { nativeBench, table } from './native-bench.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
     try {
       const rows = await nativeBench(node, seconds);
       process.stdout.write(`${table(`Native protocol, durable_writes=${durable}`, rows)}\n\n`);
+      // HTTP figures once, on the default (durable) node, next to its native ones.
+      if (durable) process.stdout.write(`${await httpSection(node, seconds)}\n\n`);
     } finally {
       await node.stop();
     }
