@@ -29,20 +29,18 @@ import {
   decodeState,
   encodeState,
   type JoinInput,
+  recordSyncReport,
+  reportStatus,
   restoreCluster,
   selectFetchAll,
   selectStore,
   snapshotCluster,
   startTracker,
-  type TrackerHandle,
-} from '../src/tracker/index.js';
-import {
-  recordSyncReport,
-  reportStatus,
   syncDestReq,
   syncNotify,
   syncSrcQuery,
-} from '../src/tracker/sync-state.js';
+  type TrackerHandle,
+} from '../src/tracker/index.js';
 
 const T0 = 1_700_000_000_000;
 

@@ -14,6 +14,7 @@ export class StorageCounters {
     this.version++;
     await work;
     this.values[`success${op}Count` as StatCounterName]++;
+    this.version++;
     if (op !== 'Download' && op !== 'GetMeta') this.values.lastSourceUpdate = Math.floor(Date.now() / 1000);
   }
 

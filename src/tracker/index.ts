@@ -49,3 +49,12 @@ export {
   selectStorePath,
   selectStoreServer,
 } from './store-policy.js';
+export {
+  recordSyncReport,
+  reportStatus,
+  settleJoin,
+  syncDestReq,
+  syncNotify,
+  syncSourceCandidates,
+  syncSrcQuery,
+} from './sync-state.js';

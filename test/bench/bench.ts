@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { startNode } from '../helpers/node-process.js';
 import { httpSection } from './http-bench.js';
 import { nativeBench, table } from './native-bench.js';
+import { replicationSection } from './replication-bench.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
 
@@ -29,7 +30,13 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exitCode = 1;
-});
+async function replication(): Promise<void> {
+  process.stdout.write(`${await replicationSection(seconds)}\n`);
+}
+
+main()
+  .then(replication)
+  .catch((err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  });

@@ -12,10 +12,8 @@ import { MAX_SERVER_ID, type SourceId } from '../../fileid/index.js';
 import {
   Cmd,
   decodeStorageStats,
-  decodeSyncSource,
   encodeStatusReport,
   encodeSyncReport,
-  encodeSyncSource,
   FdfsError,
   fixedString,
   GROUP_NAME_LEN,
@@ -23,8 +21,6 @@ import {
   Status,
   type StatusReport,
   type StorageStat,
-  StorageStatus,
-  storageStatusName,
 } from '../../protocol/index.js';
 import type { Binlog } from '../binlog.js';
 import type { StorageCounters } from '../counters.js';
@@ -34,6 +30,7 @@ import { MarkFile, markFileName } from './mark.js';
 import { type PeerInfo, PeerViews } from './peers.js';
 import { PeerPusher } from './pusher.js';
 import { SyncReceiver } from './receiver.js';
+import { type JoinFields, SelfSync } from './self.js';
 import { TrackerOps } from './tracker-ops.js';
 
 export interface SyncManagerDeps {
@@ -44,15 +41,6 @@ export interface SyncManagerDeps {
   readonly dataDir: string;
   /** The port this storage listens on (known once it listens). */
   readonly port: () => number;
-}
-
-/** What a join needs from the sync state (see TrackerReporter). */
-export interface JoinFields {
-  readonly initFlag: number;
-  readonly status: number;
-  readonly storageId: string;
-  /** Extra lines after the tracker list (the advertise extension). */
-  readonly extraLines: readonly string[];
 }
 
 export interface PeerSyncStatus {
@@ -66,15 +54,9 @@ export interface PeerSyncStatus {
   readonly lastError: string | undefined;
 }
 
-const COPYING: ReadonlySet<number> = new Set([
-  StorageStatus.INIT,
-  StorageStatus.WAIT_SYNC,
-  StorageStatus.SYNCING,
-]);
-
 export class SyncManager {
   readonly receiver: SyncReceiver;
-  readonly initFlag: InitFlag;
+  readonly self: SelfSync;
   private readonly config: StorageConfig;
   private readonly log: Logger;
   private readonly views = new PeerViews();
@@ -82,7 +64,6 @@ export class SyncManager {
   private readonly trackers: TrackerOps;
   /** Per tracker (host:port), status reports still to deliver, keyed by storage id + status. */
   private readonly pending = new Map<string, Map<string, StatusReport>>();
-  private sourceLock: Promise<void> = Promise.resolve();
   private id: string | undefined;
   private closed = false;
   private readonly forgotten = new Set<string>();
@@ -94,19 +75,17 @@ export class SyncManager {
     this.log = deps.logger.child({ part: 'sync' });
     this.id = this.config.serverId || undefined;
     this.receiver = new SyncReceiver({ ...deps, logger: this.log, myId: () => this.id });
-    this.initFlag = new InitFlag(deps.dataDir, deps.binlog.dir, this.config.durableWrites);
+    this.self = new SelfSync(
+      this.config,
+      new InitFlag(deps.dataDir, deps.binlog.dir, this.config.durableWrites),
+      this.log,
+    );
     this.trackers = new TrackerOps(this.config, this.log);
     for (const t of this.config.trackerServers) this.pending.set(`${t.host}:${t.port}`, new Map());
   }
 
   async init(): Promise<void> {
-    await this.initFlag.load(Math.floor(Date.now() / 1000));
-    const s = this.initFlag.state;
-    this.log.info('sync state', {
-      syncOldDone: s.syncOldDone,
-      source: s.syncSrcServer,
-      until: s.syncUntilTimestamp,
-    });
+    await this.self.init();
   }
 
   /** This storage's id as the trackers know it; undefined until a tracker listed it. */
@@ -115,14 +94,7 @@ export class SyncManager {
   }
 
   joinFields(): JoinFields {
-    const done = this.initFlag.state.syncOldDone;
-    const advertise = this.config.advertiseAddr;
-    return {
-      initFlag: done ? 0 : 1,
-      status: done ? StorageStatus.ACTIVE : StorageStatus.INIT,
-      storageId: this.config.serverId,
-      extraLines: advertise ? [`advertise=${advertise}`] : [],
-    };
+    return this.self.joinFields();
   }
 
   /** What new file names carry as their source: the numeric id when the trackers ask for it. */
@@ -136,32 +108,7 @@ export class SyncManager {
   async afterJoin(conn: Connection, tracker: string): Promise<void> {
     const params = (await conn.call(Cmd.STORAGE_PARAMETER_REQ)).toString('utf8');
     this.idInFilename = /^id_type_in_filename=id$/m.test(params);
-    return this.settleSource(conn, tracker);
-  }
-
-  private settleSource(conn: Connection, tracker: string): Promise<void> {
-    const run = async () => {
-      const s = this.initFlag.state;
-      if (s.syncOldDone) return;
-      if (s.syncSrcServer !== '') {
-        const body = encodeSyncSource({ srcId: s.syncSrcServer, until: s.syncUntilTimestamp });
-        await conn.call(Cmd.STORAGE_SYNC_NOTIFY, body);
-        return;
-      }
-      const src = decodeSyncSource(await conn.call(Cmd.STORAGE_SYNC_DEST_REQ));
-      if (src) Object.assign(s, { syncSrcServer: src.srcId, syncUntilTimestamp: src.until });
-      else s.syncOldDone = true;
-      await this.initFlag.save();
-      this.log.info(src ? 'copying old data from a peer' : 'no peer to copy old data from', {
-        tracker,
-        source: src?.srcId,
-        until: src?.until,
-      });
-    };
-    // One at a time: the first tracker to answer decides, the others are told (88).
-    const next = this.sourceLock.then(run);
-    this.sourceLock = next.catch(() => {});
-    return next;
+    return this.self.settleSource(conn, tracker);
   }
 
   /** After a beat: sync report, the group's list, this storage's own status, queued reports. */
@@ -170,7 +117,8 @@ export class SyncManager {
     if (rows.length > 0) await conn.call(Cmd.STORAGE_SYNC_REPORT, encodeSyncReport(rows));
     this.views.update(tracker, await this.listGroup(conn), Date.now());
     this.resolveSelf(conn, tracker);
-    await this.checkSelf(conn, tracker);
+    const me = this.id === undefined ? undefined : this.views.self(tracker, this.id);
+    if (me) await this.self.check(conn, tracker, me);
     const queue = this.pending.get(tracker);
     for (const [key, report] of queue ?? []) {
       try {
@@ -216,33 +164,6 @@ export class SyncManager {
         ip,
         port: this.deps.port(),
       });
-    }
-  }
-
-  /** The copy of old data finished (a tracker lists us ONLINE/ACTIVE), or a tracker missed that. */
-  private async checkSelf(conn: Connection, tracker: string): Promise<void> {
-    const me = this.id === undefined ? undefined : this.views.self(tracker, this.id);
-    if (!me || this.id === undefined) return;
-    const s = this.initFlag.state;
-    if (!s.syncOldDone && s.syncSrcServer !== '' && !COPYING.has(me.status)) {
-      s.syncOldDone = true;
-      await this.initFlag.save();
-      this.log.info('old data copied; this storage now serves', { tracker, source: s.syncSrcServer });
-    } else if (s.syncOldDone && COPYING.has(me.status)) {
-      this.log.info('telling a tracker this storage holds its data', {
-        tracker,
-        status: storageStatusName(me.status),
-      });
-      await conn.call(
-        Cmd.STORAGE_REPORT_STATUS,
-        encodeStatusReport({
-          group: this.config.groupName,
-          status: StorageStatus.ONLINE,
-          port: me.storagePort,
-          id: this.id,
-          ip: me.ip,
-        }),
-      );
     }
   }
 
