@@ -58,7 +58,11 @@ async function activeOnBoth(group: string, ip: string): Promise<void> {
   }, 20_000);
 }
 
-async function startStorage(host: string, group: string, extra: { base?: string; port?: number } = {}) {
+async function startStorage(
+  host: string,
+  group: string,
+  extra: { base?: string; port?: number; httpPort?: number } = {},
+) {
   const p = await startStorageProc({ host, group, trackers: trackers(), ...extra });
   procs.push(p);
   return p;
@@ -102,7 +106,11 @@ beforeAll(async () => {
   [t1, t2] = await Promise.all([startTrackerProc(), startTrackerProc()]);
   procs.push(t1, t2);
   client = clientFor([t1, t2]);
-  [a, b] = await Promise.all([startStorage('127.0.0.2', 'group1'), startStorage('127.0.0.3', 'group1')]);
+  // B runs the HTTP gateway beside it, as a storage machine would instead of nginx + module.
+  [a, b] = await Promise.all([
+    startStorage('127.0.0.2', 'group1'),
+    startStorage('127.0.0.3', 'group1', { httpPort: 0 }),
+  ]);
   await activeOnBoth('group1', '127.0.0.2');
   await activeOnBoth('group1', '127.0.0.3');
 }, T);
@@ -210,12 +218,18 @@ describe('replication across processes', () => {
   );
 
   it(
-    'upload to A, download at once through the client 100 times: no not-found',
+    "upload to A, download at once through the client and through B's gateway 100 times: no not-found",
     async () => {
+      const gw = b.http;
+      expect(gw).toBeDefined();
       for (let i = 0; i < 100; i++) {
         const content = randomBytes(100 + i);
         const id = await uploadTo(a, content);
         expect(sha1(await client.downloadBuffer(id))).toBe(sha1(content));
+        // B may not hold the file yet: its gateway must fetch it from a replica that does.
+        const res = await fetch(`http://${gw?.host}:${gw?.port}/${id}`);
+        expect(res.status, id).toBe(200);
+        expect(sha1(Buffer.from(await res.arrayBuffer()))).toBe(sha1(content));
       }
     },
     T,

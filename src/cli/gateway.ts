@@ -58,17 +58,22 @@ export interface EmbeddedGatewayOptions {
   readonly port: number;
   /** The data folder of `fdfs start`; the gateway's spool goes in <base>/gateway. */
   readonly base: string;
-  readonly tracker: string;
+  /** tracker_server entries (`host:port`) the gateway's client uses for other groups and replicas. */
+  readonly trackers: readonly string[];
   readonly engine: StorageEngine;
   readonly logger: Logger;
 }
 
-/** The gateway inside `fdfs start`: local disk for its group, the cluster for the rest. */
+/**
+ * The gateway beside a storage (`fdfs start`, `fdfs storage --http-port`): local disk for its
+ * group, the cluster for the rest. This is what replaces nginx + fastdfs-nginx-module on every
+ * storage machine.
+ */
 export async function startEmbeddedGateway(o: EmbeddedGatewayOptions): Promise<GatewayHandle> {
   const keys = keysOf('http');
   const over = new Map([...o.sets].filter(([k]) => keys.has(k)));
   over.set('base_path', [join(o.base, 'gateway')]);
-  over.set('tracker_server', [o.tracker]);
+  over.set('tracker_server', [...o.trackers]);
   over.set('http.server_port', [String(o.port)]);
   if (!over.has('http.bind_addr')) over.set('http.bind_addr', [o.bind]);
   const { config, warnings } = defaultHttpConfig(over);

@@ -2,21 +2,25 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger, FdfsError, Status } from '../common/index.js';
-import { loadStorageConfig, loadTrackerConfig } from '../config/index.js';
+import { keysOf, loadStorageConfig, loadTrackerConfig } from '../config/index.js';
 import { startStorage } from '../storage/index.js';
 import { startTracker } from '../tracker/index.js';
-import { overridesOf, parse } from './args.js';
+import { overridesOf, parse, portOf } from './args.js';
+import { startEmbeddedGateway } from './gateway.js';
 import { acquirePidFile } from './pidfile.js';
 import { runUntilSignal } from './run.js';
 
 export const roleHelp = `fdfs tracker <tracker.conf> [--set key=value ...]
-fdfs storage <storage.conf> [--set key=value ...]
+fdfs storage <storage.conf> [--http-port N] [--set key=value ...]
   Runs one role from a FastDFS-format conf file; --set overrides any key (repeatable; a repeated
-  key gives a list, like several tracker_server lines).
-Example: fdfs storage conf/storage.conf --set port=23001 --set tracker_server=10.0.0.1:22122`;
+  key gives a list, like several tracker_server lines). With --http-port the storage also runs
+  the HTTP gateway beside it (reading its disk directly), as nginx + fastdfs-nginx-module did;
+  http.* keys go to that gateway through --set.
+Example: fdfs storage conf/storage.conf --set port=23001 --set tracker_server=10.0.0.1:22122
+Example: fdfs storage conf/storage.conf --http-port 8080 --set http.auth.api_key=$KEY`;
 
 export async function roleCommand(role: 'tracker' | 'storage', argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv, {});
+  const { values, positionals } = parse(argv, role === 'storage' ? { 'http-port': { type: 'string' } } : {});
   if (values.help) {
     process.stdout.write(`${roleHelp}\n`);
     return;
@@ -27,7 +31,9 @@ export async function roleCommand(role: 'tracker' | 'storage', argv: string[]): 
       Status.EINVAL,
       `fdfs ${role}: missing the conf file argument (see fdfs ${role} --help)`,
     );
-  const overrides = overridesOf(values.set as string[] | undefined);
+  const sets = overridesOf(values.set as string[] | undefined);
+  const httpKeys = keysOf('http');
+  const overrides = new Map([...sets].filter(([k]) => !k.startsWith('http.') || !httpKeys.has(k)));
   const tracker = role === 'tracker' ? await loadTrackerConfig(confPath, overrides) : undefined;
   const storage = role === 'storage' ? await loadStorageConfig(confPath, overrides) : undefined;
   const loaded = tracker ?? storage;
@@ -40,8 +46,27 @@ export async function roleCommand(role: 'tracker' | 'storage', argv: string[]): 
     ? await startTracker(tracker.config, { logger })
     : storage && (await startStorage(storage.config, { logger }));
   if (!node) return;
-  process.stdout.write(`fdfs ready ${role}=${node.address.host}:${node.address.port}\n`);
+  const httpPort = portOf(values['http-port'], '--http-port');
+  const gateway =
+    storage && node && 'engine' in node && httpPort !== undefined
+      ? await startEmbeddedGateway({
+          sets,
+          bind: storage.config.bindAddr || '0.0.0.0',
+          port: httpPort,
+          base: storage.config.basePath,
+          trackers: storage.config.trackerServers.map((t) => `${t.host}:${t.port}`),
+          engine: node.engine,
+          logger,
+        }).catch(async (err: unknown) => {
+          await node.close();
+          await releasePid();
+          throw err;
+        })
+      : undefined;
+  const http = gateway ? ` http=${gateway.address.host}:${gateway.address.port}` : '';
+  process.stdout.write(`fdfs ready ${role}=${node.address.host}:${node.address.port}${http}\n`);
   await runUntilSignal(logger, async () => {
+    await gateway?.close();
     await node.close();
     await releasePid();
   });

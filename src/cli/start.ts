@@ -81,7 +81,7 @@ export async function startCommand(argv: string[]): Promise<void> {
     bind,
     port: portOf(values['http-port'], '--http-port') ?? 8080,
     base,
-    tracker: `${bind === '0.0.0.0' ? '127.0.0.1' : bind}:${trackerNode.address.port}`,
+    trackers: [`${bind === '0.0.0.0' ? '127.0.0.1' : bind}:${trackerNode.address.port}`],
     engine: storageNode.engine,
     logger,
   }).catch(async (err: unknown) => {

@@ -16,6 +16,8 @@ export interface Proc {
   readonly port: number;
   readonly base: string;
   readonly stderr: string[];
+  /** The gateway beside a storage started with `--http-port`. */
+  readonly http?: { host: string; port: number };
   /** SIGTERM and wait (a clean shutdown). */
   stop(): Promise<void>;
   /** SIGKILL and wait: no shutdown code runs. */
@@ -53,11 +55,12 @@ async function spawnRole(
   base: string,
   host: string,
   sets: readonly string[],
+  extraArgs: readonly string[] = [],
 ): Promise<Proc> {
   await mkdir(base, { recursive: true });
   const confPath = join(base, `${role}.conf`);
   await writeFile(confPath, conf);
-  const args = [CLI, role, confPath, ...sets.flatMap((s) => ['--set', s])];
+  const args = [CLI, role, confPath, ...extraArgs, ...sets.flatMap((s) => ['--set', s])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => stderr.push(l));
@@ -68,7 +71,8 @@ async function spawnRole(
     });
     void exited.then(() => rej(new Error(`fdfs ${role} exited early:\n${stderr.join('\n')}`)));
   });
-  const m = /=(.*):(\d+)$/.exec(line);
+  const m = new RegExp(`${role}=(\\S+):(\\d+)`).exec(line);
+  const h = /http=(\S+):(\d+)/.exec(line);
   const gone = () => child.exitCode !== null || child.signalCode !== null;
   return {
     role,
@@ -77,6 +81,7 @@ async function spawnRole(
     port: Number(m?.[2]),
     base,
     stderr,
+    ...(h?.[1] && h[2] ? { http: { host: h[1], port: Number(h[2]) } } : {}),
     async stop() {
       if (gone()) return;
       child.kill('SIGTERM');
@@ -106,6 +111,8 @@ export interface StorageOpts {
   readonly base?: string;
   readonly port?: number;
   readonly sets?: readonly string[];
+  /** Run the HTTP gateway beside the storage on this port (0 = any). */
+  readonly httpPort?: number;
 }
 
 export async function startStorageProc(opts: StorageOpts): Promise<Proc> {
@@ -118,7 +125,8 @@ export async function startStorageProc(opts: StorageOpts): Promise<Proc> {
     ...opts.trackers.map((t) => `tracker_server = ${t.host}:${t.port}`),
     '',
   ].join('\n');
-  return spawnRole('storage', conf, base, opts.host, merge(FAST_STORAGE, opts.sets ?? []));
+  const extra = opts.httpPort === undefined ? [] : ['--http-port', String(opts.httpPort)];
+  return spawnRole('storage', conf, base, opts.host, merge(FAST_STORAGE, opts.sets ?? []), extra);
 }
 
 /**
