@@ -6,9 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { Crc32, FdfsError, Status } from '../common/index.js';
 import { decodeRemoteFilename, regenerateName } from '../fileid/index.js';
 import { BinlogOp } from './binlog.js';
-import { syncDir } from './durable.js';
+import { syncDir, writeAt } from './durable.js';
 import type { StorageEngine } from './engine.js';
-import { fileSink } from './file-sink.js';
 import { META_SUFFIX } from './metadata-file.js';
 import { subdirsOf } from './store-paths.js';
 
@@ -17,36 +16,6 @@ function requireAppender(engine: StorageEngine, remote: string): void {
     throw new FdfsError(Status.EINVAL, `${engine.fileId(remote)} is not an appender file`, {
       fileId: engine.fileId(remote),
     });
-  }
-}
-
-/** Writes `body` at `offset` (or at the end when undefined), fsyncs, and returns where it went. */
-async function writeAt(
-  path: string,
-  body: Readable,
-  size: number,
-  offset: number | undefined,
-  durable: boolean,
-): Promise<number> {
-  const fh = await open(path, 'r+');
-  try {
-    const start = offset ?? (await fh.stat()).size;
-    let written = 0;
-    await pipeline(
-      body,
-      async function* (chunks: AsyncIterable<Buffer>) {
-        for await (const c of chunks) {
-          written += c.length;
-          yield c;
-        }
-      },
-      fileSink(fh, start),
-    );
-    if (written !== size) throw new FdfsError(Status.EINVAL, `received ${written} bytes, expected ${size}`);
-    if (durable) await fh.sync();
-    return start;
-  } finally {
-    await fh.close();
   }
 }
 

@@ -5,11 +5,11 @@
  * fsyncs (stock FastDFS behaviour) but keeps temp+link, so half files stay invisible.
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, rename, unlink } from 'node:fs/promises';
+import { link, open, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Crc32, FdfsError, Status } from '../common/index.js';
+import { Crc32, FdfsError, replaceFile, Status, syncDir, writeFileAtomic } from '../common/index.js';
 import { fileSink } from './file-sink.js';
 
 export interface TempFile {
@@ -60,16 +60,6 @@ export async function writeTemp(
   return { path, size, crc32: crc.value };
 }
 
-/** fsync a directory so a rename or link inside it survives a crash. */
-export async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * Gives the temp file its final name without ever replacing an existing file (link fails with
  * EEXIST), then drops the temp name.
@@ -80,21 +70,36 @@ export async function commitNew(tmp: string, finalPath: string, durable: boolean
   if (durable) await syncDir(dirname(finalPath));
 }
 
-/** Replaces `finalPath` atomically (state files, metadata sidecars). */
-export async function commitReplace(tmp: string, finalPath: string, durable: boolean): Promise<void> {
-  await rename(tmp, finalPath);
-  if (durable) await syncDir(dirname(finalPath));
-}
-
-/** Writes a small file crash-safe: temp + fsync + rename + dir fsync. */
-export async function writeFileAtomic(path: string, data: string | Buffer, durable = true): Promise<void> {
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'w', 0o644);
+/** Writes `body` at `offset` (or at the end when undefined), fsyncs, and returns where it went. */
+export async function writeAt(
+  path: string,
+  body: Readable,
+  size: number,
+  offset: number | undefined,
+  durable: boolean,
+): Promise<number> {
+  const fh = await open(path, 'r+');
   try {
-    await fh.writeFile(data);
+    const start = offset ?? (await fh.stat()).size;
+    let written = 0;
+    await pipeline(
+      body,
+      async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const c of chunks) {
+          written += c.length;
+          yield c;
+        }
+      },
+      fileSink(fh, start),
+    );
+    if (written !== size) throw new FdfsError(Status.EINVAL, `received ${written} bytes, expected ${size}`);
     if (durable) await fh.sync();
+    return start;
   } finally {
     await fh.close();
   }
-  await commitReplace(tmp, path, durable);
 }
+
+/** Replaces `finalPath` atomically (state files, metadata sidecars). */
+export const commitReplace = replaceFile;
+export { syncDir, writeFileAtomic };

@@ -35,7 +35,6 @@ export {
   STATE_FILE_NAME,
   StatePersister,
   stateFilePath,
-  writeFileAtomic,
 } from './state-store.js';
 export { groupStat, parameterText, storageStat } from './stats.js';
 export { type PathUsage, StorageNode } from './storage-node.js';

@@ -3,9 +3,9 @@
  * rename + directory fsync. The first line carries the body's length and CRC-32, so a torn or
  * corrupted file is detected and ignored (with a warning) instead of trusted.
  */
-import { open, readFile, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { crc32, FdfsError, type Logger, Status } from '../common/index.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32, FdfsError, type Logger, Status, writeFileAtomic } from '../common/index.js';
 import { type ClusterSnapshot, isClusterSnapshot } from './snapshot.js';
 
 export const STATE_FILE_NAME = 'cluster_state.dat';
@@ -43,27 +43,6 @@ export function decodeState(buf: Buffer): ClusterSnapshot {
   }
   if (!isClusterSnapshot(parsed)) throw corrupt('unexpected content');
   return parsed;
-}
-
-/** Temp file + fsync + rename, then fsync of the directory so the rename itself is durable. */
-export async function writeFileAtomic(path: string, data: Buffer): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } catch {
-    // Some platforms cannot fsync a directory; the rename is still atomic there.
-  } finally {
-    await dir.close();
-  }
 }
 
 /** The saved state, or undefined when there is none or it cannot be trusted (logged). */

@@ -7,12 +7,10 @@
  */
 import { link, open, rename, truncate, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { FdfsError, Status } from '../../common/index.js';
 import { splitRemoteFilename } from '../../fileid/index.js';
-import { commitNew, commitReplace, syncDir, writeTemp } from '../durable.js';
+import { commitNew, commitReplace, syncDir, writeAt, writeTemp } from '../durable.js';
 import type { StorageEngine } from '../engine.js';
-import { fileSink } from '../file-sink.js';
 import { META_SUFFIX } from '../metadata-file.js';
 
 /** A name from a sync request, checked and resolved. */
@@ -143,24 +141,7 @@ export async function applyWriteAt(
 ): Promise<void> {
   const durable = engine.deps.config.durableWrites;
   await engine.locks.run(t.name, async () => {
-    const fh = await open(t.path, 'r+');
-    try {
-      let written = 0;
-      await pipeline(
-        body,
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const c of chunks) {
-            written += c.length;
-            yield c;
-          }
-        },
-        fileSink(fh, offset),
-      );
-      if (written !== size) throw new FdfsError(Status.EINVAL, `received ${written} bytes, expected ${size}`);
-      if (durable) await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeAt(t.path, body, size, offset, durable);
   });
   await log(engine, op, t.name, ts, `${offset} ${size}`);
 }

@@ -1,0 +1,41 @@
+/**
+ * Crash-safe small files (state, marks, counters, sidecars): temp file, fsync, rename, then fsync
+ * the directory so the rename itself survives a crash. A reader sees the old or the new content,
+ * never a torn mix. Shared by the tracker and the storage, which must not import each other.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/** fsync a directory so a rename or link inside it survives a crash. */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Moves `tmp` over `finalPath` atomically; with `durable`, the directory entry is fsynced too. */
+export async function replaceFile(tmp: string, finalPath: string, durable: boolean): Promise<void> {
+  await rename(tmp, finalPath);
+  if (durable) await syncDir(dirname(finalPath));
+}
+
+/** Writes `data` to `path` crash-safe; `durable=false` keeps the atomic rename but skips fsyncs. */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  durable = true,
+): Promise<void> {
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'w', 0o644);
+  try {
+    await fh.writeFile(data);
+    if (durable) await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await replaceFile(tmp, path, durable);
+}
