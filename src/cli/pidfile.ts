@@ -1,7 +1,6 @@
 /** A pid file that a killed process never leaves as a lock: a pid that is not alive is stale. */
 import { readFile, rm } from 'node:fs/promises';
-import { FdfsError, Status } from '../common/index.js';
-import { writeFileAtomic } from '../common/index.js';
+import { FdfsError, Status, writeFileAtomic } from '../common/index.js';
 
 function alive(pid: number): boolean {
   try {
