@@ -1,58 +1,67 @@
 #!/usr/bin/env node
-/** `fdfs` entry point: dispatches to one verb; owns exit codes (the FastDFS errno on failure). */
+/**
+ * `fdfs` entry point: dispatches to one verb; owns exit codes (the FastDFS errno on failure).
+ * Verbs are imported on demand so a client verb does not load the tracker, storage and gateway.
+ */
 import { FdfsError, statusName } from '../common/index.js';
-import { gatewayCommand, gatewayHelp } from './gateway.js';
-import { roleCommand, roleHelp } from './roles.js';
-import { signCommand, signHelp } from './sign.js';
-import { startCommand, startHelp } from './start.js';
-import { runVerb, type Verb } from './verb.js';
-import { clientVerbs, clientVerbsHelp, clientVerbsSummary } from './verbs.js';
 
-const usage = `fdfs <command> [options]
+async function usage(): Promise<string> {
+  const [start, roles, gateway, sign, verbs] = await Promise.all([
+    import('./start.js'),
+    import('./roles.js'),
+    import('./gateway.js'),
+    import('./sign.js'),
+    import('./verbs.js'),
+  ]);
+  return `fdfs <command> [options]
 
 Commands:
-  start                 tracker + storage in one process (what \`npm start\` runs)
+  start                 tracker + storage + gateway in one process (what \`npm start\` runs)
   tracker <conf>        run a tracker from a tracker.conf
-  storage <conf>        run a storage from a storage.conf
+  storage <conf>        run a storage from a storage.conf (--http-port: with a gateway beside it)
   gateway <http.conf>   run the HTTP gateway alone, in front of a cluster
   sign <fileId>         print a signed download link (offline, from http.conf)
-${clientVerbsSummary}
+${verbs.clientVerbsSummary}
 
 Run \`fdfs <command> --help\` for a command's options.
 
-${startHelp}
+${start.startHelp}
 
-${roleHelp}
+${roles.roleHelp}
 
-${gatewayHelp}
+${gateway.gatewayHelp}
 
-${signHelp}
+${sign.signHelp}
 
-${clientVerbsHelp}
+${verbs.clientVerbsHelp}
 `;
+}
 
 async function main(argv: string[]): Promise<void> {
   const [verb, ...rest] = argv;
   switch (verb) {
     case 'start':
-      return startCommand(rest);
+      return (await import('./start.js')).startCommand(rest);
     case 'tracker':
     case 'storage':
-      return roleCommand(verb, rest);
+      return (await import('./roles.js')).roleCommand(verb, rest);
     case 'gateway':
-      return gatewayCommand(rest);
+      return (await import('./gateway.js')).gatewayCommand(rest);
     case 'sign':
-      return signCommand(rest);
+      return (await import('./sign.js')).signCommand(rest);
     case undefined:
     case '-h':
     case '--help':
     case 'help':
-      process.stdout.write(usage);
+      process.stdout.write(await usage());
       return;
-    default:
-      if (clientVerbs.has(verb)) return runVerb(clientVerbs.get(verb) as Verb, rest, `fdfs ${verb}`);
-      process.stderr.write(`fdfs: unknown command "${verb}"\n\n${usage}`);
+    default: {
+      const { clientVerbs } = await import('./verbs.js');
+      const found = clientVerbs.get(verb);
+      if (found) return (await import('./verb.js')).runVerb(found, rest, `fdfs ${verb}`);
+      process.stderr.write(`fdfs: unknown command "${verb}"\n\n${await usage()}`);
       process.exitCode = 22;
+    }
   }
 }
 
