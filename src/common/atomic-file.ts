@@ -17,6 +17,34 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Group commit for directory fsyncs: callers that ask while a sync of the same directory is
+ * running share the next one (which starts after their link or rename), so N concurrent uploads
+ * into one `HH/LL` directory cost about two directory fsyncs instead of N.
+ */
+const dirSyncs = new Map<string, { running: Promise<void>; next?: Promise<void> }>();
+
+export function syncDirGrouped(dir: string): Promise<void> {
+  const state = dirSyncs.get(dir);
+  if (!state) {
+    const running = syncDir(dir).finally(() => settle(dir));
+    dirSyncs.set(dir, { running });
+    return running;
+  }
+  state.next ??= state.running.catch(() => {}).then(() => syncDir(dir));
+  return state.next;
+}
+
+function settle(dir: string): void {
+  const state = dirSyncs.get(dir);
+  if (!state?.next) {
+    dirSyncs.delete(dir);
+    return;
+  }
+  const running = state.next.finally(() => settle(dir));
+  dirSyncs.set(dir, { running });
+}
+
 /** Moves `tmp` over `finalPath` atomically; with `durable`, the directory entry is fsynced too. */
 export async function replaceFile(tmp: string, finalPath: string, durable: boolean): Promise<void> {
   await rename(tmp, finalPath);

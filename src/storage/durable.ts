@@ -9,7 +9,15 @@ import { link, open, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Crc32, FdfsError, replaceFile, Status, syncDir, writeFileAtomic } from '../common/index.js';
+import {
+  Crc32,
+  FdfsError,
+  replaceFile,
+  Status,
+  syncDir,
+  syncDirGrouped,
+  writeFileAtomic,
+} from '../common/index.js';
 import { fileSink } from './file-sink.js';
 
 export interface TempFile {
@@ -50,7 +58,8 @@ export async function writeTemp(
     );
     if (expectedSize !== undefined && size !== expectedSize)
       throw new FdfsError(Status.EINVAL, `received ${size} bytes, expected ${expectedSize}`);
-    if (durable) await fh.sync();
+    // fdatasync also flushes the size; the rest of the inode's metadata need not hit the disk.
+    if (durable) await fh.datasync();
   } catch (err) {
     await fh.close().catch(() => {});
     await unlink(path).catch(() => {});
@@ -67,7 +76,7 @@ export async function writeTemp(
 export async function commitNew(tmp: string, finalPath: string, durable: boolean): Promise<void> {
   await link(tmp, finalPath);
   await unlink(tmp).catch(() => {});
-  if (durable) await syncDir(dirname(finalPath));
+  if (durable) await syncDirGrouped(dirname(finalPath));
 }
 
 /** Writes `body` at `offset` (or at the end when undefined), fsyncs, and returns where it went. */
