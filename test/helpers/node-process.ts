@@ -1,7 +1,7 @@
 /** Starts `fdfs start` (the built CLI) as a child process on ephemeral ports, for end-to-end tests. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -77,10 +77,13 @@ export async function startNode(
     tracker: hostPort(fields.tracker),
     storage: hostPort(fields.storage),
     http: hostPort(fields.http),
+    /** Stops the process; a data folder this helper made is removed afterwards. */
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill(signal);
-      return exited;
+      const running = child.exitCode === null && child.signalCode === null;
+      if (running) child.kill(signal);
+      const code = running ? await exited : child.exitCode;
+      if (opts.base === undefined) await rm(base, { recursive: true, force: true });
+      return code;
     },
   };
 }
