@@ -15,13 +15,15 @@ export const startHelp = `fdfs start [options]
   --base-path DIR     data folder (default ./data): DIR/tracker, DIR/storage
   --bind IP           address to listen on (default 127.0.0.1)
   --tracker-port N    tracker port (default 22122; 0 = any free port)
+  --tracker HOST:PORT join this existing tracker instead of running one (repeatable)
   --storage-port N    storage port (default 23000; 0 = any free port)
   --http-port N       gateway port (default 8080; 0 = any free port)
   --group NAME        storage group (default group1)
   --storage-id ID     the storage's server_id (for trackers with use_storage_id)
   --advertise IP      address the storage reports to trackers and puts in file ids
   --set key=value     override any tracker.conf / storage.conf / http.conf key (repeatable)
-Example: fdfs start --base-path /tmp/fdfs --tracker-port 0 --storage-port 0`;
+Example: fdfs start --base-path /tmp/fdfs --tracker-port 0 --storage-port 0
+Example: fdfs start --tracker 10.0.0.1:22122 --group group2 --bind 10.0.0.2   (a second machine)`;
 
 /** Routes each --set key to every role whose conf defines it. */
 function split(sets: Map<string, string[]>, role: 'tracker' | 'storage'): Map<string, string[]> {
@@ -34,6 +36,7 @@ export async function startCommand(argv: string[]): Promise<void> {
     'base-path': { type: 'string' },
     bind: { type: 'string' },
     'tracker-port': { type: 'string' },
+    tracker: { type: 'string', multiple: true },
     'storage-port': { type: 'string' },
     'http-port': { type: 'string' },
     group: { type: 'string' },
@@ -59,8 +62,16 @@ export async function startCommand(argv: string[]): Promise<void> {
   const tracker = defaultTrackerConfig(tOver);
   const logger = createLogger({ level: tracker.config.logLevel });
   for (const w of tracker.warnings) logger.warn(w);
-  await mkdir(tracker.config.basePath, { recursive: true });
-  const trackerNode = await startTracker(tracker.config, { logger });
+  // With --tracker this instance joins an existing cluster: storage + gateway, no tracker.
+  const joinTrackers = (values.tracker as string[] | undefined) ?? [];
+  let trackerNode: Awaited<ReturnType<typeof startTracker>> | undefined;
+  if (joinTrackers.length === 0) {
+    await mkdir(tracker.config.basePath, { recursive: true });
+    trackerNode = await startTracker(tracker.config, { logger });
+  }
+  const trackers = trackerNode
+    ? [`${bind === '0.0.0.0' ? '127.0.0.1' : bind}:${trackerNode.address.port}`]
+    : joinTrackers;
 
   const sOver = split(sets, 'storage');
   sOver.set('base_path', [join(base, 'storage')]);
@@ -70,7 +81,7 @@ export async function startCommand(argv: string[]): Promise<void> {
   if (values.group) sOver.set('group_name', [values.group as string]);
   if (values['storage-id']) sOver.set('server_id', [values['storage-id'] as string]);
   if (values.advertise) sOver.set('advertise_addr', [values.advertise as string]);
-  sOver.set('tracker_server', [`${bind === '0.0.0.0' ? '127.0.0.1' : bind}:${trackerNode.address.port}`]);
+  sOver.set('tracker_server', trackers);
   const storage = defaultStorageConfig(sOver);
   for (const w of storage.warnings) logger.warn(w);
   await mkdir(storage.config.basePath, { recursive: true });
@@ -81,24 +92,24 @@ export async function startCommand(argv: string[]): Promise<void> {
     bind,
     port: portOf(values['http-port'], '--http-port') ?? 8080,
     base,
-    trackers: [`${bind === '0.0.0.0' ? '127.0.0.1' : bind}:${trackerNode.address.port}`],
+    trackers,
     engine: storageNode.engine,
     logger,
   }).catch(async (err: unknown) => {
     // e.g. port 8080 taken: stop what already runs, or the process would linger half started.
     await storageNode.close();
-    await trackerNode.close();
+    await trackerNode?.close();
     await releasePid();
     throw err;
   });
   const http = `${gateway.address.host}:${gateway.address.port}`;
   process.stdout.write(
-    `fdfs ready tracker=${bind}:${trackerNode.address.port} storage=${bind}:${storageNode.address.port} http=${http} base=${base}\n`,
+    `fdfs ready tracker=${trackers[0]} storage=${bind}:${storageNode.address.port} http=${http} base=${base}\n`,
   );
   await runUntilSignal(logger, async () => {
     await gateway.close();
     await storageNode.close();
-    await trackerNode.close();
+    await trackerNode?.close();
     await releasePid();
   });
 }
