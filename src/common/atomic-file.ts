@@ -42,6 +42,9 @@ function settle(dir: string): void {
     return;
   }
   const running = state.next.finally(() => settle(dir));
+  // The waiters hold `next` and see its failure; this copy only drives the chain. Unobserved, its
+  // rejection would be unhandled, and Node ends the process on that.
+  running.catch(() => {});
   dirSyncs.set(dir, { running });
 }
 
