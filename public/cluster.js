@@ -21,15 +21,60 @@ function formatMb(mb) {
   return `${mb} MB`;
 }
 
-function formatLag(s) {
-  if (s.neverSynced) return 'never synced';
-  const lag = s.syncLag;
-  if (typeof lag !== 'number') return '–';
+function formatSeconds(lag) {
   // No-break spaces: a lag stays on one line, "never synced" may wrap.
   if (lag < 60) return `${lag}s`;
   if (lag < 3600) return `${Math.floor(lag / 60)}m\u00a0${lag % 60}s`;
   if (lag < 86400) return `${Math.floor(lag / 3600)}h\u00a0${Math.floor((lag % 3600) / 60)}m`;
   return `${Math.floor(lag / 86400)}d\u00a0${Math.floor((lag % 86400) / 3600)}h`;
+}
+
+// The per-storage figure (fdfs_monitor's), for trackers that give no per-peer matrix.
+function formatLag(s) {
+  if (s.neverSynced) return 'never synced';
+  return typeof s.syncLag === 'number' ? formatSeconds(s.syncLag) : '–';
+}
+
+function formatPeerLag(p) {
+  if (p.neverSynced) return 'never synced';
+  return typeof p.lag === 'number' ? formatSeconds(p.lag) : '–';
+}
+
+// The peer a storage is furthest behind: a never-synced one first, then the largest lag.
+function worstPeer(peers) {
+  const rank = (p) => (p.neverSynced ? Number.POSITIVE_INFINITY : typeof p.lag === 'number' ? p.lag : -1);
+  return peers.reduce((worst, p) => (rank(p) > rank(worst) ? p : worst));
+}
+
+function syncedUntilText(p) {
+  if (!p.syncedUntil) return 'nothing reported yet';
+  return `holds its files up to ${new Date(p.syncedUntil * 1000).toLocaleString()}`;
+}
+
+// The worst peer's lag in the column; each peer's behind a disclosure, so the table stays narrow.
+function lagCell(s, key, addrOf) {
+  const peers = Array.isArray(s.syncFrom) ? s.syncFrom : [];
+  if (peers.length === 0) return el('td', { 'data-label': 'Sync lag', class: 'lag' }, formatLag(s));
+  const items = peers.map((p) =>
+    el(
+      'li',
+      { title: syncedUntilText(p) },
+      'from ',
+      el('span', { class: 'addr' }, addrOf(p.source)),
+      `: ${formatPeerLag(p)}`,
+    ),
+  );
+  const label = peers.length === 1 ? 'behind its peer' : `worst of ${peers.length} peers`;
+  return el(
+    'td',
+    { 'data-label': 'Sync lag', class: 'lag' },
+    el(
+      'details',
+      { class: 'peers', 'data-key': key },
+      el('summary', { title: label }, formatPeerLag(worstPeer(peers))),
+      el('ul', {}, ...items),
+    ),
+  );
 }
 
 const STATUS_CLASS = {
@@ -49,7 +94,7 @@ function meter(free, total, label) {
   return el('meter', { min: 0, max: 1, low: 0.8, high: 0.9, optimum: 0, value: used, 'aria-label': label });
 }
 
-function storageRow(s) {
+function storageRow(s, group, addrOf) {
   const status = String(s.status ?? 'UNKNOWN');
   const addr = s.port ? `${s.ip}:${s.port}` : s.ip;
   return el(
@@ -77,7 +122,7 @@ function storageRow(s) {
       ),
       meter(s.freeMb, s.totalMb, `Disk use of ${addr}`),
     ),
-    el('td', { 'data-label': 'Sync lag', class: 'lag' }, formatLag(s)),
+    lagCell(s, `${group}/${s.id}`, addrOf),
   );
 }
 
@@ -87,6 +132,8 @@ function idOf(s, addr) {
 
 function groupBlock(g) {
   const storages = g.storages ?? [];
+  const addrs = new Map(storages.map((s) => [s.id, s.port ? `${s.ip}:${s.port}` : s.ip]));
+  const addrOf = (id) => addrs.get(id) ?? id;
   const active = storages.filter((s) => s.status === 'ACTIVE').length;
   const head = el(
     'div',
@@ -107,7 +154,7 @@ function groupBlock(g) {
       {},
       el('tr', {}, ...['Storage', 'Status', 'Free', 'Sync lag'].map((h) => el('th', { scope: 'col' }, h))),
     ),
-    el('tbody', {}, ...storages.map(storageRow)),
+    el('tbody', {}, ...storages.map((s) => storageRow(s, g.name, addrOf))),
   );
   return el(
     'section',
@@ -120,11 +167,14 @@ function groupBlock(g) {
 /** Renders the cluster into `root`; returns the group names (for the upload's group choice). */
 export function renderCluster(root, cluster) {
   const groups = cluster?.groups ?? [];
+  // The view is rebuilt on every refresh: keep the per-peer lists someone opened open.
+  const open = new Set([...root.querySelectorAll('details.peers[open]')].map((d) => d.dataset.key));
   if (groups.length === 0) {
     root.replaceChildren(el('p', { class: 'empty' }, 'No groups yet: no storage has joined the trackers.'));
   } else {
     root.replaceChildren(...groups.map(groupBlock));
   }
+  for (const d of root.querySelectorAll('details.peers')) if (open.has(d.dataset.key)) d.open = true;
   return groups.map((g) => g.name);
 }
 

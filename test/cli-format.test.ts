@@ -4,9 +4,10 @@ import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { aliasArgs } from '../src/cli/alias.js';
 import { detectRole } from '../src/cli/check.js';
-import { formatDelay, syncLag } from '../src/cli/monitor-format.js';
-import { errorLine, exitStatusOf, humanBytes } from '../src/cli/output.js';
+import { formatDelay, type GroupReport, monitorText, peerLine, syncLag } from '../src/cli/monitor-format.js';
+import { errorLine, exitStatusOf, formatDatetime, humanBytes } from '../src/cli/output.js';
 import { ProgressMeter, renderProgress, wantsProgress } from '../src/cli/progress.js';
+import { peerSync, worstPeer } from '../src/client/index.js';
 import { FdfsError, Status } from '../src/common/index.js';
 import { emptyCounters, type StorageStat } from '../src/protocol/index.js';
 
@@ -60,6 +61,91 @@ describe('sync lag (fdfs_monitor "synced delay")', () => {
     [2 * 86400 + 5, '2 days 00h:00m:05s'],
   ])('formats %i seconds as %s', (s, text) => {
     expect(formatDelay(s)).toBe(text);
+  });
+});
+
+describe('per-peer sync lag (tracker command 121)', () => {
+  const at = (id: string, ip: string, lastSourceUpdate: number) => ({
+    ...storage(lastSourceUpdate, 0),
+    id,
+    ip,
+  });
+  // A: uploads until 1000; B: until 1300; C: has written nothing.
+  const group = [at('A', '10.0.0.1', 1000), at('B', '10.0.0.2', 1300), at('C', '10.0.0.3', 0)];
+  const rows = [
+    { dest: 'A', source: 'B', syncedUntil: 1297 },
+    { dest: 'A', source: 'C', syncedUntil: 0 },
+    { dest: 'B', source: 'A', syncedUntil: 1005 },
+    { dest: 'C', source: 'A', syncedUntil: 0 },
+    { dest: 'C', source: 'B', syncedUntil: 1200 },
+  ];
+
+  it.each([
+    [
+      'A',
+      [
+        { source: 'B', syncedUntil: 1297, lag: 3, neverSynced: false },
+        { source: 'C', syncedUntil: 0, lag: null, neverSynced: false },
+      ],
+      'B',
+    ],
+    ['B', [{ source: 'A', syncedUntil: 1005, lag: 0, neverSynced: false }], 'A'],
+    [
+      'C',
+      [
+        { source: 'A', syncedUntil: 0, lag: null, neverSynced: true },
+        { source: 'B', syncedUntil: 1200, lag: 100, neverSynced: false },
+      ],
+      'A',
+    ],
+  ])(
+    "%s: lag = the source's last upload minus synced-until; a never-synced peer is the worst",
+    (dest, want, worst) => {
+      const peers = peerSync(dest, rows, group);
+      expect(peers).toEqual(want);
+      expect(worstPeer(peers)?.source).toBe(worst);
+    },
+  );
+
+  it.each([
+    [
+      { source: 'B', syncedUntil: 1297, lag: 3, neverSynced: false },
+      `synced from B (10.0.0.2) until ${formatDatetime(1297)} (delay 3s)`,
+    ],
+    [
+      { source: '10.0.0.1', syncedUntil: 1005, lag: 0, neverSynced: false },
+      `synced from 10.0.0.1 until ${formatDatetime(1005)} (delay 0s)`,
+    ],
+    [
+      { source: 'A', syncedUntil: 0, lag: null, neverSynced: true },
+      'synced from A (10.0.0.1) until - (never synced)',
+    ],
+    [
+      { source: 'C', syncedUntil: 0, lag: null, neverSynced: false },
+      'synced from C (10.0.0.3) until - (nothing to sync)',
+    ],
+  ])('prints %j as a monitor line', (peer, line) => {
+    const withIds = [...group, at('10.0.0.1', '10.0.0.1', 0)];
+    expect(peerLine(peer, withIds)).toBe(line);
+  });
+
+  it('goes under each storage when the tracker gave the matrix, and is left out when it did not', () => {
+    const [a, b] = group as [StorageStat, StorageStat];
+    const g = { groupName: 'group1', currentTrunkFileId: -1 } as GroupReport['group'];
+    const tracker = { index: 0, count: 1, address: '10.0.0.9:22122' };
+    const ab = rows.filter((r) => r.dest !== 'C' && r.source !== 'C');
+    const ours = monitorText(tracker, [{ group: g, storages: [a, b], syncStatus: ab }], true);
+    const lines = ours.split('\n').map((l) => l.trim());
+    expect(lines.filter((l) => l.startsWith('synced from'))).toEqual([
+      `synced from B (10.0.0.2) until ${formatDatetime(1297)} (delay 3s)`,
+      `synced from A (10.0.0.1) until ${formatDatetime(1005)} (delay 0s)`,
+    ]);
+    // B's peer line comes under B, not under A.
+    expect(
+      lines.indexOf(`synced from A (10.0.0.1) until ${formatDatetime(1005)} (delay 0s)`),
+    ).toBeGreaterThan(lines.indexOf('id = B'));
+    const stock = monitorText(tracker, [{ group: g, storages: [a, b] }], true);
+    expect(stock).not.toContain('synced from');
   });
 });
 

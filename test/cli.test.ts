@@ -257,6 +257,8 @@ describe('fdfs monitor', () => {
       statusName: 'ACTIVE',
       storagePort: node.storage.port,
       syncLagSeconds: null,
+      // Our tracker's per-peer matrix (command 121): a storage alone in its group has no peer.
+      syncFrom: [],
     });
     expect(storage.counters.lastHeartBeatTime).toBeGreaterThan(0);
     expect(storage.freeMb).toBeGreaterThan(0);

@@ -384,6 +384,39 @@ describe('trackers', () => {
   });
 });
 
+describe('sync status (121, fastdfs-ts)', () => {
+  it('decodes our tracker\'s matrix and takes a FastDFS tracker\'s EINVAL as "not available"', async () => {
+    const rows = [
+      { dest: '127.0.0.2', source: '127.0.0.3', syncedUntil: 1_700_000_100 },
+      { dest: '127.0.0.3', source: '127.0.0.2', syncedUntil: 0 },
+    ];
+    const ours = await fake(() =>
+      resp(
+        Buffer.concat(
+          rows.map((r) => Buffer.concat([fixed(r.dest, 16), fixed(r.source, 16), int64(r.syncedUntil)])),
+        ),
+      ),
+    );
+    expect(await client([ours.hp]).syncStatus('group1')).toEqual(rows);
+    expect(ours.requests[0]).toMatchObject({ cmd: Cmd.TRACKER_SYNC_STATUS, body: fixed('group1', 16) });
+
+    // What tracker_service.c does with a command it does not know: EINVAL, header only.
+    const stock = await fake(() => resp(undefined, 22));
+    const c = client([stock.hp]);
+    expect(await c.syncStatus('group1')).toBeUndefined();
+    // A link that got EINVAL is not reused (a FastDFS server may close it); asking again works.
+    expect(await c.syncStatus('group1')).toBeUndefined();
+    expect(stock.accepted()).toBe(2);
+
+    const missing = await rejection(client([(await fake(() => resp(undefined, 2))).hp]).syncStatus('group9'));
+    expect(missing.message).toContain('sync status of group9');
+    expect(missing.status).toBe(2);
+    // A reply that is not 40-byte rows is an error, not "not available".
+    const garbled = await fake(() => resp(Buffer.alloc(41)));
+    expect((await rejection(client([garbled.hp]).syncStatus('group1'))).status).toBe(22);
+  });
+});
+
 describe('errors', () => {
   it('turns a storage status into an FdfsError naming the file and the server', async () => {
     const storage = await fake(() => resp(undefined, 2));

@@ -401,10 +401,15 @@ describe('cluster, health and metrics', () => {
     const res = await fetch(`${origin}/api/cluster`);
     expect(res.status).toBe(200);
     const view = (await res.json()) as {
-      groups: { name: string; storages: { status: string; port: number }[] }[];
+      groups: { name: string; storages: { status: string; port: number; syncFrom: unknown }[] }[];
     };
     expect(view.groups.map((g) => g.name)).toEqual(['group1']);
-    expect(view.groups[0]?.storages[0]).toMatchObject({ status: 'ACTIVE', port: cl.storage.address.port });
+    // Alone in its group: our tracker has a matrix for it, with no peer in it.
+    expect(view.groups[0]?.storages[0]).toMatchObject({
+      status: 'ACTIVE',
+      port: cl.storage.address.port,
+      syncFrom: [],
+    });
   });
 
   it('answers /healthz and Prometheus /metrics', async () => {

@@ -7,6 +7,7 @@ import { FdfsError, Status } from '../src/common/index.js';
 import { httpConfigFrom, keysOf, loadHttpConfig, parseConfText, readConfFile } from '../src/config/index.js';
 import type { HttpConfig } from '../src/config/types.js';
 import { Authenticator } from '../src/gateway/auth.js';
+import { clusterView } from '../src/gateway/cluster-view.js';
 import { attachment, noneMatch, notModifiedSince, typeOfExt } from '../src/gateway/file-headers.js';
 import {
   checkToken,
@@ -15,7 +16,14 @@ import {
   LinkSigner,
   parseFileUrl,
   parseRange,
+  type RemoteStore,
 } from '../src/gateway/index.js';
+import {
+  emptyCounters,
+  type GroupStat,
+  type StorageStat,
+  type SyncStatusRow,
+} from '../src/protocol/index.js';
 
 const confDir = fileURLToPath(new URL('../conf/', import.meta.url));
 const KEY = 'FastDFS1234567890';
@@ -371,5 +379,47 @@ describe('http.conf', () => {
       parseConfText('base_path=/x\ntracker_server=h:1\nhttp.sever_port = 1\n', 'h.conf'),
     );
     expect(warnings).toEqual(['h.conf:3: unknown key http.sever_port (ignored)']);
+  });
+});
+
+describe('/api/cluster view', () => {
+  const stat = (id: string, lastSourceUpdate: number, lastSyncedTimestamp: number) =>
+    ({
+      id,
+      ip: id,
+      status: 7,
+      storagePort: 23000,
+      counters: { ...emptyCounters(), lastSourceUpdate, lastSyncedTimestamp },
+    }) as StorageStat;
+  const group = { groupName: 'group1' } as GroupStat;
+  function remote(rows: SyncStatusRow[] | undefined): RemoteStore {
+    const fake: Pick<RemoteStore, 'listGroups' | 'listStorages' | 'syncStatus'> = {
+      listGroups: async () => [group],
+      listStorages: async () => [stat('10.0.0.1', 1000, 1290), stat('10.0.0.2', 1300, 990)],
+      syncStatus: async () => rows,
+    };
+    return fake as RemoteStore;
+  }
+
+  it('gives each storage its peers (syncFrom) beside the per-storage figure', async () => {
+    const view = await clusterView(
+      remote([
+        { dest: '10.0.0.1', source: '10.0.0.2', syncedUntil: 1290 },
+        { dest: '10.0.0.2', source: '10.0.0.1', syncedUntil: 0 },
+      ]),
+    );
+    const [a, b] = view.groups[0]?.storages ?? [];
+    expect(a).toMatchObject({
+      syncLag: 10,
+      syncFrom: [{ source: '10.0.0.2', syncedUntil: 1290, lag: 10, neverSynced: false }],
+    });
+    expect(b).toMatchObject({
+      syncFrom: [{ source: '10.0.0.1', syncedUntil: 0, lag: null, neverSynced: true }],
+    });
+  });
+
+  it('has syncFrom null when the tracker has no matrix (a FastDFS tracker)', async () => {
+    const view = await clusterView(remote(undefined));
+    expect(view.groups[0]?.storages.map((s) => s.syncFrom)).toEqual([null, null]);
   });
 });

@@ -1,17 +1,22 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
+  Cmd,
   decodeFetch,
   decodeGroupStats,
   decodeHeader,
   decodeStorageStats,
   decodeStoreOne,
+  decodeSyncStatus,
+  decodeSyncStatusQuery,
   emptyCounters,
   encodeFetch,
   encodeGroupStat,
   encodeHeader,
   encodeStorageStat,
   encodeStoreOne,
+  encodeSyncStatus,
+  encodeSyncStatusQuery,
   FdfsError,
   FrameReader,
   type GroupStat,
@@ -154,5 +159,78 @@ describe('tracker replies', () => {
     expect(encodeStorageStat(s, 'classic').length).toBe(612);
     expect(decodeStorageStats(cur, 'current')[0]?.counters.successUploadCount).toBe(42);
     expect(decodeStorageStats(encodeStorageStat(s, 'classic'), 'classic')[0]?.ip).toBe('127.0.0.1');
+  });
+});
+
+describe('121 TRACKER_SYNC_STATUS (fastdfs-ts)', () => {
+  const id16 = (s: string) => Buffer.concat([Buffer.from(s), Buffer.alloc(16 - s.length)]);
+  const ts = (n: number) => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(BigInt(n));
+    return b;
+  };
+
+  it('is 121, next to our 120 and clashing with no other command', () => {
+    expect(Cmd.TRACKER_SYNC_STATUS).toBe(121);
+    expect(Object.values(Cmd).filter((c) => c === 121)).toHaveLength(1);
+  });
+
+  it.each([
+    ['no rows (a group of one)', [], Buffer.alloc(0)],
+    [
+      'one pair, never synced',
+      [{ dest: '127.0.0.2', source: '127.0.0.3', syncedUntil: 0 }],
+      Buffer.concat([id16('127.0.0.2'), id16('127.0.0.3'), ts(0)]),
+    ],
+    [
+      'both directions, storage ids',
+      [
+        { dest: '100001', source: '100002', syncedUntil: 1_700_000_123 },
+        { dest: '100002', source: '100001', syncedUntil: 1_700_000_100 },
+      ],
+      Buffer.concat([
+        id16('100001'),
+        id16('100002'),
+        ts(1_700_000_123),
+        id16('100002'),
+        id16('100001'),
+        ts(1_700_000_100),
+      ]),
+    ],
+    [
+      'an id that fills all 16 bytes has no terminator',
+      [{ dest: '123456789012345x', source: 'a', syncedUntil: 1 }],
+      Buffer.concat([Buffer.from('123456789012345x'), id16('a'), ts(1)]),
+    ],
+  ])('encodes and decodes %s as 40-byte rows', (_name, rows, wire) => {
+    expect(encodeSyncStatus(rows)).toEqual(wire);
+    expect(decodeSyncStatus(wire)).toEqual(rows);
+  });
+
+  it.each([
+    ['a length that is not a multiple of 40', Buffer.alloc(41), /not a multiple of 40/],
+    ['a negative timestamp', Buffer.concat([id16('a'), id16('b'), ts(-1)]), /invalid synced-until/],
+    ['an empty dest id', Buffer.concat([id16(''), id16('b'), ts(1)]), /bad pair/],
+    ['a storage paired with itself', Buffer.concat([id16('a'), id16('a'), ts(1)]), /bad pair/],
+  ])('refuses a reply with %s (EINVAL)', (_name, wire, message) => {
+    expect(() => decodeSyncStatus(wire)).toThrow(message);
+    expect(() => decodeSyncStatus(wire)).toThrow(expect.objectContaining({ status: 22 }));
+  });
+
+  it.each([
+    ['group1', id16('group1'), 'group1'],
+    ['a 16-char group', Buffer.from('abcdefghijklmnop'), 'abcdefghijklmnop'],
+  ])('carries %s as str[16]', (_name, wire, group) => {
+    expect(encodeSyncStatusQuery(group)).toEqual(wire);
+    expect(decodeSyncStatusQuery(wire)).toBe(group);
+  });
+
+  it.each([
+    ['an empty body', Buffer.alloc(0)],
+    ['15 bytes', Buffer.alloc(15, 0x61)],
+    ['17 bytes', Buffer.alloc(17, 0x61)],
+    ['an empty group name', Buffer.alloc(16)],
+  ])('refuses a request of %s (EINVAL)', (_name, body) => {
+    expect(() => decodeSyncStatusQuery(body)).toThrow(expect.objectContaining({ status: 22 }));
   });
 });

@@ -10,6 +10,7 @@ import { FdfsClient, resolveSource, StorageClient } from '../src/client/index.js
 import { defaultClientConfig } from '../src/config/index.js';
 import { parseFileId } from '../src/fileid/index.js';
 import { type StorageStat, StorageStatus } from '../src/protocol/index.js';
+import { fdfs } from './helpers/cli.js';
 import {
   exists,
   type Proc,
@@ -213,6 +214,49 @@ describe('replication across processes', () => {
           expect(s.counters.lastHeartBeatTime).toBeGreaterThan(now - 60);
         }
       }, 20_000);
+    },
+    T,
+  );
+
+  it(
+    'per peer too: command 121 lists A←B and B←A, and fdfs monitor prints a "synced from" line for each',
+    async () => {
+      const [ipA, ipB] = [a.host, b.host];
+      const now = Math.floor(Date.now() / 1000);
+      await eventually(async () => {
+        const rows = await client.syncStatus('group1');
+        expect(rows?.map((r) => `${r.dest}<-${r.source}`)).toEqual([`${ipA}<-${ipB}`, `${ipB}<-${ipA}`]);
+        for (const r of rows ?? []) {
+          expect(r.syncedUntil).toBeGreaterThan(now - 10);
+          expect(r.syncedUntil).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 1);
+        }
+      }, 20_000);
+
+      // The built CLI, as an operator runs it, against one tracker.
+      const r = await fdfs([
+        'monitor',
+        '-',
+        '--set',
+        `tracker_server=${t1.host}:${t1.port}`,
+        'list',
+        'group1',
+      ]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const storageBlocks = r.out.split(/\n\tStorage \d+:\n/).slice(1);
+      const block = (ip: string) => storageBlocks.find((s) => s.includes(`ip_addr = ${ip} `)) ?? '';
+      const synced = /synced from (\S+) until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(delay [^)]+\)/;
+      expect(synced.exec(block(ipA))?.[1]).toBe(ipB);
+      expect(synced.exec(block(ipB))?.[1]).toBe(ipA);
+
+      const json = JSON.parse(
+        (await fdfs(['monitor', '-', '--set', `tracker_server=${t1.host}:${t1.port}`, '--json'])).out,
+      ) as { groups: { groupName: string; storages: { ip: string; syncFrom: { source: string }[] }[] }[] };
+      const group1 = json.groups.find((g) => g.groupName === 'group1');
+      expect(group1?.storages.map((s) => [s.ip, s.syncFrom.map((p) => p.source)])).toEqual([
+        [ipA, [ipB]],
+        [ipB, [ipA]],
+      ]);
     },
     T,
   );

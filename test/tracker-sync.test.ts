@@ -16,10 +16,13 @@ import {
   decodeStorageIdsReply,
   decodeStorageStats,
   decodeSyncSource,
+  decodeSyncStatus,
   encodeJoin,
   encodeStatusReport,
+  encodeSyncReport,
   encodeSyncSource,
   encodeSyncSrcQuery,
+  encodeSyncStatusQuery,
   fixedString,
   JOIN_ADVERTISE_PREFIX,
   StorageStatus,
@@ -37,6 +40,7 @@ import {
   snapshotCluster,
   startTracker,
   syncDestReq,
+  syncMatrix,
   syncNotify,
   syncSrcQuery,
   type TrackerHandle,
@@ -197,6 +201,34 @@ describe('last synced timestamps (the fetch rule of §3.3)', () => {
   });
 });
 
+describe('the sync matrix (121)', () => {
+  it('lists every ordered pair of live storages, 0 where nothing was reported', () => {
+    const { cluster } = rig();
+    for (const ip of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) active(cluster, ip);
+    cluster.reportSync('group1', '10.0.0.2', [
+      { id: '10.0.0.1', timestamp: 700 },
+      { id: '10.0.0.9', timestamp: 800 }, // not in the group: ignored
+    ]);
+    const g = cluster.group('group1');
+    if (!g) throw new Error('no group1');
+    expect(syncMatrix(g)).toEqual([
+      { dest: '10.0.0.1', source: '10.0.0.2', syncedUntil: 0 },
+      { dest: '10.0.0.1', source: '10.0.0.3', syncedUntil: 0 },
+      { dest: '10.0.0.2', source: '10.0.0.1', syncedUntil: 700 },
+      { dest: '10.0.0.2', source: '10.0.0.3', syncedUntil: 0 },
+      { dest: '10.0.0.3', source: '10.0.0.1', syncedUntil: 0 },
+      { dest: '10.0.0.3', source: '10.0.0.2', syncedUntil: 0 },
+    ]);
+    // A deleted storage is neither a dest nor a source any more.
+    cluster.disconnect('group1', '10.0.0.1');
+    cluster.deleteStorage('group1', '10.0.0.1');
+    expect(syncMatrix(g).map((r) => `${r.dest}<-${r.source}`)).toEqual([
+      '10.0.0.2<-10.0.0.3',
+      '10.0.0.3<-10.0.0.2',
+    ]);
+  });
+});
+
 describe('tracker service: sync commands, storage ids, advertised address', () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
@@ -320,6 +352,53 @@ describe('tracker service: sync commands, storage ids, advertised address', () =
         encodeStatusReport({ ...report, status: StorageStatus.ONLINE }),
       ),
     ).rejects.toMatchObject({ status: 13 });
+  });
+
+  it('121 answers the per-source matrix fed by joins and sync reports (89)', async () => {
+    const t = await start();
+    const links = new Map<string, Connection>();
+    for (const [i, ip] of ['127.0.0.1', '127.0.0.2', '127.0.0.3'].entries()) {
+      const c = await link(t);
+      const lines = ip === '127.0.0.1' ? [] : [`${JOIN_ADVERTISE_PREFIX}${ip}`];
+      await joinAs(c, { port: 23001 + i, lines });
+      await c.call(Cmd.STORAGE_BEAT);
+      links.set(ip, c);
+    }
+    const as = (ip: string) => links.get(ip) as Connection;
+    await as('127.0.0.1').call(
+      Cmd.STORAGE_SYNC_REPORT,
+      encodeSyncReport([
+        { id: '127.0.0.2', timestamp: 1_700_000_100 },
+        { id: '127.0.0.3', timestamp: 1_700_000_050 },
+      ]),
+    );
+    await as('127.0.0.2').call(
+      Cmd.STORAGE_SYNC_REPORT,
+      encodeSyncReport([{ id: '127.0.0.1', timestamp: 1_700_000_200 }]),
+    );
+    // Any connection may ask, as for the other monitor commands; no join needed.
+    const monitor = await link(t);
+    const rows = decodeSyncStatus(
+      await monitor.call(Cmd.TRACKER_SYNC_STATUS, encodeSyncStatusQuery('group1')),
+    );
+    expect(rows).toEqual([
+      { dest: '127.0.0.1', source: '127.0.0.2', syncedUntil: 1_700_000_100 },
+      { dest: '127.0.0.1', source: '127.0.0.3', syncedUntil: 1_700_000_050 },
+      { dest: '127.0.0.2', source: '127.0.0.1', syncedUntil: 1_700_000_200 },
+      { dest: '127.0.0.2', source: '127.0.0.3', syncedUntil: 0 },
+      { dest: '127.0.0.3', source: '127.0.0.1', syncedUntil: 0 },
+      { dest: '127.0.0.3', source: '127.0.0.2', syncedUntil: 0 },
+    ]);
+    await expect(
+      monitor.call(Cmd.TRACKER_SYNC_STATUS, encodeSyncStatusQuery('nosuchgroup')),
+    ).rejects.toMatchObject({ status: 2 });
+    await expect(monitor.call(Cmd.TRACKER_SYNC_STATUS, Buffer.from('group1'))).rejects.toMatchObject({
+      status: 22,
+    });
+    // A refusal leaves the connection in step: the next request is answered.
+    expect(
+      decodeSyncStatus(await monitor.call(Cmd.TRACKER_SYNC_STATUS, encodeSyncStatusQuery('group1'))),
+    ).toHaveLength(6);
   });
 
   it('with use_storage_id: the sent id must be listed for the group, else the address and port decide', async () => {

@@ -144,6 +144,101 @@ describe.skipIf(skip !== undefined)(title('web page'), () => {
     expect(seen.foreign).toEqual([]);
     await page.close();
   }, 90_000);
+
+  it('the cluster view shows the worst per-peer lag, each peer behind a disclosure that stays open', async () => {
+    const page = await browser.context.newPage();
+    const seen = watch(page, origin);
+    await page.goto(`${origin}/`);
+    // Three storages as /api/cluster describes them: A is 2 min behind C and has never synced B.
+    const cluster = {
+      groups: [
+        {
+          name: 'g9',
+          storages: [
+            {
+              id: 'A',
+              ip: '10.9.0.1',
+              port: 23000,
+              status: 'ACTIVE',
+              syncLag: 120,
+              neverSynced: false,
+              syncFrom: [
+                { source: 'B', syncedUntil: 0, lag: null, neverSynced: true },
+                { source: 'C', syncedUntil: 1_700_000_000, lag: 120, neverSynced: false },
+              ],
+            },
+            {
+              id: 'B',
+              ip: '10.9.0.2',
+              port: 23000,
+              status: 'ACTIVE',
+              syncLag: 3,
+              neverSynced: false,
+              syncFrom: [
+                { source: 'A', syncedUntil: 1_700_000_000, lag: 3, neverSynced: false },
+                { source: 'C', syncedUntil: 1_700_000_000, lag: 0, neverSynced: false },
+              ],
+            },
+            // From a FastDFS tracker: no matrix, the per-storage figure as before.
+            {
+              id: 'C',
+              ip: '10.9.0.3',
+              port: 23000,
+              status: 'ACTIVE',
+              syncLag: 7,
+              neverSynced: false,
+              syncFrom: null,
+            },
+          ],
+        },
+      ],
+    };
+    const read = `(() => {
+      const root = document.getElementById('peer-test');
+      return [...root.querySelectorAll('tbody tr')].map((tr) => {
+        const cell = tr.querySelector('td.lag');
+        const d = cell.querySelector('details');
+        return {
+          shown: d ? d.querySelector('summary').textContent : cell.textContent,
+          peers: d ? [...d.querySelectorAll('li')].map((li) => li.textContent) : null,
+          open: d ? d.open : null,
+        };
+      });
+    })()`;
+    const render = `import('/cluster.js').then(({ renderCluster }) => {
+      let root = document.getElementById('peer-test');
+      if (!root) {
+        root = document.createElement('div');
+        root.id = 'peer-test';
+        document.getElementById('cluster').after(root); // as wide as the real view
+      }
+      renderCluster(root, ${JSON.stringify(cluster)});
+    })`;
+    await page.evaluate(render);
+    expect(await page.evaluate(read)).toEqual([
+      {
+        shown: 'never synced',
+        peers: ['from 10.9.0.2:23000: never synced', 'from 10.9.0.3:23000: 2m\u00a00s'],
+        open: false,
+      },
+      { shown: '3s', peers: ['from 10.9.0.1:23000: 3s', 'from 10.9.0.3:23000: 0s'], open: false },
+      { shown: '7s', peers: null, open: null },
+    ]);
+    // Opened, it stays open across the view's refresh, and nothing sticks out on a phone.
+    await page.click('#peer-test tbody tr:first-child summary');
+    await page.screenshot({ path: resolve(ARTIFACTS, 'web-page-peers.png'), fullPage: true });
+    await page.evaluate(render);
+    expect(((await page.evaluate(read)) as { open: boolean | null }[]).map((r) => r.open)).toEqual([
+      true,
+      false,
+      null,
+    ]);
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: resolve(ARTIFACTS, 'web-page-peers-phone.png'), fullPage: true });
+    expect(seen.errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 });
 
 describe.skipIf(skip !== undefined)(title('web page with a bearer token and signed links'), () => {

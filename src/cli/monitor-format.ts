@@ -1,8 +1,10 @@
 /** Renders group and storage stats the way fdfs_monitor prints them (pure; no I/O). */
+import { type PeerSync, peerSync } from '../client/index.js';
 import {
   type GroupStat,
   STAT_COUNTER_NAMES,
   type StorageStat,
+  type SyncStatusRow,
   storageStatusName,
 } from '../protocol/index.js';
 import { formatDatetime, humanMb } from './output.js';
@@ -10,6 +12,8 @@ import { formatDatetime, humanMb } from './output.js';
 export interface GroupReport {
   readonly group: GroupStat;
   readonly storages: readonly StorageStat[];
+  /** The tracker's per-peer matrix (121); absent from a FastDFS tracker, which lacks it. */
+  readonly syncStatus?: readonly SyncStatusRow[];
 }
 
 /** How far a storage is behind its peers, fdfs_monitor's way (see syncLag). */
@@ -67,7 +71,17 @@ function space(prefix: string, total: number, free: number, reserved: number): s
   ];
 }
 
-function storageLines(s: StorageStat, k: number, group: readonly StorageStat[]): string[] {
+/** `synced from 127.0.0.3 until 2026-11-22 03:01:02 (delay 3s)`; the ip too when ids are in use. */
+export function peerLine(p: PeerSync, group: readonly StorageStat[]): string {
+  const ip = group.find((s) => s.id === p.source)?.ip;
+  const who = ip && ip !== p.source ? `${p.source} (${ip})` : p.source;
+  if (p.syncedUntil === 0)
+    return `synced from ${who} until - (${p.neverSynced ? 'never synced' : 'nothing to sync'})`;
+  return `synced from ${who} until ${formatDatetime(p.syncedUntil)} (delay ${formatDelay(p.lag ?? 0)})`;
+}
+
+function storageLines(s: StorageStat, k: number, report: GroupReport): string[] {
+  const group = report.storages;
   const c = s.counters;
   const t = '\t\t';
   const lines = [
@@ -99,10 +113,14 @@ function storageLines(s: StorageStat, k: number, group: readonly StorageStat[]):
     `${t}last_sync_update = ${formatDatetime(c.lastSyncUpdate)}`,
     `${t}last_synced_timestamp = ${formatDatetime(c.lastSyncedTimestamp)} ${syncLag(s, group).text}`.trimEnd(),
   );
+  if (report.syncStatus) {
+    for (const p of peerSync(s.id, report.syncStatus, group)) lines.push(`${t}${peerLine(p, group)}`);
+  }
   return lines;
 }
 
-function groupLines({ group: g, storages }: GroupReport): string[] {
+function groupLines(report: GroupReport): string[] {
+  const { group: g, storages } = report;
   const lines = [`group name = ${g.groupName}`, ...space('', g.totalMb, g.freeMb, g.reservedMb)];
   if (g.currentTrunkFileId >= 0) lines.push(`trunk free space = ${humanMb(g.trunkFreeMb).padStart(7)}`);
   lines.push(
@@ -116,7 +134,7 @@ function groupLines({ group: g, storages }: GroupReport): string[] {
     '',
   );
   storages.forEach((s, i) => {
-    lines.push(...storageLines(s, i + 1, storages));
+    lines.push(...storageLines(s, i + 1, report));
   });
   return lines;
 }

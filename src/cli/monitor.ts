@@ -1,5 +1,5 @@
 /** `fdfs monitor` (and `fdfs_monitor`): groups and storages as a tracker sees them. */
-import { type FdfsClient, isStatusReply, TrackerClient } from '../client/index.js';
+import { type FdfsClient, isStatusReply, peerSync, TrackerClient } from '../client/index.js';
 import { FdfsError, Status } from '../common/index.js';
 import type { HostPort } from '../config/index.js';
 import { storageStatusName } from '../protocol/index.js';
@@ -15,7 +15,9 @@ fdfs monitor <client.conf> delete <group> <storage_id>
   Prints what fdfs_monitor prints, from the first tracker that answers: every group (or only
   <group>) with its space and server counts, and every storage with its status (INIT, WAIT_SYNC,
   SYNCING, OFFLINE, ONLINE, ACTIVE, …), free space, counters, last heartbeat and, once its peers
-  have written files, how far it lags behind them ("(5s delay)", "(never synced)").
+  have written files, how far it lags behind them ("(5s delay)", "(never synced)"). A fastdfs-ts
+  tracker also tells, per peer, up to when the storage holds that peer's files:
+  "synced from 127.0.0.3 until 2026-11-22 03:01:02 (delay 3s)" (--json: syncFrom).
   delete removes a storage that is no longer running from every tracker (fdfs_monitor delete).
   --tracker HOST:PORT ask this tracker instead of the conf's tracker_server list
   --brief             one line per group and per storage: status, free space, heartbeat age, sync lag
@@ -57,13 +59,18 @@ async function list(ctx: VerbContext, client: FdfsClient, trackers: readonly Hos
     throw new FdfsError(Status.ENOENT, `no group ${only} on tracker ${address}`, { peer: address });
   }
   const reports: GroupReport[] = [];
-  for (const group of picked) reports.push({ group, storages: await tracker.listStorages(group.groupName) });
+  for (const group of picked) {
+    const storages = await tracker.listStorages(group.groupName);
+    // Our trackers also say how far each storage holds each peer's files; FastDFS ones do not.
+    const syncStatus = await tracker.syncStatus(group.groupName);
+    reports.push({ group, storages, ...(syncStatus ? { syncStatus } : {}) });
+  }
   const text = ctx.values.brief
     ? briefText(address, reports, Math.floor(Date.now() / 1000))
     : monitorText({ index, count: trackers.length, address }, reports, only !== undefined);
   emit(ctx, text, {
     tracker: address,
-    groups: reports.map(({ group, storages }) => ({
+    groups: reports.map(({ group, storages, syncStatus }) => ({
       ...group,
       storages: storages.map((s) => {
         const lag = syncLag(s, storages);
@@ -72,6 +79,8 @@ async function list(ctx: VerbContext, client: FdfsClient, trackers: readonly Hos
           statusName: storageStatusName(s.status),
           syncLagSeconds: lag.seconds,
           neverSynced: lag.neverSynced,
+          // Per peer; null when the tracker cannot tell (a FastDFS tracker).
+          syncFrom: syncStatus ? peerSync(s.id, syncStatus, storages) : null,
         };
       }),
     })),

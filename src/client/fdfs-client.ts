@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { FdfsError, type Logger, Status, silentLogger } from '../common/index.js';
 import type { ClientConfig, HostPort } from '../config/types.js';
 import { decodeRemoteFilename, formatFileId, parseFileId, slaveRemoteFilename } from '../fileid/index.js';
-import type { GroupStat, StorageStat } from '../protocol/index.js';
+import type { GroupStat, StorageStat, SyncStatusRow } from '../protocol/index.js';
 import { withContext } from './errors.js';
 import type { FdfsClientDeps, FileInfo, RangeOptions, SlaveOptions, UploadOptions } from './options.js';
 import { ConnectionPool } from './pool.js';
@@ -201,6 +201,11 @@ export class FdfsClient {
 
   listStorages(group: string): Promise<StorageStat[]> {
     return this.tracker.listStorages(group);
+  }
+
+  /** Per (dest, source) pair of the group: synced-until; undefined from a FastDFS tracker. */
+  syncStatus(group: string): Promise<SyncStatusRow[] | undefined> {
+    return this.tracker.syncStatus(group);
   }
 
   /** Ends every pooled connection; the client cannot be used afterwards. */

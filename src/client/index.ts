@@ -13,4 +13,5 @@ export {
   type StoredName,
   type UploadRequest,
 } from './storage-client.js';
+export { type PeerSync, peerSync, worstPeer } from './sync-lag.js';
 export { TrackerClient, type TrackerClientOptions } from './tracker-client.js';

@@ -3,7 +3,7 @@
  * that cannot be reached, or drops the link, passes the request on to the next one. A status
  * byte is an answer and is returned as is, never asked again elsewhere.
  */
-import { FdfsError, type Logger, Status, silentLogger } from '../common/index.js';
+import { FdfsError, type Logger, Status, silentLogger, toStatus } from '../common/index.js';
 import type { HostPort, StatLayout } from '../config/types.js';
 import { isValidGroupName, parseFileId } from '../fileid/index.js';
 import {
@@ -14,6 +14,7 @@ import {
   decodeStorageStats,
   decodeStoreAll,
   decodeStoreOne,
+  decodeSyncStatus,
   encodeGroupAndName,
   type FetchTarget,
   GROUP_NAME_LEN,
@@ -23,6 +24,7 @@ import {
   STORAGE_STAT_SIZE,
   type StorageStat,
   type StoreTarget,
+  type SyncStatusRow,
 } from '../protocol/index.js';
 import { isStatusReply } from './connection.js';
 import { withContext } from './errors.js';
@@ -121,6 +123,21 @@ export class TrackerClient {
     return this.ask({ action, notFound: 'no such group or storage' }, Cmd.SERVER_LIST_STORAGE, body, (b) =>
       decodeStorageStats(b, this.layoutOf(b.length, STORAGE_STAT_SIZE)),
     );
+  }
+
+  /**
+   * 121 (fastdfs-ts): for each storage of the group, up to when it holds each peer's files.
+   * undefined when the tracker does not know the command: FastDFS answers EINVAL to it, and the
+   * body we send cannot be otherwise wrong, so a monitor keeps working against stock trackers.
+   */
+  async syncStatus(group: string): Promise<SyncStatusRow[] | undefined> {
+    const what = { action: `sync status of ${group}`, notFound: `no group ${group}` };
+    try {
+      return await this.ask(what, Cmd.TRACKER_SYNC_STATUS, group16(group), decodeSyncStatus);
+    } catch (err) {
+      if (isStatusReply(err) && toStatus(err) === Status.EINVAL) return undefined;
+      throw err;
+    }
   }
 
   /**

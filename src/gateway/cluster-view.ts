@@ -1,5 +1,6 @@
 /** GET /api/cluster: groups and their storages as `fdfs monitor` shows them, as JSON. */
-import type { GroupStat, StorageStat } from '../protocol/index.js';
+import { peerSync } from '../client/index.js';
+import type { GroupStat, StorageStat, SyncStatusRow } from '../protocol/index.js';
 import { storageStatusName } from '../protocol/index.js';
 import type { RemoteStore } from './types.js';
 
@@ -18,7 +19,25 @@ function syncLag(
   return { syncLag: Math.max(0, newest - s.counters.lastSyncedTimestamp), neverSynced: false };
 }
 
-function storageView(s: StorageStat, group: readonly StorageStat[]) {
+/**
+ * Per peer: up to when this storage holds the peer's files and how far behind its newest upload
+ * that is (see peerSync). null when the tracker has no matrix to give (a FastDFS tracker).
+ */
+function syncFrom(s: StorageStat, group: readonly StorageStat[], rows: readonly SyncStatusRow[] | undefined) {
+  if (!rows) return null;
+  return peerSync(s.id, rows, group).map((p) => ({
+    source: p.source,
+    syncedUntil: p.syncedUntil,
+    lag: p.lag,
+    neverSynced: p.neverSynced,
+  }));
+}
+
+function storageView(
+  s: StorageStat,
+  group: readonly StorageStat[],
+  rows: readonly SyncStatusRow[] | undefined,
+) {
   const c = s.counters;
   return {
     id: s.id,
@@ -40,11 +59,16 @@ function storageView(s: StorageStat, group: readonly StorageStat[]) {
     lastSyncUpdate: c.lastSyncUpdate,
     lastSyncedTimestamp: c.lastSyncedTimestamp,
     ...syncLag(s, group),
+    syncFrom: syncFrom(s, group, rows),
     counters: c,
   };
 }
 
-function groupView(g: GroupStat, storages: readonly StorageStat[]) {
+function groupView(
+  g: GroupStat,
+  storages: readonly StorageStat[],
+  rows: readonly SyncStatusRow[] | undefined,
+) {
   return {
     name: g.groupName,
     totalMb: g.totalMb,
@@ -58,12 +82,15 @@ function groupView(g: GroupStat, storages: readonly StorageStat[]) {
     storePathCount: g.storePathCount,
     subdirCountPerPath: g.subdirCountPerPath,
     currentWriteServer: g.currentWriteServer,
-    storages: storages.map((s) => storageView(s, storages)),
+    storages: storages.map((s) => storageView(s, storages, rows)),
   };
 }
 
 export async function clusterView(remote: RemoteStore) {
   const groups = await remote.listGroups();
-  const lists = await Promise.all(groups.map((g) => remote.listStorages(g.groupName)));
-  return { groups: groups.map((g, i) => groupView(g, lists[i] ?? [])) };
+  const [lists, matrices] = await Promise.all([
+    Promise.all(groups.map((g) => remote.listStorages(g.groupName))),
+    Promise.all(groups.map((g) => remote.syncStatus(g.groupName))),
+  ]);
+  return { groups: groups.map((g, i) => groupView(g, lists[i] ?? [], matrices[i])) };
 }

@@ -43,7 +43,7 @@ export interface LocalStore {
 /** The part of the public client the gateway uses; FdfsClient fits, tests may pass a fake. */
 export type RemoteStore = Pick<
   FdfsClient,
-  'upload' | 'download' | 'delete' | 'getMetadata' | 'fileInfo' | 'listGroups' | 'listStorages'
+  'upload' | 'download' | 'delete' | 'getMetadata' | 'fileInfo' | 'listGroups' | 'listStorages' | 'syncStatus'
 >;
 
 export interface GatewayDeps {

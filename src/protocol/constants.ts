@@ -13,6 +13,12 @@ export const Cmd = {
   QUERY_STORE_WITHOUT_GROUP_ALL: 106,
   QUERY_STORE_WITH_GROUP_ALL: 107,
   SERVER_DELETE_GROUP: 108,
+  /**
+   * fastdfs-ts extension, not in FastDFS (its trackers answer EINVAL to it): the per-source sync
+   * matrix of a group (sync-status.ts). FastDFS keeps that matrix but shows only a per-storage
+   * summary, so fdfs_monitor cannot say which peer a storage is behind.
+   */
+  TRACKER_SYNC_STATUS: 121,
   // storage → tracker
   STORAGE_PARAMETER_REQ: 75,
   STORAGE_FETCH_STORAGE_IDS: 69,

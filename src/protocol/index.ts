@@ -10,4 +10,5 @@ export * from './stat-records.js';
 export * from './storage-messages.js';
 export * from './stream-to-socket.js';
 export * from './sync-messages.js';
+export * from './sync-status.js';
 export * from './tracker-messages.js';

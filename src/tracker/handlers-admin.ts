@@ -1,9 +1,14 @@
-/** Monitor and admin commands: group/storage lists (90/91/92), delete (93), parameters (75), ids (69). */
+/**
+ * Monitor and admin commands: group/storage lists (90/91/92), delete (93), parameters (75), ids
+ * (69), and our sync matrix (121).
+ */
 import {
   Cmd,
+  decodeSyncStatusQuery,
   encodeGroupStat,
   encodeStorageIdsReply,
   encodeStorageStat,
+  encodeSyncStatus,
   FdfsError,
   GROUP_NAME_LEN,
   STORAGE_ID_SIZE,
@@ -11,6 +16,7 @@ import {
 } from '../protocol/index.js';
 import { badLength, type CommandHandler, groupField, textField } from './context.js';
 import { groupStat, parameterText, storageStat } from './stats.js';
+import { syncMatrix } from './sync-state.js';
 
 const listOneGroup: CommandHandler = async (ctx, _conn, body) => {
   if (body.length !== GROUP_NAME_LEN) throw badLength('list one group', body.length, String(GROUP_NAME_LEN));
@@ -98,6 +104,14 @@ const fetchStorageIds: CommandHandler = async (ctx, _conn, body) => {
   return encodeStorageIdsReply(lines.length, lines.slice(start));
 };
 
+/** 121 (fastdfs-ts): group str[16] → 40-byte (dest, source, synced-until) rows; see sync-status.ts. */
+const syncStatus: CommandHandler = async (ctx, _conn, body) => {
+  const name = decodeSyncStatusQuery(body);
+  const g = ctx.cluster.group(name);
+  if (!g) throw new FdfsError(Status.ENOENT, `group ${name} not found`);
+  return encodeSyncStatus(syncMatrix(g));
+};
+
 export const adminHandlers: ReadonlyMap<number, CommandHandler> = new Map([
   [Cmd.SERVER_LIST_ONE_GROUP, listOneGroup],
   [Cmd.SERVER_LIST_ALL_GROUPS, listAllGroups],
@@ -105,4 +119,5 @@ export const adminHandlers: ReadonlyMap<number, CommandHandler> = new Map([
   [Cmd.SERVER_DELETE_STORAGE, deleteStorage],
   [Cmd.STORAGE_PARAMETER_REQ, parameters],
   [Cmd.STORAGE_FETCH_STORAGE_IDS, fetchStorageIds],
+  [Cmd.TRACKER_SYNC_STATUS, syncStatus],
 ]);

@@ -53,6 +53,7 @@ export {
   reportStatus,
   settleJoin,
   syncDestReq,
+  syncMatrix,
   syncNotify,
   syncSourceCandidates,
   syncSrcQuery,

@@ -6,7 +6,7 @@
  * it does not hold. Also the per-source "synced up to" matrix behind the fetch rule (§3.3).
  * Plain functions over the model; the clock is passed in.
  */
-import { FdfsError, Status, StorageStatus, type SyncSource } from '../protocol/index.js';
+import { FdfsError, Status, StorageStatus, type SyncSource, type SyncStatusRow } from '../protocol/index.js';
 import type { StorageGroup } from './group.js';
 import type { StorageNode } from './storage-node.js';
 
@@ -127,4 +127,22 @@ export function recordSyncReport(
     node.lastSyncedTimestamp = Math.max(node.lastSyncedTimestamp, ...reported);
   }
   node.counters.lastSyncedTimestamp = node.lastSyncedTimestamp;
+}
+
+/**
+ * Cmd 121 (fastdfs-ts): the matrix itself, one row per ordered pair of the group's storages,
+ * both sorted by id. Every pair is listed, 0 where the dest never reported the source, so a
+ * monitor also sees the pairs that never synced. Deleted and superseded storages are left out.
+ */
+export function syncMatrix(group: StorageGroup): SyncStatusRow[] {
+  const members = group.live();
+  return members.flatMap((dest) =>
+    members
+      .filter((source) => source !== dest)
+      .map((source) => ({
+        dest: dest.id,
+        source: source.id,
+        syncedUntil: dest.syncedFrom.get(source.id) ?? 0,
+      })),
+  );
 }
