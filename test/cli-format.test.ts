@@ -9,31 +9,18 @@ import { errorLine, exitStatusOf, formatDatetime, humanBytes } from '../src/cli/
 import { ProgressMeter, renderProgress, wantsProgress } from '../src/cli/progress.js';
 import { peerSync, worstPeer } from '../src/client/index.js';
 import { FdfsError, Status } from '../src/common/index.js';
-import { emptyCounters, type StorageStat } from '../src/protocol/index.js';
+import type { StorageStat } from '../src/protocol/index.js';
+import { storageStat } from './helpers/fixtures.js';
 
 function storage(lastSourceUpdate: number, lastSyncedTimestamp: number): StorageStat {
-  return {
-    status: 7,
-    rwMode: 6,
+  return storageStat({
     id: 'x',
-    ip: '127.0.0.1',
-    domainName: '',
-    srcId: '',
-    version: '6.16',
     joinTime: 0,
     upTime: 0,
     totalMb: 0,
     freeMb: 0,
-    reservedMb: 0,
-    uploadPriority: 10,
-    storePathCount: 1,
-    subdirCountPerPath: 256,
-    currentWritePath: 0,
-    storagePort: 23000,
-    storageHttpPort: 0,
-    counters: { ...emptyCounters(), lastSourceUpdate, lastSyncedTimestamp },
-    ifTrunkServer: false,
-  };
+    counters: { lastSourceUpdate, lastSyncedTimestamp },
+  });
 }
 
 describe('sync lag (fdfs_monitor "synced delay")', () => {

@@ -1,4 +1,5 @@
 /** Client against scripted raw-TCP trackers and storages that answer exact bytes. */
+
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,15 +10,14 @@ import { ConnectionPool, FdfsClient } from '../src/client/index.js';
 import type { ClientConfig, HostPort } from '../src/config/types.js';
 import {
   Cmd,
-  emptyCounters,
   encodeGroupStat,
   encodeStorageStat,
   FdfsError,
   FrameReader,
   type GroupStat,
   packMetadata,
-  type StorageStat,
 } from '../src/protocol/index.js';
+import { storageStat } from './helpers/fixtures.js';
 import { fixed, header, int64 } from './helpers/raw-peer.js';
 
 const REMOTE = 'M00/00/00/wKgAZWHAQjiAAm4PAAFEJ0JhBgk569.png';
@@ -338,28 +338,7 @@ describe('trackers', () => {
       subdirCountPerPath: 256,
       currentTrunkFileId: 0,
     };
-    const s: StorageStat = {
-      status: 7,
-      rwMode: 6,
-      id: '100001',
-      ip: '127.0.0.1',
-      domainName: '',
-      srcId: '',
-      version: '6.16',
-      joinTime: 1,
-      upTime: 2,
-      totalMb: 100,
-      freeMb: 50,
-      reservedMb: 0,
-      uploadPriority: 10,
-      storePathCount: 1,
-      subdirCountPerPath: 256,
-      currentWritePath: 0,
-      storagePort: 23000,
-      storageHttpPort: 0,
-      counters: emptyCounters(),
-      ifTrunkServer: false,
-    };
+    const s = storageStat({ id: '100001' });
     let layout: 'current' | 'classic' = 'classic';
     const tracker = await fake((req) => {
       if (req.cmd === Cmd.SERVER_LIST_ALL_GROUPS) return resp(encodeGroupStat(g, layout));

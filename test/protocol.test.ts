@@ -9,7 +9,6 @@ import {
   decodeStoreOne,
   decodeSyncStatus,
   decodeSyncStatusQuery,
-  emptyCounters,
   encodeFetch,
   encodeGroupStat,
   encodeHeader,
@@ -21,9 +20,9 @@ import {
   FrameReader,
   type GroupStat,
   packMetadata,
-  type StorageStat,
   unpackMetadata,
 } from '../src/protocol/index.js';
+import { storageStat } from './helpers/fixtures.js';
 
 function chunked(bytes: Buffer, size: number): AsyncIterable<Buffer> {
   const parts: Buffer[] = [];
@@ -128,31 +127,7 @@ describe('tracker replies', () => {
       freeMb: 50,
       activeCount: 2,
     });
-    const counters = emptyCounters();
-    counters.successUploadCount = 42;
-    counters.lastHeartBeatTime = 1_700_000_000;
-    const s: StorageStat = {
-      status: 7,
-      rwMode: 6,
-      id: '127.0.0.1',
-      ip: '127.0.0.1',
-      domainName: '',
-      srcId: '',
-      version: '6.16',
-      joinTime: 1,
-      upTime: 2,
-      totalMb: 100,
-      freeMb: 50,
-      reservedMb: 0,
-      uploadPriority: 10,
-      storePathCount: 1,
-      subdirCountPerPath: 256,
-      currentWritePath: 0,
-      storagePort: 23000,
-      storageHttpPort: 0,
-      counters,
-      ifTrunkServer: false,
-    };
+    const s = storageStat({ counters: { successUploadCount: 42, lastHeartBeatTime: 1_700_000_000 } });
     const cur = encodeStorageStat(s, 'current');
     expect(cur.length).toBe(487);
     expect(cur.readBigInt64BE(138 + 340)).toBe(1_700_000_000n); // last_heart_beat_time at stat_buff+340
