@@ -14,6 +14,7 @@ import { fileRoutes } from './routes-file.js';
 import { uploadRoutes } from './routes-upload.js';
 import { pageRoutes } from './static-page.js';
 import type { GatewayDeps } from './types.js';
+import { UploadService } from './upload-service.js';
 
 export interface AppDeps extends GatewayDeps {
   /** Folder of the web page (public/), served at `/`; none when absent. */
@@ -24,6 +25,7 @@ export interface Gateway {
   readonly app: Hono<GatewayEnv>;
   readonly ctx: GatewayContext;
   readonly files: FileService;
+  readonly uploads: UploadService;
 }
 
 /** Logs a finished request the way STYLE asks: 5xx at error, 4xx at info, the rest at debug. */
@@ -42,6 +44,7 @@ export function logRequest(
 export function createGateway(config: HttpConfig, deps: AppDeps = {}): Gateway {
   const ctx = createContext(config, deps);
   const files = new FileService(ctx);
+  const uploads = new UploadService(ctx);
   const app = new Hono<GatewayEnv>();
   const failures = new WeakMap<Request, unknown>();
 
@@ -62,7 +65,7 @@ export function createGateway(config: HttpConfig, deps: AppDeps = {}): Gateway {
   });
 
   fileRoutes(app, ctx, files);
-  uploadRoutes(app, ctx);
+  uploadRoutes(app, uploads);
   adminRoutes(app, ctx);
   pageRoutes(app, ctx, deps.publicDir);
 
@@ -74,7 +77,7 @@ export function createGateway(config: HttpConfig, deps: AppDeps = {}): Gateway {
     if (status === 401) headers['WWW-Authenticate'] = 'Bearer';
     return c.json(errorBody(err), status as 400, headers);
   });
-  return { app, ctx, files };
+  return { app, ctx, files, uploads };
 }
 
 /** The hono app alone (tests, embedding in another server). */

@@ -17,8 +17,13 @@ export interface Body {
   abandon(): void;
 }
 
+/** A web request body (hono), converted to a Node stream. */
 export function requestBody(web: ReadableStream<Uint8Array> | null): Body {
-  const source = web ? Readable.fromWeb(web as WebReadableStream<Uint8Array>) : Readable.from([]);
+  return nodeBody(web ? Readable.fromWeb(web as WebReadableStream<Uint8Array>) : Readable.from([]));
+}
+
+/** A Node request body (an IncomingMessage on the raw path): destroying it closes the connection. */
+export function nodeBody(source: Readable): Body {
   const stream = new PassThrough();
   source.pipe(stream);
   source.on('error', (err) => stream.destroy(err));

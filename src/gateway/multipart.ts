@@ -107,6 +107,10 @@ export async function receiveMultipart<T>(
   });
 
   bb.on('file', (name, file, info) => {
+    // busboy destroys a part with an error when the body is cut off; until the store has its
+    // pipeline on it (after an await: the temp file opens first) nobody else listens, and an
+    // unheard 'error' would end the process. pipeline() still reports an already-errored part.
+    file.on('error', () => {});
     if (failure !== undefined) return void file.resume();
     if (name !== 'file') {
       file.resume();

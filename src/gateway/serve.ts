@@ -2,7 +2,8 @@
  * startGateway(config, deps): the gateway on node:http. GET/HEAD of file URLs are answered by a
  * raw node:http handler before hono, and everything else goes to the hono app through
  * @hono/node-server. Measured on a cached 4 KB file at 16 connections: 4–6k req/s through hono's
- * Response path, 14–19k on this one (nginx: 30–38k on the same, loaded, machine).
+ * Response path, 14–19k on this one (nginx: 30–38k on the same, loaded, machine). Uploads take
+ * a raw path too (serve-upload.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +15,7 @@ import { type AppDeps, createGateway, type Gateway, logRequest } from './app.js'
 import { fail, httpStatusOf } from './errors.js';
 import { errorReply, type FileReply } from './file-get.js';
 import { type FileTarget, parseFileUrl, splitTarget } from './file-url.js';
+import { rawUploads } from './serve-upload.js';
 import { clearSpool } from './spool.js';
 
 export interface GatewayHandle {
@@ -80,6 +82,7 @@ function rawFiles(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => b
   };
 
   const parsed = new Map<string, FileTarget>();
+  const uploads = rawUploads(gw);
   return (req, res) => {
     const method = req.method;
     const { path, query } = splitTarget(req.url ?? '/');
@@ -92,7 +95,7 @@ function rawFiles(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => b
       send(req, res, errorReply(400, err, method === 'HEAD'), t0, undefined, err);
       return true;
     }
-    if (method !== 'GET' && method !== 'HEAD') return false;
+    if (method !== 'GET' && method !== 'HEAD') return uploads(req, res, path, query);
     // Hot URLs are parsed once: validation is pure, so its answer for a path never changes.
     let target = parsed.get(path);
     try {
