@@ -113,8 +113,10 @@ export class StorageEngine {
         await this.deps.binlog.append(BinlogOp.CREATE, remote);
         return remote;
       }
-    } finally {
+    } catch (err) {
+      // commitNew drops the temp name on success; only a failure leaves it to clean up here.
       await unlink(tmp.path).catch(() => {});
+      throw err;
     }
   }
 
@@ -153,14 +155,13 @@ export class StorageEngine {
     try {
       await commitNew(tmp.path, this.deps.paths.resolve(remote), this.durable);
     } catch (err) {
+      await unlink(tmp.path).catch(() => {});
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
         throw new FdfsError(Status.EEXIST, `slave file ${this.fileId(remote)} already exists`, {
           fileId: this.fileId(remote),
         });
       }
       throw err;
-    } finally {
-      await unlink(tmp.path).catch(() => {});
     }
     await this.deps.binlog.append(BinlogOp.CREATE, remote);
     return remote;
