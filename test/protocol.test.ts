@@ -6,6 +6,7 @@ import {
   decodeGroupStats,
   decodeHeader,
   decodeStorageStats,
+  decodeStoreAll,
   decodeStoreOne,
   decodeSyncStatus,
   decodeSyncStatusQuery,
@@ -207,5 +208,59 @@ describe('121 TRACKER_SYNC_STATUS (fastdfs-ts)', () => {
     ['an empty group name', Buffer.alloc(16)],
   ])('refuses a request of %s (EINVAL)', (_name, body) => {
     expect(() => decodeSyncStatusQuery(body)).toThrow(expect.objectContaining({ status: 22 }));
+  });
+});
+
+describe('replies from FastDFS V6.11–V6.14 trackers (46-byte IP fields)', () => {
+  const ip6Entry = (ip: string, port?: number) => {
+    const b = Buffer.alloc(45 + (port === undefined ? 0 : 8));
+    b.write(ip);
+    if (port !== undefined) b.writeBigInt64BE(BigInt(port), 45);
+    return b;
+  };
+  const group = Buffer.alloc(16);
+  group.write('group1');
+
+  it('reads a 70-byte store-one and a 69-byte fetch-one', () => {
+    const store = Buffer.concat([group, ip6Entry('10.0.0.7', 23000), Buffer.from([2])]);
+    expect(store.length).toBe(70);
+    expect(decodeStoreOne(store)).toEqual({
+      group: 'group1',
+      ip: '10.0.0.7',
+      port: 23000,
+      storePathIndex: 2,
+    });
+    const fetchOne = Buffer.concat([group, ip6Entry('10.0.0.7', 23000)]);
+    expect(fetchOne.length).toBe(69);
+    expect(decodeFetch(fetchOne)).toEqual([{ group: 'group1', ip: '10.0.0.7', port: 23000 }]);
+  });
+
+  it('reads fetch-all in the classic and the V6.16 layout', () => {
+    const classic = Buffer.concat([group, ip6Entry('10.0.0.7', 23000), ip6Entry('10.0.0.8')]);
+    expect(decodeFetch(classic).map((t) => `${t.ip}:${t.port}`)).toEqual([
+      '10.0.0.7:23000',
+      '10.0.0.8:23000',
+    ]);
+    const v616 = Buffer.concat([group, ip6Entry('10.0.0.7', 23000), ip6Entry('10.0.0.8', 23001)]);
+    expect(decodeFetch(v616).map((t) => `${t.ip}:${t.port}`)).toEqual(['10.0.0.7:23000', '10.0.0.8:23001']);
+    const all = Buffer.concat([group, ip6Entry('10.0.0.7', 23000), Buffer.from([0])]);
+    expect(decodeStoreAll(all)).toEqual([
+      { group: 'group1', ip: '10.0.0.7', port: 23000, storePathIndex: 0 },
+    ]);
+  });
+
+  it('still reads a 69-byte classic IPv4 fetch-all of three storages as IPv4', () => {
+    const body = encodeFetch('group1', [
+      { ip: '10.0.0.1', port: 23000 },
+      { ip: '10.0.0.2', port: 23000 },
+      { ip: '10.0.0.3', port: 23000 },
+    ]);
+    expect(body.length).toBe(69);
+    expect(decodeFetch(body).map((t) => t.ip)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+  });
+
+  it('refuses a reply that fits no layout', () => {
+    expect(() => decodeStoreOne(Buffer.alloc(41))).toThrow(/expected 40 or 70/);
+    expect(() => decodeFetch(Buffer.alloc(39))).toThrow(FdfsError);
   });
 });

@@ -1,9 +1,14 @@
-/** Bodies of tracker commands (fact sheet §3), IPv4 profile. Shared by the tracker and the client. */
+/**
+ * Bodies of tracker commands (fact sheet §3). We emit the IPv4 profile; decoders also read the
+ * 46-byte-IP replies of FastDFS V6.11–V6.14. Shared by the tracker and the client.
+ */
 import { FdfsError, Status } from '../common/index.js';
 import { GROUP_NAME_LEN, IP_ADDRESS_SIZE } from './constants.js';
 import { BodyReader, BodyWriter } from './fields.js';
 
 const IP_IN_QUERY = IP_ADDRESS_SIZE - 1; // 15: query replies drop the terminator byte
+/** V6.11–V6.14 trackers always answer with 46-byte IP fields (45 in query replies). */
+const IP6_IN_QUERY = 45;
 
 export interface StoreTarget {
   readonly group: string;
@@ -20,13 +25,18 @@ export function encodeStoreOne(t: StoreTarget): Buffer {
     .uint8(t.storePathIndex).buf;
 }
 
+/**
+ * 40 bytes from trackers with 16-byte IP fields (≤ V6.10, V6.15+, ours), 70 from V6.11–V6.14,
+ * which always send 46-byte IP fields: both are read, as Java ≥ 1.33 does.
+ */
 export function decodeStoreOne(body: Buffer): StoreTarget {
-  if (body.length !== 40)
-    throw new FdfsError(Status.EINVAL, `query-store reply of ${body.length} bytes, expected 40`);
+  const ipWidth = body.length === 40 ? IP_IN_QUERY : body.length === 70 ? IP6_IN_QUERY : 0;
+  if (!ipWidth)
+    throw new FdfsError(Status.EINVAL, `query-store reply of ${body.length} bytes, expected 40 or 70`);
   const r = new BodyReader(body, 'query-store reply');
   return {
     group: r.fixed(GROUP_NAME_LEN),
-    ip: r.fixed(IP_IN_QUERY),
+    ip: r.fixed(ipWidth),
     port: r.int64(),
     storePathIndex: r.uint8(),
   };
@@ -46,15 +56,17 @@ export function encodeStoreAll(
 }
 
 export function decodeStoreAll(body: Buffer): StoreTarget[] {
-  const n = (body.length - GROUP_NAME_LEN - 1) / (IP_IN_QUERY + 8);
-  if (!Number.isInteger(n) || n < 1)
-    throw new FdfsError(Status.EINVAL, `query-store-all reply of ${body.length} bytes`);
-  const r = new BodyReader(body, 'query-store-all reply');
-  const group = r.fixed(GROUP_NAME_LEN);
-  const list: { ip: string; port: number }[] = [];
-  for (let i = 0; i < n; i++) list.push({ ip: r.fixed(IP_IN_QUERY), port: r.int64() });
-  const storePathIndex = body.readUInt8(body.length - 1);
-  return list.map((s) => ({ group, ...s, storePathIndex }));
+  for (const ipWidth of [IP_IN_QUERY, IP6_IN_QUERY]) {
+    const n = (body.length - GROUP_NAME_LEN - 1) / (ipWidth + 8);
+    if (!Number.isInteger(n) || n < 1 || !entriesLookRight(body, GROUP_NAME_LEN, n, ipWidth)) continue;
+    const r = new BodyReader(body, 'query-store-all reply');
+    const group = r.fixed(GROUP_NAME_LEN);
+    const list: { ip: string; port: number }[] = [];
+    for (let i = 0; i < n; i++) list.push({ ip: r.fixed(ipWidth), port: r.int64() });
+    const storePathIndex = body.readUInt8(body.length - 1);
+    return list.map((x) => ({ group, ...x, storePathIndex }));
+  }
+  throw new FdfsError(Status.EINVAL, `query-store-all reply of ${body.length} bytes`);
 }
 
 export interface FetchTarget {
@@ -95,33 +107,52 @@ function isIpField(b: Buffer): boolean {
   return true;
 }
 
-/** True when the body reads as V6.16 entries: every IP field is text and every port is 1..65535. */
-function hasPortPerEntry(body: Buffer, n: number): boolean {
+/** True when `n` entries of IP (ipWidth) + port from `at` are all IP text and ports 1..65535. */
+function entriesLookRight(body: Buffer, at: number, n: number, ipWidth: number): boolean {
   for (let i = 0; i < n; i++) {
-    const at = 39 + i * (IP_IN_QUERY + 8);
-    if (!isIpField(body.subarray(at, at + IP_IN_QUERY))) return false;
-    const port = body.readBigInt64BE(at + IP_IN_QUERY);
+    const off = at + i * (ipWidth + 8);
+    if (off + ipWidth + 8 > body.length || !isIpField(body.subarray(off, off + ipWidth))) return false;
+    const port = body.readBigInt64BE(off + ipWidth);
     if (port < 1n || port > 65535n) return false;
   }
   return true;
 }
 
+/**
+ * Fetch-one/update (39 or 69 bytes) and fetch-all in any layout a tracker sends: 15- or 45-byte IP
+ * fields (V6.11–V6.14 always use 45), later entries IP-only (classic) or IP + port (V6.16). The
+ * lengths can fit more than one layout, so each candidate is read only if every entry looks like
+ * an address and a port.
+ */
 export function decodeFetch(body: Buffer): FetchTarget[] {
-  const rest = body.length - 39;
-  const classic = rest >= 0 && rest % IP_IN_QUERY === 0;
-  const v616 = rest > 0 && rest % (IP_IN_QUERY + 8) === 0 && hasPortPerEntry(body, rest / (IP_IN_QUERY + 8));
-  if (!classic && !v616) throw new FdfsError(Status.EINVAL, `query-fetch reply of ${body.length} bytes`);
-  const r = new BodyReader(body, 'query-fetch reply');
-  const group = r.fixed(GROUP_NAME_LEN);
-  const ip = r.fixed(IP_IN_QUERY);
-  const port = r.int64();
-  const out: FetchTarget[] = [{ group, ip, port }];
-  if (v616) {
-    while (r.remaining > 0) out.push({ group, ip: r.fixed(IP_IN_QUERY), port: r.int64() });
-  } else {
-    while (r.remaining > 0) out.push({ group, ip: r.fixed(IP_IN_QUERY), port });
+  for (const ipWidth of [IP_IN_QUERY, IP6_IN_QUERY]) {
+    const head = GROUP_NAME_LEN + ipWidth + 8;
+    const rest = body.length - head;
+    if (rest < 0 || !entriesLookRight(body, GROUP_NAME_LEN, 1, ipWidth)) continue;
+    const withPorts =
+      rest > 0 && rest % (ipWidth + 8) === 0 && entriesLookRight(body, head, rest / (ipWidth + 8), ipWidth);
+    const ipOnly = rest % ipWidth === 0 && ipFieldsLookRight(body, head, rest / ipWidth, ipWidth);
+    if (!withPorts && !ipOnly) continue;
+    const r = new BodyReader(body, 'query-fetch reply');
+    const group = r.fixed(GROUP_NAME_LEN);
+    const ip = r.fixed(ipWidth);
+    const port = r.int64();
+    const out: FetchTarget[] = [{ group, ip, port }];
+    while (r.remaining > 0)
+      out.push(
+        withPorts ? { group, ip: r.fixed(ipWidth), port: r.int64() } : { group, ip: r.fixed(ipWidth), port },
+      );
+    return out;
   }
-  return out;
+  throw new FdfsError(Status.EINVAL, `query-fetch reply of ${body.length} bytes`);
+}
+
+function ipFieldsLookRight(body: Buffer, at: number, n: number, ipWidth: number): boolean {
+  for (let i = 0; i < n; i++) {
+    const off = at + i * ipWidth;
+    if (!isIpField(body.subarray(off, off + ipWidth))) return false;
+  }
+  return true;
 }
 
 /** Request body of 102/103/105: group str[16] + remote filename. */
