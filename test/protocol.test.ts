@@ -264,3 +264,18 @@ describe('replies from FastDFS V6.11–V6.14 trackers (46-byte IP fields)', () =
     expect(() => decodeFetch(Buffer.alloc(39))).toThrow(FdfsError);
   });
 });
+
+describe('storage stat record with a 46-byte IP (V6.13+ tracker with IPv6 storages)', () => {
+  it('decodes the 517-byte form of the current record', () => {
+    const rec = encodeStorageStat(
+      storageStat({ ip: '10.0.0.9', storagePort: 23007, counters: { successUploadCount: 5 } }),
+      'current',
+    );
+    // The same record with the IP field widened from 16 to 46 bytes (it starts at offset 18).
+    const wide = Buffer.concat([rec.subarray(0, 34), Buffer.alloc(30), rec.subarray(34)]);
+    expect(wide.length).toBe(517);
+    const [s] = decodeStorageStats(Buffer.concat([wide, wide]), 'current').slice(1);
+    expect(s).toMatchObject({ ip: '10.0.0.9', storagePort: 23007, status: 7 });
+    expect(s?.counters.successUploadCount).toBe(5);
+  });
+});

@@ -22,6 +22,7 @@ import {
   type GroupStat,
   STORAGE_ID_SIZE,
   STORAGE_STAT_SIZE,
+  STORAGE_STAT_SIZE_IP6,
   type StorageStat,
   type StoreTarget,
   type SyncStatusRow,
@@ -121,7 +122,7 @@ export class TrackerClient {
     const action = `list storages of ${group}${storageId ? ` (${storageId})` : ''}`;
     const body = groupAndId(group, storageId ?? '');
     return this.ask({ action, notFound: 'no such group or storage' }, Cmd.SERVER_LIST_STORAGE, body, (b) =>
-      decodeStorageStats(b, this.layoutOf(b.length, STORAGE_STAT_SIZE)),
+      decodeStorageStats(b, this.layoutOf(b.length, STORAGE_STAT_SIZE, STORAGE_STAT_SIZE_IP6)),
     );
   }
 
@@ -234,8 +235,8 @@ export class TrackerClient {
   }
 
   /** The record layout a body length proves; the configured one when both (or neither) fit. */
-  private layoutOf(length: number, sizes: Record<StatLayout, number>): StatLayout {
-    const current = length % sizes.current === 0;
+  private layoutOf(length: number, sizes: Record<StatLayout, number>, currentIp6?: number): StatLayout {
+    const current = length % sizes.current === 0 || (currentIp6 !== undefined && length % currentIp6 === 0);
     const classic = length % sizes.classic === 0;
     if (current !== classic) return current ? 'current' : 'classic';
     return this.statLayout;

@@ -211,8 +211,17 @@ export function encodeStorageStat(s: StorageStat, layout: StatLayoutName): Buffe
   return w.uint8(s.ifTrunkServer ? 1 : 0).buf;
 }
 
+/** The V6.13+ record with a 46-byte IP field: what a tracker with IPv6 storages sends. */
+export const STORAGE_STAT_SIZE_IP6 = 517;
+
 export function decodeStorageStats(body: Buffer, layout: StatLayoutName): StorageStat[] {
-  const size = STORAGE_STAT_SIZE[layout];
+  // Groups hold at most 32 storages, so a body cannot be a multiple of both 487 and 517.
+  const ip6 =
+    layout === 'current' &&
+    body.length % STORAGE_STAT_SIZE.current !== 0 &&
+    body.length % STORAGE_STAT_SIZE_IP6 === 0;
+  const size = ip6 ? STORAGE_STAT_SIZE_IP6 : STORAGE_STAT_SIZE[layout];
+  const ipSize = ip6 ? 46 : IP_ADDRESS_SIZE;
   if (body.length % size !== 0)
     throw new FdfsError(Status.EINVAL, `storage stat body ${body.length} is not a multiple of ${size}`);
   const r = new BodyReader(body, 'storage stat');
@@ -222,7 +231,7 @@ export function decodeStorageStats(body: Buffer, layout: StatLayoutName): Storag
     if (layout === 'current') {
       s.rwMode = r.uint8();
       s.id = r.fixed(STORAGE_ID_SIZE);
-      s.ip = r.fixed(IP_ADDRESS_SIZE);
+      s.ip = r.fixed(ipSize);
       s.domainName = '';
       s.srcId = r.fixed(STORAGE_ID_SIZE);
       s.version = r.fixed(8);
