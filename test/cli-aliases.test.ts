@@ -7,8 +7,9 @@ import { access, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alias, closedPort, writeClientConf } from './helpers/cli.js';
+import { alias, writeClientConf } from './helpers/cli.js';
 import { eventually, type RunningNode, startNode, tempDir } from './helpers/node-process.js';
+import { deadAddress } from './helpers/raw-peer.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const ALIASES = [
@@ -125,8 +126,8 @@ describe('FastDFS tool names', () => {
   });
 
   it('exit with the errno and one stderr line: unreachable tracker, missing arguments', async () => {
-    const port = await closedPort();
-    const dead = await writeClientConf(await tempDir('fdfs-alias-dead-'), { host: '127.0.0.1', port });
+    const down = await deadAddress();
+    const dead = await writeClientConf(await tempDir('fdfs-alias-dead-'), down);
     const local = join(dir, 'a.log');
     const id = 'group1/M00/00/00/wKgAZWHAQjiAAm4PAAFEJ0JhBgk569.png';
     const cases = [
@@ -141,7 +142,7 @@ describe('FastDFS tool names', () => {
       expect(r.code, name).toBe(111);
       expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
       expect(r.stderr).toContain(`${name}`);
-      expect(r.stderr).toContain(`127.0.0.1:${port}`);
+      expect(r.stderr).toContain(`${down.host}:${down.port}`);
     }
     const bare = await Promise.all(ALIASES.map((name) => alias(name, [])));
     const help = await Promise.all(ALIASES.map((name) => alias(name, ['--help'])));

@@ -4,8 +4,9 @@ import { access, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closedPort, fdfs, writeClientConf } from './helpers/cli.js';
+import { fdfs, writeClientConf } from './helpers/cli.js';
 import { eventually, type RunningNode, startNode, tempDir } from './helpers/node-process.js';
+import { deadAddress } from './helpers/raw-peer.js';
 
 let node: RunningNode;
 let dir: string;
@@ -166,15 +167,15 @@ describe('exit status and the error line', () => {
   });
 
   it('an unreachable tracker exits with ECONNREFUSED (111) and names the tracker', async () => {
-    const port = await closedPort();
-    const dead = await writeClientConf(await tempDir('fdfs-cli-dead-'), { host: '127.0.0.1', port });
+    const down = await deadAddress();
+    const dead = await writeClientConf(await tempDir('fdfs-cli-dead-'), down);
     const id = 'group1/M00/00/00/wKgAZWHAQjiAAm4PAAFEJ0JhBgk569.png';
     const cases = [
       ['upload', dead, await localFile('x.txt', Buffer.from('x'))],
       ['download', dead, id, '-'],
       ['delete', dead, id],
       ['monitor', dead],
-      ['upload', '-', join(dir, 'x.txt'), '--set', `tracker_server=127.0.0.1:${port}`],
+      ['upload', '-', join(dir, 'x.txt'), '--set', `tracker_server=${down.host}:${down.port}`],
     ];
     const results = await Promise.all(cases.map((args) => fdfs(args)));
     for (const [i, r] of results.entries()) {
@@ -182,7 +183,7 @@ describe('exit status and the error line', () => {
       expect(r.code, args.join(' ')).toBe(111);
       const lines = r.stderr.trimEnd().split('\n');
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toContain(`127.0.0.1:${port}`);
+      expect(lines[0]).toContain(`${down.host}:${down.port}`);
       expect(lines[0]).toContain('ECONNREFUSED');
       if (args.includes(id)) expect(lines[0]).toContain(id);
     }

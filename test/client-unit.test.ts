@@ -18,7 +18,7 @@ import {
   packMetadata,
 } from '../src/protocol/index.js';
 import { storageStat } from './helpers/fixtures.js';
-import { fixed, header, int64 } from './helpers/raw-peer.js';
+import { deadAddress, fixed, header, int64 } from './helpers/raw-peer.js';
 
 const REMOTE = 'M00/00/00/wKgAZWHAQjiAAm4PAAFEJ0JhBgk569.png';
 const FILE_ID = `group1/${REMOTE}`;
@@ -117,15 +117,6 @@ async function fake(script: (req: Req) => Reply, host = '127.0.0.1', port = 0): 
     closedSockets: () => closed,
     hp: { host, port: addr.port },
   };
-}
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const addr = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  if (!addr || typeof addr === 'string') throw new Error('no address');
-  return addr.port;
 }
 
 function config(trackers: HostPort[], pool = true): ClientConfig {
@@ -286,7 +277,7 @@ describe('trackers', () => {
   it('fails over to the next tracker when one is down, starting round robin', async () => {
     const storage = await fake(() => resp(uploadReply('group1', REMOTE)));
     const good = await trackerFor(storage);
-    const down = { host: '127.0.0.1', port: await closedPort() };
+    const down = await deadAddress();
     const resetting = await fake(() => 'close');
     const c = client([down, resetting.hp, good.hp]);
     expect(await c.upload(Buffer.from('a'))).toBe(FILE_ID); // down, resetting, good
@@ -309,15 +300,10 @@ describe('trackers', () => {
   });
 
   it('names every tracker tried when none answers', async () => {
-    const a = await closedPort();
-    const b = await closedPort();
-    const hosts = [
-      { host: '127.0.0.1', port: a },
-      { host: '127.0.0.1', port: b },
-    ];
+    const hosts = [await deadAddress(), await deadAddress()];
     const err = await rejection(client(hosts).listGroups());
     expect(err.status).toBe(111);
-    expect(err.message).toContain(`tried 127.0.0.1:${a}, 127.0.0.1:${b}`);
+    expect(err.message).toContain(`tried ${hosts.map((h) => `${h.host}:${h.port}`).join(', ')}`);
   });
 
   it('detects the stat layout by length and parses parameters', async () => {
@@ -427,7 +413,7 @@ describe('errors', () => {
   });
 
   it('checks arguments before any I/O', async () => {
-    const c = client([{ host: '127.0.0.1', port: await closedPort() }]);
+    const c = client([await deadAddress()]);
     expect((await rejection(c.delete('group1/../../etc/passwd'))).status).toBe(22);
     expect((await rejection(c.upload(Buffer.from('a'), { ext: 'toolong' }))).status).toBe(22);
     expect((await rejection(c.download(FILE_ID, { offset: -1 }))).status).toBe(22);

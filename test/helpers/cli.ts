@@ -1,7 +1,6 @@
 /** Runs the built `fdfs` CLI and its FastDFS-named alias entries as child processes. */
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { CLI } from './node-process.js';
 
@@ -60,13 +59,4 @@ export async function writeClientConf(dir: string, tracker: { host: string; port
     ].join('\n'),
   );
   return path;
-}
-
-/** A port nothing listens on: bound once by us, then closed. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }

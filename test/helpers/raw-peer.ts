@@ -1,5 +1,5 @@
 /** A scripted raw-TCP peer: sends exactly the bytes an edge case needs and reports what came back. */
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 
 export interface RawReply {
   /** The bytes received before the server closed or `waitMs` passed. */
@@ -67,4 +67,17 @@ export async function exchange(
     s.write(bytes);
     if (opts.endWrite) s.end();
   });
+}
+
+/**
+ * An address nothing listens on, for "tracker down" cases. The port is one the OS just gave us
+ * and took back; the host is 127.0.0.254, where no test binds, so the OS handing that port number
+ * to the next server on 127.0.0.1 (it does, right away) cannot make the "dead" address answer.
+ */
+export async function deadAddress(): Promise<{ host: string; port: number }> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.254', r));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((r) => server.close(() => r()));
+  return { host: '127.0.0.254', port };
 }
