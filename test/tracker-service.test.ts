@@ -25,6 +25,7 @@ import {
   StorageStatus,
 } from '../src/protocol/index.js';
 import { STATE_FILE_NAME, startTracker, type TrackerDeps, type TrackerHandle } from '../src/tracker/index.js';
+import { testTrackerConfig } from './helpers/fixtures.js';
 
 interface Reply {
   cmd: number;
@@ -98,30 +99,7 @@ class RawPeer {
 }
 
 function config(basePath: string, over: Partial<TrackerConfig> = {}): TrackerConfig {
-  return {
-    disabled: false,
-    bindAddr: '127.0.0.1',
-    port: 0,
-    connectTimeout: 5000,
-    networkTimeout: 30_000,
-    basePath,
-    maxConnections: 64,
-    storeLookup: 0,
-    storeGroup: '',
-    storeServer: 0,
-    storePath: 0,
-    downloadServer: 0,
-    reservedStorageSpace: { kind: 'bytes', bytes: 0 },
-    checkActiveInterval: 120_000,
-    storageSyncFileMaxDelay: 86_400_000,
-    storageSyncFileMaxTime: 300_000,
-    useStorageId: false,
-    storageIdsFilename: '',
-    idTypeInFilename: 'ip',
-    statLayout: 'current',
-    logLevel: 'info',
-    ...over,
-  };
+  return testTrackerConfig(basePath, { networkTimeout: 30_000, ...over });
 }
 
 function captureLogger(lines: { level: string; msg: string; fields?: LogFields }[]): Logger {

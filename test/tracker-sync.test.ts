@@ -45,6 +45,7 @@ import {
   syncSrcQuery,
   type TrackerHandle,
 } from '../src/tracker/index.js';
+import { testTrackerConfig } from './helpers/fixtures.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -242,30 +243,12 @@ describe('tracker service: sync commands, storage ids, advertised address', () =
   }
 
   function cfg(base: string, over: Partial<TrackerConfig> = {}): TrackerConfig {
-    return {
-      disabled: false,
-      bindAddr: '127.0.0.1',
-      port: 0,
+    return testTrackerConfig(base, {
       connectTimeout: 2000,
       networkTimeout: 10_000,
-      basePath: base,
-      maxConnections: 64,
-      storeLookup: 0,
-      storeGroup: '',
-      storeServer: 0,
-      storePath: 0,
-      downloadServer: 0,
-      reservedStorageSpace: { kind: 'bytes', bytes: 0 },
-      checkActiveInterval: 120_000,
-      storageSyncFileMaxDelay: 86_400_000,
-      storageSyncFileMaxTime: 300_000,
-      useStorageId: false,
       storageIdsFilename: join(base, 'storage_ids.conf'),
-      idTypeInFilename: 'ip',
-      statLayout: 'current',
-      logLevel: 'info',
       ...over,
-    };
+    });
   }
 
   async function start(over: Partial<TrackerConfig> = {}): Promise<TrackerHandle> {

@@ -1,4 +1,6 @@
-/** Stat records for tests that need one: sensible values, overridden per test. */
+/** Records and configs for tests that need one: sensible values, overridden per test. */
+import { defaultTrackerConfig } from '../../src/config/index.js';
+import type { TrackerConfig } from '../../src/config/types.js';
 import { emptyCounters, type StatCounters, type StorageStat } from '../../src/protocol/index.js';
 
 export function storageStat(
@@ -27,5 +29,21 @@ export function storageStat(
     ifTrunkServer: false,
     ...rest,
     counters: { ...emptyCounters(), ...counters },
+  };
+}
+
+/**
+ * A tracker config for in-process tests: the loader's defaults (so it tracks the real ones),
+ * on 127.0.0.1 port 0, round-robin groups, no reserved space, a small connection cap.
+ */
+export function testTrackerConfig(basePath: string, over: Partial<TrackerConfig> = {}): TrackerConfig {
+  return {
+    ...defaultTrackerConfig(new Map([['base_path', [basePath]]])).config,
+    bindAddr: '127.0.0.1',
+    port: 0,
+    maxConnections: 64,
+    storeLookup: 0,
+    reservedStorageSpace: { kind: 'bytes', bytes: 0 },
+    ...over,
   };
 }
