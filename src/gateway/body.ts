@@ -25,6 +25,10 @@ export function requestBody(web: ReadableStream<Uint8Array> | null): Body {
 /** A Node request body (an IncomingMessage on the raw path): destroying it closes the connection. */
 export function nodeBody(source: Readable): Body {
   const stream = new PassThrough();
+  // The consumer's pipeline sees the error while it reads; this listener covers the moments
+  // when nothing does (before the store opens its temp file, after a failed request), where a
+  // hang-up would otherwise be an unhandled 'error' event that takes the whole process down.
+  stream.on('error', () => {});
   source.pipe(stream);
   source.on('error', (err) => stream.destroy(err));
   let abandoned = false;
