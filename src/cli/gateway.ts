@@ -15,6 +15,7 @@ import { overridesOf, parse } from './args.js';
 import { localStoreOf } from './local-reader.js';
 import { acquirePidFile } from './pidfile.js';
 import { runUntilSignal } from './run.js';
+import { assertKnownStartKeys } from './unknown-keys.js';
 
 /** The web page, shipped beside dist/ (package.json "files"); from dist/src/cli up to the root. */
 export const PUBLIC_DIR = fileURLToPath(new URL('../../../public/', import.meta.url));
@@ -33,10 +34,10 @@ export async function gatewayCommand(argv: string[]): Promise<void> {
   const confPath = positionals[0];
   if (!confPath)
     throw new FdfsError(Status.EINVAL, 'fdfs gateway: missing the http.conf argument (see --help)');
-  const { config, warnings } = await loadHttpConfig(
-    confPath,
-    overridesOf(values.set as string[] | undefined),
-  );
+  const sets = overridesOf(values.set as string[] | undefined);
+  // The loader warns about unknown keys; a misspelt security key must stop the start.
+  await assertKnownStartKeys(sets, ['http'], confPath);
+  const { config, warnings } = await loadHttpConfig(confPath, sets);
   const logger = createLogger({ level: config.client.logLevel });
   for (const w of warnings) logger.warn(w);
   await mkdir(config.client.basePath, { recursive: true });

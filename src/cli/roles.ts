@@ -9,6 +9,7 @@ import { overridesOf, parse, portOf } from './args.js';
 import { startEmbeddedGateway } from './gateway.js';
 import { acquirePidFile } from './pidfile.js';
 import { runUntilSignal } from './run.js';
+import { assertKnownStartKeys } from './unknown-keys.js';
 
 export const roleHelp = `fdfs tracker <tracker.conf> [--set key=value ...]
 fdfs storage <storage.conf> [--http-port N] [--set key=value ...]
@@ -32,6 +33,9 @@ export async function roleCommand(role: 'tracker' | 'storage', argv: string[]): 
       `fdfs ${role}: missing the conf file argument (see fdfs ${role} --help)`,
     );
   const sets = overridesOf(values.set as string[] | undefined);
+  // The gateway beside it: a misspelt security key refuses before anything starts.
+  if (role === 'storage' && values['http-port'] !== undefined)
+    await assertKnownStartKeys(sets, ['storage', 'http'], confPath);
   const httpKeys = keysOf('http');
   const overrides = new Map([...sets].filter(([k]) => !k.startsWith('http.') || !httpKeys.has(k)));
   const tracker = role === 'tracker' ? await loadTrackerConfig(confPath, overrides) : undefined;

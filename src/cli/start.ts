@@ -9,6 +9,7 @@ import { overridesOf, parse, portOf } from './args.js';
 import { startEmbeddedGateway } from './gateway.js';
 import { acquirePidFile } from './pidfile.js';
 import { runUntilSignal } from './run.js';
+import { assertKnownStartKeys } from './unknown-keys.js';
 
 export const startHelp = `fdfs start [options]
   Runs a tracker and a storage in one process (the embedded default).
@@ -48,6 +49,8 @@ export async function startCommand(argv: string[]): Promise<void> {
     return;
   }
   const sets = overridesOf(values.set as string[] | undefined);
+  // Before anything listens: a misspelt security key refuses, any other unknown key warns.
+  const keyWarnings = await assertKnownStartKeys(sets, ['tracker', 'storage', 'http']);
   const base = resolve((values['base-path'] as string | undefined) ?? 'data');
   const bind = (values.bind as string | undefined) ?? '127.0.0.1';
   const trackerPort = portOf(values['tracker-port'], '--tracker-port') ?? 22122;
@@ -61,7 +64,7 @@ export async function startCommand(argv: string[]): Promise<void> {
   tOver.set('port', [String(trackerPort)]);
   const tracker = defaultTrackerConfig(tOver);
   const logger = createLogger({ level: tracker.config.logLevel });
-  for (const w of tracker.warnings) logger.warn(w);
+  for (const w of [...keyWarnings, ...tracker.warnings]) logger.warn(w);
   // With --tracker this instance joins an existing cluster: storage + gateway, no tracker.
   const joinTrackers = (values.tracker as string[] | undefined) ?? [];
   let trackerNode: Awaited<ReturnType<typeof startTracker>> | undefined;
