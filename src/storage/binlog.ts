@@ -9,6 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './durable.js';
+import { Tombstones } from './tombstones.js';
 
 export const BinlogOp = {
   CREATE: 'C',
@@ -36,6 +37,8 @@ export class Binlog {
   private size = 0;
   private pending: Pending[] = [];
   private flushing: Promise<void> | undefined;
+  /** Names deleted here (D/d) and not created again since, with the delete's timestamp. */
+  readonly tombstones = new Tombstones();
 
   constructor(
     readonly dir: string,
@@ -50,6 +53,7 @@ export class Binlog {
     await mkdir(this.dir, { recursive: true });
     this.index = await this.readIndex();
     await this.openCurrent();
+    await this.tombstones.load(this.dir, this.index);
   }
 
   get currentIndex(): number {
@@ -93,6 +97,7 @@ export class Binlog {
   /** Appends one record; resolves once it is written (and synced, in durable mode). */
   append(op: string, name: string, extra?: string, timestamp = Math.floor(Date.now() / 1000)): Promise<void> {
     const line = `${timestamp} ${op} ${name}${extra ? ` ${extra}` : ''}\n`;
+    this.tombstones.note(op, name, extra, timestamp);
     return new Promise((resolve, reject) => {
       this.pending.push({ line, resolve, reject });
       if (!this.flushing) this.flushing = this.flush();

@@ -109,6 +109,35 @@ export async function writeAt(
   }
 }
 
+/**
+ * writeFileAtomic with the temp file in `tmpDir` (a store path's `.tmp/`, same filesystem), for
+ * files inside the data directories, where a temp left by a crash would otherwise stay forever.
+ */
+export async function writeFileAtomicIn(
+  tmpDir: string,
+  finalPath: string,
+  data: Uint8Array,
+  durable: boolean,
+): Promise<void> {
+  const tmp = join(tmpDir, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}.tmp`);
+  const fh = await open(tmp, 'wx', 0o644);
+  try {
+    await fh.writeFile(data);
+    if (durable) await fh.datasync();
+  } catch (err) {
+    await fh.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  await fh.close();
+  try {
+    await replaceFile(tmp, finalPath, durable);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+}
+
 /** Replaces `finalPath` atomically (state files, metadata sidecars). */
 export const commitReplace = replaceFile;
 export { syncDir, writeFileAtomic };

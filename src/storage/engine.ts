@@ -104,13 +104,12 @@ export class StorageEngine {
         const fullPath = paths.resolve(remote);
         await paths.ensureDir(paths.dirOf(pathIndex, ...subdirsOf(remote)));
         try {
-          await commitNew(tmp.path, fullPath, this.durable);
+          await this.logThenLink(remote, tmp.path, fullPath);
         } catch (err) {
           // Same second, size, crc and random bits: draw again, as FastDFS retries on EEXIST.
           if ((err as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 10) continue;
           throw err;
         }
-        await this.deps.binlog.append(BinlogOp.CREATE, remote);
         return remote;
       }
     } catch (err) {
@@ -118,6 +117,18 @@ export class StorageEngine {
       await unlink(tmp.path).catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * The binlog record goes first, then the link: a crash in between leaves a record whose file
+   * never appeared (pushers skip it, as FastDFS skips a record whose file is gone), never a file
+   * no peer will hear of. The name's lock makes a pusher that reads the record wait for the link.
+   */
+  private logThenLink(remote: string, tmp: string, finalPath: string): Promise<void> {
+    return this.locks.run(remote, async () => {
+      await this.deps.binlog.append(BinlogOp.CREATE, remote);
+      await commitNew(tmp, finalPath, this.durable);
+    });
   }
 
   private newName(pathIndex: number, size: number, crc32: number, ext: string, kind: NameKind): string {
@@ -153,7 +164,7 @@ export class StorageEngine {
     const pathIndex = decodeRemoteFilename(master).storePathIndex;
     const tmp = await writeTemp(this.deps.paths.tmpDir(pathIndex), body, size, this.durable);
     try {
-      await commitNew(tmp.path, this.deps.paths.resolve(remote), this.durable);
+      await this.logThenLink(remote, tmp.path, this.deps.paths.resolve(remote));
     } catch (err) {
       await unlink(tmp.path).catch(() => {});
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
@@ -163,20 +174,24 @@ export class StorageEngine {
       }
       throw err;
     }
-    await this.deps.binlog.append(BinlogOp.CREATE, remote);
     return remote;
   }
 
   async delete(remote: string): Promise<void> {
     await this.locks.run(remote, async () => {
       const { path } = await this.existing(remote);
-      await unlink(path);
-      await this.deps.binlog.append(BinlogOp.DELETE, remote);
-      const hadMeta = await unlink(path + META_SUFFIX).then(
+      const hasMeta = await stat(path + META_SUFFIX).then(
         () => true,
         () => false,
       );
-      if (hadMeta) await this.deps.binlog.append(BinlogOp.DELETE, remote + META_SUFFIX);
+      // Logged before the unlinks: a crash in between leaves records that start carries out
+      // (recover.ts), never a file gone here that its peers keep.
+      await Promise.all([
+        this.deps.binlog.append(BinlogOp.DELETE, remote),
+        hasMeta ? this.deps.binlog.append(BinlogOp.DELETE, remote + META_SUFFIX) : undefined,
+      ]);
+      await unlink(path);
+      if (hasMeta) await unlink(path + META_SUFFIX).catch(() => {});
     });
   }
 
@@ -184,8 +199,12 @@ export class StorageEngine {
     checkMetadata(meta, this.fileId(remote));
     await this.locks.run(`${remote}${META_SUFFIX}`, async () => {
       const { path } = await this.existing(remote);
-      const op = await writeMetadata(path, meta, mode, this.durable);
-      if (op) await this.deps.binlog.append(op, remote + META_SUFFIX);
+      const tmpDir = this.deps.paths.tmpDir(decodeRemoteFilename(remote).storePathIndex);
+      // The record is logged before the sidecar changes (see logThenLink); the lock above makes a
+      // pusher that reads it wait for the new content.
+      await writeMetadata(path, meta, mode, this.durable, tmpDir, (op) =>
+        this.deps.binlog.append(op, remote + META_SUFFIX),
+      );
     });
   }
 

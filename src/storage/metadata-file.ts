@@ -10,7 +10,7 @@ import {
   Status,
   unpackMetadata,
 } from '../protocol/index.js';
-import { writeFileAtomic } from './durable.js';
+import { writeFileAtomicIn } from './durable.js';
 
 export const META_SUFFIX = '-m';
 
@@ -54,15 +54,21 @@ export async function writeMetadata(
   update: Metadata,
   mode: 'overwrite' | 'merge',
   durable: boolean,
+  tmpDir: string,
+  beforeChange: (op: 'C' | 'U' | 'D') => Promise<void>,
 ): Promise<'C' | 'U' | 'D' | undefined> {
   const existing = await readMetadataRaw(path);
   if (mode === 'merge' && Object.keys(update).length === 0) return undefined;
   if (mode === 'overwrite' && Object.keys(update).length === 0) {
     if (!existing) return undefined;
+    await beforeChange('D');
     await unlink(path + META_SUFFIX);
     return 'D';
   }
   const next = mode === 'merge' && existing ? mergeMetadata(unpackMetadata(existing), update) : update;
-  await writeFileAtomic(path + META_SUFFIX, packMetadata(next), durable);
-  return existing ? 'U' : 'C';
+  const op = existing ? 'U' : 'C';
+  await beforeChange(op);
+  // The temp goes to the store path's .tmp/, which start empties, not beside the sidecar.
+  await writeFileAtomicIn(tmpDir, path + META_SUFFIX, packMetadata(next), durable);
+  return op;
 }

@@ -8,6 +8,7 @@ import { Binlog } from './binlog.js';
 import { StorageCounters } from './counters.js';
 import { DistPath } from './dist-path.js';
 import { StorageEngine } from './engine.js';
+import { finishLoggedDeletes, removeStateTemps } from './recover.js';
 import { TrackerReporter } from './reporter.js';
 import { storageHandler } from './service.js';
 import { StorePaths } from './store-paths.js';
@@ -32,8 +33,10 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
   const paths = new StorePaths(config.storePaths, config.reservedStorageSpace);
   await paths.init();
   const dataDir = join(config.basePath, 'data');
+  await removeStateTemps([dataDir, join(dataDir, 'sync')], logger);
   const binlog = new Binlog(join(dataDir, 'sync'), config.durableWrites);
   await binlog.open();
+  await finishLoggedDeletes(binlog, paths, logger);
   const dist = new DistPath(
     join(dataDir, 'storage_stat.dat'),
     config.fileDistributePathMode,

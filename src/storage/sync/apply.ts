@@ -24,7 +24,7 @@ export interface SyncTarget {
   readonly pathIndex: number;
 }
 
-export type ApplyResult = 'applied' | 'already';
+export type ApplyResult = 'applied' | 'already' | 'stale';
 
 /** Validates like every other name that reaches the disk (EINVAL otherwise). */
 export function syncTarget(engine: StorageEngine, name: string): SyncTarget {
@@ -80,11 +80,23 @@ export async function applyFile(
 ): Promise<ApplyResult> {
   const { paths } = engine.deps;
   const durable = engine.deps.config.durableWrites;
+  const tombstones = engine.deps.binlog.tombstones;
+  const names = t.meta ? [t.name, t.remote] : [t.name];
+  if (tombstones.stale(names, ts)) {
+    // Deleted here after the sender made this change: a replay, not news. Taken and dropped.
+    await drain(body);
+    return 'stale';
+  }
   const tmp = await writeTemp(paths.tmpDir(t.pathIndex), body, size, durable);
-  let result: ApplyResult = 'applied';
+  let result = 'applied' as ApplyResult;
   try {
     await paths.ensureDir(t.dir);
     await engine.locks.run(t.name, async () => {
+      // Checked again under the lock: a delete may have landed while the content streamed in.
+      if (tombstones.stale(names, ts)) {
+        result = 'stale';
+        return;
+      }
       if (replace || t.meta) return commitReplace(tmp.path, t.path, durable);
       try {
         await commitNew(tmp.path, t.path, durable);
@@ -97,8 +109,14 @@ export async function applyFile(
     await unlink(tmp.path).catch(() => {});
   }
   // Logged even when already present: a crash may have come between the link and the log line.
-  await log(engine, replace ? 'u' : 'c', t.name, ts);
+  if (result !== 'stale') await log(engine, replace ? 'u' : 'c', t.name, ts);
   return result;
+}
+
+async function drain(body: Readable): Promise<void> {
+  for await (const _ of body) {
+    // read off the wire so the connection stays in step
+  }
 }
 
 /** 17 SYNC_DELETE_FILE. */

@@ -117,10 +117,18 @@ export class SyncReceiver {
           head.timestamp,
         );
         bytes = head.fileSize;
-        log.debug(r === 'applied' ? 'replica applied' : 'replica already present', {
-          fileId: engine.fileId(target.remote),
-          name,
-        });
+        if (r === 'stale') {
+          log.info('sync of a file deleted here since; not applied', {
+            fileId: engine.fileId(target.remote),
+            name,
+            ts: head.timestamp,
+          });
+        } else {
+          log.debug(r === 'applied' ? 'replica applied' : 'replica already present', {
+            fileId: engine.fileId(target.remote),
+            name,
+          });
+        }
         break;
       }
       case Cmd.SYNC_DELETE_FILE: {

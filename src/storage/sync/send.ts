@@ -95,7 +95,9 @@ export class RecordSender {
   /** 16 / 18 with the file's current content; skipped when the file is gone. */
   async file(cmd: typeof Cmd.SYNC_CREATE_FILE | typeof Cmd.SYNC_UPDATE_FILE, name: string, ts: number) {
     const t = syncTarget(this.engine, name);
-    const fh = await openIfThere(t.path);
+    // The record is logged before the file is linked (or the sidecar replaced) under this lock:
+    // waiting for it tells "not there yet" from "gone since".
+    const fh = await this.engine.locks.run(name, () => openIfThere(t.path));
     if (!fh) return SKIPPED;
     try {
       const size = (await fh.stat()).size;
