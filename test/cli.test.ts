@@ -108,6 +108,34 @@ describe('fdfs upload → info → download → delete', () => {
     expect((await fdfs(['meta', 'get', conf, id])).out).toBe('only=1\n');
   });
 
+  it('takes metadata up to FastDFS limits and names the entry, limit and size beyond them', async () => {
+    const id = await upload(await localFile('lim.txt', Buffer.from('limits')));
+    const name64 = 'n'.repeat(64);
+    const value256 = 'é'.repeat(128); // 256 bytes in UTF-8
+    expect((await fdfs(['meta', 'set', conf, id, `${name64}=${value256}`])).code).toBe(0);
+    expect((await fdfs(['meta', 'get', conf, id])).out).toBe(`${name64}=${value256}\n`);
+    const longValue = await fdfs(['meta', 'set', conf, id, `desc=${'v'.repeat(300)}`]);
+    expect(longValue.code).toBe(22);
+    expect(longValue.stderr).toContain('metadata value of "desc" is 300 bytes; values are at most 256 bytes');
+    const longName = await fdfs(['meta', 'set', conf, id, `${'n'.repeat(65)}=1`]);
+    expect(longName.code).toBe(22);
+    expect(longName.stderr).toContain('is 65 bytes; names are at most 64 bytes');
+    const onUpload = await fdfs([
+      'upload',
+      conf,
+      await localFile('lim2.txt', Buffer.from('x')),
+      '--meta',
+      `é=${'é'.repeat(129)}`,
+    ]);
+    expect(onUpload.code).toBe(22);
+    expect(onUpload.stderr).toContain('metadata value of "é" is 258 bytes');
+    // Nothing was changed by the refused calls.
+    expect((await fdfs(['meta', 'get', conf, id])).out).toBe(`${name64}=${value256}\n`);
+    const help = await fdfs(['meta', '--help']);
+    expect(help.out).toContain('a name is 1 to 64 bytes, a value at most 256 bytes');
+    expect(help.out).not.toContain('cuts');
+  });
+
   it('appends to an appender file made by upload-appender and by upload --appender', async () => {
     const a = Buffer.from('first part\n');
     const b = randomBytes(5000);

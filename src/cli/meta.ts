@@ -19,7 +19,8 @@ fdfs meta set <client.conf> <file_id> name=value [name=value ...] [--merge] [opt
   nothing, and a missing file exits with 2 (ENOENT).
   set replaces all of the file's metadata with the given pairs (no pairs removes it);
   --merge             keep the other entries and add or update only the given names
-  FastDFS cuts names at 64 bytes and values at 256 bytes.
+  Limits (FastDFS'): a name is 1 to 64 bytes, a value at most 256 bytes (UTF-8); a longer one
+  is refused with 22 (EINVAL) naming the entry and its size, before anything is sent.
 Examples:
   fdfs meta set /etc/fdfs/client.conf group1/M00/00/00/wKgAZWHAQjiAAm4PAAFEJ0JhBgk569.png width=800 height=600
   fdfs meta get /etc/fdfs/client.conf group1/M00/00/00/wKgAZWHAQjiAAm4PAAFEJ0JhBgk569.png --json`,

@@ -30,8 +30,8 @@ const options = {
   appender: { type: 'boolean' },
 } as const;
 
-const optionHelp = `  --meta name=value   set metadata on the new file (repeatable); the file is removed again if
-                      setting it fails
+const optionHelp = `  --meta name=value   set metadata on the new file (repeatable; names up to 64 bytes, values up
+                      to 256); the file is removed again if setting it fails
   --group NAME        upload into this group (the tracker picks one otherwise)
   --ext EXT           extension for the file id (default: the local file's, up to 6 chars)`;
 

@@ -6,6 +6,7 @@
 import { FdfsClient } from '../client/index.js';
 import { createLogger, FdfsError, Status, silentLogger } from '../common/index.js';
 import { type ClientConfig, defaultClientConfig, loadClientConfig, type Overrides } from '../config/index.js';
+import { MAX_META_NAME_LEN, MAX_META_VALUE_LEN } from '../protocol/index.js';
 import { type Options, overridesOf, parse } from './args.js';
 import { errorJson, errorLine, exitStatusOf, type Io, printJson, processIo } from './output.js';
 
@@ -131,13 +132,30 @@ export function nonNegativeInt(
   return n;
 }
 
-/** `k=v` strings (from `--meta` or `meta set`) → a metadata record. */
+/**
+ * `k=v` strings (from `--meta` or `meta set`) → a metadata record. FastDFS' limits are checked
+ * here, because a storage refuses a longer entry with a bare EINVAL that names nothing.
+ */
 export function metadataOf(pairs: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of pairs) {
     const eq = p.indexOf('=');
     if (eq <= 0) throw usageError(`metadata ${JSON.stringify(p)}: expected name=value`);
-    out[p.slice(0, eq)] = p.slice(eq + 1);
+    const name = p.slice(0, eq);
+    const value = p.slice(eq + 1);
+    const nameBytes = Buffer.byteLength(name);
+    if (nameBytes > MAX_META_NAME_LEN) {
+      throw usageError(
+        `metadata name ${JSON.stringify(name)} is ${nameBytes} bytes; names are at most ${MAX_META_NAME_LEN} bytes`,
+      );
+    }
+    const valueBytes = Buffer.byteLength(value);
+    if (valueBytes > MAX_META_VALUE_LEN) {
+      throw usageError(
+        `metadata value of ${JSON.stringify(name)} is ${valueBytes} bytes; values are at most ${MAX_META_VALUE_LEN} bytes`,
+      );
+    }
+    out[name] = value;
   }
   return out;
 }

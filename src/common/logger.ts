@@ -13,10 +13,20 @@ export interface Logger {
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const secretKey = /secret|password|token|authorization|api_?key/i;
 
+/**
+ * Whether a value under a secret-sounding name could carry the secret: a non-empty string, or a
+ * list or object (which may hold strings). A flag (`tokens: true`), a count or null is a fact
+ * about the setting, not the secret, and stays readable.
+ */
+function mayHoldSecret(v: unknown): boolean {
+  if (typeof v === 'string') return v !== '';
+  return v !== null && typeof v === 'object';
+}
+
 function redact(fields: LogFields): LogFields {
   const out: LogFields = {};
   for (const [k, v] of Object.entries(fields)) {
-    if (secretKey.test(k)) out[k] = '[redacted]';
+    if (secretKey.test(k) && mayHoldSecret(v)) out[k] = '[redacted]';
     else if (v instanceof Error) out[k] = { message: v.message, code: (v as { code?: unknown }).code };
     else out[k] = v;
   }
