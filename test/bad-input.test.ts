@@ -1,9 +1,11 @@
 /** A bad client gets a FastDFS status or a closed connection, and never stops the node serving others. */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import FdfsClient from 'fdfs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, quiet, type RunningNode, startNode } from './helpers/node-process.js';
-import { exchange, fixed, header, int64 } from './helpers/raw-peer.js';
+import { exchange, fixed, header, int64, openRaw } from './helpers/raw-peer.js';
 
 let node: RunningNode;
 let client: FdfsClient;
@@ -15,6 +17,17 @@ const RESP = 100;
 async function stillServing(): Promise<void> {
   const info = await client.getFileInfo(knownId);
   expect(info.crc32).toBe(crc32(Buffer.from('still here')));
+}
+
+/** Peak virtual memory of a process (VmPeak in /proc/<pid>/status), in KiB. */
+async function vmPeakKb(pid: number): Promise<number> {
+  const m = /^VmPeak:\s+(\d+) kB$/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+  if (!m?.[1]) throw new Error(`no VmPeak for pid ${pid}`);
+  return Number(m[1]);
+}
+
+async function tempFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.tmp'));
 }
 
 beforeAll(async () => {
@@ -39,10 +52,25 @@ describe.each(['tracker', 'storage'] as const)('bad packets to the %s', (role) =
 
   it('a huge length is refused without allocating it', async () => {
     const cmd = role === 'tracker' ? 102 : 12; // query fetch / delete: control bodies
-    const r = await exchange(addr().host, addr().port, header(2n ** 40n, cmd));
-    // Either an EINVAL header or a plain close; never a hang waiting for a terabyte.
-    if (r.data.length > 0) expect([...r.data.subarray(8, 10)]).toEqual([RESP, 22]);
+    const pid = node.child.pid ?? 0;
+    const before = await vmPeakKb(pid);
+    // 1 GiB claimed, and a few body bytes, so a reader that trusted the length would allocate
+    // the buffer now and sit waiting for the rest.
+    const r = await exchange(
+      addr().host,
+      addr().port,
+      Buffer.concat([header(2n ** 30n, cmd), Buffer.alloc(64)]),
+      {
+        waitMs: 3000,
+      },
+    );
+    // EINVAL, then the connection closes: never a hang waiting for a gigabyte.
+    expect(r.data.length).toBe(10);
+    expect(r.data.readBigInt64BE(0)).toBe(0n);
+    expect([...r.data.subarray(8, 10)]).toEqual([RESP, 22]);
     expect(r.closed).toBe(true);
+    // The peak virtual size would jump by the whole claim had the server allocated it.
+    expect((await vmPeakKb(pid)) - before).toBeLessThan(256 * 1024);
     await stillServing();
   });
 
@@ -55,11 +83,31 @@ describe.each(['tracker', 'storage'] as const)('bad packets to the %s', (role) =
   });
 
   it('a truncated body closes the connection and leaves nothing behind', async () => {
-    const cmd = role === 'tracker' ? 102 : 11;
-    const r = await exchange(addr().host, addr().port, Buffer.concat([header(1000, cmd), Buffer.alloc(20)]), {
-      endWrite: true,
-    });
-    expect(r.closed).toBe(true);
+    if (role === 'tracker') {
+      const r = await exchange(
+        addr().host,
+        addr().port,
+        Buffer.concat([header(1000, 102), Buffer.alloc(20)]),
+        {
+          endWrite: true,
+        },
+      );
+      expect(r.closed).toBe(true);
+      await stillServing();
+      return;
+    }
+    // A consistent upload: 15 bytes of fields announcing 985 content bytes, of which 5 come.
+    const fields = Buffer.concat([Buffer.from([0xff]), int64(1000 - 15), fixed('bin', 6)]);
+    const tmpDir = join(node.base, 'storage', 'data', '.tmp');
+    const s = await openRaw(addr().host, addr().port);
+    const closed = new Promise<void>((res) => s.once('close', () => res()));
+    s.on('error', () => {});
+    s.write(Buffer.concat([header(1000, 11), fields, Buffer.from('12345')]));
+    // The storage has started the file: its temp file exists before the body is cut.
+    await eventually(async () => expect(await tempFiles(tmpDir)).toHaveLength(1), 5000);
+    s.end();
+    await closed;
+    await eventually(async () => expect(await tempFiles(tmpDir)).toEqual([]), 3000);
     await stillServing();
   });
 });

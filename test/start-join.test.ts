@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FdfsClient } from '../src/client/index.js';
 import { defaultClientConfig } from '../src/config/index.js';
 import { StorageStatus } from '../src/protocol/index.js';
+import { listeningSockets } from './helpers/listening.js';
 import { eventually, type RunningNode, startNode } from './helpers/node-process.js';
 
 let first: RunningNode;
@@ -30,9 +31,16 @@ afterAll(async () => {
 });
 
 describe('fdfs start --tracker', () => {
-  it('runs no tracker of its own and reports the one it joined', () => {
+  it('runs no tracker of its own and reports the one it joined', async () => {
     expect(second.tracker).toEqual(first.tracker);
     expect(second.storage.host).toBe('127.0.0.2');
+    // What the process really listens on: its storage and its gateway, nothing else.
+    const listens = await listeningSockets(second.child.pid ?? 0);
+    expect(listens).toEqual(
+      [second.storage, second.http].sort((a, b) => a.port - b.port).map(({ host, port }) => ({ host, port })),
+    );
+    // The probe itself sees a tracker where there is one.
+    expect(await listeningSockets(first.child.pid ?? 0)).toContainEqual(first.tracker);
   });
 
   it('adds its group to the cluster, and gateways serve each other’s files', async () => {

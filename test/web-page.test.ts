@@ -1,7 +1,7 @@
 /**
  * The web page (public/) in real headless Chromium against the real gateway of `fdfs start`:
  * pick two files, watch both uploads finish, open the image's direct URL, see the cluster view.
- * Skips only where no Chromium is installed outside CI; in CI a missing browser fails.
+ * Needs Debian's Chromium: a missing browser fails the file; FDFS_SKIP_BROWSER=1 skips it.
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { crc32 } from '../../src/common/index.js';
+import { optOutReason } from './opt-out.js';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 
@@ -18,17 +19,16 @@ export function chromiumPath(): string | undefined {
 }
 
 /**
- * Why a browser test cannot run here, or undefined when it can. In CI (CI=true) a missing
- * browser is a failure, never a skip: `.ci/run` installs it.
+ * Why the browser tests are skipped (FDFS_SKIP_BROWSER=1), or undefined when they run; a missing
+ * Chromium without that opt-out is an error, never a silent skip (`.ci/run` installs it).
  */
 export function browserSkipReason(): string | undefined {
-  if (chromiumPath() !== undefined) return undefined;
-  const why = `no Chromium at ${CANDIDATES.join(' or ')} (apt-get install chromium)`;
-  const ci = process.env.CI;
-  if (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') {
-    throw new Error(`${why}: CI must run the browser tests, not skip them`);
-  }
-  return why;
+  return optOutReason(
+    'FDFS_SKIP_BROWSER',
+    chromiumPath() !== undefined,
+    `Chromium (${CANDIDATES.join(' or ')})`,
+    'apt-get install chromium',
+  );
 }
 
 const ARGS = [
