@@ -1,0 +1,22 @@
+// Vitest setup for `npm run mutate`: only the pure, in-process unit tests of the mutated modules.
+// Tests that spawn processes or open sockets would make every mutant cost seconds, and they
+// cannot see more of these modules than the table-driven tests already do.
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export default defineConfig({
+  root,
+  test: {
+    include: [
+      'test/protocol.test.ts',
+      'test/fileid.test.ts',
+      'test/config.test.ts',
+      'test/gateway-unit.test.ts',
+      'test/*-mutants.test.ts',
+    ],
+    testTimeout: 10000,
+  },
+});
