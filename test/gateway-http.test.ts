@@ -182,7 +182,7 @@ describe('downloads', () => {
   });
 
   it('answers an unsatisfiable or malformed Range with 416', async () => {
-    for (const range of ['bytes=5000-6000', 'bytes=abc', 'bytes=9-1', 'lines=1-2']) {
+    for (const range of ['bytes=5000-6000', 'bytes=abc', 'bytes=9-1', `bytes=${'9'.repeat(25)}-`]) {
       const res = await fetch(small.url, { headers: { Range: range } });
       expect(res.status, range).toBe(416);
       expect(res.headers.get('content-range')).toBe('bytes */4096');

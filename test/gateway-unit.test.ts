@@ -222,6 +222,15 @@ describe('Range (RFC 9110, 5 ranges at most as FDFS_MAX_HTTP_RANGES)', () => {
       ],
     ],
     ['bytes=0-1,200-300', [[0, 1]]],
+    // Past the end, in any number of digits (beyond 2^64 too): clamped to the end (RFC 9110 §14.1.2).
+    ['bytes=0-99999999999999999999', [[0, 99]]],
+    [`bytes=0-${'9'.repeat(400)}`, [[0, 99]]],
+    ['bytes=90-00000000000000000000000099999', [[90, 99]]],
+    [`bytes=-${'9'.repeat(40)}`, [[0, 99]]],
+    ['bytes=000000000000000000005-6', [[5, 6]]],
+    // A unit we do not know is ignored, not refused (RFC 9110 §14.2).
+    ['items=0-1', { kind: 'full' }],
+    ['Lines = 1-2', { kind: 'full' }],
   ])('%s', (header, want) => {
     const got = parseRange(header, 100, true);
     if (Array.isArray(want)) {
@@ -237,10 +246,12 @@ describe('Range (RFC 9110, 5 ranges at most as FDFS_MAX_HTTP_RANGES)', () => {
     'bytes=',
     'bytes=-',
     'bytes=-0',
-    'items=0-1',
     'bytes 0-1',
+    '=0-1',
+    'by tes=0-1',
     'bytes=1-2,3-4,5-6,7-8,9-10,11-12',
-    'bytes=0-99999999999999999999',
+    `bytes=${'9'.repeat(30)}-`,
+    `bytes=${'9'.repeat(30)}-${'9'.repeat(29)}`,
   ])('%s is unsatisfiable (416)', (header) => {
     expect(parseRange(header, 100, true).kind).toBe('unsatisfiable');
   });

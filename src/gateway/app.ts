@@ -75,7 +75,7 @@ export function createGateway(config: HttpConfig, deps: AppDeps = {}): Gateway {
     const status = httpStatusOf(err);
     const headers: Record<string, string> = {};
     if (status === 401) headers['WWW-Authenticate'] = 'Bearer';
-    return c.json(errorBody(err), status as 400, headers);
+    return c.json(errorBody(err, c.get('fileId')), status as 400, headers);
   });
   return { app, ctx, files, uploads };
 }

@@ -29,18 +29,58 @@ export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string };
 }
 
-/** What a client is told. A non-FdfsError is a bug: its text stays in the log, not the answer. */
-export function errorBody(err: unknown): ErrorBody {
-  if (err instanceof FdfsError) return { error: { code: err.code, message: err.message } };
-  return { error: { code: 'FDFS_ERR_EIO', message: 'internal error' } };
+/**
+ * Errors whose message was written for the client: raised by the gateway itself (`fail`) or
+ * about the client's own input (`spoken`). Everything else comes from the client library or the
+ * storage, whose messages name trackers and storages by address: those stay in the log.
+ */
+const forClients = new WeakSet<FdfsError>();
+
+/** What a client is told when the message is not for it: the reason, by errno. */
+const reasonByErrno: Readonly<Record<number, string>> = {
+  [Status.EINVAL]: 'invalid request',
+  [Status.ENAMETOOLONG]: 'a name is too long',
+  [Status.EACCES]: 'credentials required',
+  [Status.EPERM]: 'not allowed',
+  [Status.ENOENT]: 'file not found',
+  [Status.EEXIST]: 'file already exists',
+  [Status.EFBIG]: 'file is larger than the upload limit',
+  [Status.EOPNOTSUPP]: 'not enabled on this gateway',
+  [Status.ECONNREFUSED]: 'storage unreachable',
+  [Status.ECONNRESET]: 'storage unreachable',
+  [Status.EAGAIN]: 'storage busy, try again',
+  [Status.EBUSY]: 'storage busy, try again',
+  [Status.ETIMEDOUT]: 'storage did not answer in time',
+  [Status.ENOSPC]: 'no space left on the storage',
+};
+
+/** Marks an error about the client's own input (a file id it sent) as fit to show it. */
+export function spoken<E>(err: E): E {
+  if (err instanceof FdfsError) forClients.add(err);
+  return err;
 }
 
-/** Shorthands for the errors routes raise themselves. */
+/**
+ * What a client is told: the code, and either the gateway's own message or the reason and the
+ * file id. A non-FdfsError is a bug: its text stays in the log, not the answer.
+ */
+export function errorBody(err: unknown, fileId?: string): ErrorBody {
+  if (!(err instanceof FdfsError)) return { error: { code: 'FDFS_ERR_EIO', message: 'internal error' } };
+  if (forClients.has(err)) return { error: { code: err.code, message: err.message } };
+  const reason = reasonByErrno[err.status] ?? 'internal error';
+  const id = fileId ?? err.fileId;
+  return { error: { code: err.code, message: id ? `${id}: ${reason}` : reason } };
+}
+
+const said = (status: number, msg: string, fileId?: string) =>
+  spoken(new FdfsError(status, msg, fileId ? { fileId } : {}));
+
+/** Shorthands for the errors routes raise themselves; their messages are for the client. */
 export const fail = {
-  badRequest: (msg: string, fileId?: string) => new FdfsError(Status.EINVAL, msg, fileId ? { fileId } : {}),
-  unauthorized: (msg: string) => new FdfsError(Status.EACCES, msg),
-  forbidden: (msg: string, fileId?: string) => new FdfsError(Status.EPERM, msg, fileId ? { fileId } : {}),
-  notFound: (msg: string, fileId?: string) => new FdfsError(Status.ENOENT, msg, fileId ? { fileId } : {}),
-  tooLarge: (msg: string) => new FdfsError(Status.EFBIG, msg),
-  notEnabled: (msg: string) => new FdfsError(Status.EOPNOTSUPP, msg),
+  badRequest: (msg: string, fileId?: string) => said(Status.EINVAL, msg, fileId),
+  unauthorized: (msg: string) => said(Status.EACCES, msg),
+  forbidden: (msg: string, fileId?: string) => said(Status.EPERM, msg, fileId),
+  notFound: (msg: string, fileId?: string) => said(Status.ENOENT, msg, fileId),
+  tooLarge: (msg: string) => said(Status.EFBIG, msg),
+  notEnabled: (msg: string) => said(Status.EOPNOTSUPP, msg),
 };

@@ -193,8 +193,8 @@ function closing(body: Readable, file: ResolvedFile): Readable {
 }
 
 /** The JSON answer of a failed file request (used by both adapters). */
-export function errorReply(status: number, err: unknown, head: boolean): FileReply {
-  const body = Buffer.from(JSON.stringify(errorBody(err)));
+export function errorReply(status: number, err: unknown, head: boolean, fileId?: string): FileReply {
+  const body = Buffer.from(JSON.stringify(errorBody(err, fileId)));
   const headers = { 'Content-Type': 'application/json', 'Content-Length': `${body.length}` };
   return head ? { status, headers, length: 0 } : { status, headers, body, length: body.length };
 }

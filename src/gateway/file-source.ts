@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { isFdfsError, Status } from '../common/index.js';
 import { type DecodedName, decodeRemoteFilename } from '../fileid/index.js';
 import { type GatewayContext, isLocal } from './context.js';
-import { fail } from './errors.js';
+import { fail, spoken } from './errors.js';
 import type { CacheEntry, FileFacts } from './file-cache.js';
 import { etagOf, lastModifiedOf, typeOfExt } from './file-headers.js';
 import type { FileTarget } from './file-url.js';
@@ -80,7 +80,12 @@ export class FileResolver {
 
   async resolve(t: FileTarget, head: boolean): Promise<ResolvedFile> {
     // Decoding first rejects undecodable names (400) before any disk or network work.
-    const d = decodeRemoteFilename(t.remoteFilename);
+    let d: DecodedName;
+    try {
+      d = decodeRemoteFilename(t.remoteFilename);
+    } catch (err) {
+      throw spoken(err);
+    }
     const local = this.ctx.local;
     if (local && isLocal(this.ctx, t.group)) {
       const found = await this.fromLocal(local, t, d, head);

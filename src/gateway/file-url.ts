@@ -5,7 +5,7 @@
  */
 import type { FileId } from '../fileid/index.js';
 import { parseFileId } from '../fileid/index.js';
-import { fail } from './errors.js';
+import { fail, spoken } from './errors.js';
 
 export interface FileTarget extends FileId {
   readonly fileId: string;
@@ -31,7 +31,12 @@ export function parseFileUrl(path: string, defaultGroup: string): FileTarget | u
   } else {
     id = `${group}/${remote}`;
   }
-  const parsed = parseFileId(id);
+  let parsed: FileId;
+  try {
+    parsed = parseFileId(id);
+  } catch (err) {
+    throw spoken(err); // about the URL the client sent: fit to show it
+  }
   return { ...parsed, fileId: id };
 }
 

@@ -8,6 +8,8 @@ import type { HttpConfig } from '../config/types.js';
 import { fail } from './errors.js';
 
 export const LINK_AUDIENCE = 'fdfs-link';
+/** How far a signer's clock may run ahead of ours before its `iat` counts as "in the future". */
+export const LINK_CLOCK_SKEW_SEC = 5;
 
 type JwtConfig = HttpConfig['jwt'];
 
@@ -48,7 +50,7 @@ export class LinkSigner {
   /** Throws EPERM (403) saying why the link does not open `fileId`. */
   async verify(token: string, fileId: string, nowMs: number): Promise<void> {
     if (!this.current) throw fail.forbidden('signed links are off on this gateway');
-    let sub: string | undefined;
+    let claims: { sub?: string | undefined; exp?: number | undefined; iat?: number | undefined };
     try {
       const { payload } = await jwtVerify(token, (h) => this.keyFor(h.kid), {
         algorithms: ['HS256'],
@@ -56,12 +58,22 @@ export class LinkSigner {
         requiredClaims: ['exp', 'sub'],
         currentDate: new Date(nowMs),
       });
-      sub = payload.sub;
+      claims = payload;
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw fail.forbidden('signed link expired', fileId);
       throw fail.forbidden('invalid signed link', fileId);
     }
-    if (sub !== fileId) throw fail.forbidden('signed link is for another file', fileId);
+    if (claims.sub !== fileId) throw fail.forbidden('signed link is for another file', fileId);
+    // max_ttl holds for every link, not only for those this gateway signs: a leaked key must not
+    // mint links that outlive it, and a link made after a lowered max_ttl expires by the new one.
+    const nowSec = nowMs / 1000;
+    const maxSec = this.jwt.maxTtl / 1000;
+    if ((claims.exp ?? 0) > nowSec + maxSec + LINK_CLOCK_SKEW_SEC) {
+      throw fail.forbidden(`signed link lives longer than http.jwt.max_ttl (${maxSec} s)`, fileId);
+    }
+    if (claims.iat !== undefined && claims.iat > nowSec + LINK_CLOCK_SKEW_SEC) {
+      throw fail.forbidden('signed link is issued in the future', fileId);
+    }
   }
 
   private keyFor(kid: string | undefined): Uint8Array {

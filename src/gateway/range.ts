@@ -1,7 +1,9 @@
 /**
  * Range requests (RFC 9110 §14). FastDFS' quirk that `bytes=0-0` means the whole file is not
- * copied: here it is the first byte, as every other server answers. A malformed header is a 416
- * rather than silently ignored, so a client with a bug finds out.
+ * copied: here it is the first byte, as every other server answers. A malformed `bytes=` header
+ * is a 416 rather than silently ignored, so a client with a bug finds out (§14.2 allows either);
+ * a unit other than bytes is ignored, as §14.2 requires. Positions of any length are valid: one
+ * past the end is clamped to it, whatever its number of digits.
  */
 export interface ByteRange {
   readonly start: number;
@@ -16,14 +18,36 @@ export type RangeResult =
 /** As FastDFS' FDFS_MAX_HTTP_RANGES: more ranges than this in one request is a 416. */
 export const MAX_RANGES = 5;
 
-const SPEC = /^(\d{1,15})?-(\d{1,15})?$/;
+const SPEC = /^(\d+)?-(\d+)?$/;
+/** A token (RFC 9110 §5.6.2): anything else before '=' makes the header malformed. */
+const UNIT = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
+
+/**
+ * A position as a number; Infinity when it has more digits than any file size can (a size is
+ * below 2^53, 16 digits), so a 30-digit end is past every end instead of an overflowed Number.
+ */
+function position(digits: string): number {
+  const s = trimZeros(digits);
+  return s.length > 15 ? Number.POSITIVE_INFINITY : Number(s);
+}
+
+function trimZeros(digits: string): string {
+  return digits.replace(/^0+(?=\d)/, '');
+}
+
+/** a < b for digit strings of any length: the shorter is smaller, else the text order decides. */
+function below(a: string, b: string): boolean {
+  const x = trimZeros(a);
+  const y = trimZeros(b);
+  return x.length !== y.length ? x.length < y.length : x < y;
+}
 
 export function parseRange(header: string | undefined, size: number, multi: boolean): RangeResult {
   if (header === undefined) return { kind: 'full' };
   const eq = header.indexOf('=');
-  if (eq < 0 || header.slice(0, eq).trim().toLowerCase() !== 'bytes') {
-    return { kind: 'unsatisfiable', why: 'only "bytes=" ranges are served' };
-  }
+  const unit = eq < 0 ? '' : header.slice(0, eq).trim().toLowerCase();
+  if (!UNIT.test(unit)) return { kind: 'unsatisfiable', why: 'a Range is "bytes=first-last"' };
+  if (unit !== 'bytes') return { kind: 'full' };
   const specs = header.slice(eq + 1).split(',');
   if (specs.length > MAX_RANGES) return { kind: 'unsatisfiable', why: `more than ${MAX_RANGES} ranges` };
   if (specs.length > 1 && !multi) return { kind: 'unsatisfiable', why: 'several ranges are turned off' };
@@ -36,14 +60,14 @@ export function parseRange(header: string | undefined, size: number, multi: bool
     let start: number;
     let end: number;
     if (m[1] === undefined) {
-      const suffix = Number(m[2]);
+      const suffix = position(m[2] as string);
       if (suffix === 0) continue; // "-0" selects nothing
       start = Math.max(0, size - suffix);
       end = size - 1;
     } else {
-      start = Number(m[1]);
-      end = m[2] === undefined ? size - 1 : Math.min(Number(m[2]), size - 1);
-      if (m[2] !== undefined && Number(m[2]) < start) {
+      start = position(m[1]);
+      end = m[2] === undefined ? size - 1 : Math.min(position(m[2]), size - 1);
+      if (m[2] !== undefined && below(m[2], m[1])) {
         return { kind: 'unsatisfiable', why: `range ${raw.trim()} ends before it starts` };
       }
     }

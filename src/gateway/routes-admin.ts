@@ -4,7 +4,7 @@ import { isFdfsError, Status } from '../common/index.js';
 import { parseFileId } from '../fileid/index.js';
 import { clusterView } from './cluster-view.js';
 import { type GatewayContext, type GatewayEnv, isLocal } from './context.js';
-import { fail } from './errors.js';
+import { fail, spoken } from './errors.js';
 import { parseFileUrl } from './file-url.js';
 import { baseUrl, peerOf } from './peer.js';
 
@@ -54,7 +54,13 @@ export function adminRoutes(app: Hono<GatewayEnv>, ctx: GatewayContext): void {
     const body = (await readJson(c.req.raw)) as { fileId?: unknown; ttl?: unknown } | null;
     if (typeof body?.fileId !== 'string')
       throw fail.badRequest('body must be {"fileId": "...", "ttl": seconds}');
-    const { group, remoteFilename } = parseFileId(body.fileId);
+    let parsed: ReturnType<typeof parseFileId>;
+    try {
+      parsed = parseFileId(body.fileId);
+    } catch (err) {
+      throw spoken(err);
+    }
+    const { group, remoteFilename } = parsed;
     const ttl = body.ttl === undefined ? Math.floor(ctx.config.antiSteal.tokenTtl / 1000) : Number(body.ttl);
     const fileId = `${group}/${remoteFilename}`;
     const { token, exp } = await ctx.links.sign(fileId, ttl, Math.floor(ctx.now() / 1000));

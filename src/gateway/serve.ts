@@ -126,7 +126,7 @@ function rawFiles(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => b
     files.serve({ method, query, header: (n) => headerOf(req, n) }, target).then(
       (reply) => send(req, res, reply, t0, fileId),
       (err: unknown) =>
-        send(req, res, errorReply(httpStatusOf(err), err, method === 'HEAD'), t0, fileId, err),
+        send(req, res, errorReply(httpStatusOf(err), err, method === 'HEAD', fileId), t0, fileId, err),
     );
     return true;
   };
