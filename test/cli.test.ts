@@ -4,6 +4,7 @@ import { access, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keysOf } from '../src/config/index.js';
 import { fdfs, writeClientConf } from './helpers/cli.js';
 import { eventually, type RunningNode, startNode, tempDir } from './helpers/node-process.js';
 import { deadAddress } from './helpers/raw-peer.js';
@@ -319,11 +320,61 @@ describe('fdfs check', () => {
       expect(JSON.parse(r.out)).toMatchObject({ role, valid: true });
     }
     const text = await fdfs(['check', conf]);
-    expect(text.out).toContain(`trackerServers = ${node.tracker.host}:${node.tracker.port}`);
+    expect(text.out).toContain(`\ntracker_server = ${node.tracker.host}:${node.tracker.port}\n`);
     const over = JSON.parse(
       (await fdfs(['check', join(CONF_DIR, 'tracker.conf'), '--set', 'port=22999', '--json'])).out,
     );
     expect(over.config.port).toBe(22999);
+  });
+
+  it('prints conf keys, each one the role reads, not the camelCase field names', async () => {
+    const cases = [
+      ['tracker', join(CONF_DIR, 'tracker.conf'), []],
+      [
+        'storage',
+        join(CONF_DIR, 'storage.conf'),
+        ['--set', 'store_path1=/tmp/sp1', '--set', 'store_path_count=2'],
+      ],
+      ['client', join(CONF_DIR, 'client.conf'), []],
+      [
+        'http',
+        join(CONF_DIR, 'http.conf'),
+        [
+          '--set',
+          `http.jwt.previous_secret=old:${'p'.repeat(32)}`,
+          '--set',
+          `http.auth.api_key=${'k'.repeat(16)}`,
+        ],
+      ],
+    ] as const;
+    for (const [role, file, extra] of cases) {
+      const r = await fdfs(['check', file, ...extra]);
+      expect(r.code, file).toBe(0);
+      const keys = r.out
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('#'))
+        .map((l) => l.slice(0, l.indexOf(' = ')));
+      expect(keys.length, file).toBeGreaterThan(5);
+      for (const key of keys) expect(keysOf(role).has(key), `${role}: ${key}`).toBe(true);
+    }
+    const storage = (
+      await fdfs([
+        'check',
+        join(CONF_DIR, 'storage.conf'),
+        '--set',
+        'store_path1=/tmp/sp1',
+        '--set',
+        'store_path_count=2',
+      ])
+    ).out;
+    expect(storage).toMatch(/\nstore_path0 = \S+\nstore_path1 = \/tmp\/sp1\n/);
+    expect(storage).toContain('\nheart_beat_interval = 30000\n');
+    const http = (
+      await fdfs(['check', join(CONF_DIR, 'http.conf'), '--set', `http.auth.api_key=${'k'.repeat(16)}`])
+    ).out;
+    expect(http).toContain('\nhttp.anti_steal.check_token = false\n');
+    expect(http).toContain('\nhttp.auth.api_key = [redacted]\n');
+    expect(http).toContain('\nhttp.server_port = 8080\n');
   });
 
   it('never prints secrets', async () => {

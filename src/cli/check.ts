@@ -53,9 +53,12 @@ Examples:
     }
     const loaded = build(role, raw, path);
     const notes = await pathNotes(loaded.config as unknown as Record<string, unknown>);
-    const head = [`# ${path}: ${role} conf, valid`, ...loaded.warnings.map((w) => `# warning: ${w}`)];
+    const head = [
+      `# ${path}: ${role} conf, valid; effective values (durations in ms, sizes in bytes)`,
+      ...loaded.warnings.map((w) => `# warning: ${w}`),
+    ];
     head.push(...notes.map((n) => `# note: ${n}`));
-    const body = flatten(loaded.config).map(([k, v]) => `${k} = ${v}`);
+    const body = confLines(role, loaded.config).map(([k, v]) => `${k} = ${v}`);
     emit(ctx, [...head, ...body].join('\n'), {
       conf: path,
       role,
@@ -136,19 +139,51 @@ function redact(value: unknown, key = ''): unknown {
   return value;
 }
 
-/** `key = value` lines, nested objects as dotted keys (`antiSteal.checkToken`). */
-function flatten(config: object): [string, string][] {
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+// Fields whose conf key is not the plain snake_case of their path.
+const RENAMED: Readonly<Record<string, string>> = {
+  'http.port': 'http.server_port',
+  'http.multi_range': 'http.multi_range.enabled',
+  'http.jwt.previous': 'http.jwt.previous_secret',
+  'http.auth.api_keys': 'http.auth.api_key',
+  tracker_servers: 'tracker_server',
+  store_paths: 'store_path',
+};
+
+/**
+ * The conf key a config field comes from: `heartBeatInterval` → heart_beat_interval; the
+ * gateway's own fields sit under `http.` (`antiSteal.checkToken` → http.anti_steal.check_token),
+ * its client settings (`client.basePath`) are plain client keys.
+ */
+export function confKeyOf(role: Role, path: readonly string[]): string {
+  const client = role === 'http' && path[0] === 'client';
+  const parts = (client ? path.slice(1) : path).map(snake);
+  const key = role === 'http' && !client ? `http.${parts.join('.')}` : parts.join('.');
+  return RENAMED[key] ?? key;
+}
+
+/**
+ * `key = value` lines under the conf keys the values come from. Repeatable keys get a line per
+ * value (tracker_server, http.auth.api_key), store paths their numbered keys (store_path0, …).
+ */
+export function confLines(role: Role, config: object): [string, string][] {
   const out: [string, string][] = [];
-  const walk = (value: unknown, key: string) => {
+  const walk = (value: unknown, path: string[]) => {
     if (value !== null && typeof value === 'object' && !Array.isArray(value) && !isHostPort(value)) {
       const o = value as Record<string, unknown>;
-      if (o.kind === 'ratio' || o.kind === 'bytes') out.push([key, formatValue(o)]);
-      else for (const [k, v] of Object.entries(o)) walk(v, key ? `${key}.${k}` : k);
+      if (o.kind === 'ratio' || o.kind === 'bytes') out.push([confKeyOf(role, path), formatValue(o)]);
+      else for (const [k, v] of Object.entries(o)) walk(v, [...path, k]);
       return;
     }
-    out.push([key, formatValue(value)]);
+    const key = confKeyOf(role, path);
+    if (!Array.isArray(value)) out.push([key, formatValue(value)]);
+    else if (key === 'store_path') {
+      for (const [i, v] of value.entries()) out.push([`store_path${i}`, formatValue(v)]);
+    } else if (value.length === 0) out.push([key, '']);
+    else for (const v of value) out.push([key, formatValue(v)]);
   };
-  walk(redact(config), '');
+  walk(redact(config), []);
   return out;
 }
 
@@ -161,6 +196,7 @@ function formatValue(v: unknown): string {
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;
     if (isHostPort(o)) return `${String(o.host)}:${String(o.port)}`;
+    if ('kid' in o && 'secret' in o) return `${String(o.kid)}:${String(o.secret)}`;
     if (o.kind === 'ratio' && typeof o.ratio === 'number') return `${+(o.ratio * 100).toFixed(4)}%`;
     if (o.kind === 'bytes') return String(o.bytes);
     return JSON.stringify(v);
