@@ -11,7 +11,12 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection } from '../src/client/index.js';
 import { FdfsError, silentLogger } from '../src/common/index.js';
-import { defaultStorageConfig, parseStorageIds, StorageIdList } from '../src/config/index.js';
+import {
+  defaultStorageConfig,
+  defaultTrackerConfig,
+  parseStorageIds,
+  StorageIdList,
+} from '../src/config/index.js';
 import {
   Cmd,
   decodeFetch,
@@ -42,6 +47,8 @@ import {
   markFileName,
   parseRecord,
 } from '../src/storage/sync/index.js';
+import { startTracker } from '../src/tracker/index.js';
+import { joinGroupPeer } from './helpers/group-peer.js';
 
 const dirs: string[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -273,12 +280,24 @@ describe('wire bodies', () => {
 describe('a storage applying a peer’s pushes', () => {
   async function storage(serverId = '') {
     const base = await temp();
+    // Pushes are taken only from storages a tracker lists for the group (peer-guard.ts).
+    const tracker = await startTracker(
+      defaultTrackerConfig(
+        new Map([
+          ['base_path', [await temp()]],
+          ['bind_addr', ['127.0.0.1']],
+          ['port', ['0']],
+        ]),
+      ).config,
+      { logger: silentLogger },
+    );
+    cleanups.push(() => tracker.close());
     const { config } = defaultStorageConfig(
       new Map([
         ['base_path', [base]],
         ['bind_addr', ['127.0.0.1']],
         ['port', ['0']],
-        ['tracker_server', ['127.0.0.1:1']],
+        ['tracker_server', [`127.0.0.1:${tracker.address.port}`]],
         ['subdir_count_per_path', ['4']],
         ['durable_writes', ['false']],
         ['server_id', [serverId]],
@@ -293,7 +312,7 @@ describe('a storage applying a peer’s pushes', () => {
       networkTimeout: 5000,
     });
     cleanups.push(async () => conn.close());
-    return { base, node, conn };
+    return { base, node, conn, tracker: { host: '127.0.0.1', port: tracker.address.port } };
   }
 
   async function push(conn: Connection, cmd: number, fixed: Buffer, content?: Buffer): Promise<number> {
@@ -315,16 +334,19 @@ describe('a storage applying a peer’s pushes', () => {
   const NAME = 'M00/00/00/fwAAAWVlAAAAAAAAAAAAAAAAAAA123.bin';
 
   it('needs REPORT_SERVER_ID first, applies each change once however often it comes, logs it lower case', async () => {
-    const { base, node, conn } = await storage();
+    const { base, node, conn, tracker } = await storage();
     expect(await push(conn, Cmd.SYNC_DELETE_FILE, encodeSyncDelete('group1', NAME, 1))).toBe(13);
+    const member = await joinGroupPeer([tracker], 'group1', '127.0.0.2');
+    cleanups.push(() => member.close());
     const c2 = await Connection.open({
       host: '127.0.0.1',
       port: node.address.port,
+      localAddress: '127.0.0.2',
       connectTimeout: 2000,
       networkTimeout: 5000,
     });
     cleanups.push(async () => c2.close());
-    expect(await push(c2, Cmd.REPORT_SERVER_ID, encodeServerId('10.0.0.2'))).toBe(0);
+    expect(await push(c2, Cmd.REPORT_SERVER_ID, encodeServerId('127.0.0.2'))).toBe(0);
     const content = randomBytes(3000);
     for (let i = 0; i < 2; i++) {
       expect(
@@ -361,7 +383,7 @@ describe('a storage applying a peer’s pushes', () => {
     for (let i = 0; i < 2; i++)
       expect(await push(c2, Cmd.SYNC_DELETE_FILE, encodeSyncDelete('group1', NAME, 1_700_000_003))).toBe(0);
     expect(await push(c2, Cmd.SYNC_WATERMARK, encodeWatermark(1_700_000_000))).toBe(0);
-    expect(node.sync.receiver.reportRows()).toEqual([{ id: '10.0.0.2', timestamp: 1_700_000_000 }]);
+    expect(node.sync.receiver.reportRows()).toEqual([{ id: '127.0.0.2', timestamp: 1_700_000_000 }]);
     const log = await readFile(join(base, 'data', 'sync', Binlog.fileName(0)), 'utf8');
     expect(log.split('\n').filter(Boolean)).toEqual([
       `1700000001 c ${NAME}`,

@@ -1,3 +1,11 @@
+export {
+  type AllowRule,
+  allowHostsFilter,
+  allowHostsMatch,
+  parseAllowHostsValue,
+  plainAddress,
+  resolveAllowHosts,
+} from './allow-hosts.js';
 export { clientConfigFrom, defaultClientConfig, loadClientConfig } from './client.js';
 export {
   applyOverrides,

@@ -29,6 +29,7 @@ const trackerUsed = [
   'storage_ids_filename',
   'id_type_in_filename',
   'stat_layout',
+  'allow_hosts',
   'log_level',
 ] as const;
 
@@ -57,6 +58,7 @@ const storageUsed = [
   'durable_writes',
   'advertise_addr',
   'server_id',
+  'allow_hosts',
   'log_level',
 ];
 
@@ -149,7 +151,7 @@ const httpConfKeys = [
   'http.multi_range.enabed', // sic: the spelling of some 6.x sample files
 ];
 
-// Threads, io_uring, process identity and host ACLs have no meaning in a Node process.
+// Threads, io_uring and process identity have no meaning in a Node process.
 const processKeys = [
   'address_family',
   'use_io_uring',
@@ -159,7 +161,6 @@ const processKeys = [
   'thread_stack_size',
   'run_by_group',
   'run_by_user',
-  'allow_hosts',
   'use_connection_pool',
   'connection_pool_max_idle_time',
 ];

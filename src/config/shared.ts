@@ -1,5 +1,6 @@
 /** Pieces the three role loaders share. */
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { type AllowRule, parseAllowHostsValue } from './allow-hosts.js';
 import { COMMAND_LINE, type ConfEntry } from './conf-file.js';
 import { badValue, type ConfReader } from './reader.js';
 import type { HostPort } from './types.js';
@@ -71,4 +72,17 @@ export function trackerServersOf(r: ConfReader, options: BuildOptions): readonly
     list = [{ host: '127.0.0.1', port: DEFAULT_TRACKER_PORT }];
   }
   return Object.freeze(list.map((hp) => Object.freeze(hp)));
+}
+
+/** allow_hosts: every occurrence adds rules; none at all allows everyone (FastDFS' default). */
+export function allowHostsOf(r: ConfReader): readonly AllowRule[] {
+  const rules: AllowRule[] = [];
+  for (const entry of r.all('allow_hosts')) {
+    const parsed = parseAllowHostsValue(entry.value);
+    if (!parsed) {
+      throw badValue(entry, 'allow_hosts', '*, an address, a CIDR block, a [range] or a host name');
+    }
+    rules.push(...parsed);
+  }
+  return Object.freeze(rules);
 }

@@ -5,6 +5,7 @@ import { applyOverrides, type ConfEntry, type RawConf, readConfFile } from './co
 import { MAX_STORE_PATHS } from './keys.js';
 import { badValue, ConfReader } from './reader.js';
 import {
+  allowHostsOf,
   type BuildOptions,
   basePathOf,
   type Loaded,
@@ -110,6 +111,7 @@ export function storageConfigFrom(raw: RawConf, options: BuildOptions = {}): Loa
     durableWrites: r.bool('durable_writes', true),
     advertiseAddr: advertiseAddrOf(r),
     serverId: serverIdOf(r),
+    allowHosts: allowHostsOf(r),
     logLevel: r.logLevel('log_level', 'info'),
   };
   return { config: Object.freeze(config), warnings: r.finish() };

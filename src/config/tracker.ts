@@ -2,6 +2,7 @@
 import { applyOverrides, type RawConf, readConfFile } from './conf-file.js';
 import { ConfReader } from './reader.js';
 import {
+  allowHostsOf,
   type BuildOptions,
   basePathOf,
   type Loaded,
@@ -45,6 +46,7 @@ export function trackerConfigFrom(raw: RawConf, options: BuildOptions = {}): Loa
     // FastDFS treats anything but `id` as ip.
     idTypeInFilename: r.choice('id_type_in_filename', 'ip', ['ip', 'id'] as const),
     statLayout: r.choice('stat_layout', 'current', ['current', 'classic'] as const),
+    allowHosts: allowHostsOf(r),
     logLevel: r.logLevel('log_level', 'info'),
   };
   return { config: Object.freeze(config), warnings: r.finish() };

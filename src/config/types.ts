@@ -4,6 +4,8 @@
  * Durations are milliseconds, sizes bytes, unless the name says otherwise.
  */
 
+import type { AllowRule } from './allow-hosts.js';
+
 export interface HostPort {
   readonly host: string;
   readonly port: number;
@@ -38,6 +40,8 @@ export interface TrackerConfig {
   readonly storageIdsFilename: string;
   readonly idTypeInFilename: 'ip' | 'id';
   readonly statLayout: StatLayout;
+  /** allow_hosts: who may connect to the native port; empty = everyone. */
+  readonly allowHosts: readonly AllowRule[];
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -72,6 +76,8 @@ export interface StorageConfig {
    * find the id by this server's address and port, or use the address when ids are off.
    */
   readonly serverId: string;
+  /** allow_hosts: who may connect to the native port; empty = everyone. */
+  readonly allowHosts: readonly AllowRule[];
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 

@@ -2,6 +2,7 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../common/index.js';
+import { allowHostsFilter } from '../config/index.js';
 import type { StorageConfig } from '../config/types.js';
 import { servePackets } from '../protocol/index.js';
 import { Binlog } from './binlog.js';
@@ -62,8 +63,18 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
   await sync.init();
   const handler = storageHandler(engine, counters, sync.receiver);
   const sockets = new Set<import('node:net').Socket>();
+  const allowed = await allowHostsFilter(config.allowHosts, (name, err) =>
+    logger.warn('allow_hosts: host name does not resolve; it allows nobody', { host: name, err }),
+  );
 
   const server = createServer({ pauseOnConnect: false }, (socket) => {
+    if (!allowed(socket.remoteAddress ?? '')) {
+      logger.warn('connection refused: not in allow_hosts', {
+        peer: `${socket.remoteAddress}:${socket.remotePort}`,
+      });
+      socket.destroy();
+      return;
+    }
     if (sockets.size >= config.maxConnections) {
       socket.destroy();
       return;

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from '../common/index.js';
-import { loadStorageIds, StorageIdList } from '../config/index.js';
+import { allowHostsFilter, loadStorageIds, StorageIdList } from '../config/index.js';
 import type { TrackerConfig } from '../config/types.js';
 import { cmdName, type Header, type PacketContext, servePackets, unknownCommand } from '../protocol/index.js';
 import { Cluster } from './cluster.js';
@@ -98,6 +98,9 @@ export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Pr
     await p.reply(await handler(ctx, conn, body, log));
   };
 
+  const allowed = await allowHostsFilter(config.allowHosts, (name, err) =>
+    logger.warn('allow_hosts: host name does not resolve; it allows nobody', { host: name, err }),
+  );
   const sockets = new Set<Socket>();
   const server = createServer();
   server.maxConnections = config.maxConnections;
@@ -105,8 +108,13 @@ export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Pr
     logger.warn('connection refused: max_connections reached', { peer: info?.remoteAddress }),
   );
   server.on('connection', (socket) => {
-    sockets.add(socket);
     const peerIp = stripMappedPrefix(socket.remoteAddress ?? '');
+    if (!allowed(peerIp)) {
+      logger.warn('connection refused: not in allow_hosts', { peer: `${peerIp}:${socket.remotePort}` });
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
     const conn: ConnectionState = { peerIp, log: logger.child({ peer: `${peerIp}:${socket.remotePort}` }) };
     socket.once('close', () => {
       sockets.delete(socket);

@@ -5,33 +5,30 @@
  * its sync source, after every beat it sends its sync report (89), queued status reports (76),
  * and reads the group's storage list (92) that decides whom to push to.
  */
+import { lookup } from 'node:dns/promises';
 import type { Connection } from '../../client/index.js';
 import type { Logger } from '../../common/index.js';
 import type { StorageConfig } from '../../config/types.js';
 import { MAX_SERVER_ID, type SourceId } from '../../fileid/index.js';
 import {
   Cmd,
-  decodeStorageStats,
   encodeStatusReport,
   encodeSyncReport,
   FdfsError,
-  fixedString,
-  GROUP_NAME_LEN,
-  STORAGE_STAT_SIZE,
   Status,
   type StatusReport,
-  type StorageStat,
 } from '../../protocol/index.js';
 import type { Binlog } from '../binlog.js';
 import type { StorageCounters } from '../counters.js';
 import type { StorageEngine } from '../engine.js';
 import { InitFlag } from './init-flag.js';
 import { MarkFile, markFileName } from './mark.js';
+import { PeerGuard } from './peer-guard.js';
 import { type PeerInfo, PeerViews } from './peers.js';
 import { PeerPusher } from './pusher.js';
 import { SyncReceiver } from './receiver.js';
 import { type JoinFields, SelfSync } from './self.js';
-import { TrackerOps } from './tracker-ops.js';
+import { listGroup, TrackerOps } from './tracker-ops.js';
 
 export interface SyncManagerDeps {
   readonly engine: StorageEngine;
@@ -57,6 +54,8 @@ export interface PeerSyncStatus {
 export class SyncManager {
   readonly receiver: SyncReceiver;
   readonly self: SelfSync;
+  /** Which peers may push to this storage (the trackers' lists of the group). */
+  readonly guard: PeerGuard;
   private readonly config: StorageConfig;
   private readonly log: Logger;
   private readonly views = new PeerViews();
@@ -74,13 +73,18 @@ export class SyncManager {
     this.config = deps.engine.deps.config;
     this.log = deps.logger.child({ part: 'sync' });
     this.id = this.config.serverId || undefined;
-    this.receiver = new SyncReceiver({ ...deps, logger: this.log, myId: () => this.id });
+    this.trackers = new TrackerOps(this.config, this.log);
+    this.guard = new PeerGuard({
+      fetch: () => this.trackers.groupLists(),
+      resolve: async (name) => (await lookup(name, { all: true })).map((a) => a.address),
+      now: Date.now,
+    });
+    this.receiver = new SyncReceiver({ ...deps, logger: this.log, myId: () => this.id, guard: this.guard });
     this.self = new SelfSync(
       this.config,
       new InitFlag(deps.dataDir, deps.binlog.dir, this.config.durableWrites),
       this.log,
     );
-    this.trackers = new TrackerOps(this.config, this.log);
     for (const t of this.config.trackerServers) this.pending.set(`${t.host}:${t.port}`, new Map());
   }
 
@@ -115,7 +119,9 @@ export class SyncManager {
   async afterBeat(conn: Connection, tracker: string): Promise<void> {
     const rows = this.receiver.reportRows();
     if (rows.length > 0) await conn.call(Cmd.STORAGE_SYNC_REPORT, encodeSyncReport(rows));
-    this.views.update(tracker, await this.listGroup(conn), Date.now());
+    const list = await listGroup(conn, this.config.groupName);
+    this.views.update(tracker, list, Date.now());
+    this.guard.update(tracker, list);
     this.resolveSelf(conn, tracker);
     const me = this.id === undefined ? undefined : this.views.self(tracker, this.id);
     if (me) await this.self.check(conn, tracker, me);
@@ -136,18 +142,6 @@ export class SyncManager {
   /** The reporter lost this tracker: its view no longer counts. */
   lost(tracker: string): void {
     this.views.drop(tracker);
-  }
-
-  private async listGroup(conn: Connection): Promise<StorageStat[]> {
-    let body: Buffer;
-    try {
-      body = await conn.call(Cmd.SERVER_LIST_STORAGE, fixedString(this.config.groupName, GROUP_NAME_LEN));
-    } catch (err) {
-      if (err instanceof FdfsError && err.status === Status.ENOENT) return [];
-      throw err;
-    }
-    if (body.length === 0) return [];
-    return decodeStorageStats(body, body.length % STORAGE_STAT_SIZE.current === 0 ? 'current' : 'classic');
   }
 
   /** Without a configured server_id, this storage is the entry at the address and port it reported. */

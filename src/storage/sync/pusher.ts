@@ -8,6 +8,7 @@
  * resumes where it stopped after a restart of either side.
  */
 import { stat } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '../../client/index.js';
@@ -161,15 +162,30 @@ export class PeerPusher {
     }
   }
 
+  /**
+   * Peers admit a push only from the address the trackers list for this storage (peer-guard.ts),
+   * so the link leaves from it: bind_addr, else advertise_addr. An advertised address that is
+   * not local (NAT) cannot be bound: then, as without either, the system picks the source by
+   * its routes, which is also how the trackers saw this storage's address.
+   */
   private async connect(): Promise<Connection> {
     const { config } = this.deps.engine.deps;
-    const conn = await Connection.open({
-      host: this.peer.ip,
-      port: this.peer.port,
-      connectTimeout: config.connectTimeout,
-      networkTimeout: config.networkTimeout,
-      ...(config.bindAddr && config.bindAddr !== '0.0.0.0' ? { localAddress: config.bindAddr } : {}),
-    });
+    const bound = config.bindAddr && config.bindAddr !== '0.0.0.0' ? config.bindAddr : config.advertiseAddr;
+    const open = (localAddress: string | undefined) =>
+      Connection.open({
+        host: this.peer.ip,
+        port: this.peer.port,
+        connectTimeout: config.connectTimeout,
+        networkTimeout: config.networkTimeout,
+        ...(localAddress ? { localAddress } : {}),
+      });
+    let conn: Connection;
+    try {
+      conn = await open(isIP(bound) ? bound : undefined);
+    } catch (err) {
+      if (!isIP(bound) || !hasCode(err, 'EADDRNOTAVAIL')) throw err;
+      conn = await open(undefined);
+    }
     try {
       await conn.call(Cmd.REPORT_SERVER_ID, encodeServerId(this.deps.myId));
     } catch (err) {
@@ -287,4 +303,11 @@ export class PeerPusher {
     }
     if (dirty) await this.markFile.save(mark);
   }
+}
+
+function hasCode(err: unknown, code: string): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if ((e as NodeJS.ErrnoException).code === code) return true;
+  }
+  return false;
 }

@@ -14,6 +14,7 @@ import {
   decodeSyncPair,
   decodeSyncRangeHead,
   decodeWatermark,
+  encodeHeader,
   type Header,
   type PacketContext,
   SYNC_FILE_FIXED,
@@ -32,6 +33,7 @@ import {
   type SyncTarget,
   syncTarget,
 } from './apply.js';
+import type { PeerGuard } from './peer-guard.js';
 
 const SYNC_COMMANDS: ReadonlySet<number> = new Set([
   Cmd.REPORT_SERVER_ID,
@@ -55,6 +57,8 @@ export interface ReceiverDeps {
   readonly logger: Logger;
   /** This storage's id, to refuse a link to itself. */
   readonly myId: () => string | undefined;
+  /** Whether a claimed peer id is a storage of this group at the connection's address. */
+  readonly guard: PeerGuard;
 }
 
 export class SyncReceiver {
@@ -80,14 +84,18 @@ export class SyncReceiver {
       if (id === '' || id === this.deps.myId()) {
         throw new FdfsError(Status.EINVAL, `report server id: "${id}" is not a peer of this storage`);
       }
+      const verdict = await this.deps.guard.admit(id, ctx.socket.remoteAddress ?? '');
+      if (!verdict.ok) return this.refuse(h, ctx, id, verdict.why);
       this.peers.set(ctx.socket, id);
       this.deps.logger.debug('sync peer connected', { peer: id, from: ctx.peer });
       return ctx.reply();
     }
     const peer = this.peers.get(ctx.socket);
-    if (peer === undefined) {
-      throw new FdfsError(Status.EACCES, `${cmdName(h.cmd)} from ${ctx.peer} before REPORT_SERVER_ID`);
-    }
+    if (peer === undefined) return this.refuse(h, ctx, '', 'no REPORT_SERVER_ID first');
+    // Re-checked per command from what is known (no tracker round trip): a peer deleted since
+    // it connected is cut off.
+    const still = this.deps.guard.check(peer, ctx.socket.remoteAddress ?? '');
+    if (!still.ok) return this.refuse(h, ctx, peer, still.why);
     const log = this.deps.logger.child({ peer, cmd: cmdName(h.cmd) });
     const checkGroup = (group: string, name: string) => engine.checkGroup(group, name);
     let target: SyncTarget | undefined;
@@ -186,6 +194,27 @@ export class SyncReceiver {
     this.deps.counters.bytes('SyncIn', bytes);
     this.deps.counters.values.lastSyncUpdate = Math.floor(Date.now() / 1000);
     await ctx.reply();
+  }
+
+  /**
+   * Not a storage of this group (or not from its address): warn with the address, the claimed
+   * id and the command, answer EACCES and close. The socket is destroyed once the answer is out,
+   * so the request loop stops reading whatever else the peer sent.
+   */
+  private async refuse(h: Header, ctx: PacketContext, claimed: string, why: string): Promise<never> {
+    this.deps.logger.warn('sync peer refused', {
+      peer: ctx.peer,
+      claimedId: claimed,
+      cmd: cmdName(h.cmd),
+      why,
+    });
+    const { socket } = ctx;
+    await new Promise<void>((resolve) => {
+      socket.end(encodeHeader(0, Cmd.RESP, Status.EACCES), () => resolve());
+      setTimeout(resolve, 1000).unref();
+    });
+    socket.destroy();
+    throw new FdfsError(Status.EACCES, `${cmdName(h.cmd)} from ${ctx.peer} as ${claimed}: ${why}`);
   }
 }
 

@@ -6,7 +6,32 @@
 import { Connection } from '../../client/index.js';
 import type { Logger } from '../../common/index.js';
 import type { HostPort, StorageConfig } from '../../config/types.js';
-import { Cmd, decodeSyncSource, encodeSyncSrcQuery, type SyncSource } from '../../protocol/index.js';
+import {
+  Cmd,
+  decodeStorageStats,
+  decodeSyncSource,
+  encodeSyncSrcQuery,
+  FdfsError,
+  fixedString,
+  GROUP_NAME_LEN,
+  STORAGE_STAT_SIZE,
+  Status,
+  type StorageStat,
+  type SyncSource,
+} from '../../protocol/index.js';
+
+/** Cmd 92 on `conn`: the group's storages as that tracker lists them (none when it has no such group). */
+export async function listGroup(conn: Connection, group: string): Promise<StorageStat[]> {
+  let body: Buffer;
+  try {
+    body = await conn.call(Cmd.SERVER_LIST_STORAGE, fixedString(group, GROUP_NAME_LEN));
+  } catch (err) {
+    if (err instanceof FdfsError && err.status === Status.ENOENT) return [];
+    throw err;
+  }
+  if (body.length === 0) return [];
+  return decodeStorageStats(body, body.length % STORAGE_STAT_SIZE.current === 0 ? 'current' : 'classic');
+}
 
 export class TrackerOps {
   constructor(
@@ -28,6 +53,19 @@ export class TrackerOps {
     } finally {
       conn.close();
     }
+  }
+
+  /** Cmd 92 to every tracker at once: the lists of those that answered; throws if none did. */
+  async groupLists(): Promise<Map<string, StorageStat[]>> {
+    const out = new Map<string, StorageStat[]>();
+    const results = await Promise.allSettled(
+      this.config.trackerServers.map(async (t) => {
+        out.set(`${t.host}:${t.port}`, await this.with(t, (c) => listGroup(c, this.config.groupName)));
+      }),
+    );
+    const failed = results.find((r) => r.status === 'rejected');
+    if (out.size === 0 && failed) throw failed.reason;
+    return out;
   }
 
   /**
