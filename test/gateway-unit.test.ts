@@ -299,10 +299,15 @@ describe('file URLs', () => {
 describe('response headers', () => {
   it('carries Chinese names in filename* (RFC 5987) with an ASCII stand-in', () => {
     expect(attachment('报告 2024.pdf')).toBe(
-      `attachment; filename="__ 2024.pdf"; filename*=UTF-8''%E6%8A%A5%E5%91%8A%202024.pdf`,
+      `attachment; filename="2024.pdf"; filename*=UTF-8''%E6%8A%A5%E5%91%8A%202024.pdf`,
     );
     expect(attachment('plain.txt')).toBe('attachment; filename="plain.txt"');
-    expect(attachment('a"b\r\n.txt')).toContain('filename="a_b__.txt"');
+    expect(attachment('a"b\r\n.txt')).toContain('filename="a_b.txt"');
+    // curl -OJ saves under the ASCII stand-in: never `__.png`, the extension and ASCII kept.
+    expect(attachment('图片.png')).toMatch(/^attachment; filename="download.png"; filename\*=/);
+    expect(attachment('café 2024.txt')).toMatch(/^attachment; filename="cafe 2024.txt"; /);
+    expect(attachment('名字')).toMatch(/^attachment; filename="download"; /);
+    expect(attachment('Ünïcödé 名.tar.gz')).toMatch(/^attachment; filename="Unicode _.tar.gz"; /);
     expect(attachment("图's (1).txt")).toContain("filename*=UTF-8''%E5%9B%BE%27s%20%281%29.txt");
   });
 

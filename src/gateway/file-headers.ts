@@ -39,13 +39,31 @@ function encode5987(name: string): string {
 }
 
 /**
- * `attachment; filename="…"; filename*=UTF-8''…`: the quoted form is an ASCII stand-in for old
- * clients, the starred one carries the real name (Chinese names survive).
+ * The ASCII stand-in for `filename="…"`, which is all curl -OJ (and other clients that ignore
+ * filename*) will save under: accents dropped (café → cafe), each run of other non-ASCII
+ * characters one '_', the extension kept; a name with no ASCII letter or digit left becomes
+ * `download.<ext>` rather than `__.png`.
+ */
+export function asciiFileName(name: string): string {
+  const plain = name.normalize('NFKD').replace(/\p{M}/gu, '');
+  const dot = plain.lastIndexOf('.');
+  const extRaw = dot > 0 ? plain.slice(dot) : '';
+  const ext = /^\.[\x21-\x7e]+$/.test(extRaw) && !extRaw.includes('"') ? extRaw : '';
+  const stem = (ext === '' ? plain : plain.slice(0, dot))
+    .replace(/[^\x20-\x7e]+|["\\]/g, '_')
+    .replace(/^[\s_]+|[\s_.]+$/g, '');
+  return `${/[A-Za-z0-9]/.test(stem) ? stem : 'download'}${ext}`;
+}
+
+/**
+ * `attachment; filename="…"; filename*=UTF-8''…`: the quoted form is an ASCII stand-in for
+ * clients that ignore filename* (curl -OJ), the starred one carries the real name (Chinese names
+ * survive in browsers and wget).
  */
 export function attachment(name: string): string {
   const clean = name.replace(/[\r\n\\/]/g, '_').slice(0, 255);
   if (clean === '') return 'attachment';
-  const ascii = clean.replace(/[^\x20-\x7e]|"/g, '_');
+  const ascii = asciiFileName(clean);
   return ascii === clean
     ? `attachment; filename="${ascii}"`
     : `attachment; filename="${ascii}"; filename*=UTF-8''${encode5987(clean)}`;
