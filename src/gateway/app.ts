@@ -5,12 +5,12 @@
 import { Hono } from 'hono';
 import type { HttpConfig } from '../config/types.js';
 import { createContext, type GatewayContext, type GatewayEnv } from './context.js';
-import { errorBody, httpStatusOf } from './errors.js';
+import { CLIENT_CLOSED, errorBody, httpStatusOf } from './errors.js';
 import { FileService } from './file-get.js';
 import { routeOf } from './metrics.js';
 import { peerOf } from './peer.js';
 import { adminRoutes } from './routes-admin.js';
-import { fileRoutes } from './routes-file.js';
+import { fileMethods, fileRoutes } from './routes-file.js';
 import { uploadRoutes } from './routes-upload.js';
 import { pageRoutes } from './static-page.js';
 import type { GatewayDeps } from './types.js';
@@ -35,7 +35,9 @@ export function logRequest(
   err?: unknown,
 ): void {
   const line = { ...fields, path: fields.path.slice(0, 200), ms: Math.round(fields.ms * 10) / 10 };
-  if (fields.status >= 500) ctx.logger.error('request failed', { ...line, err });
+  if (fields.status === CLIENT_CLOSED)
+    ctx.logger.info('client closed the request', { ...line, err: (err as Error)?.message });
+  else if (fields.status >= 500) ctx.logger.error('request failed', { ...line, err });
   else if (fields.status >= 400)
     ctx.logger.info('request refused', { ...line, err: (err as Error)?.message });
   else ctx.logger.debug('request', line);
@@ -69,9 +71,12 @@ export function createGateway(config: HttpConfig, deps: AppDeps = {}): Gateway {
   adminRoutes(app, ctx);
   pageRoutes(app, ctx, deps.publicDir);
 
+  fileMethods(app, ctx);
   app.notFound((c) => c.json({ error: { code: 'FDFS_ERR_ENOENT', message: 'no such route' } }, 404));
   app.onError((err, c) => {
     failures.set(c.req.raw, err);
+    // The client hung up (a cut upload): there is no one to answer.
+    if (c.req.raw.signal.aborted) return c.body(null, CLIENT_CLOSED as 200);
     const status = httpStatusOf(err);
     const headers: Record<string, string> = {};
     if (status === 401) headers['WWW-Authenticate'] = 'Bearer';

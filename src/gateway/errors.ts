@@ -21,6 +21,9 @@ const httpByErrno: Readonly<Record<number, number>> = {
   [Status.ENOSPC]: 507,
 };
 
+/** nginx's status for a request the client closed before the answer: its doing, logged at info. */
+export const CLIENT_CLOSED = 499;
+
 export function httpStatusOf(err: unknown): number {
   return err instanceof FdfsError ? (httpByErrno[err.status] ?? 500) : 500;
 }

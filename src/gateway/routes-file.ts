@@ -24,3 +24,21 @@ export function fileRoutes(app: Hono<GatewayEnv>, ctx: GatewayContext, files: Fi
     return toResponse(reply, method === 'HEAD');
   });
 }
+
+/** What a file URL takes; DELETE needs a bearer token when http.auth keys are set. */
+export const FILE_METHODS = 'GET, HEAD, DELETE';
+
+/**
+ * Any other method on a file URL: 405 with Allow (RFC 9110 §15.5.6), OPTIONS 204 with Allow.
+ * Registered after every route, so GET, HEAD and DELETE never get here for a file URL.
+ */
+export function fileMethods(app: Hono<GatewayEnv>, ctx: GatewayContext): void {
+  app.all('*', (c, next) => {
+    const target = parseFileUrl(new URL(c.req.url).pathname, ctx.defaultGroup);
+    if (target === undefined) return next();
+    c.set('fileId', target.fileId);
+    if (c.req.method === 'OPTIONS') return c.body(null, 204, { Allow: FILE_METHODS });
+    const message = `${c.req.method} is not allowed on a file URL (allowed: ${FILE_METHODS})`;
+    return c.json({ error: { code: 'FDFS_ERR_EOPNOTSUPP', message } }, 405, { Allow: FILE_METHODS });
+  });
+}

@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Gateway, logRequest } from './app.js';
 import { type Body, nodeBody } from './body.js';
-import { errorBody, httpStatusOf } from './errors.js';
+import { CLIENT_CLOSED, errorBody, httpStatusOf } from './errors.js';
 import type { UploadRequest } from './upload-service.js';
 
 /** What @hono/node-server's buildUrl takes as it is (its reValidRequestUrl and reValidHost). */
@@ -84,6 +84,13 @@ export function rawUploads(
     work.then(
       (json) => answer(200, json),
       (err: unknown) => {
+        // The client hung up: nobody to answer, and its doing, not ours (499, as nginx logs it).
+        if (req.socket.destroyed) {
+          const ms = performance.now() - t0;
+          ctx.metrics.observe('upload', method, CLIENT_CLOSED, ms / 1000, 0);
+          logRequest(ctx, { method, path, status: CLIENT_CLOSED, ms, peer: input.peer }, err);
+          return;
+        }
         // Refused before the body was read (auth, content type): drop it with the same cap.
         (input.opened ?? input.body()).abandon();
         answer(httpStatusOf(err), errorBody(err), err);

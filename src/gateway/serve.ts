@@ -33,6 +33,12 @@ function isLoopback(addr: string): boolean {
   return addr.startsWith('127.') || addr === '::1' || addr === 'localhost';
 }
 
+/** `address:port` the request reached, as a Host header would say it. */
+function localHost(req: IncomingMessage): string {
+  const { localAddress = '127.0.0.1', localPort } = req.socket;
+  return `${localAddress.includes(':') ? `[${localAddress}]` : localAddress}:${localPort}`;
+}
+
 function headerOf(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v.join(', ') : v;
@@ -153,6 +159,9 @@ export async function startGateway(config: HttpConfig, deps: AppDeps): Promise<G
   const hono = getRequestListener(gw.app.fetch);
   const raw = rawFiles(gw);
   const server: Server = createServer((req, res) => {
+    // HTTP/1.0 may leave Host out (load balancers' health checks do); node:http refuses that
+    // only for 1.1. @hono/node-server builds the URL from Host, so name the address it came to.
+    if (req.headers.host === undefined) req.headers.host = localHost(req);
     if (!raw(req, res)) void hono(req, res);
   });
   await new Promise<void>((resolve, reject) => {
