@@ -29,13 +29,26 @@ export interface ReporterDeps {
   readonly sync?: ReporterSync;
 }
 
-/** What replication adds to each tracker session: join fields, and work after join and beats. */
+/**
+ * What replication adds to each tracker session: join fields, work after the join, and a
+ * look at the group every cycle (afterBeat runs after beats and between them, see POLL_MS).
+ */
 export interface ReporterSync {
   joinFields(): { initFlag: number; status: number; storageId: string; extraLines: readonly string[] };
   afterJoin(conn: Connection, tracker: string): Promise<void>;
   afterBeat(conn: Connection, tracker: string): Promise<void>;
   lost(tracker: string): void;
+  /** True when this tracker should get a beat now rather than at the interval (it lists us ONLINE). */
+  wantsBeat?(tracker: string): boolean;
 }
+
+/**
+ * Between beats the reporter still looks at the group this often (cmd 92, queued status
+ * reports, a changed sync report). Storage changes travel only storage → tracker, so with
+ * 30 s beats a newcomer waited beats of its source and of its own (about a minute) to turn
+ * ACTIVE, and a restarted peer's sync lag stayed stale as long.
+ */
+export const POLL_MS = 1000;
 
 export class TrackerReporter {
   private readonly abort = new AbortController();
@@ -127,18 +140,23 @@ export class TrackerReporter {
     await this.deps.sync?.afterJoin(conn, name);
     let sentVersion = -1;
     let lastDisk = 0;
+    let lastBeat = 0;
     const signal = this.abort.signal;
     for (;;) {
       if (Date.now() - lastDisk >= config.statReportInterval) {
         await conn.call(Cmd.STORAGE_REPORT_DISK_USAGE, encodeDiskUsage(await paths.refreshUsage()));
         lastDisk = Date.now();
       }
-      const changed = counters.version !== sentVersion;
-      counters.values.lastHeartBeatTime = Math.floor(Date.now() / 1000);
-      await conn.call(Cmd.STORAGE_BEAT, changed ? encodeCounters(counters.values) : undefined);
-      sentVersion = counters.version;
+      if (Date.now() - lastBeat >= config.heartBeatInterval || this.deps.sync?.wantsBeat?.(name)) {
+        const changed = counters.version !== sentVersion;
+        counters.values.lastHeartBeatTime = Math.floor(Date.now() / 1000);
+        await conn.call(Cmd.STORAGE_BEAT, changed ? encodeCounters(counters.values) : undefined);
+        sentVersion = counters.version;
+        lastBeat = Date.now();
+      }
       await this.deps.sync?.afterBeat(conn, name);
-      await sleep(config.heartBeatInterval, undefined, { signal });
+      const nextBeat = Math.max(0, lastBeat + config.heartBeatInterval - Date.now());
+      await sleep(this.deps.sync ? Math.min(POLL_MS, nextBeat) : nextBeat, undefined, { signal });
     }
   }
 }

@@ -17,6 +17,7 @@ import {
   FdfsError,
   Status,
   type StatusReport,
+  StorageStatus,
 } from '../../protocol/index.js';
 import type { Binlog } from '../binlog.js';
 import type { StorageCounters } from '../counters.js';
@@ -66,6 +67,8 @@ export class SyncManager {
   private id: string | undefined;
   private closed = false;
   private readonly forgotten = new Set<string>();
+  /** Per tracker, the sync report (89) it last got on its current link. */
+  private readonly reported = new Map<string, string>();
   /** The trackers' id_type_in_filename (cmd 75) is `id`: new names carry the numeric id. */
   private idInFilename = false;
 
@@ -110,6 +113,7 @@ export class SyncManager {
 
   /** After a join: the trackers' parameters, and a storage missing its group's old data settles on one source. */
   async afterJoin(conn: Connection, tracker: string): Promise<void> {
+    this.reported.delete(tracker);
     const params = (await conn.call(Cmd.STORAGE_PARAMETER_REQ)).toString('utf8');
     this.idInFilename = /^id_type_in_filename=id$/m.test(params);
     return this.self.settleSource(conn, tracker);
@@ -117,8 +121,14 @@ export class SyncManager {
 
   /** After a beat: sync report, the group's list, this storage's own status, queued reports. */
   async afterBeat(conn: Connection, tracker: string): Promise<void> {
+    // Sent when it changed (or first on this link), not only with beats: a tracker learns
+    // within a poll how far this storage holds each peer, e.g. right after a restart.
     const rows = this.receiver.reportRows();
-    if (rows.length > 0) await conn.call(Cmd.STORAGE_SYNC_REPORT, encodeSyncReport(rows));
+    const key = JSON.stringify(rows);
+    if (rows.length > 0 && this.reported.get(tracker) !== key) {
+      await conn.call(Cmd.STORAGE_SYNC_REPORT, encodeSyncReport(rows));
+      this.reported.set(tracker, key);
+    }
     const list = await listGroup(conn, this.config.groupName);
     this.views.update(tracker, list, Date.now());
     this.guard.update(tracker, list);
@@ -142,6 +152,13 @@ export class SyncManager {
   /** The reporter lost this tracker: its view no longer counts. */
   lost(tracker: string): void {
     this.views.drop(tracker);
+    this.reported.delete(tracker);
+  }
+
+  /** The tracker lists this storage ONLINE: its copy is done, a beat now makes it ACTIVE. */
+  wantsBeat(tracker: string): boolean {
+    const me = this.id === undefined ? undefined : this.views.self(tracker, this.id);
+    return me?.status === StorageStatus.ONLINE;
   }
 
   /** Without a configured server_id, this storage is the entry at the address and port it reported. */

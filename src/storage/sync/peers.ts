@@ -15,6 +15,8 @@ export interface PeerInfo {
   readonly undecided: boolean;
   /** Some tracker says WAIT_SYNC / SYNCING: it is copying old data (ask 86 who from). */
   readonly copying: boolean;
+  /** Some tracker says ONLINE / ACTIVE: it runs (a flip means it went away or came back). */
+  readonly serving: boolean;
 }
 
 interface View {
@@ -74,6 +76,7 @@ export class PeerViews {
         port: latest.storagePort,
         undecided: statuses.every((st) => st === StorageStatus.INIT),
         copying: statuses.some((st) => st === StorageStatus.WAIT_SYNC || st === StorageStatus.SYNCING),
+        serving: statuses.some((st) => st === StorageStatus.ONLINE || st === StorageStatus.ACTIVE),
       });
     }
     return { peers, deleted };

@@ -80,10 +80,22 @@ export class PeerPusher {
     this.loop ??= this.run();
   }
 
-  /** New tracker view of the peer; a changed address makes the pusher reconnect. */
+  /**
+   * New tracker view of the peer (every poll, about once a second). A changed address makes the
+   * pusher reconnect; any change (the peer came back, its copy state moved) cuts a retry
+   * backoff short. An unchanged view leaves the backoff alone, so a peer that is down is not
+   * retried (and logged) every second.
+   */
   update(peer: PeerInfo): void {
+    const prev = this.peer;
     this.peer = peer;
-    this.wake();
+    const same =
+      prev.ip === peer.ip &&
+      prev.port === peer.port &&
+      prev.undecided === peer.undecided &&
+      prev.copying === peer.copying &&
+      prev.serving === peer.serving;
+    if (!same) this.wake();
   }
 
   wake(): void {
