@@ -191,11 +191,31 @@ export function watchCluster({ root, updated, error, onGroups, onAuthNeeded }) {
       onGroups(renderCluster(root, cluster));
       error.hidden = true;
       updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
+      updated.dataset.state = 'ok';
     } catch (err) {
-      const text = `Cluster status unavailable: ${err.message}`;
-      if (error.textContent !== text) error.textContent = text; // an alert is read again on every change
-      error.hidden = false;
-      if (err instanceof ApiError && err.status === 401) onAuthNeeded();
+      const auth = err instanceof ApiError && (err.status === 401 || err.status === 403);
+      if (auth) {
+        // Not "loading…" beside a refusal: say what is missing, where the cluster would be.
+        const needed = err.status === 401 ? 'sign in: API key needed' : 'API key refused';
+        updated.textContent = needed;
+        updated.dataset.state = 'auth';
+        root.replaceChildren(
+          el(
+            'p',
+            { class: 'empty signin' },
+            err.status === 401
+              ? 'The cluster view needs an API key: enter it under “Access token” above.'
+              : 'The saved access token is not allowed to see the cluster (it needs the admin scope).',
+          ),
+        );
+        error.hidden = true;
+        if (err.status === 401) onAuthNeeded();
+      } else {
+        const text = `Cluster status unavailable: ${err.message}`;
+        if (error.textContent !== text) error.textContent = text; // an alert is read again on every change
+        error.hidden = false;
+        if (updated.dataset.state !== 'ok') updated.textContent = 'unavailable';
+      }
     } finally {
       inFlight = false;
       root.setAttribute('aria-busy', 'false');

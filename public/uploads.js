@@ -122,8 +122,21 @@ function showResult(li, file, info, ctx) {
     img.alt = `Preview of ${file.name}`;
     img.src = URL.createObjectURL(file);
     img.decoding = 'async';
-    $('.thumb').replaceChildren(img);
-    $('.thumb').removeAttribute('aria-hidden');
+    const thumb = $('.thumb');
+    const label = thumb.firstElementChild;
+    // A file that does not decode: its alt text would spill out of the small box, so the box
+    // shows the extension label again, with the reason as a tooltip.
+    img.addEventListener(
+      'error',
+      () => {
+        label.title = 'No preview: the image does not decode';
+        thumb.replaceChildren(label);
+        thumb.dataset.broken = 'true';
+      },
+      { once: true },
+    );
+    thumb.replaceChildren(img);
+    thumb.removeAttribute('aria-hidden');
     li.dataset.objectUrl = img.src;
   }
   $('.file-id').value = info.fileId;

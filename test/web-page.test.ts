@@ -125,6 +125,22 @@ describe.skipIf(skip !== undefined)(title('web page'), () => {
     await row.locator('[data-status="ACTIVE"]').waitFor({ timeout: 20_000 });
     expect(await page.locator('#cluster [data-group="group1"]').count()).toBe(1);
 
+    // Every column header stays on one line: "Sync lag" wrapped above short lags like "0s".
+    for (const width of [1280, 1000]) {
+      await page.setViewportSize({ width, height: 900 });
+      const lines = await page.evaluate(`[...document.querySelectorAll('#cluster thead th')].map((th) => {
+        const r = document.createRange();
+        r.selectNodeContents(th);
+        return [th.textContent, r.getClientRects().length];
+      })`);
+      expect(lines, `at ${width}px`).toEqual([
+        ['Storage', 1],
+        ['Status', 1],
+        ['Free', 1],
+        ['Sync lag', 1],
+      ]);
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
     await page.screenshot({ path: resolve(ARTIFACTS, 'web-page.png'), fullPage: true });
     // A phone: nothing may stick out sideways.
     await page.setViewportSize({ width: 390, height: 844 });
@@ -144,6 +160,42 @@ describe.skipIf(skip !== undefined)(title('web page'), () => {
     expect(seen.foreign).toEqual([]);
     await page.close();
   }, 90_000);
+
+  it('a picked image that does not decode shows its extension label inside the box, not alt text', async () => {
+    const page = await browser.context.newPage();
+    const seen = watch(page, origin);
+    await page.goto(`${origin}/`);
+    const name = `a-rather-long-file-name-that-would-spill-out-of-the-preview-box-${'x'.repeat(40)}.png`;
+    await page.setInputFiles('#file-input', [
+      { name, mimeType: 'image/png', buffer: Buffer.from('this is not a png at all') },
+    ]);
+    const item = page.locator('#uploads > li[data-state="done"]');
+    await item.waitFor({ timeout: 30_000 });
+    const thumb = item.locator('.thumb[data-broken="true"]');
+    await thumb.waitFor();
+    expect(await item.locator('.thumb img').count()).toBe(0);
+    expect(await thumb.locator('.ext').textContent()).toBe('PNG');
+    expect(await thumb.locator('.ext').getAttribute('title')).toContain('does not decode');
+    // The label sits inside the box and nothing in the box is wider than it.
+    const box = await thumb.boundingBox();
+    const label = await thumb.locator('.ext').boundingBox();
+    expect(box && label).toBeTruthy();
+    if (box && label) {
+      expect(label.x).toBeGreaterThanOrEqual(box.x);
+      expect(label.y).toBeGreaterThanOrEqual(box.y);
+      expect(label.x + label.width).toBeLessThanOrEqual(box.x + box.width + 0.5);
+      expect(label.y + label.height).toBeLessThanOrEqual(box.y + box.height + 0.5);
+    }
+    const overflow = await thumb.evaluate(
+      (t) =>
+        (t as unknown as { scrollWidth: number; clientWidth: number }).scrollWidth -
+        (t as unknown as { clientWidth: number }).clientWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: resolve(ARTIFACTS, 'web-page-broken-image.png') });
+    expect(seen.errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 
   it('the cluster view shows the worst per-peer lag, each peer behind a disclosure that stays open', async () => {
     const page = await browser.context.newPage();
@@ -271,6 +323,10 @@ describe.skipIf(skip !== undefined)(title('web page with a bearer token and sign
     // The gateway says it wants a token: the token form opens by itself.
     await page.locator('#token-panel[open]').waitFor();
     await page.locator('#upload-notice', { hasText: 'needs an access token' }).waitFor();
+    // The cluster header says what is missing instead of "loading…" beside a 401.
+    await page.locator('#cluster-updated', { hasText: 'sign in: API key needed' }).waitFor();
+    expect(await page.locator('#cluster .signin').textContent()).toContain('needs an API key');
+    expect(await page.locator('#cluster-error').isHidden()).toBe(true);
 
     // Without the token the upload is refused, and the item says so and offers a retry.
     const body = makePng(40, 30);
@@ -291,6 +347,7 @@ describe.skipIf(skip !== undefined)(title('web page with a bearer token and sign
     await page.click('#token-form button[type="submit"]');
     expect(await page.evaluate('localStorage.getItem("fastdfs-ts.token")')).toBe(API_KEY);
     await page.locator('#cluster [data-status="ACTIVE"]').waitFor({ timeout: 20_000 });
+    expect(await page.textContent('#cluster-updated')).toMatch(/^updated /);
 
     await item.locator('.retry').click();
     await page.locator('#uploads > li[data-state="done"]').waitFor({ timeout: 30_000 });
