@@ -85,6 +85,10 @@ export async function receiveMultipart<T>(
   bb.on('field', (name, value, info) => {
     if (failure !== undefined) return;
     fieldsSinceFile++;
+    // busboy's types promise a string, but a part whose Content-Disposition has no name gives
+    // undefined; name.startsWith below then threw inside busboy's emit and ended the process.
+    if (typeof name !== 'string')
+      return stop(fail.badRequest('a part has no name in its Content-Disposition'));
     if (info.nameTruncated) return stop(fail.badRequest('a field name is too long'));
     if (name === 'group') {
       if (!isValidGroupName(value)) return stop(fail.badRequest('group must be 1..16 letters or digits'));

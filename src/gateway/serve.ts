@@ -89,10 +89,22 @@ function rawFiles(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => b
 
   const parsed = new Map<string, FileTarget>();
   const uploads = rawUploads(gw);
+  let goodHost: string | undefined;
   return (req, res) => {
     const method = req.method;
     const { path, query } = splitTarget(req.url ?? '/');
     const t0 = performance.now();
+    // A Host that is no URL host (e.g. "-27.0.0.1") made every later `new URL(c.req.url)` throw:
+    // a 500 for the client's mistake. Checked once per distinct value.
+    const host = req.headers.host;
+    if (host !== undefined && host !== goodHost) {
+      if (!URL.canParse(`http://${host}/`)) {
+        const err = fail.badRequest('the Host header is not a valid host');
+        send(req, res, errorReply(400, err, method === 'HEAD'), t0, undefined, err);
+        return true;
+      }
+      goodHost = host;
+    }
     // Checked as sent, for every method: hono sees the path only after URL normalization.
     if (DOT_SEGMENT.test(path)) {
       const err = fail.badRequest(
