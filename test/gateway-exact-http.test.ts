@@ -1,7 +1,7 @@
 /**
  * The gateway of a real `fdfs start`, spoken to byte by byte over raw sockets: clients that hang
  * up mid-upload, HTTP/1.0 without Host, methods a file URL does not take, and the storage's own
- * counters for what went through the gateway.
+ * counters (`fdfs monitor`, /api/cluster) for what went through the gateway.
  */
 import { readdir } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
@@ -159,4 +159,67 @@ describe('a client that hangs up mid-upload', () => {
     expect(metrics).not.toMatch(/route="upload",method="PUT",code="500"/);
     await eventually(async () => expect(await tempFiles()).toEqual([]), 10_000);
   });
+});
+
+describe("the storage's counters", () => {
+  // A node of its own, with nothing else going on: its counters start at 0 and every change is
+  // this test's. Heartbeats every second bring them to the tracker (and /api/cluster) soon.
+  let own: RunningNode;
+  let base: string;
+  beforeAll(async () => {
+    own = await startNode({ args: ['--set', 'heart_beat_interval=1'] });
+    base = `http://${own.http.host}:${own.http.port}`;
+  });
+  afterAll(async () => {
+    expect(await own?.stop()).toBe(0);
+  });
+
+  type Counters = Record<string, number>;
+  async function counters(): Promise<Counters> {
+    const res = await fetch(`${base}/api/cluster`);
+    expect(res.status).toBe(200);
+    const view = (await res.json()) as { groups: { storages: { counters: Counters }[] }[] };
+    const storage = view.groups[0]?.storages[0];
+    if (!storage) throw new Error('no storage in /api/cluster');
+    return storage.counters;
+  }
+
+  it('include uploads, downloads and deletes through the gateway beside the storage', async () => {
+    const small = Buffer.alloc(1000, 0x61); // cached after the first read
+    const big = Buffer.alloc(600_000, 0x62); // over the small-file cache: streamed from disk
+    const ids: string[] = [];
+    for (const data of [small, big]) {
+      const put = await fetch(`${base}/upload/c.bin`, { method: 'PUT', body: data });
+      expect(put.status).toBe(200);
+      ids.push(((await put.json()) as { fileId: string }).fileId);
+    }
+    for (const id of ids) {
+      for (let i = 0; i < 2; i++) expect((await fetch(`${base}/${id}`)).status).toBe(200);
+    }
+    const part = await fetch(`${base}/${ids[1]}`, { headers: { Range: 'bytes=0-99' } });
+    expect((await part.arrayBuffer()).byteLength).toBe(100);
+    for (const id of ids) expect((await fetch(`${base}/${id}`, { method: 'DELETE' })).status).toBe(204);
+    await eventually(async () => {
+      const c = await counters();
+      expect({
+        totalUploadCount: c.totalUploadCount,
+        successUploadCount: c.successUploadCount,
+        successUploadBytes: c.successUploadBytes,
+        totalDownloadCount: c.totalDownloadCount,
+        successDownloadCount: c.successDownloadCount,
+        successDownloadBytes: c.successDownloadBytes,
+        totalDeleteCount: c.totalDeleteCount,
+        successDeleteCount: c.successDeleteCount,
+      }).toEqual({
+        totalUploadCount: 2,
+        successUploadCount: 2,
+        successUploadBytes: small.length + big.length,
+        totalDownloadCount: 5,
+        successDownloadCount: 5,
+        successDownloadBytes: 2 * (small.length + big.length) + 100,
+        totalDeleteCount: 2,
+        successDeleteCount: 2,
+      });
+    }, 15_000);
+  }, 30_000);
 });

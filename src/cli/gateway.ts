@@ -10,7 +10,7 @@ import { FdfsClient } from '../client/index.js';
 import { createLogger, FdfsError, type Logger, Status } from '../common/index.js';
 import { defaultHttpConfig, keysOf, loadHttpConfig } from '../config/index.js';
 import { type GatewayHandle, startGateway } from '../gateway/index.js';
-import type { StorageEngine } from '../storage/index.js';
+import type { StorageCounters, StorageEngine } from '../storage/index.js';
 import { overridesOf, parse } from './args.js';
 import { localStoreOf } from './local-reader.js';
 import { acquirePidFile } from './pidfile.js';
@@ -62,6 +62,8 @@ export interface EmbeddedGatewayOptions {
   /** tracker_server entries (`host:port`) the gateway's client uses for other groups and replicas. */
   readonly trackers: readonly string[];
   readonly engine: StorageEngine;
+  /** The storage's heartbeat counters: the gateway's local work is counted there too. */
+  readonly counters: StorageCounters;
   readonly logger: Logger;
 }
 
@@ -80,7 +82,7 @@ export async function startEmbeddedGateway(o: EmbeddedGatewayOptions): Promise<G
   const { config, warnings } = defaultHttpConfig(over);
   for (const w of warnings) o.logger.warn(w);
   const client = new FdfsClient(config.client, { logger: o.logger });
-  const local = localStoreOf(o.engine);
+  const local = localStoreOf(o.engine, o.counters);
   const gw = await startGateway(config, { local, remote: client, logger: o.logger, publicDir: PUBLIC_DIR });
   return {
     ...gw,

@@ -7,8 +7,9 @@ import { type FileHandle, open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { FdfsError, Status } from '../common/index.js';
 import type { LocalHandle, LocalStat, LocalStore, LocalUpload } from '../gateway/index.js';
+import { decodeRemoteFilename } from '../fileid/index.js';
 import { unpackMetadata } from '../protocol/index.js';
-import type { StorageEngine } from '../storage/index.js';
+import type { StorageCounters, StorageEngine } from '../storage/index.js';
 
 function missing(engine: StorageEngine, remote: string, err: unknown): never {
   if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
@@ -18,7 +19,14 @@ function missing(engine: StorageEngine, remote: string, err: unknown): never {
   throw err;
 }
 
-export function localStoreOf(engine: StorageEngine): LocalStore {
+/**
+ * `counters`: the storage's heartbeat counters, so uploads, downloads and deletes through the
+ * gateway show in `fdfs monitor` as the same operations over the native port do.
+ */
+export function localStoreOf(engine: StorageEngine, counters?: StorageCounters): LocalStore {
+  // track() counts the attempt at once and the success when `work` resolves.
+  const track = <T>(op: 'Upload' | 'Delete' | 'Download', work: Promise<T>): Promise<T> =>
+    counters ? counters.track(op, work.then(() => {})).then(() => work) : work;
   // resolve() validates the name (the strict Mxx/HH/LL/name gate) before building a path.
   const pathOf = (remote: string) => engine.deps.paths.resolve(remote);
   return {
@@ -55,17 +63,28 @@ export function localStoreOf(engine: StorageEngine): LocalStore {
       };
     },
 
-    upload(body: Readable, opts: LocalUpload): Promise<string> {
-      return engine.upload({
-        body,
-        ext: opts.ext,
-        maxSize: opts.maxSize,
-        storePathIndex: 0xff,
-        ...(opts.size === undefined ? {} : { size: opts.size }),
-      });
+    async upload(body: Readable, opts: LocalUpload): Promise<string> {
+      const remote = await track(
+        'Upload',
+        engine.upload({
+          body,
+          ext: opts.ext,
+          maxSize: opts.maxSize,
+          storePathIndex: 0xff,
+          ...(opts.size === undefined ? {} : { size: opts.size }),
+        }),
+      );
+      counters?.bytes('Upload', decodeRemoteFilename(remote).size);
+      return remote;
     },
 
-    delete: (remote: string) => engine.delete(remote),
+    delete: (remote: string) => track('Delete', engine.delete(remote)),
+
+    countDownload(bytes: number, ok: boolean): void {
+      if (!counters) return;
+      if (ok) counters.bytes('Download', bytes);
+      track('Download', ok ? Promise.resolve() : Promise.reject(new Error('client left'))).catch(() => {});
+    },
 
     async getMetadata(remote: string): Promise<Record<string, string>> {
       try {

@@ -60,6 +60,7 @@ export async function roleCommand(role: 'tracker' | 'storage', argv: string[]): 
           base: storage.config.basePath,
           trackers: storage.config.trackerServers.map((t) => `${t.host}:${t.port}`),
           engine: node.engine,
+          counters: node.counters,
           logger,
         }).catch(async (err: unknown) => {
           await node.close();

@@ -97,6 +97,7 @@ export async function startCommand(argv: string[]): Promise<void> {
     base,
     trackers,
     engine: storageNode.engine,
+    counters: storageNode.counters,
     logger,
   }).catch(async (err: unknown) => {
     // e.g. port 8080 taken: stop what already runs, or the process would linger half started.

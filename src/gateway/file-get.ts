@@ -53,6 +53,7 @@ export class FileService {
     const e = ctx.cache.get(target.remoteFilename);
     if (e === undefined || ctx.now() - e.checkedAt > ctx.config.cache.revalidate) return;
     ctx.cache.hits++;
+    ctx.local?.countDownload?.(e.data.length, true);
     return { status: 200, headers: this.plainHeaders(e), body: e.data, length: e.data.length };
   }
 
@@ -78,11 +79,29 @@ export class FileService {
     }
     const file = await this.resolver.resolve(target, req.method === 'HEAD');
     try {
-      return await this.answer(req, target, file, q, privateCache);
+      const reply = await this.answer(req, target, file, q, privateCache);
+      return file.where === 'local' ? this.counted(reply) : reply;
     } catch (err) {
       await file.close();
       throw err;
     }
+  }
+
+  /** Reports a download from the local disk to the storage's counters once its body is done. */
+  private counted(reply: FileReply): FileReply {
+    const count = this.ctx.local?.countDownload?.bind(this.ctx.local);
+    const body = reply.body;
+    if (count === undefined || body === undefined || reply.status >= 300) return reply;
+    if (Buffer.isBuffer(body)) {
+      count(reply.length, true);
+      return reply;
+    }
+    let ended = false;
+    body.once('end', () => {
+      ended = true;
+    });
+    body.once('close', () => count(reply.length, ended));
+    return reply;
   }
 
   private plainHeaders(e: CacheEntry): Record<string, string> {

@@ -38,6 +38,12 @@ export interface LocalStore {
   /** `{}` when the file has no metadata. */
   getMetadata(remote: string): Promise<Record<string, string>>;
   setMetadata(remote: string, meta: Record<string, string>): Promise<void>;
+  /**
+   * Counts a GET the gateway answered from this storage's disk (or its cache of it) in the
+   * storage's own counters, which `fdfs monitor` shows: `bytes` sent, `ok` false when the client
+   * left before the end. Uploads and deletes through this interface count themselves.
+   */
+  countDownload?(bytes: number, ok: boolean): void;
 }
 
 /** The part of the public client the gateway uses; FdfsClient fits, tests may pass a fake. */

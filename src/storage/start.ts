@@ -20,6 +20,8 @@ export interface StorageNode {
   readonly engine: StorageEngine;
   readonly reporter: TrackerReporter;
   readonly sync: SyncManager;
+  /** Operation counters of the heartbeat; the gateway beside this storage adds its own work. */
+  readonly counters: StorageCounters;
   close(): Promise<void>;
 }
 
@@ -125,6 +127,7 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
     engine,
     reporter,
     sync,
+    counters,
     async close() {
       clearInterval(distTimer);
       await reporter.stop();
