@@ -6,8 +6,8 @@
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { FdfsError, Status } from '../common/index.js';
-import type { LocalHandle, LocalStat, LocalStore, LocalUpload } from '../gateway/index.js';
 import { decodeRemoteFilename } from '../fileid/index.js';
+import type { LocalHandle, LocalStat, LocalStore, LocalUpload } from '../gateway/index.js';
 import { unpackMetadata } from '../protocol/index.js';
 import type { StorageCounters, StorageEngine } from '../storage/index.js';
 
@@ -25,8 +25,14 @@ function missing(engine: StorageEngine, remote: string, err: unknown): never {
  */
 export function localStoreOf(engine: StorageEngine, counters?: StorageCounters): LocalStore {
   // track() counts the attempt at once and the success when `work` resolves.
-  const track = <T>(op: 'Upload' | 'Delete' | 'Download', work: Promise<T>): Promise<T> =>
-    counters ? counters.track(op, work.then(() => {})).then(() => work) : work;
+  async function track<T>(op: 'Upload' | 'Delete' | 'Download', work: Promise<T>): Promise<T> {
+    if (counters)
+      await counters.track(
+        op,
+        work.then(() => {}),
+      );
+    return work;
+  }
   // resolve() validates the name (the strict Mxx/HH/LL/name gate) before building a path.
   const pathOf = (remote: string) => engine.deps.paths.resolve(remote);
   return {
