@@ -48,3 +48,23 @@ export async function diskUsage(dir: string): Promise<number> {
   await walk(dir);
   return total;
 }
+
+/**
+ * Every stored file (`M00/HH/LL/name`, sidecars included) → sha1 of its content, read from the
+ * store path; a file that goes while being read (a sync still applying) is left out.
+ */
+export async function replicaFiles(storeRoot: string): Promise<Map<string, string>> {
+  const { createHash } = await import('node:crypto');
+  const out = new Map<string, string>();
+  const data = join(storeRoot, 'data');
+  for (const hi of await readdir(data).catch(() => [] as string[])) {
+    if (!/^[0-9A-F]{2}$/.test(hi)) continue;
+    for (const lo of await readdir(join(data, hi)).catch(() => [] as string[])) {
+      for (const name of await readdir(join(data, hi, lo)).catch(() => [] as string[])) {
+        const content = await readFile(join(data, hi, lo, name)).catch(() => undefined);
+        if (content) out.set(`M00/${hi}/${lo}/${name}`, createHash('sha1').update(content).digest('hex'));
+      }
+    }
+  }
+  return out;
+}

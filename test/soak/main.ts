@@ -1,0 +1,145 @@
+/**
+ * `npm run soak -- [--minutes 30] [--warmup M] [--measure S] [--load 0.8]`: one `fdfs start`
+ * node; first the maximum rate of a cycle (upload 4 KB through the tracker, GET it from the
+ * gateway, delete it) is measured with 16 concurrent loops, then cycles are started at 80% of
+ * it for the whole run. Every failed cycle is an error. RSS of the node is sampled every 10 s;
+ * after the warmup (the small-file cache and pools fill first) it must stay within ±10% of its
+ * first post-warmup sample. Exits 1 on any error or an RSS drift beyond that.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FdfsClient } from '../../src/client/index.js';
+import { defaultClientConfig } from '../../src/config/index.js';
+import { numberArg, parseArgs } from '../harness/args.js';
+import { eventually, startNode } from '../helpers/node-process.js';
+
+const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const minutes = numberArg(args, 'minutes', 30);
+  const warmup = numberArg(args, 'warmup', minutes >= 30 ? 10 : minutes / 3);
+  const measure = numberArg(args, 'measure', 20);
+  const load = numberArg(args, 'load', 0.8);
+  const node = await startNode();
+  const pid = node.child.pid ?? 0;
+  const client = new FdfsClient(
+    defaultClientConfig(
+      new Map([
+        ['tracker_server', [`${node.tracker.host}:${node.tracker.port}`]],
+        ['network_timeout', ['10']],
+      ]),
+    ).config,
+  );
+  const base = `http://${node.http.host}:${node.http.port}`;
+  const errors: string[] = [];
+  const cycle = async () => {
+    const data = randomBytes(4096);
+    const id = await client.upload(data, { ext: 'bin' });
+    const r = await fetch(`${base}/${id}`);
+    const got = Buffer.from(await r.arrayBuffer());
+    if (r.status !== 200 || !got.equals(data))
+      throw new Error(`GET /${id}: ${r.status}, ${got.length} bytes`);
+    await client.delete(id);
+  };
+  try {
+    await eventually(cycle, 60_000, 200); // the storage is ACTIVE
+    // The maximum: closed loops for `measure` seconds.
+    let done = 0;
+    const until = Date.now() + measure * 1000;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (Date.now() < until) {
+          await cycle();
+          done++;
+        }
+      }),
+    );
+    const max = done / measure;
+    const rate = max * load;
+    log(
+      `soak: maximum ${max.toFixed(0)} cycles/s; running ${rate.toFixed(0)}/s for ${minutes} min, warmup ${warmup} min`,
+    );
+
+    const start = Date.now();
+    const end = start + minutes * 60_000;
+    let started = 0;
+    let finished = 0;
+    let inflight = 0;
+    let skipped = 0;
+    const samples: { min: number; rss: number }[] = [];
+    let nextSample = start;
+    while (Date.now() < end) {
+      const due = Math.floor(((Date.now() - start) / 1000) * rate);
+      while (started < due) {
+        started++;
+        if (inflight >= 256) {
+          skipped++;
+          continue;
+        }
+        inflight++;
+        cycle().then(
+          () => {
+            inflight--;
+            finished++;
+          },
+          (err: unknown) => {
+            inflight--;
+            if (errors.length < 100) errors.push((err as Error).message);
+            else errors.push('');
+          },
+        );
+      }
+      if (Date.now() >= nextSample) {
+        const rss = await rssMb(pid);
+        const min = (Date.now() - start) / 60_000;
+        samples.push({ min, rss });
+        if (samples.length % 6 === 1)
+          log(`${min.toFixed(1)} min: ${finished} cycles, ${errors.length} errors, RSS ${rss.toFixed(1)} MB`);
+        nextSample += 10_000;
+      }
+      await sleep(20);
+    }
+    while (inflight > 0) await sleep(50);
+    const after = samples.filter((s) => s.min >= warmup);
+    const ref = after[0]?.rss ?? 0;
+    const lo = Math.min(...after.map((s) => s.rss));
+    const hi = Math.max(...after.map((s) => s.rss));
+    const drift = ref > 0 ? Math.max(hi / ref - 1, 1 - lo / ref) : 0;
+    const summary = {
+      minutes,
+      warmupMinutes: warmup,
+      maxCyclesPerSecond: Math.round(max),
+      targetPerSecond: Math.round(rate),
+      cycles: finished,
+      achievedPerSecond: Math.round(finished / (minutes * 60)),
+      errors: errors.length,
+      skippedBehind: skipped,
+      rssMb: {
+        atWarmupEnd: Math.round(ref * 10) / 10,
+        min: Math.round(lo * 10) / 10,
+        max: Math.round(hi * 10) / 10,
+      },
+      rssDriftPercent: Math.round(drift * 1000) / 10,
+      rssBeforeWarmupEnd: samples.filter((s) => s.min < warmup).map((s) => Math.round(s.rss)),
+    };
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    for (const e of errors.filter(Boolean).slice(0, 10)) process.stdout.write(`error: ${e}\n`);
+    if (errors.length > 0 || drift > 0.1 || skipped > 0) process.exitCode = 1;
+  } finally {
+    await client.close();
+    await node.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`soak failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 2;
+});
