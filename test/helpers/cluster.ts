@@ -56,12 +56,23 @@ async function spawnRole(
   host: string,
   sets: readonly string[],
   extraArgs: readonly string[] = [],
+  wrap: readonly string[] = [],
 ): Promise<Proc> {
   await mkdir(base, { recursive: true });
   const confPath = join(base, `${role}.conf`);
   await writeFile(confPath, conf);
   const args = [CLI, role, confPath, ...extraArgs, ...sets.flatMap((s) => ['--set', s])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A wrapper (strace) runs node as its child; signals then go to node, the wrapper follows it out.
+  const [cmd = process.execPath, ...pre] = wrap.length > 0 ? [...wrap, process.execPath] : [];
+  const child = spawn(cmd, [...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const signal = async (sig: NodeJS.Signals) => {
+    if (wrap.length === 0 || child.pid === undefined) {
+      child.kill(sig);
+      return;
+    }
+    const kids = await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').catch(() => '');
+    for (const pid of kids.trim().split(/\s+/).filter(Boolean)) process.kill(Number(pid), sig);
+  };
   const stderr: string[] = [];
   createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => stderr.push(l));
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
@@ -84,12 +95,12 @@ async function spawnRole(
     ...(h?.[1] && h[2] ? { http: { host: h[1], port: Number(h[2]) } } : {}),
     async stop() {
       if (gone()) return;
-      child.kill('SIGTERM');
+      await signal('SIGTERM');
       await exited;
     },
     async kill9() {
       if (gone()) return;
-      child.kill('SIGKILL');
+      await signal('SIGKILL');
       await exited;
     },
   };
@@ -113,6 +124,8 @@ export interface StorageOpts {
   readonly sets?: readonly string[];
   /** Run the HTTP gateway beside the storage on this port (0 = any). */
   readonly httpPort?: number;
+  /** A command that runs the node process, e.g. strace and its options. */
+  readonly wrap?: readonly string[];
 }
 
 export async function startStorageProc(opts: StorageOpts): Promise<Proc> {
@@ -126,7 +139,7 @@ export async function startStorageProc(opts: StorageOpts): Promise<Proc> {
     '',
   ].join('\n');
   const extra = opts.httpPort === undefined ? [] : ['--http-port', String(opts.httpPort)];
-  return spawnRole('storage', conf, base, opts.host, merge(FAST_STORAGE, opts.sets ?? []), extra);
+  return spawnRole('storage', conf, base, opts.host, merge(FAST_STORAGE, opts.sets ?? []), extra, opts.wrap);
 }
 
 /**
