@@ -12,9 +12,10 @@ import { defaultHttpConfig, keysOf, loadHttpConfig } from '../config/index.js';
 import { type GatewayHandle, startGateway } from '../gateway/index.js';
 import type { StorageCounters, StorageEngine } from '../storage/index.js';
 import { overridesOf, parse } from './args.js';
+import { fdBudget, raiseFdLimit } from './fd-budget.js';
 import { localStoreOf } from './local-reader.js';
 import { acquirePidFile } from './pidfile.js';
-import { runUntilSignal } from './run.js';
+import { runUntilSignal, Startup } from './run.js';
 import { assertKnownStartKeys } from './unknown-keys.js';
 
 /** The web page, shipped beside dist/ (package.json "files"); from dist/src/cli up to the root. */
@@ -41,15 +42,22 @@ export async function gatewayCommand(argv: string[]): Promise<void> {
   const logger = createLogger({ level: config.client.logLevel });
   for (const w of warnings) logger.warn(w);
   await mkdir(config.client.basePath, { recursive: true });
-  const releasePid = await acquirePidFile(join(config.client.basePath, 'fdfs-gateway.pid'));
-  const client = new FdfsClient(config.client, { logger });
-  const gw = await startGateway(config, { remote: client, logger, publicDir: PUBLIC_DIR });
-  process.stdout.write(`fdfs ready http=${gw.address.host}:${gw.address.port}\n`);
-  await runUntilSignal(logger, async () => {
-    await gw.close();
-    await client.close();
-    await releasePid();
+  const limit = await raiseFdLimit(logger);
+  const budget = limit && fdBudget(limit.soft, { http: true, nativePorts: 0 });
+  const startup = new Startup(logger);
+  const gw = await startup.run(async () => {
+    startup.add('pid file', {
+      close: await acquirePidFile(join(config.client.basePath, 'fdfs-gateway.pid')),
+    });
+    const client = startup.add('client', new FdfsClient(config.client, { logger }));
+    const deps = { remote: client, logger, publicDir: PUBLIC_DIR };
+    return startup.add(
+      'gateway',
+      await startGateway(config, deps, budget ? { maxConnections: budget.http } : {}),
+    );
   });
+  process.stdout.write(`fdfs ready http=${gw.address.host}:${gw.address.port}\n`);
+  await runUntilSignal(logger, () => startup.closeAll());
 }
 
 export interface EmbeddedGatewayOptions {
@@ -65,6 +73,8 @@ export interface EmbeddedGatewayOptions {
   /** The storage's heartbeat counters: the gateway's local work is counted there too. */
   readonly counters: StorageCounters;
   readonly logger: Logger;
+  /** A cap below http.max_connections that fits the descriptor limit. */
+  readonly maxConnections?: number;
 }
 
 /**
@@ -83,7 +93,12 @@ export async function startEmbeddedGateway(o: EmbeddedGatewayOptions): Promise<G
   for (const w of warnings) o.logger.warn(w);
   const client = new FdfsClient(config.client, { logger: o.logger });
   const local = localStoreOf(o.engine, o.counters);
-  const gw = await startGateway(config, { local, remote: client, logger: o.logger, publicDir: PUBLIC_DIR });
+  const deps = { local, remote: client, logger: o.logger, publicDir: PUBLIC_DIR };
+  const limits = o.maxConnections === undefined ? {} : { maxConnections: o.maxConnections };
+  const gw = await startGateway(config, deps, limits).catch(async (err: unknown) => {
+    await client.close();
+    throw err;
+  });
   return {
     ...gw,
     async close() {

@@ -6,9 +6,10 @@ import { keysOf, loadStorageConfig, loadTrackerConfig } from '../config/index.js
 import { startStorage } from '../storage/index.js';
 import { startTracker } from '../tracker/index.js';
 import { overridesOf, parse, portOf } from './args.js';
+import { capped, fdBudget, raiseFdLimit } from './fd-budget.js';
 import { startEmbeddedGateway } from './gateway.js';
 import { acquirePidFile } from './pidfile.js';
-import { runUntilSignal } from './run.js';
+import { runUntilSignal, Startup } from './run.js';
 import { assertKnownStartKeys } from './unknown-keys.js';
 
 export const roleHelp = `fdfs tracker <tracker.conf> [--set key=value ...]
@@ -45,34 +46,37 @@ export async function roleCommand(role: 'tracker' | 'storage', argv: string[]): 
   const logger = createLogger({ level: loaded.config.logLevel });
   for (const w of loaded.warnings) logger.warn(w);
   await mkdir(loaded.config.basePath, { recursive: true });
-  const releasePid = await acquirePidFile(join(loaded.config.basePath, `fdfs-${role}.pid`));
-  const node = tracker
-    ? await startTracker(tracker.config, { logger })
-    : storage && (await startStorage(storage.config, { logger }));
-  if (!node) return;
   const httpPort = portOf(values['http-port'], '--http-port');
-  const gateway =
-    storage && node && 'engine' in node && httpPort !== undefined
-      ? await startEmbeddedGateway({
-          sets,
-          bind: storage.config.bindAddr || '0.0.0.0',
-          port: httpPort,
-          base: storage.config.basePath,
-          trackers: storage.config.trackerServers.map((t) => `${t.host}:${t.port}`),
-          engine: node.engine,
-          counters: node.counters,
-          logger,
-        }).catch(async (err: unknown) => {
-          await node.close();
-          await releasePid();
-          throw err;
-        })
-      : undefined;
+  const limit = await raiseFdLimit(logger);
+  const budget = limit && fdBudget(limit.soft, { http: httpPort !== undefined, nativePorts: 1 });
+  const startup = new Startup(logger);
+  const { node, gateway } = await startup.run(async () => {
+    startup.add('pid file', {
+      close: await acquirePidFile(join(loaded.config.basePath, `fdfs-${role}.pid`)),
+    });
+    if (tracker) {
+      return { node: startup.add(role, await startTracker(capped(tracker.config, budget), { logger })) };
+    }
+    if (!storage) throw new FdfsError(Status.EINVAL, `fdfs ${role}: no configuration`);
+    const node = startup.add(role, await startStorage(capped(storage.config, budget), { logger }));
+    if (httpPort === undefined) return { node };
+    const gateway = startup.add(
+      'gateway',
+      await startEmbeddedGateway({
+        sets,
+        bind: storage.config.bindAddr || '0.0.0.0',
+        port: httpPort,
+        base: storage.config.basePath,
+        trackers: storage.config.trackerServers.map((t) => `${t.host}:${t.port}`),
+        engine: node.engine,
+        counters: node.counters,
+        logger,
+        ...(budget ? { maxConnections: budget.http } : {}),
+      }),
+    );
+    return { node, gateway };
+  });
   const http = gateway ? ` http=${gateway.address.host}:${gateway.address.port}` : '';
   process.stdout.write(`fdfs ready ${role}=${node.address.host}:${node.address.port}${http}\n`);
-  await runUntilSignal(logger, async () => {
-    await gateway?.close();
-    await node.close();
-    await releasePid();
-  });
+  await runUntilSignal(logger, () => startup.closeAll());
 }

@@ -21,3 +21,50 @@ export async function runUntilSignal(logger: Logger, close: () => Promise<void>)
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
 }
+
+interface Step {
+  readonly name: string;
+  readonly close: () => Promise<void>;
+}
+
+/**
+ * The start sequence of a command that runs several roles. Each started role (and the pid file)
+ * is registered; when any step fails, those already running are closed, newest first, so a failed
+ * start leaves nothing listening and no pid file, and the error goes up to main's one line and
+ * exit status.
+ */
+export class Startup {
+  private readonly steps: Step[] = [];
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Registers something to undo on failure or shutdown; returns it. */
+  add<T extends { close(): Promise<void> }>(name: string, node: T): T {
+    this.steps.push({ name, close: () => node.close() });
+    return node;
+  }
+
+  /** Runs `body`; if it throws, closes everything registered and rethrows. */
+  async run<T>(body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (err) {
+      await this.closeAll();
+      // A half-started role may still hold a timer or a socket: exit anyway once main has set
+      // the exit status (unref'd, so a clean exit happens first when nothing is left).
+      setTimeout(() => process.exit(), 2000).unref();
+      throw err;
+    }
+  }
+
+  /** Closes everything registered, newest first; one failure does not stop the others. */
+  async closeAll(): Promise<void> {
+    for (let step = this.steps.pop(); step; step = this.steps.pop()) {
+      try {
+        await step.close();
+      } catch (err) {
+        this.logger.error('close failed', { what: step.name, err });
+      }
+    }
+  }
+}

@@ -6,9 +6,10 @@ import { defaultStorageConfig, defaultTrackerConfig, keysOf } from '../config/in
 import { startStorage } from '../storage/index.js';
 import { startTracker } from '../tracker/index.js';
 import { overridesOf, parse, portOf } from './args.js';
+import { capped, fdBudget, raiseFdLimit } from './fd-budget.js';
 import { startEmbeddedGateway } from './gateway.js';
 import { acquirePidFile } from './pidfile.js';
-import { runUntilSignal } from './run.js';
+import { runUntilSignal, Startup } from './run.js';
 import { assertKnownStartKeys } from './unknown-keys.js';
 
 export const startHelp = `fdfs start [options]
@@ -56,7 +57,6 @@ export async function startCommand(argv: string[]): Promise<void> {
   const trackerPort = portOf(values['tracker-port'], '--tracker-port') ?? 22122;
   const storagePort = portOf(values['storage-port'], '--storage-port') ?? 23000;
   await mkdir(base, { recursive: true });
-  const releasePid = await acquirePidFile(join(base, 'fdfs.pid'));
 
   const tOver = split(sets, 'tracker');
   tOver.set('base_path', [join(base, 'tracker')]);
@@ -67,53 +67,57 @@ export async function startCommand(argv: string[]): Promise<void> {
   for (const w of [...keyWarnings, ...tracker.warnings]) logger.warn(w);
   // With --tracker this instance joins an existing cluster: storage + gateway, no tracker.
   const joinTrackers = (values.tracker as string[] | undefined) ?? [];
-  let trackerNode: Awaited<ReturnType<typeof startTracker>> | undefined;
-  if (joinTrackers.length === 0) {
-    await mkdir(tracker.config.basePath, { recursive: true });
-    trackerNode = await startTracker(tracker.config, { logger });
-  }
-  const trackers = trackerNode
-    ? [`${bind === '0.0.0.0' ? '127.0.0.1' : bind}:${trackerNode.address.port}`]
-    : joinTrackers;
+  const limit = await raiseFdLimit(logger);
+  const budget =
+    limit && fdBudget(limit.soft, { http: true, nativePorts: joinTrackers.length === 0 ? 2 : 1 });
+  const startup = new Startup(logger);
+  const { storageNode, gateway, trackers } = await startup.run(async () => {
+    startup.add('pid file', { close: await acquirePidFile(join(base, 'fdfs.pid')) });
+    let trackerNode: Awaited<ReturnType<typeof startTracker>> | undefined;
+    if (joinTrackers.length === 0) {
+      await mkdir(tracker.config.basePath, { recursive: true });
+      trackerNode = startup.add('tracker', await startTracker(capped(tracker.config, budget), { logger }));
+    }
+    const trackers = trackerNode
+      ? [`${bind === '0.0.0.0' ? '127.0.0.1' : bind}:${trackerNode.address.port}`]
+      : joinTrackers;
 
-  const sOver = split(sets, 'storage');
-  sOver.set('base_path', [join(base, 'storage')]);
-  if (!sOver.has('store_path0')) sOver.set('store_path0', [join(base, 'storage')]);
-  sOver.set('bind_addr', [bind]);
-  sOver.set('port', [String(storagePort)]);
-  if (values.group) sOver.set('group_name', [values.group as string]);
-  if (values['storage-id']) sOver.set('server_id', [values['storage-id'] as string]);
-  if (values.advertise) sOver.set('advertise_addr', [values.advertise as string]);
-  sOver.set('tracker_server', trackers);
-  const storage = defaultStorageConfig(sOver);
-  for (const w of storage.warnings) logger.warn(w);
-  await mkdir(storage.config.basePath, { recursive: true });
-  const storageNode = await startStorage(storage.config, { logger });
+    const sOver = split(sets, 'storage');
+    sOver.set('base_path', [join(base, 'storage')]);
+    if (!sOver.has('store_path0')) sOver.set('store_path0', [join(base, 'storage')]);
+    sOver.set('bind_addr', [bind]);
+    sOver.set('port', [String(storagePort)]);
+    if (values.group) sOver.set('group_name', [values.group as string]);
+    if (values['storage-id']) sOver.set('server_id', [values['storage-id'] as string]);
+    if (values.advertise) sOver.set('advertise_addr', [values.advertise as string]);
+    sOver.set('tracker_server', trackers);
+    const storage = defaultStorageConfig(sOver);
+    for (const w of storage.warnings) logger.warn(w);
+    await mkdir(storage.config.basePath, { recursive: true });
+    const storageNode = startup.add(
+      'storage',
+      await startStorage(capped(storage.config, budget), { logger }),
+    );
 
-  const gateway = await startEmbeddedGateway({
-    sets,
-    bind,
-    port: portOf(values['http-port'], '--http-port') ?? 8080,
-    base,
-    trackers,
-    engine: storageNode.engine,
-    counters: storageNode.counters,
-    logger,
-  }).catch(async (err: unknown) => {
-    // e.g. port 8080 taken: stop what already runs, or the process would linger half started.
-    await storageNode.close();
-    await trackerNode?.close();
-    await releasePid();
-    throw err;
+    const gateway = startup.add(
+      'gateway',
+      await startEmbeddedGateway({
+        sets,
+        bind,
+        port: portOf(values['http-port'], '--http-port') ?? 8080,
+        base,
+        trackers,
+        engine: storageNode.engine,
+        counters: storageNode.counters,
+        logger,
+        ...(budget ? { maxConnections: budget.http } : {}),
+      }),
+    );
+    return { storageNode, gateway, trackers };
   });
   const http = `${gateway.address.host}:${gateway.address.port}`;
   process.stdout.write(
     `fdfs ready tracker=${trackers[0]} storage=${bind}:${storageNode.address.port} http=${http} base=${base}\n`,
   );
-  await runUntilSignal(logger, async () => {
-    await gateway.close();
-    await storageNode.close();
-    await trackerNode?.close();
-    await releasePid();
-  });
+  await runUntilSignal(logger, () => startup.closeAll());
 }

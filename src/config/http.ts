@@ -92,6 +92,9 @@ export function httpConfigFrom(raw: RawConf, options: BuildOptions = {}): Loaded
   const config: HttpConfig = {
     bindAddr: r.string('http.bind_addr', ''),
     port: r.int('http.server_port', HTTP_DEFAULT_PORT, 0, 65535),
+    maxConnections: r.int('http.max_connections', 4096, 1, 1_000_000),
+    // Node wants requestTimeout (300 s, whole uploads) ≥ headersTimeout: keep it below that.
+    headerTimeout: Math.min(r.duration('http.header_timeout', 5000, 's', 100), 300_000),
     client: clientOf(r, options),
     groupName: group?.value ?? '',
     publicUrl: publicUrlOf(r),

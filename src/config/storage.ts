@@ -95,6 +95,8 @@ export function storageConfigFrom(raw: RawConf, options: BuildOptions = {}): Loa
     statReportInterval: r.duration('stat_report_interval', 60_000, 's', 1),
     basePath,
     maxConnections: r.int('max_connections', 1024, 1, 1_000_000),
+    maxConnectionsPerHost: r.int('max_connections_per_host', 0, 0, 1_000_000),
+    firstHeaderTimeout: r.duration('first_header_timeout', 5000, 's', 100),
     buffSize: r.size('buff_size', 256 * 1024, 8 * 1024, 64 * 1024 * 1024),
     storePaths: storePathsOf(r, basePath),
     subdirCountPerPath: r.int('subdir_count_per_path', 256, 1, 256),

@@ -30,6 +30,8 @@ export function trackerConfigFrom(raw: RawConf, options: BuildOptions = {}): Loa
     ...timeouts(r),
     basePath,
     maxConnections: r.int('max_connections', 1024, 1, 1_000_000),
+    maxConnectionsPerHost: r.int('max_connections_per_host', 0, 0, 1_000_000),
+    firstHeaderTimeout: r.duration('first_header_timeout', 5000, 's', 100),
     storeLookup,
     storeGroup: storeGroup?.value ?? '',
     storeServer: r.choice('store_server', 0, [0, 1, 2] as const),

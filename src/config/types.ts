@@ -27,6 +27,10 @@ export interface TrackerConfig {
   readonly networkTimeout: number; // ms
   readonly basePath: string;
   readonly maxConnections: number;
+  /** Most connections from one address; 0 = half of maxConnections, at least 16. */
+  readonly maxConnectionsPerHost: number;
+  /** ms from accept to the first request header; an idle socket is closed after it. */
+  readonly firstHeaderTimeout: number;
   readonly storeLookup: 0 | 1 | 2; // round robin, named group, most free space
   readonly storeGroup: string;
   readonly storeServer: 0 | 1 | 2; // round robin, first by ip, first by priority
@@ -56,6 +60,10 @@ export interface StorageConfig {
   readonly statReportInterval: number;
   readonly basePath: string;
   readonly maxConnections: number;
+  /** Most connections from one address; 0 = half of maxConnections, at least 16. */
+  readonly maxConnectionsPerHost: number;
+  /** ms from accept to the first request header; an idle socket is closed after it. */
+  readonly firstHeaderTimeout: number;
   readonly buffSize: number; // bytes; control bodies must fit in it
   readonly storePaths: readonly string[]; // store_path0..N (store_path0 defaults to base_path)
   readonly subdirCountPerPath: number;
@@ -101,6 +109,10 @@ export interface JwtKey {
 export interface HttpConfig {
   readonly bindAddr: string; // '' = all interfaces (forced to 127.0.0.1 when no http.auth key is set)
   readonly port: number; // 8080
+  /** Most client connections at once; beyond it 503 (fdfs start may lower it to fit RLIMIT_NOFILE). */
+  readonly maxConnections: number;
+  /** ms a connection may take to send its request headers; an idle one is closed after it. */
+  readonly headerTimeout: number;
   /** tracker_server and the other client keys, for requests the local storage cannot answer. */
   readonly client: ClientConfig;
   /** Group of URLs without one (`/M00/…`); '' = the local storage's group. */

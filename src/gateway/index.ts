@@ -5,6 +5,6 @@ export type { FileReply, FileRequest } from './file-get.js';
 export { parseFileUrl } from './file-url.js';
 export { LINK_AUDIENCE, LinkSigner } from './links.js';
 export { MAX_RANGES, parseRange } from './range.js';
-export { type GatewayHandle, startGateway } from './serve.js';
+export { type GatewayHandle, type GatewayLimits, startGateway } from './serve.js';
 export { checkToken, fastdfsToken, TOKEN_CLOCK_SKEW_SEC } from './token.js';
 export type { GatewayDeps, LocalHandle, LocalStat, LocalStore, LocalUpload, RemoteStore } from './types.js';

@@ -6,12 +6,12 @@
  * a raw path too (serve-upload.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { getRequestListener } from '@hono/node-server';
-import { FdfsError, Status, toStatus } from '../common/index.js';
 import type { HttpConfig } from '../config/types.js';
+import { listenOn } from '../protocol/index.js';
 import { type AppDeps, createGateway, type Gateway, logRequest } from './app.js';
+import { ConnLimit, isHealthCheck, serverTimeouts } from './conn-limit.js';
 import { fail, httpStatusOf } from './errors.js';
 import { errorReply, type FileReply } from './file-get.js';
 import { type FileTarget, parseFileUrl, splitTarget } from './file-url.js';
@@ -150,7 +150,16 @@ function rawFiles(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => b
   };
 }
 
-export async function startGateway(config: HttpConfig, deps: AppDeps): Promise<GatewayHandle> {
+export interface GatewayLimits {
+  /** A lower connection cap than http.max_connections (fdfs start fits it to RLIMIT_NOFILE). */
+  readonly maxConnections?: number;
+}
+
+export async function startGateway(
+  config: HttpConfig,
+  deps: AppDeps,
+  limits: GatewayLimits = {},
+): Promise<GatewayHandle> {
   const gw = createGateway(config, deps);
   const { ctx } = gw;
   let host = config.bindAddr || '0.0.0.0';
@@ -170,36 +179,26 @@ export async function startGateway(config: HttpConfig, deps: AppDeps): Promise<G
   if (ctx.remote) await clearSpool(ctx.spoolDir);
   const hono = getRequestListener(gw.app.fetch);
   const raw = rawFiles(gw);
-  const server: Server = createServer((req, res) => {
+  const maxConnections = Math.min(config.maxConnections, limits.maxConnections ?? Number.POSITIVE_INFINITY);
+  const limit = new ConnLimit({ maxConnections, headerTimeout: config.headerTimeout, logger: ctx.logger });
+  const server: Server = createServer(serverTimeouts(config.headerTimeout), (req, res) => {
+    if (limit.isOver(req)) {
+      // Over the cap: only a health check is served, and the connection closes after it.
+      if (!isHealthCheck(req)) return limit.refuse(res);
+      res.setHeader('connection', 'close');
+    }
     // HTTP/1.0 may leave Host out (load balancers' health checks do); node:http refuses that
     // only for 1.1. @hono/node-server builds the URL from Host, so name the address it came to.
     if (req.headers.host === undefined) req.headers.host = localHost(req);
     if (!raw(req, res)) void hono(req, res);
   });
-  await new Promise<void>((resolve, reject) => {
-    const failed = (err: NodeJS.ErrnoException) => {
-      const inUse = err.code === 'EADDRINUSE';
-      const why = inUse ? 'the port is in use' : err.message;
-      reject(
-        new FdfsError(
-          inUse ? Status.EBUSY : toStatus(err),
-          `gateway cannot listen on ${host}:${config.port}: ${why}`,
-          {
-            cause: err,
-          },
-        ),
-      );
-    };
-    server.once('error', failed);
-    server.listen(config.port, host, () => {
-      server.off('error', failed);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
+  limit.attach(server);
+  const addr = await listenOn(server, { role: 'gateway', host, port: config.port });
   ctx.logger.info('gateway listening', {
     host: addr.address,
     port: addr.port,
+    maxConnections,
+    headerTimeoutMs: config.headerTimeout,
     local: ctx.local?.group ?? null,
     cluster: ctx.remote !== undefined,
     tokens: config.antiSteal.checkToken,

@@ -1,8 +1,10 @@
 export { FdfsError, isFdfsError, Status, statusName, toStatus } from '../common/index.js';
+export * from './connection-guard.js';
 export * from './constants.js';
 export * from './fields.js';
 export * from './frame-reader.js';
 export * from './header.js';
+export * from './listen.js';
 export * from './metadata.js';
 export * from './packet-server.js';
 export * from './server-messages.js';

@@ -5,6 +5,7 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { FdfsError, type Logger, Status, toStatus } from '../common/index.js';
+import type { ConnectionGuard } from './connection-guard.js';
 import { Cmd, cmdName } from './constants.js';
 import { FrameReader } from './frame-reader.js';
 import { encodeHeader, encodePacket, type Header } from './header.js';
@@ -28,6 +29,13 @@ export interface ServeOptions {
   readonly timeout: number;
   /** Storage closes the connection after a header-only EINVAL, as FastDFS does (fact sheet §1.2). */
   readonly closeAfterEinval: boolean;
+  /** Total and per-address caps; a refused connection is closed before anything is read. */
+  readonly guard?: ConnectionGuard;
+  /**
+   * ms from accept to the first complete request header, counted once (not an idle timer, so a
+   * trickle of bytes does not extend it); `timeout` applies after it. 0/undefined = `timeout` only.
+   */
+  readonly firstHeaderTimeout?: number;
 }
 
 function write(socket: Socket, buf: Buffer): Promise<void> {
@@ -43,9 +51,31 @@ export async function servePackets(
 ): Promise<void> {
   const peer = `${socket.remoteAddress}:${socket.remotePort}`;
   const log = opts.logger.child({ peer });
+  socket.on('error', (err) => log.debug('socket error', { err }));
+  const host = socket.remoteAddress ?? '';
+  const guard = opts.guard;
+  if (guard) {
+    const refused = guard.admit(host);
+    if (refused !== undefined) {
+      socket.destroy();
+      const count = guard.refusalsToReport(Date.now());
+      if (count > 0) {
+        const caps = { maxConnections: guard.maxConnections, maxPerHost: guard.maxPerHost };
+        log.warn('connections refused', { reason: refused, count, ...caps });
+      }
+      return;
+    }
+  }
   socket.setNoDelay(true);
   socket.setTimeout(opts.timeout, () => socket.destroy());
-  socket.on('error', (err) => log.debug('socket error', { err }));
+  let firstHeader: NodeJS.Timeout | undefined;
+  if (opts.firstHeaderTimeout) {
+    firstHeader = setTimeout(() => {
+      log.debug('no request header in time: connection closed', { ms: opts.firstHeaderTimeout });
+      socket.destroy();
+    }, opts.firstHeaderTimeout);
+    firstHeader.unref();
+  }
   const reader = new FrameReader(socket, peer);
   const ctx: PacketContext = {
     socket,
@@ -61,6 +91,7 @@ export async function servePackets(
     for (;;) {
       const header = await reader.readHeader();
       if (!header) break;
+      clearTimeout(firstHeader);
       if (header.cmd === Cmd.QUIT) break;
       if (header.cmd === Cmd.ACTIVE_TEST && header.length === 0) {
         await ctx.reply();
@@ -83,6 +114,8 @@ export async function servePackets(
     // A malformed header, a truncated body or a dead peer: drop this connection, nothing else.
     log.info('connection dropped', { err });
   } finally {
+    clearTimeout(firstHeader);
+    guard?.release(host);
     socket.end();
     socket.destroySoon?.();
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from '../common/index.js';
 import { allowHostsFilter } from '../config/index.js';
 import type { StorageConfig } from '../config/types.js';
-import { servePackets } from '../protocol/index.js';
+import { ConnectionGuard, listenOn, servePackets } from '../protocol/index.js';
 import { Binlog } from './binlog.js';
 import { StorageCounters } from './counters.js';
 import { DistPath } from './dist-path.js';
@@ -69,6 +69,10 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
     logger.warn('allow_hosts: host name does not resolve; it allows nobody', { host: name, err }),
   );
 
+  const guard = new ConnectionGuard({
+    maxConnections: config.maxConnections,
+    maxPerHost: config.maxConnectionsPerHost,
+  });
   const server = createServer({ pauseOnConnect: false }, (socket) => {
     if (!allowed(socket.remoteAddress ?? '')) {
       logger.warn('connection refused: not in allow_hosts', {
@@ -77,25 +81,27 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
       socket.destroy();
       return;
     }
-    if (sockets.size >= config.maxConnections) {
-      socket.destroy();
-      return;
-    }
     sockets.add(socket);
     counters.connection(1);
     void servePackets(socket, handler, {
       logger,
       timeout: config.networkTimeout,
+      firstHeaderTimeout: config.firstHeaderTimeout,
       closeAfterEinval: true,
+      guard,
     }).finally(() => {
       sockets.delete(socket);
       counters.connection(-1);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.bindAddr || undefined, () => resolve());
-  });
+  await listenOn(server, { role: 'storage', host: config.bindAddr, port: config.port }).catch(
+    async (err: unknown) => {
+      // Nothing of this storage may outlive a failed start (fdfs exits with the listen errno).
+      await sync.close();
+      await binlog.close();
+      throw err;
+    },
+  );
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const host = typeof addr === 'object' && addr ? addr.address : config.bindAddr;

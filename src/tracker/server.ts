@@ -5,7 +5,15 @@ import { dirname } from 'node:path';
 import type { Logger } from '../common/index.js';
 import { allowHostsFilter, loadStorageIds, StorageIdList } from '../config/index.js';
 import type { TrackerConfig } from '../config/types.js';
-import { cmdName, type Header, type PacketContext, servePackets, unknownCommand } from '../protocol/index.js';
+import {
+  ConnectionGuard,
+  cmdName,
+  type Header,
+  listenOn,
+  type PacketContext,
+  servePackets,
+  unknownCommand,
+} from '../protocol/index.js';
 import { Cluster } from './cluster.js';
 import {
   type CommandHandler,
@@ -103,10 +111,10 @@ export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Pr
   );
   const sockets = new Set<Socket>();
   const server = createServer();
-  server.maxConnections = config.maxConnections;
-  server.on('drop', (info) =>
-    logger.warn('connection refused: max_connections reached', { peer: info?.remoteAddress }),
-  );
+  const guard = new ConnectionGuard({
+    maxConnections: config.maxConnections,
+    maxPerHost: config.maxConnectionsPerHost,
+  });
   server.on('connection', (socket) => {
     const peerIp = stripMappedPrefix(socket.remoteAddress ?? '');
     if (!allowed(peerIp)) {
@@ -127,17 +135,13 @@ export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Pr
     void servePackets(socket, (header, p) => dispatch(header, p, conn), {
       logger,
       timeout: config.networkTimeout,
+      firstHeaderTimeout: config.firstHeaderTimeout,
       closeAfterEinval: false,
+      guard,
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: config.port, host: config.bindAddr === '' ? undefined : config.bindAddr }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, { role: 'tracker', host: config.bindAddr, port: config.port });
   server.on('error', (err) => logger.error('tracker server error', { err }));
   const addr = server.address() as AddressInfo;
   logger.info('tracker listening', { host: addr.address, port: addr.port, groups: cluster.groups.size });
