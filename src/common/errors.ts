@@ -38,6 +38,11 @@ export interface FdfsErrorOptions {
   cause?: unknown;
   peer?: string;
   fileId?: string;
+  /**
+   * A stable name for the case within its errno, for front ends whose protocol tells more cases
+   * apart than errno does (S3: NoSuchBucket, NoSuchKey and NoSuchUpload are all ENOENT).
+   */
+  detail?: string;
 }
 
 /**
@@ -50,6 +55,7 @@ export class FdfsError extends Error {
   readonly code: string;
   readonly peer: string | undefined;
   readonly fileId: string | undefined;
+  readonly detail: string | undefined;
 
   constructor(status: number, message: string, options: FdfsErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -57,6 +63,7 @@ export class FdfsError extends Error {
     this.code = `FDFS_ERR_${statusName(status)}`;
     this.peer = options.peer;
     this.fileId = options.fileId;
+    this.detail = options.detail;
   }
 }
 
