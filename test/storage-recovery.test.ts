@@ -14,6 +14,8 @@ import { defaultStorageConfig } from '../src/config/index.js';
 import { Binlog, type StorageNode, startStorage } from '../src/storage/index.js';
 import { applyDelete, applyFile } from '../src/storage/sync/apply.js';
 import { syncTarget } from '../src/storage/sync/index.js';
+import { startTracker } from '../src/tracker/index.js';
+import { testTrackerConfig } from './helpers/fixtures.js';
 
 const dirs: string[] = [];
 const nodes: StorageNode[] = [];
@@ -197,5 +199,18 @@ describe('state temp files a kill -9 left', () => {
     await storage(base);
     for (const t of temps) expect(await exists(t), t).toBe(false);
     expect(await exists(join(data, 'sync', 'notes.tmp'))).toBe(true);
+  });
+
+  it('the tracker removes its state temp at start too (found by npm run chaos)', async () => {
+    const base = await temp();
+    await mkdir(join(base, 'data'), { recursive: true });
+    const torn = join(base, 'data', 'cluster_state.dat.fd9b80c9.tmp');
+    await writeFile(torn, 'torn');
+    const tracker = await startTracker(testTrackerConfig(base), { logger: silentLogger });
+    try {
+      expect(await exists(torn)).toBe(false);
+    } finally {
+      await tracker.close();
+    }
   });
 });

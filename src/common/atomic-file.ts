@@ -4,8 +4,8 @@
  * never a torn mix. Shared by the tracker and the storage, which must not import each other.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 
 /** fsync a directory so a rename or link inside it survives a crash. */
 export async function syncDir(dir: string): Promise<void> {
@@ -69,4 +69,22 @@ export async function writeFileAtomic(
     await fh.close();
   }
   await replaceFile(tmp, path, durable);
+}
+
+/** writeFileAtomic's temp names: `<file>.<8 hex>.tmp`. */
+const TEMP_NAME = /\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes the temps of writeFileAtomic in `dir` that a crash (kill -9 between open and rename)
+ * left behind; the real file was never replaced by them, so they hold nothing needed. Call at
+ * start, before anything writes there. Returns the names removed.
+ */
+export async function removeAtomicTemps(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!TEMP_NAME.test(name)) continue;
+    await unlink(join(dir, name)).catch(() => {});
+    removed.push(name);
+  }
+  return removed;
 }

@@ -4,26 +4,15 @@
  * that were logged but not yet carried out are finished (the engine logs before it unlinks).
  * Upload temps in `<store>/data/.tmp/` are cleared by StorePaths.init.
  */
-import { readdir, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Logger } from '../common/index.js';
+import { unlink } from 'node:fs/promises';
+import { type Logger, removeAtomicTemps } from '../common/index.js';
 import type { Binlog } from './binlog.js';
 import { META_SUFFIX } from './metadata-file.js';
 import type { StorePaths } from './store-paths.js';
 
-/** writeFileAtomic's temp names: `<file>.<8 hex>.tmp`. */
-const STATE_TEMP = /\.[0-9a-f]{8}\.tmp$/;
-
 export async function removeStateTemps(dirs: readonly string[], logger: Logger): Promise<number> {
   let removed = 0;
-  for (const dir of dirs) {
-    const names = await readdir(dir).catch(() => [] as string[]);
-    for (const name of names) {
-      if (!STATE_TEMP.test(name)) continue;
-      await unlink(join(dir, name)).catch(() => {});
-      removed++;
-    }
-  }
+  for (const dir of dirs) removed += (await removeAtomicTemps(dir)).length;
   if (removed > 0) logger.info('removed state temp files left by a crash', { removed, dirs });
   return removed;
 }

@@ -4,8 +4,15 @@
  * corrupted file is detected and ignored (with a warning) instead of trusted.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { crc32, FdfsError, type Logger, Status, writeFileAtomic } from '../common/index.js';
+import { dirname, join } from 'node:path';
+import {
+  crc32,
+  FdfsError,
+  type Logger,
+  removeAtomicTemps,
+  Status,
+  writeFileAtomic,
+} from '../common/index.js';
 import { type ClusterSnapshot, isClusterSnapshot } from './snapshot.js';
 
 export const STATE_FILE_NAME = 'cluster_state.dat';
@@ -47,6 +54,9 @@ export function decodeState(buf: Buffer): ClusterSnapshot {
 
 /** The saved state, or undefined when there is none or it cannot be trusted (logged). */
 export async function loadState(path: string, logger: Logger): Promise<ClusterSnapshot | undefined> {
+  // A kill -9 mid-save leaves writeFileAtomic's temp beside the state file, forever otherwise.
+  const stale = await removeAtomicTemps(dirname(path));
+  if (stale.length > 0) logger.info('removed state temp files left by a crash', { path, removed: stale });
   let buf: Buffer;
   try {
     buf = await readFile(path);

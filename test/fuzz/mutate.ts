@@ -2,6 +2,9 @@
 import type { Rng } from '../harness/rng.js';
 import type { Packet } from './native-seeds.js';
 
+/** Storage commands that change or remove a named file. */
+const WRITES = new Set([12, 13, 16, 17, 18, 19, 24, 25, 34, 35, 36, 37, 38, 40]);
+
 const LENGTHS = [
   -1n,
   0n,
@@ -56,6 +59,8 @@ export function mutate(rng: Rng, p: Packet, rate: number): Wire {
       }
       case 1:
         cmd = rng.chance(0.5) ? rng.int(0, 255) : cmd + rng.int(-2, 2);
+        // Found by a long run: 22 → 12 is a well-formed delete of the canary, the fuzzer's doing.
+        if (p.readsCanary && WRITES.has(cmd & 0xff)) cmd = p.cmd;
         steps.push(`cmd=${cmd & 0xff}`);
         break;
       case 2:

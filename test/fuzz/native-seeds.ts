@@ -34,6 +34,8 @@ import type { Rng } from '../harness/rng.js';
 export interface Packet {
   readonly cmd: number;
   readonly body: Buffer;
+  /** Names the canary: a mutated cmd must not turn it into a write (12 has 15's and 22's layout). */
+  readonly readsCanary?: boolean;
 }
 
 export interface SeedContext {
@@ -112,6 +114,7 @@ export function storageSeed(rng: Rng, ctx: SeedContext): Packet {
     case 6:
     case 7:
       return {
+        readsCanary: true,
         cmd: Cmd.DOWNLOAD_FILE,
         body: encodeDownload({
           offset: rng.pick([0, 1, 10, 4096]),
@@ -121,9 +124,17 @@ export function storageSeed(rng: Rng, ctx: SeedContext): Packet {
         }),
       };
     case 8:
-      return { cmd: Cmd.GET_METADATA, body: encodeGroupAndName(g, rng.chance(0.5) ? ctx.canary : name) };
+      return {
+        readsCanary: true,
+        cmd: Cmd.GET_METADATA,
+        body: encodeGroupAndName(g, rng.chance(0.5) ? ctx.canary : name),
+      };
     case 9:
-      return { cmd: Cmd.QUERY_FILE_INFO, body: encodeGroupAndName(g, rng.chance(0.5) ? ctx.canary : name) };
+      return {
+        readsCanary: true,
+        cmd: Cmd.QUERY_FILE_INFO,
+        body: encodeGroupAndName(g, rng.chance(0.5) ? ctx.canary : name),
+      };
     case 10:
       return { cmd: Cmd.APPEND_FILE, body: Buffer.concat([encodeAppendPrefix(ctx.victim, c.length), c]) };
     case 11:
