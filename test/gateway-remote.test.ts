@@ -2,8 +2,11 @@
  * The gateway in front of a cluster it does not run beside (`fdfs gateway`): everything through
  * the client — uploads spooled or streamed, downloads from any replica that has the file.
  */
+import { readdir, stat } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type GatewayHandle, startGateway } from '../src/gateway/index.js';
 import type { StorageNode } from '../src/storage/index.js';
 import { type InProcessCluster, startCluster } from './helpers/gateway-cluster.js';
@@ -35,6 +38,41 @@ afterAll(async () => {
   await gw?.close();
   await cl?.close();
 });
+
+/** A PUT /upload/<name> whose body the test writes piece by piece; `answer` settles with the reply. */
+function slowPut(name: string, headers: Record<string, string>) {
+  const req = request({
+    host: '127.0.0.1',
+    port: gw.address.port,
+    method: 'PUT',
+    path: `/upload/${name}`,
+    headers,
+  });
+  const answer = new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+  });
+  answer.catch(() => {}); // a test that fails early destroys the request; its awaiter still sees why
+  return { req, answer };
+}
+
+/** Sizes of the files in `dir` ending in `suffix`. */
+async function fileSizes(dir: string, suffix: string): Promise<number[]> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(suffix));
+  const sizes = await Promise.all(
+    names.map((n) =>
+      stat(join(dir, n)).then(
+        (s) => s.size,
+        () => 0,
+      ),
+    ),
+  );
+  return sizes;
+}
 
 async function buf(res: Response): Promise<Buffer> {
   return Buffer.from(await res.arrayBuffer());
@@ -73,21 +111,44 @@ describe('gateway without a local storage', () => {
   });
 
   it('streams a PUT with a length straight through, and spools a chunked one', async () => {
-    const data = bytes(50_000, 4);
-    const direct = await fetch(`${origin}/upload/a.bin`, { method: 'PUT', body: data });
-    expect(direct.status).toBe(200);
-    const chunked = await fetch(`${origin}/upload/b.bin`, {
-      method: 'PUT',
-      body: new Blob([data]).stream(),
-      duplex: 'half',
-    } as RequestInit);
-    expect(chunked.status).toBe(200);
-    for (const r of [direct, chunked]) {
-      const s = (await r.json()) as Stored;
+    const data = bytes(400_000, 4);
+    const half = data.length / 2;
+    const spoolDir = join(cl.base, 'gateway', 'tmp');
+    const storageTmp = join(cl.base, 'storage', 'data', '.tmp');
+
+    // Length known: half the body, then a pause. The storage is already writing its temp file
+    // while the gateway's spool stays empty.
+    const direct = slowPut('a.bin', { 'Content-Length': String(data.length) });
+    const chunked = slowPut('b.bin', { 'Transfer-Encoding': 'chunked' });
+    onTestFinished(() => {
+      direct.req.destroy();
+      chunked.req.destroy();
+    });
+    direct.req.write(data.subarray(0, half));
+    await eventually(async () => {
+      const sizes = await fileSizes(storageTmp, '.tmp');
+      expect(sizes.some((n) => n > 0)).toBe(true);
+    }, 5000);
+    expect(await fileSizes(spoolDir, '.part')).toEqual([]);
+    direct.req.end(data.subarray(half));
+    const directAnswer = await direct.answer;
+
+    // Chunked (no length): the body waits in the spool; nothing reaches the storage before it ends.
+    chunked.req.write(data.subarray(0, half));
+    await eventually(async () => {
+      const sizes = await fileSizes(spoolDir, '.part');
+      expect(sizes.some((n) => n > 0)).toBe(true);
+    }, 5000);
+    expect(await fileSizes(storageTmp, '.tmp')).toEqual([]);
+    chunked.req.end(data.subarray(half));
+
+    for (const answer of [directAnswer, await chunked.answer]) {
+      expect(answer.status).toBe(200);
+      const s = JSON.parse(answer.body.toString('utf8')) as Stored;
       expect((await cl.client.downloadBuffer(s.fileId)).equals(data)).toBe(true);
     }
     expect(await cl.tempFiles()).toEqual([]);
-  });
+  }, 20_000);
 
   it('refuses a part over the limit with 413, storing nothing and leaving no spool file', async () => {
     const before = await cl.storedFiles();
