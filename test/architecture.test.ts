@@ -15,7 +15,8 @@ const allowed: Record<string, readonly string[]> = {
   tracker: ['common', 'protocol', 'fileid', 'config'],
   storage: ['common', 'protocol', 'fileid', 'config', 'client'],
   gateway: ['common', 'protocol', 'fileid', 'config', 'client'],
-  cli: ['common', 'protocol', 'fileid', 'config', 'client', 'tracker', 'storage', 'gateway'],
+  namespace: ['common'],
+  cli: ['common', 'protocol', 'fileid', 'config', 'client', 'tracker', 'storage', 'gateway', 'namespace'],
 };
 
 async function sources(dir: string): Promise<string[]> {

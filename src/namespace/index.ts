@@ -1,0 +1,15 @@
+export type {
+  BucketRecord,
+  CompletedUpload,
+  GarbageEntry,
+  ListPage,
+  ListQuery,
+  LmdbNamespaceOptions,
+  Namespace,
+  ObjectPart,
+  ObjectRecord,
+  PartRecord,
+  UploadListQuery,
+  UploadRecord,
+  WriteCondition,
+} from './types.js';

@@ -1,0 +1,149 @@
+/**
+ * The namespace contract: bucket/key → object records over FastDFS file ids. Every store (lmdb now,
+ * PostgreSQL next) implements `Namespace` and passes the one conformance suite in test/namespace.
+ * Keys compare by UTF-8 bytes, as S3 lists them.
+ */
+
+/** One stored FastDFS file of an object, in order. */
+export interface ObjectPart {
+  readonly fileId: string;
+  readonly size: number;
+}
+
+export interface ObjectRecord {
+  readonly bucket: string;
+  readonly key: string;
+  /** One for PutObject, N for multipart. */
+  readonly parts: readonly ObjectPart[];
+  readonly size: number;
+  /** Bare hex, or hex-N for multipart (no quotes). */
+  readonly etag: string;
+  /** ms since epoch. */
+  readonly lastModified: number;
+  readonly contentType: string;
+  /** cache-control, content-disposition, content-encoding, content-language, expires (lower-case names). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** x-amz-meta-* names without the prefix, lower-case. */
+  readonly meta: Readonly<Record<string, string>>;
+  /** e.g. CRC32 base64, as sent. */
+  readonly checksum?: { readonly algorithm: string; readonly value: string };
+}
+
+export interface BucketRecord {
+  readonly name: string;
+  /** Access key of the owner. */
+  readonly owner: string;
+  readonly createdAt: number;
+  readonly group?: string;
+  readonly public: boolean;
+}
+
+export interface UploadRecord {
+  readonly uploadId: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly owner: string;
+  readonly initiatedAt: number;
+  readonly contentType: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly meta: Readonly<Record<string, string>>;
+  readonly group?: string;
+}
+
+export interface PartRecord {
+  readonly uploadId: string;
+  readonly partNumber: number;
+  readonly fileId: string;
+  readonly size: number;
+  readonly etag: string;
+  readonly lastModified: number;
+}
+
+/** What a completed upload answered, so a repeated Complete gets the same answer (added by ns). */
+export interface CompletedUpload {
+  readonly uploadId: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly etag: string;
+  readonly completedAt: number;
+}
+
+export interface ListQuery {
+  readonly prefix?: string;
+  readonly delimiter?: string;
+  /** Exclusive: a key or a common prefix. */
+  readonly after?: string;
+  readonly maxKeys: number;
+}
+
+export interface ListPage {
+  readonly objects: readonly ObjectRecord[];
+  readonly prefixes: readonly string[];
+  readonly truncated: boolean;
+  /** Last key or prefix returned, for NextMarker / continuation. */
+  readonly last?: string;
+}
+
+export interface WriteCondition {
+  readonly ifNoneMatch?: '*';
+  /** Bare etag. */
+  readonly ifMatch?: string;
+}
+
+export interface UploadListQuery {
+  readonly prefix?: string;
+  readonly keyMarker?: string;
+  readonly uploadIdMarker?: string;
+  readonly max: number;
+}
+
+export interface GarbageEntry {
+  readonly seq: number;
+  readonly fileId: string;
+}
+
+export interface Namespace {
+  /** owned = exists, same owner. */
+  createBucket(b: BucketRecord): Promise<'created' | 'owned' | 'taken'>;
+  getBucket(name: string): Promise<BucketRecord | undefined>;
+  /** By name. */
+  listBuckets(owner: string): Promise<readonly BucketRecord[]>;
+  setBucketPublic(name: string, pub: boolean): Promise<void>;
+  /** Open uploads are aborted with it (their parts' files → garbage). */
+  deleteBucket(name: string): Promise<'deleted' | 'missing' | 'not-empty'>;
+  getObject(bucket: string, key: string): Promise<ObjectRecord | undefined>;
+  /** Commits the key; the files of the object it replaces go to the garbage queue in the same transaction. */
+  putObject(rec: ObjectRecord, cond?: WriteCondition): Promise<'ok' | 'no-bucket' | 'precondition-failed'>;
+  /** Old files → garbage, same transaction. */
+  deleteObject(bucket: string, key: string): Promise<boolean>;
+  /** Keys in UTF-8 byte order. */
+  listObjects(bucket: string, q: ListQuery): Promise<ListPage>;
+  createUpload(u: UploadRecord): Promise<'ok' | 'no-bucket'>;
+  getUpload(uploadId: string): Promise<UploadRecord | undefined>;
+  /** A replaced part's file → garbage. */
+  putPart(p: PartRecord): Promise<'ok' | 'no-upload'>;
+  listParts(uploadId: string, afterPart: number, max: number): Promise<readonly PartRecord[]>;
+  /** Ordered by key bytes, then uploadId. */
+  listUploads(bucket: string, q: UploadListQuery): Promise<readonly UploadRecord[]>;
+  /** Atomically: the object committed, the upload and its parts gone, unused parts' files → garbage. */
+  completeUpload(
+    uploadId: string,
+    rec: ObjectRecord,
+    cond?: WriteCondition,
+  ): Promise<'ok' | 'no-upload' | 'precondition-failed'>;
+  /** Added by ns: a recently completed upload (kept ~24 h), so a repeated Complete answers the same. */
+  getCompleted(uploadId: string): Promise<CompletedUpload | undefined>;
+  /** Parts' files → garbage. */
+  abortUpload(uploadId: string): Promise<boolean>;
+  /** Added by ns: whether any object or part references the file (for orphan gc). */
+  isReferenced(fileId: string): Promise<boolean>;
+  /** Garbage queue: file ids no object or part references any more (ref-counted: CopyObject shares files). */
+  takeGarbage(max: number): Promise<readonly GarbageEntry[]>;
+  ackGarbage(seqs: readonly number[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LmdbNamespaceOptions {
+  /** false: commits are not synced (tests, benchmarks). Default true. */
+  readonly durable?: boolean;
+}
