@@ -7,8 +7,10 @@
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fdBudget, parseProcLimits } from '../src/cli/fd-budget.js';
 import { FdfsClient } from '../src/client/index.js';
 import { defaultClientConfig } from '../src/config/index.js';
+import { ConnectionGuard, listenError, perHostCap } from '../src/protocol/index.js';
 import { eventually, type RunningNode, startNode } from './helpers/node-process.js';
 
 const HTTP_CAP = 20;
@@ -138,4 +140,52 @@ describe('header timeouts', () => {
     expect(await within(tracker.closed, 15_000)).toBe(true);
     expect(await within(storage.closed, 15_000)).toBe(true);
   }, 40_000);
+});
+
+describe('the pure parts', () => {
+  it('ConnectionGuard: a total cap, a per-address cap, slots given back, refusals reported once', () => {
+    const g = new ConnectionGuard({ maxConnections: 4, maxPerHost: 2 });
+    expect([g.admit('a'), g.admit('a'), g.admit('a')]).toEqual([
+      undefined,
+      undefined,
+      'max_connections_per_host',
+    ]);
+    expect([g.admit('b'), g.admit('c'), g.admit('d')]).toEqual([undefined, undefined, 'max_connections']);
+    g.release('a');
+    expect(g.admit('d')).toBeUndefined();
+    expect(g.size).toBe(4);
+    g.release('zz'); // never admitted: nothing to give back
+    expect(g.size).toBe(4);
+    expect(g.refusalsToReport(10_000)).toBe(2);
+    g.admit('e');
+    expect(g.refusalsToReport(10_500)).toBe(0); // within the second: held back
+    expect(g.refusalsToReport(11_000)).toBe(1);
+    expect(perHostCap({ maxConnections: 1024, maxPerHost: 0 })).toBe(512);
+    expect(perHostCap({ maxConnections: 20, maxPerHost: 0 })).toBe(16);
+    expect(perHostCap({ maxConnections: 8, maxPerHost: 0 })).toBe(8);
+  });
+
+  it('fdBudget: a reserve HTTP never gets, and no cap to fit under an unlimited limit', () => {
+    expect(fdBudget(1024, { http: true, nativePorts: 2 })).toEqual({ http: 352, nativePerPort: 64 });
+    expect(fdBudget(1024, { http: false, nativePorts: 1 })).toEqual({ http: 0, nativePerPort: 480 });
+    expect(fdBudget(256, { http: true, nativePorts: 1 })).toEqual({ http: 64, nativePerPort: 32 });
+    expect(fdBudget(Number.POSITIVE_INFINITY, { http: true, nativePorts: 2 }).http).toBe(
+      Number.POSITIVE_INFINITY,
+    );
+    const text =
+      'Max processes   1   1   processes\nMax open files            1024                 unlimited            files\n';
+    expect(parseProcLimits(text)).toEqual({ soft: 1024, hard: Number.POSITIVE_INFINITY });
+  });
+
+  it('listenError: the errno of a failed listen, with the role and address', () => {
+    const err = (code: string, errno: number) => Object.assign(new Error(code), { code, errno });
+    const target = { role: 'storage', host: '10.9.9.9', port: 23000 };
+    const na = listenError(err('EADDRNOTAVAIL', -99), target);
+    expect([na.status, na.message]).toEqual([
+      99,
+      'storage cannot listen on 10.9.9.9:23000: the address is not one of this machine',
+    ]);
+    expect(listenError(err('EACCES', -13), { role: 'gateway', port: 80 }).status).toBe(13);
+    expect(listenError(err('EPROTONOSUPPORT', -93), target).status).toBe(93);
+  });
 });

@@ -52,7 +52,7 @@ export function fdBudget(limit: number, roles: { http: boolean; nativePorts: num
   if (roles.nativePorts > 0) native = roles.http ? Math.max(MIN_NATIVE, Math.floor(limit / 4)) : usable;
   const http = roles.http ? Math.max(0, usable - native) : 0;
   return {
-    http: Math.max(1, Math.floor(http / 2)),
+    http: roles.http ? Math.max(1, Math.floor(http / 2)) : 0,
     nativePerPort: roles.nativePorts > 0 ? Math.max(1, Math.floor(native / 2 / roles.nativePorts)) : 0,
   };
 }
@@ -111,4 +111,21 @@ export function capped<C extends { readonly maxConnections: number }>(
 ): C {
   if (!budget || budget.nativePerPort >= config.maxConnections) return config;
   return Object.freeze({ ...config, maxConnections: budget.nativePerPort });
+}
+
+/** raiseFdLimit, then the budget for these roles, logged; undefined when the limit is unknown. */
+export async function budgetFor(
+  logger: Logger,
+  roles: { http: boolean; nativePorts: number },
+): Promise<FdBudget | undefined> {
+  const limit = await raiseFdLimit(logger);
+  if (!limit) return undefined;
+  const budget = fdBudget(limit.soft, roles);
+  // Infinity prints as null: nothing to fit.
+  logger.info('connection caps from the descriptor limit (the configured caps apply when lower)', {
+    limit: limit.soft,
+    http: roles.http ? budget.http : undefined,
+    nativePerPort: roles.nativePorts > 0 ? budget.nativePerPort : undefined,
+  });
+  return budget;
 }

@@ -12,7 +12,7 @@ import { defaultHttpConfig, keysOf, loadHttpConfig } from '../config/index.js';
 import { type GatewayHandle, startGateway } from '../gateway/index.js';
 import type { StorageCounters, StorageEngine } from '../storage/index.js';
 import { overridesOf, parse } from './args.js';
-import { fdBudget, raiseFdLimit } from './fd-budget.js';
+import { budgetFor } from './fd-budget.js';
 import { localStoreOf } from './local-reader.js';
 import { acquirePidFile } from './pidfile.js';
 import { runUntilSignal, Startup } from './run.js';
@@ -42,8 +42,7 @@ export async function gatewayCommand(argv: string[]): Promise<void> {
   const logger = createLogger({ level: config.client.logLevel });
   for (const w of warnings) logger.warn(w);
   await mkdir(config.client.basePath, { recursive: true });
-  const limit = await raiseFdLimit(logger);
-  const budget = limit && fdBudget(limit.soft, { http: true, nativePorts: 0 });
+  const budget = await budgetFor(logger, { http: true, nativePorts: 0 });
   const startup = new Startup(logger);
   const gw = await startup.run(async () => {
     startup.add('pid file', {

@@ -6,7 +6,7 @@ import { keysOf, loadStorageConfig, loadTrackerConfig } from '../config/index.js
 import { startStorage } from '../storage/index.js';
 import { startTracker } from '../tracker/index.js';
 import { overridesOf, parse, portOf } from './args.js';
-import { capped, fdBudget, raiseFdLimit } from './fd-budget.js';
+import { budgetFor, capped } from './fd-budget.js';
 import { startEmbeddedGateway } from './gateway.js';
 import { acquirePidFile } from './pidfile.js';
 import { runUntilSignal, Startup } from './run.js';
@@ -47,8 +47,7 @@ export async function roleCommand(role: 'tracker' | 'storage', argv: string[]): 
   for (const w of loaded.warnings) logger.warn(w);
   await mkdir(loaded.config.basePath, { recursive: true });
   const httpPort = portOf(values['http-port'], '--http-port');
-  const limit = await raiseFdLimit(logger);
-  const budget = limit && fdBudget(limit.soft, { http: httpPort !== undefined, nativePorts: 1 });
+  const budget = await budgetFor(logger, { http: httpPort !== undefined, nativePorts: 1 });
   const startup = new Startup(logger);
   const { node, gateway } = await startup.run(async () => {
     startup.add('pid file', {

@@ -6,7 +6,7 @@ import { defaultStorageConfig, defaultTrackerConfig, keysOf } from '../config/in
 import { startStorage } from '../storage/index.js';
 import { startTracker } from '../tracker/index.js';
 import { overridesOf, parse, portOf } from './args.js';
-import { capped, fdBudget, raiseFdLimit } from './fd-budget.js';
+import { budgetFor, capped } from './fd-budget.js';
 import { startEmbeddedGateway } from './gateway.js';
 import { acquirePidFile } from './pidfile.js';
 import { runUntilSignal, Startup } from './run.js';
@@ -67,9 +67,7 @@ export async function startCommand(argv: string[]): Promise<void> {
   for (const w of [...keyWarnings, ...tracker.warnings]) logger.warn(w);
   // With --tracker this instance joins an existing cluster: storage + gateway, no tracker.
   const joinTrackers = (values.tracker as string[] | undefined) ?? [];
-  const limit = await raiseFdLimit(logger);
-  const budget =
-    limit && fdBudget(limit.soft, { http: true, nativePorts: joinTrackers.length === 0 ? 2 : 1 });
+  const budget = await budgetFor(logger, { http: true, nativePorts: joinTrackers.length === 0 ? 2 : 1 });
   const startup = new Startup(logger);
   const { storageNode, gateway, trackers } = await startup.run(async () => {
     startup.add('pid file', { close: await acquirePidFile(join(base, 'fdfs.pid')) });
