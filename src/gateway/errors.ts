@@ -49,11 +49,11 @@ const reasonByErrno: Readonly<Record<number, string>> = {
   [Status.EEXIST]: 'file already exists',
   [Status.EFBIG]: 'file is larger than the upload limit',
   [Status.EOPNOTSUPP]: 'not enabled on this gateway',
-  [Status.ECONNREFUSED]: 'storage unreachable',
-  [Status.ECONNRESET]: 'storage unreachable',
-  [Status.EAGAIN]: 'storage busy, try again',
-  [Status.EBUSY]: 'storage busy, try again',
-  [Status.ETIMEDOUT]: 'storage did not answer in time',
+  [Status.ECONNREFUSED]: 'a tracker or storage is unreachable',
+  [Status.ECONNRESET]: 'a tracker or storage is unreachable',
+  [Status.EAGAIN]: 'the cluster is busy, try again',
+  [Status.EBUSY]: 'the cluster is busy, try again',
+  [Status.ETIMEDOUT]: 'a tracker or storage did not answer in time',
   [Status.ENOSPC]: 'no space left on the storage',
 };
 
