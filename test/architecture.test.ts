@@ -16,7 +16,19 @@ const allowed: Record<string, readonly string[]> = {
   storage: ['common', 'protocol', 'fileid', 'config', 'client'],
   gateway: ['common', 'protocol', 'fileid', 'config', 'client'],
   namespace: ['common'],
-  cli: ['common', 'protocol', 'fileid', 'config', 'client', 'tracker', 'storage', 'gateway', 'namespace'],
+  s3: ['common', 'protocol', 'fileid', 'config', 'client', 'namespace', 'gateway'],
+  cli: [
+    'common',
+    'protocol',
+    'fileid',
+    'config',
+    'client',
+    'tracker',
+    'storage',
+    'gateway',
+    'namespace',
+    's3',
+  ],
 };
 
 async function sources(dir: string): Promise<string[]> {
