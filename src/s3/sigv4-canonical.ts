@@ -1,0 +1,79 @@
+import { tryDecode, uriEncode } from './sigv4-crypto.js';
+
+export interface QueryParam {
+  readonly name: string; // decoded
+  readonly value: string; // decoded
+}
+
+/**
+ * Splits a raw query into decoded pairs. '+' stays a plus (RFC 3986, as the SDKs encode a space
+ * as %20); a malformed escape keeps its raw text so the signature, not the parser, rejects it.
+ */
+export function parseQuery(rawQuery: string, plusIsSpace = false): QueryParam[] {
+  const out: QueryParam[] = [];
+  if (rawQuery === '') return out;
+  for (const part of rawQuery.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const rawName = eq < 0 ? part : part.slice(0, eq);
+    const rawValue = eq < 0 ? '' : part.slice(eq + 1);
+    out.push({ name: decodePart(rawName, plusIsSpace), value: decodePart(rawValue, plusIsSpace) });
+  }
+  return out;
+}
+
+function decodePart(raw: string, plusIsSpace: boolean): string {
+  const text = plusIsSpace ? raw.replaceAll('+', ' ') : raw;
+  return tryDecode(text) ?? text;
+}
+
+/** Canonical query: every pair re-encoded strictly, sorted by encoded name, then encoded value. */
+export function canonicalQuery(params: readonly QueryParam[], skip?: string): string {
+  const pairs: [string, string][] = [];
+  for (const p of params) {
+    if (p.name === skip) continue;
+    pairs.push([uriEncode(p.name), uriEncode(p.value)]);
+  }
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  return pairs.map(([n, v]) => `${n}=${v}`).join('&');
+}
+
+/**
+ * S3's canonical URI is the path exactly as the client encoded it (never encoded twice, no dot
+ * segments removed). The alternative re-encodes each decoded segment strictly, for clients that
+ * send characters such as '!' or '$' raw but sign them %-encoded; undefined when it is the same.
+ */
+export function canonicalPaths(rawPath: string): string[] {
+  const first = rawPath === '' ? '/' : rawPath;
+  const segments = first.split('/').map((s) => {
+    const d = tryDecode(s);
+    return d === undefined ? undefined : uriEncode(d);
+  });
+  if (segments.some((s) => s === undefined)) return [first];
+  const second = segments.join('/');
+  return second === first ? [first] : [first, second];
+}
+
+/** `name:value\n` for each signed header, values trimmed and inner whitespace runs collapsed. */
+export function canonicalHeaders(
+  signed: readonly string[],
+  headers: Readonly<Record<string, string | undefined>>,
+): string {
+  let out = '';
+  for (const name of signed) {
+    const value = headers[name] ?? '';
+    out += `${name}:${value.trim().replace(/\s+/g, ' ')}\n`;
+  }
+  return out;
+}
+
+export function canonicalRequest(
+  method: string,
+  path: string,
+  query: string,
+  headerBlock: string,
+  signedHeaders: readonly string[],
+  payloadHash: string,
+): string {
+  return `${method}\n${path}\n${query}\n${headerBlock}\n${signedHeaders.join(';')}\n${payloadHash}`;
+}
