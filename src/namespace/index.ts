@@ -1,3 +1,5 @@
+export { MAX_KEY_BYTES } from './lmdb-keys.js';
+export { openLmdbNamespace } from './lmdb-namespace.js';
 export type {
   BucketRecord,
   CompletedUpload,

@@ -146,4 +146,8 @@ export interface Namespace {
 export interface LmdbNamespaceOptions {
   /** false: commits are not synced (tests, benchmarks). Default true. */
   readonly durable?: boolean;
+  /** Clock for completion records (tests). Default Date.now. */
+  readonly now?: () => number;
+  /** How long a completed upload still answers a repeated Complete. Default 24 h. */
+  readonly completedTtlMs?: number;
 }

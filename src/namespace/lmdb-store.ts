@@ -1,0 +1,121 @@
+/**
+ * One lmdb environment with a named database per record kind, and the helpers every verb shares:
+ * the write transaction (durable before it resolves) and file reference counting with the
+ * garbage queue. Verbs live in lmdb-buckets, lmdb-objects, lmdb-list, lmdb-multipart, lmdb-garbage.
+ */
+import { type Database, open, type RootDatabase } from 'lmdb';
+import { readU48, u48, utf8 } from './lmdb-keys.js';
+import type {
+  BucketRecord,
+  CompletedUpload,
+  ObjectPart,
+  ObjectRecord,
+  PartRecord,
+  UploadRecord,
+} from './types.js';
+
+/** An object as stored under `<bucket>\0<key>`: the record without its own address. */
+export type StoredObject = Omit<ObjectRecord, 'bucket' | 'key'>;
+
+export interface LmdbStore {
+  readonly root: RootDatabase;
+  readonly buckets: Database<BucketRecord, Buffer>;
+  readonly objects: Database<StoredObject, Buffer>;
+  readonly uploads: Database<UploadRecord, Buffer>;
+  /** `<bucket>\0<key>\0<uploadId>` → true: uploads in listing order, found by bucket. */
+  readonly uploadKeys: Database<true, Buffer>;
+  readonly parts: Database<PartRecord, Buffer>;
+  /** fileId → how many object parts and upload parts name it. */
+  readonly refs: Database<number, Buffer>;
+  /** seq → fileId. */
+  readonly garbage: Database<string, Buffer>;
+  /** fileId → its seq in the queue, so a file referenced again leaves the queue. */
+  readonly garbageByFile: Database<number, Buffer>;
+  readonly completed: Database<CompletedUpload, Buffer>;
+  /** `<completedAt>` + uploadId → true: expiry order for `completed`. */
+  readonly completedByTime: Database<true, Buffer>;
+  readonly meta: Database<number, Buffer>;
+  readonly durable: boolean;
+  readonly now: () => number;
+  readonly completedTtlMs: number;
+}
+
+export interface StoreOptions {
+  readonly durable?: boolean;
+  readonly now?: () => number;
+  readonly completedTtlMs?: number;
+}
+
+export function openStore(dir: string, opts: StoreOptions = {}): LmdbStore {
+  const durable = opts.durable !== false;
+  // Durable: lmdb-js resolves a write when its commit is visible and overlaps the fsync with the next
+  // commit; write() below also waits for `flushed`, so a resolved write has reached the disk.
+  // Not durable: no fsync at all (a killed process still keeps what the OS page cache holds).
+  const root = open({ path: dir, maxDbs: 16, noSync: !durable });
+  const db = <V>(name: string): Database<V, Buffer> =>
+    root.openDB<V, Buffer>({ name, keyEncoding: 'binary' });
+  return {
+    root,
+    buckets: db('buckets'),
+    objects: db('objects'),
+    uploads: db('uploads'),
+    uploadKeys: db('upload-keys'),
+    parts: db('parts'),
+    refs: db('refs'),
+    garbage: db('garbage'),
+    garbageByFile: db('garbage-by-file'),
+    completed: db('completed'),
+    completedByTime: db('completed-by-time'),
+    meta: db('meta'),
+    durable,
+    now: opts.now ?? Date.now,
+    completedTtlMs: opts.completedTtlMs ?? 24 * 3600_000,
+  };
+}
+
+/**
+ * Runs `fn` inside one write transaction (batched with the others of this event turn) and resolves
+ * once it is committed, and synced when durable. `fn` must be synchronous and must do every check
+ * before its first write: lmdb-js does not roll back the writes of a callback that throws.
+ */
+export async function write<T>(s: LmdbStore, fn: () => T): Promise<T> {
+  const result = await s.root.transaction(fn);
+  if (s.durable) await s.root.flushed;
+  return result;
+}
+
+/** Inside a write transaction: one more reference to each file; a queued file leaves the queue. */
+export function acquire(s: LmdbStore, parts: readonly Pick<ObjectPart, 'fileId'>[]): void {
+  for (const { fileId } of parts) {
+    const k = utf8(fileId);
+    s.refs.putSync(k, (s.refs.get(k) ?? 0) + 1);
+    const seq = s.garbageByFile.get(k);
+    if (seq !== undefined) {
+      s.garbage.removeSync(u48(seq));
+      s.garbageByFile.removeSync(k);
+    }
+  }
+}
+
+/** Inside a write transaction: one reference less; a file nothing names any more is queued. */
+export function release(s: LmdbStore, parts: readonly Pick<ObjectPart, 'fileId'>[]): void {
+  for (const { fileId } of parts) {
+    const k = utf8(fileId);
+    const n = (s.refs.get(k) ?? 0) - 1;
+    if (n > 0) {
+      s.refs.putSync(k, n);
+      continue;
+    }
+    s.refs.removeSync(k);
+    if (s.garbageByFile.get(k) !== undefined) continue;
+    const seqKey = utf8('garbage-seq');
+    const seq = (s.meta.get(seqKey) ?? 0) + 1;
+    s.meta.putSync(seqKey, seq);
+    s.garbage.putSync(u48(seq), fileId);
+    s.garbageByFile.putSync(k, seq);
+  }
+}
+
+export function seqOf(key: Buffer): number {
+  return readU48(key);
+}
