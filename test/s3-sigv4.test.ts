@@ -66,7 +66,10 @@ function bucketGet(rawQuery: string, sig: string): S3Request {
   };
 }
 const lifecycle = bucketGet('lifecycle', 'fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543');
-const listObjects = bucketGet('max-keys=2&prefix=J', '34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7');
+const listObjects = bucketGet(
+  'max-keys=2&prefix=J',
+  '34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7',
+);
 
 const presignedGet: S3Request = {
   method: 'GET',
@@ -123,12 +126,16 @@ describe('SigV4 header auth: AWS documentation examples', () => {
       { ...listObjects, rawQuery: 'max-keys=2&prefix=j' },
       { ...putObject, rawPath: '/test%2524file.text' }, // encoded twice is another key
     ];
-    for (const v of variants) expect(detailOf(() => verifyRequest(v, secretOf, NOW))).toBe('SignatureDoesNotMatch');
+    for (const v of variants)
+      expect(detailOf(() => verifyRequest(v, secretOf, NOW))).toBe('SignatureDoesNotMatch');
   });
 
   it('header values are compared trimmed and with inner whitespace collapsed', () => {
     expect(verifyRequest(withHeader(getObject, 'range', '  bytes=0-9 '), secretOf, NOW).accessKey).toBe(AK);
-    expect(verifyRequest(withHeader(putObject, 'date', 'Fri,  24 May 2013\t00:00:00 GMT'), secretOf, NOW).accessKey).toBe(AK);
+    expect(
+      verifyRequest(withHeader(putObject, 'date', 'Fri,  24 May 2013\t00:00:00 GMT'), secretOf, NOW)
+        .accessKey,
+    ).toBe(AK);
   });
 
   it('a path sent with a raw $ still verifies against the %24 the client signed', () => {
@@ -141,8 +148,12 @@ describe('SigV4 header auth: AWS documentation examples', () => {
     const min = 60_000;
     expect(verifyRequest(getObject, secretOf, NOW + 15 * min).accessKey).toBe(AK);
     expect(verifyRequest(getObject, secretOf, NOW - 15 * min).accessKey).toBe(AK);
-    expect(detailOf(() => verifyRequest(getObject, secretOf, NOW + 15 * min + 1000))).toBe('RequestTimeTooSkewed');
-    expect(detailOf(() => verifyRequest(getObject, secretOf, NOW - 15 * min - 1000))).toBe('RequestTimeTooSkewed');
+    expect(detailOf(() => verifyRequest(getObject, secretOf, NOW + 15 * min + 1000))).toBe(
+      'RequestTimeTooSkewed',
+    );
+    expect(detailOf(() => verifyRequest(getObject, secretOf, NOW - 15 * min - 1000))).toBe(
+      'RequestTimeTooSkewed',
+    );
   });
 
   it('malformed or incomplete authorization', () => {
@@ -179,9 +190,11 @@ describe('SigV4 header auth: AWS documentation examples', () => {
     });
     const both = withHeader(presignedGet, 'authorization', getObject.headers.authorization);
     expect(detailOf(() => verifyRequest(both, secretOf, NOW))).toBe('InvalidArgument');
-    expect(detailOf(() => verifyRequest({ ...anon, rawQuery: 'AWSAccessKeyId=x&Signature=y&Expires=1' }, secretOf, NOW))).toBe(
-      'InvalidRequest',
-    );
+    expect(
+      detailOf(() =>
+        verifyRequest({ ...anon, rawQuery: 'AWSAccessKeyId=x&Signature=y&Expires=1' }, secretOf, NOW),
+      ),
+    ).toBe('InvalidRequest');
   });
 });
 
@@ -194,7 +207,9 @@ describe('SigV4 presigned query: AWS documentation example', () => {
       region: 'us-east-1',
     });
     expect(verifyRequest(presignedGet, secretOf, NOW + 86400_000).accessKey).toBe(AK);
-    expect(detailOf(() => verifyRequest(presignedGet, secretOf, NOW + 86400_000 + 1000))).toBe('AccessDenied');
+    expect(detailOf(() => verifyRequest(presignedGet, secretOf, NOW + 86400_000 + 1000))).toBe(
+      'AccessDenied',
+    );
   });
 
   it('refuses tampering, an expiry outside 1..604800 and missing parameters', () => {
@@ -208,15 +223,25 @@ describe('SigV4 presigned query: AWS documentation example', () => {
       [q.replace('Expires=86400', 'Expires=-1'), 'AuthorizationQueryParametersError'],
       [q.replace('&X-Amz-SignedHeaders=host', ''), 'AuthorizationQueryParametersError'],
       [q.replace('SignedHeaders=host', 'SignedHeaders=range'), 'AuthorizationQueryParametersError'],
-      [q.replace('X-Amz-Algorithm=AWS4-HMAC-SHA256', 'X-Amz-Algorithm=AWS4-HMAC-SHA1'), 'AuthorizationQueryParametersError'],
-      [q.replace('X-Amz-Date=20130524T000000Z', 'X-Amz-Date=20130524T000000'), 'AuthorizationQueryParametersError'],
+      [
+        q.replace('X-Amz-Algorithm=AWS4-HMAC-SHA256', 'X-Amz-Algorithm=AWS4-HMAC-SHA1'),
+        'AuthorizationQueryParametersError',
+      ],
+      [
+        q.replace('X-Amz-Date=20130524T000000Z', 'X-Amz-Date=20130524T000000'),
+        'AuthorizationQueryParametersError',
+      ],
       [`${q}&X-Amz-Date=20130524T000000Z`, 'AuthorizationQueryParametersError'],
       [q.replace(AK, 'AKIAOTHER'), 'InvalidAccessKeyId'],
     ];
     for (const [rawQuery, code] of cases) {
-      expect([rawQuery, detailOf(() => verifyRequest({ ...presignedGet, rawQuery }, secretOf, NOW))]).toEqual([rawQuery, code]);
+      expect([rawQuery, detailOf(() => verifyRequest({ ...presignedGet, rawQuery }, secretOf, NOW))]).toEqual(
+        [rawQuery, code],
+      );
     }
-    expect(detailOf(() => verifyRequest(withHeader(presignedGet, 'x-amz-meta-a', 'b'), secretOf, NOW))).toBe('AccessDenied');
+    expect(detailOf(() => verifyRequest(withHeader(presignedGet, 'x-amz-meta-a', 'b'), secretOf, NOW))).toBe(
+      'AccessDenied',
+    );
     // Not valid before its X-Amz-Date (beyond the allowed skew).
     expect(detailOf(() => verifyRequest(presignedGet, secretOf, NOW - 16 * 60_000))).toBe('AccessDenied');
   });
