@@ -137,7 +137,8 @@ export function parsePresignQuery(params: readonly QueryParam[]): PresignClaim {
     signature: checkSignature(signature, code),
     amzDate,
     expiresSeconds,
-    payloadHash: one.get('X-Amz-Content-Sha256'),
+    // Any spelling: SDKs hoist the header under the name they gave it.
+    payloadHash: params.find((p) => p.name.toLowerCase() === 'x-amz-content-sha256')?.value,
   };
 }
 
