@@ -14,6 +14,7 @@ import {
   decodeFetch,
   decodeFileInfo,
   decodeGroupAndName,
+  decodeGroupStats,
   decodeHeader,
   decodeJoin,
   decodeJoinReply,
@@ -22,6 +23,7 @@ import {
   decodeSlaveFixed,
   decodeStatusReport,
   decodeStorageIdsReply,
+  decodeStorageStats,
   decodeStoreAll,
   decodeStoreOne,
   decodeSyncDelete,
@@ -36,12 +38,15 @@ import {
   decodeUploadPrefix,
   decodeUploadReply,
   decodeWatermark,
+  emptyCounters,
   encodeAppendPrefix,
+  encodeCounters,
   encodeDiskUsage,
   encodeDownload,
   encodeFetch,
   encodeFileInfo,
   encodeGroupAndName,
+  encodeGroupStat,
   encodeHeader,
   encodeJoin,
   encodeJoinReply,
@@ -51,6 +56,7 @@ import {
   encodeSlavePrefix,
   encodeStatusReport,
   encodeStorageIdsReply,
+  encodeStorageStat,
   encodeStoreAll,
   encodeStoreOne,
   encodeSyncDelete,
@@ -69,10 +75,13 @@ import {
   FdfsError,
   FrameReader,
   fixedString,
+  type GroupStat,
   type JoinRequest,
   mergeMetadata,
   packMetadata,
+  STAT_COUNTER_NAMES,
   STATUS_REPORT_SIZE,
+  type StorageStat,
   StorageStatus,
   storageStatusName,
   unpackMetadata,
@@ -725,5 +734,281 @@ describe('121 sync status edges', () => {
       'sync status reply of 41 bytes, not a multiple of 40',
     );
     expect(decodeSyncStatus(Buffer.alloc(0))).toEqual([]);
+  });
+});
+
+describe('stat records, field by field', () => {
+  const group: GroupStat = {
+    groupName: 'group7',
+    totalMb: 1,
+    freeMb: 2,
+    reservedMb: 3,
+    trunkFreeMb: 4,
+    storageCount: 5,
+    storagePort: 6,
+    storageHttpPort: 7,
+    readableCount: 8,
+    writableCount: 9,
+    activeCount: 10,
+    currentWriteServer: 11,
+    storePathCount: 12,
+    subdirCountPerPath: 13,
+    currentTrunkFileId: 14,
+  };
+
+  it('round-trips every field of the current group record, two records in a body', () => {
+    const one = encodeGroupStat(group, 'current');
+    const two = encodeGroupStat({ ...group, groupName: 'group8', totalMb: 99 }, 'current');
+    const got = decodeGroupStats(Buffer.concat([one, two]), 'current');
+    expect(got).toEqual([
+      { ...group, storageHttpPort: 0, activeCount: 8 },
+      { ...group, groupName: 'group8', totalMb: 99, storageHttpPort: 0, activeCount: 8 },
+    ]);
+  });
+
+  it('round-trips every field of the classic group record', () => {
+    const got = decodeGroupStats(encodeGroupStat(group, 'classic'), 'classic');
+    expect(got).toEqual([{ ...group, reservedMb: 0, readableCount: 10, writableCount: 10 }]);
+  });
+
+  it('refuses a group stat body that is not whole records', () => {
+    expect(fdfsError(() => decodeGroupStats(Buffer.alloc(114), 'current')).message).toBe(
+      'group stat body 114 is not a multiple of 113',
+    );
+    expect(fdfsError(() => decodeGroupStats(Buffer.alloc(113), 'classic')).message).toBe(
+      'group stat body 113 is not a multiple of 105',
+    );
+  });
+
+  const counters = emptyCounters();
+  counters.connAllocCount = -1;
+  counters.connCurrentCount = 2;
+  counters.connMaxCount = 3;
+  STAT_COUNTER_NAMES.forEach((n, i) => {
+    counters[n] = (i + 1) * 1000 + 0.4;
+  });
+  const whole = { ...counters };
+  for (const n of STAT_COUNTER_NAMES) whole[n] = Math.trunc(counters[n]);
+
+  const storage: StorageStat = {
+    status: 7,
+    rwMode: 3,
+    id: '100001',
+    ip: '10.0.0.1',
+    domainName: 'files.example.com',
+    srcId: '100002',
+    version: '6.16',
+    joinTime: 21,
+    upTime: 22,
+    totalMb: 23,
+    freeMb: 24,
+    reservedMb: 25,
+    uploadPriority: 26,
+    storePathCount: 27,
+    subdirCountPerPath: 28,
+    currentWritePath: 29,
+    storagePort: 30,
+    storageHttpPort: 31,
+    counters,
+    ifTrunkServer: true,
+  };
+
+  it('round-trips every field and counter of the current storage record', () => {
+    const b = Buffer.concat([
+      encodeStorageStat(storage, 'current'),
+      encodeStorageStat({ ...storage, ifTrunkServer: false }, 'current'),
+    ]);
+    expect(decodeStorageStats(b, 'current')).toEqual([
+      { ...storage, domainName: '', storageHttpPort: 0, counters: whole },
+      { ...storage, domainName: '', storageHttpPort: 0, counters: whole, ifTrunkServer: false },
+    ]);
+    expect(encodeCounters(counters)).toEqual(encodeStorageStat(storage, 'current').subarray(138, 138 + 348));
+  });
+
+  it('round-trips every field and counter of the classic storage record', () => {
+    expect(decodeStorageStats(encodeStorageStat(storage, 'classic'), 'classic')).toEqual([
+      { ...storage, rwMode: 6, reservedMb: 0, counters: whole },
+    ]);
+  });
+
+  it('refuses a storage stat body that is not whole records', () => {
+    expect(fdfsError(() => decodeStorageStats(Buffer.alloc(488), 'current')).message).toBe(
+      'storage stat body 488 is not a multiple of 487',
+    );
+    expect(fdfsError(() => decodeStorageStats(Buffer.alloc(517), 'classic')).message).toBe(
+      'storage stat body 517 is not a multiple of 612',
+    );
+  });
+});
+
+describe('what a short or bad body is called in the error', () => {
+  const neg = int64(-1);
+  const head = (...parts: Buffer[]) => Buffer.concat(parts);
+  const g16 = fixedString('g1', 16);
+  it.each<[string, () => unknown, string]>([
+    ['upload, short', () => decodeUploadPrefix(Buffer.alloc(0)), 'upload: body too short (need 1, have 0)'],
+    ['upload size', () => decodeUploadPrefix(head(Buffer.of(0), neg)), 'upload: invalid file size -1'],
+    [
+      'slave, short',
+      () => decodeSlaveFixed(Buffer.alloc(0)),
+      'upload slave: body too short (need 8, have 0)',
+    ],
+    ['slave master length', () => decodeSlaveFixed(neg), 'upload slave: invalid master filename length -1'],
+    ['slave size', () => decodeSlaveFixed(head(int64(20), neg)), 'upload slave: invalid file size -1'],
+    [
+      'set metadata, short',
+      () => decodeSetMetadata(Buffer.alloc(0)),
+      'set metadata: body too short (need 8, have 0)',
+    ],
+    ['set metadata name', () => decodeSetMetadata(neg), 'set metadata: invalid filename length -1'],
+    [
+      'set metadata meta',
+      () => decodeSetMetadata(head(int64(1), neg)),
+      'set metadata: invalid metadata length -1',
+    ],
+    ['download, short', () => decodeDownload(Buffer.alloc(0)), 'download: body too short (need 8, have 0)'],
+    ['download offset', () => decodeDownload(neg), 'download: invalid offset -1'],
+    ['download length', () => decodeDownload(head(int64(0), neg)), 'download: invalid length -1'],
+    ['join, short', () => decodeJoin(Buffer.alloc(0)), 'storage join: body too short (need 17, have 0)'],
+    ['join port', () => decodeJoin(head(fixedString('g', 17), neg)), 'storage join: invalid storage port -1'],
+    [
+      'join path count',
+      () => decodeJoin(head(fixedString('g', 17), int64(1), neg)),
+      'storage join: invalid store path count -1',
+    ],
+    [
+      'join subdir count',
+      () => decodeJoin(head(fixedString('g', 17), int64(1), int64(1), neg)),
+      'storage join: invalid subdir count -1',
+    ],
+    [
+      'join reply, short',
+      () => decodeJoinReply(Buffer.alloc(0)),
+      'join reply: body too short (need 1, have 0)',
+    ],
+    [
+      'sync file, short',
+      () => decodeSyncFileHead(Buffer.alloc(0)),
+      'sync file: body too short (need 8, have 0)',
+    ],
+    ['sync file name', () => decodeSyncFileHead(neg), 'sync file: invalid filename length -1'],
+    ['sync file size', () => decodeSyncFileHead(head(int64(5), neg)), 'sync file: invalid file size -1'],
+    [
+      'sync range, short',
+      () => decodeSyncRangeHead(Buffer.alloc(0)),
+      'sync range: body too short (need 8, have 0)',
+    ],
+    ['sync range name', () => decodeSyncRangeHead(neg), 'sync range: invalid filename length -1'],
+    ['sync range offset', () => decodeSyncRangeHead(head(int64(5), neg)), 'sync range: invalid offset -1'],
+    [
+      'sync range length',
+      () => decodeSyncRangeHead(head(int64(5), int64(0), neg)),
+      'sync range: invalid length -1',
+    ],
+    [
+      'sync delete, short',
+      () => decodeSyncDelete(Buffer.alloc(0)),
+      'sync delete: body too short (need 4, have 0)',
+    ],
+    [
+      'sync rename, short',
+      () => decodeSyncPair(Buffer.alloc(0)),
+      'sync rename: body too short (need 8, have 0)',
+    ],
+    ['sync rename dest', () => decodeSyncPair(neg), 'sync rename: invalid dest length -1'],
+    ['sync rename src', () => decodeSyncPair(head(int64(5), neg)), 'sync rename: invalid src length -1'],
+    ['watermark', () => decodeWatermark(neg), 'sync watermark: invalid timestamp -1'],
+    ['sync source', () => decodeSyncSource(head(g16, neg)), 'sync source: invalid until timestamp -1'],
+    [
+      'storage ids, short',
+      () => decodeStorageIdsReply(Buffer.alloc(0)),
+      'storage ids: body too short (need 4, have 0)',
+    ],
+    [
+      'sync status row',
+      () => decodeSyncStatus(head(fixedString('a', 16), fixedString('b', 16), neg)),
+      'sync status reply: invalid synced-until timestamp -1',
+    ],
+  ])('%s', (_label, fn, message) => {
+    expect(fdfsError(fn).message).toBe(message);
+  });
+});
+
+describe('more FrameReader edges', () => {
+  it('answers null after a read that took the whole last chunk', async () => {
+    const r = new FrameReader(chunks(encodeHeader(0, 82)));
+    expect(await r.readHeader()).toEqual({ length: 0, cmd: 82, status: 0 });
+    expect(await r.readHeader()).toBeNull();
+    const r2 = new FrameReader(chunks('abc'));
+    expect((await r2.readExact(3)).toString()).toBe('abc');
+    expect(await r2.readHeader()).toBeNull();
+  });
+
+  it('keeps what follows a short read inside a larger chunk', async () => {
+    const r = new FrameReader(chunks('abcdef'));
+    expect((await r.readExact(2)).toString()).toBe('ab');
+    expect(r.consumed).toBe(2);
+    expect((await r.readExact(4)).toString()).toBe('cdef');
+  });
+
+  it('reads zero bytes at the end of the stream', async () => {
+    const r = new FrameReader(chunks());
+    expect((await r.readExact(0)).length).toBe(0);
+  });
+
+  it('take() of exactly the last chunk ends cleanly with that one chunk', async () => {
+    const r = new FrameReader(chunks('abc'));
+    const got: string[] = [];
+    for await (const c of r.take(3)) got.push(c.toString());
+    expect(got).toEqual(['abc']);
+    const r2 = new FrameReader(chunks('abc', 'def'));
+    const got2: string[] = [];
+    for await (const c of r2.take(3)) got2.push(c.toString());
+    expect(got2).toEqual(['abc']);
+    expect((await r2.readExact(3)).toString()).toBe('def');
+  });
+
+  it('streams bytes, not objects, and names no peer when none was given', async () => {
+    const r = new FrameReader(chunks('abc'));
+    expect(r.stream(3).readableObjectMode).toBe(false);
+    const err = await new FrameReader(chunks('ab')).readExact(3).catch((e: unknown) => e);
+    expect((err as FdfsError).peer).toBe('');
+  });
+});
+
+describe('more body edges', () => {
+  it('keeps a fixed field that is too long inside its width', () => {
+    const w = new BodyWriter(8).fixed('abcdef', 4).fixed('x', 4);
+    expect(w.buf).toEqual(Buffer.from('abcdx\0\0\0'));
+  });
+
+  it('unpacks a body that starts with a record separator', () => {
+    expect({ ...unpackMetadata(Buffer.from('\x01a\x02b')) }).toEqual({ a: 'b' });
+  });
+
+  it('packs a missing value as empty', () => {
+    expect(packMetadata({ a: undefined as unknown as string }).toString()).toBe('a\x02');
+  });
+
+  it('refuses a classic fetch-all whose third IP field is junk', () => {
+    const b = Buffer.concat([
+      fixedString('g', 16),
+      ipField('10.0.0.1'),
+      int64(23000),
+      ipField('10.0.0.2'),
+      Buffer.alloc(15, 0x01),
+    ]);
+    expect(fdfsError(() => decodeFetch(b)).message).toBe(`query-fetch reply of ${b.length} bytes`);
+  });
+
+  it('refuses a fetch reply with a stray byte after an IP field', () => {
+    const b = Buffer.concat([
+      fixedString('g', 16),
+      ipField('10.0.0.1'),
+      int64(23000),
+      ipField('10.0.0.2'),
+      Buffer.from('x'),
+    ]);
+    expect(fdfsError(() => decodeFetch(b)).message).toBe(`query-fetch reply of ${b.length} bytes`);
   });
 });
