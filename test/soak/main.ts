@@ -22,6 +22,17 @@ async function rssMb(pid: number): Promise<number> {
   return kb / 1024;
 }
 
+/** http.cache.max_memory is 64 MB by default; "full" leaves room for one file more. */
+const CACHE_FULL_MB = 63;
+
+async function cacheMb(base: string): Promise<number> {
+  const text = await fetch(`${base}/metrics`).then(
+    (r) => r.text(),
+    () => '',
+  );
+  return Number(/^fdfs_http_file_cache_bytes (\d+)/m.exec(text)?.[1] ?? 0) / 2 ** 20;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const minutes = numberArg(args, 'minutes', 30);
@@ -74,7 +85,7 @@ async function main(): Promise<void> {
     let finished = 0;
     let inflight = 0;
     let skipped = 0;
-    const samples: { min: number; rss: number }[] = [];
+    const samples: { min: number; rss: number; cacheMb: number }[] = [];
     let nextSample = start;
     while (Date.now() < end) {
       const due = Math.floor(((Date.now() - start) / 1000) * rate);
@@ -100,7 +111,7 @@ async function main(): Promise<void> {
       if (Date.now() >= nextSample) {
         const rss = await rssMb(pid);
         const min = (Date.now() - start) / 60_000;
-        samples.push({ min, rss });
+        samples.push({ min, rss, cacheMb: await cacheMb(base) });
         if (samples.length % 6 === 1)
           log(`${min.toFixed(1)} min: ${finished} cycles, ${errors.length} errors, RSS ${rss.toFixed(1)} MB`);
         nextSample += 10_000;
@@ -108,14 +119,19 @@ async function main(): Promise<void> {
       await sleep(20);
     }
     while (inflight > 0) await sleep(50);
-    const after = samples.filter((s) => s.min >= warmup);
+    // The warmup lasts at least until the small-file cache is full (deleted files stay cached
+    // until they are asked for again, so at a high rate it fills later than --warmup).
+    const full = samples.find((s) => s.cacheMb >= CACHE_FULL_MB)?.min;
+    const settled = Math.max(warmup, full ?? warmup);
+    const after = samples.filter((s) => s.min >= settled);
     const ref = after[0]?.rss ?? 0;
     const lo = Math.min(...after.map((s) => s.rss));
     const hi = Math.max(...after.map((s) => s.rss));
     const drift = ref > 0 ? Math.max(hi / ref - 1, 1 - lo / ref) : 0;
     const summary = {
       minutes,
-      warmupMinutes: warmup,
+      warmupMinutes: Math.round(settled * 10) / 10,
+      cacheFullAtMinute: full === undefined ? null : Math.round(full * 10) / 10,
       maxCyclesPerSecond: Math.round(max),
       targetPerSecond: Math.round(rate),
       cycles: finished,
@@ -128,7 +144,7 @@ async function main(): Promise<void> {
         max: Math.round(hi * 10) / 10,
       },
       rssDriftPercent: Math.round(drift * 1000) / 10,
-      rssBeforeWarmupEnd: samples.filter((s) => s.min < warmup).map((s) => Math.round(s.rss)),
+      rssBeforeWarmupEnd: samples.filter((s) => s.min < settled).map((s) => Math.round(s.rss)),
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     for (const e of errors.filter(Boolean).slice(0, 10)) process.stdout.write(`error: ${e}\n`);
