@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FdfsError } from '../src/common/index.js';
-import { verifyRequest } from '../src/s3/sigv4.js';
+import { parseQuery, verifyRequest } from '../src/s3/sigv4.js';
 import type { S3Request } from '../src/s3/sigv4-types.js';
+import { smithySigner, wireQuery } from './helpers/s3-smithy-signer.js';
 
 const AK = 'AKIAIOSFODNN7EXAMPLE';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -244,5 +245,72 @@ describe('SigV4 presigned query: AWS documentation example', () => {
     );
     // Not valid before its X-Amz-Date (beyond the allowed skew).
     expect(detailOf(() => verifyRequest(presignedGet, secretOf, NOW - 16 * 60_000))).toBe('AccessDenied');
+  });
+});
+
+describe('the query has one reading: + is a plus, as the SDK signs it', () => {
+  async function signed(query: Record<string, string>): Promise<S3Request> {
+    const signer = smithySigner(AK, SECRET, 'us-east-1');
+    const base = {
+      method: 'GET',
+      protocol: 'http:',
+      hostname: 'h',
+      path: '/b',
+      query,
+      headers: { host: 'h' },
+    };
+    const r = await signer.sign(
+      { ...base, headers: { host: 'h', 'x-amz-content-sha256': EMPTY } },
+      { signingDate: new Date(NOW) },
+    );
+    const headers = Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), v]));
+    return { method: 'GET', rawPath: '/b', rawQuery: wireQuery(query), headers };
+  }
+
+  it('a raw + verifies as the plus the client signed, and parseQuery reads it the same way', async () => {
+    const r = await signed({ prefix: 'a+b c', 'list-type': '2' });
+    expect(r.rawQuery).toBe('prefix=a%2Bb%20c&list-type=2');
+    expect(verifyRequest(r, secretOf, NOW).accessKey).toBe(AK);
+    const raw = { ...r, rawQuery: 'prefix=a+b%20c&list-type=2' };
+    expect(verifyRequest(raw, secretOf, NOW).accessKey).toBe(AK);
+    expect(parseQuery(raw.rawQuery)).toEqual([
+      { name: 'prefix', value: 'a+b c' },
+      { name: 'list-type', value: '2' },
+    ]);
+  });
+
+  it('a + on the wire never stands for a signed space', async () => {
+    const r = await signed({ prefix: 'a b' });
+    expect(detailOf(() => verifyRequest({ ...r, rawQuery: 'prefix=a+b' }, secretOf, NOW))).toBe(
+      'SignatureDoesNotMatch',
+    );
+  });
+
+  it('a presigned URL with a hex X-Amz-Content-Sha256 binds the body to it', async () => {
+    const sha = 'ab'.repeat(32);
+    const signer = smithySigner(AK, SECRET, 'us-east-1');
+    const p = await signer.presign(
+      {
+        method: 'PUT',
+        protocol: 'http:',
+        hostname: 'h',
+        path: '/b/k',
+        query: {},
+        headers: { host: 'h', 'X-Amz-Content-Sha256': sha },
+      },
+      { signingDate: new Date(NOW), expiresIn: 60 },
+    );
+    const req: S3Request = {
+      method: 'PUT',
+      rawPath: '/b/k',
+      rawQuery: wireQuery(p.query as Record<string, string>),
+      headers: { host: 'h' },
+    };
+    expect(verifyRequest(req, secretOf, NOW)).toMatchObject({
+      presigned: true,
+      payload: { kind: 'sha256', sha256: sha },
+    });
+    const other = { ...req, rawQuery: req.rawQuery.replace(sha, 'cd'.repeat(32)) };
+    expect(detailOf(() => verifyRequest(other, secretOf, NOW))).toBe('SignatureDoesNotMatch');
   });
 });

@@ -6,10 +6,12 @@ export interface QueryParam {
 }
 
 /**
- * Splits a raw query into decoded pairs. '+' stays a plus (RFC 3986, as the SDKs encode a space
- * as %20); a malformed escape keeps its raw text so the signature, not the parser, rejects it.
+ * Splits a raw query into decoded pairs, in order. '+' stays a plus (RFC 3986; the SDKs send a
+ * space as %20); a malformed escape keeps its raw text, so the signature, not the parser, rejects
+ * it. A parameter without '=' has the value ''. This is the one reading of a query in s3: the
+ * signature is checked over it, so routes must use it as well.
  */
-export function parseQuery(rawQuery: string, plusIsSpace = false): QueryParam[] {
+export function parseQuery(rawQuery: string): QueryParam[] {
   const out: QueryParam[] = [];
   if (rawQuery === '') return out;
   for (const part of rawQuery.split('&')) {
@@ -17,14 +19,9 @@ export function parseQuery(rawQuery: string, plusIsSpace = false): QueryParam[] 
     const eq = part.indexOf('=');
     const rawName = eq < 0 ? part : part.slice(0, eq);
     const rawValue = eq < 0 ? '' : part.slice(eq + 1);
-    out.push({ name: decodePart(rawName, plusIsSpace), value: decodePart(rawValue, plusIsSpace) });
+    out.push({ name: tryDecode(rawName) ?? rawName, value: tryDecode(rawValue) ?? rawValue });
   }
   return out;
-}
-
-function decodePart(raw: string, plusIsSpace: boolean): string {
-  const text = plusIsSpace ? raw.replaceAll('+', ' ') : raw;
-  return tryDecode(text) ?? text;
 }
 
 /** Canonical query: every pair re-encoded strictly, sorted by encoded name, then encoded value. */

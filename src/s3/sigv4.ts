@@ -20,6 +20,7 @@ import {
 } from './sigv4-parse.js';
 import type { AuthResult, PayloadMode, S3Request } from './sigv4-types.js';
 
+export { parseQuery, type QueryParam } from './sigv4-canonical.js';
 export type { AuthResult, ChunkSigner, PayloadMode, S3Request } from './sigv4-types.js';
 
 /** S3 refuses requests whose clock differs from its own by more than this. */
@@ -154,8 +155,10 @@ function checkAllAmzSigned(req: S3Request, claim: SignatureClaim): void {
 
 /**
  * Computes the signature over the request as sent and compares in constant time. Only when that
- * fails are the lenient spellings tried (path re-encoded strictly, '+' in the query as a space),
- * each one still a signature over the same decoded request.
+ * fails is the path tried re-encoded strictly (for clients that send '!' or '$' raw but sign them
+ * %-encoded): the same decoded path, so the same key. The query has one reading only, '+' a
+ * literal plus as the SDKs encode it (a space is %20): routes must read it with parseQuery too, or
+ * a request could be verified under one meaning and served under another.
  */
 function checkSignature(
   req: S3Request,
@@ -168,17 +171,11 @@ function checkSignature(
   skipParam: string | undefined,
 ): void {
   const headerBlock = canonicalHeaders(claim.signedHeaders, req.headers);
-  const queries = [canonicalQuery(params, skipParam)];
-  if (req.rawQuery.includes('+')) {
-    const spaced = canonicalQuery(parseQuery(req.rawQuery, true), skipParam);
-    if (spaced !== queries[0]) queries.push(spaced);
-  }
+  const query = canonicalQuery(params, skipParam);
   for (const path of canonicalPaths(req.rawPath)) {
-    for (const query of queries) {
-      const creq = canonicalRequest(req.method, path, query, headerBlock, claim.signedHeaders, payloadHash);
-      const toSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(creq)}`;
-      if (sameSignature(hmac(key, toSign).toString('hex'), claim.signature)) return;
-    }
+    const creq = canonicalRequest(req.method, path, query, headerBlock, claim.signedHeaders, payloadHash);
+    const toSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(creq)}`;
+    if (sameSignature(hmac(key, toSign).toString('hex'), claim.signature)) return;
   }
   throw s3Error(
     'SignatureDoesNotMatch',
