@@ -147,6 +147,11 @@ const RENAMED: Readonly<Record<string, string>> = {
   'http.multi_range': 'http.multi_range.enabled',
   'http.jwt.previous': 'http.jwt.previous_secret',
   'http.auth.api_keys': 'http.auth.api_key',
+  'http.s3.port': 's3.server_port',
+  'http.s3.region': 's3.region',
+  'http.s3.credentials': 's3.credential',
+  'http.s3.domain': 's3.domain',
+  'http.s3.max_object_size': 's3.max_object_size',
   tracker_servers: 'tracker_server',
   store_paths: 'store_path',
 };
@@ -192,11 +197,13 @@ function isHostPort(v: object): boolean {
 }
 
 function formatValue(v: unknown): string {
+  if (v === null) return '';
   if (Array.isArray(v)) return v.map(formatValue).join(', ');
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;
     if (isHostPort(o)) return `${String(o.host)}:${String(o.port)}`;
     if ('kid' in o && 'secret' in o) return `${String(o.kid)}:${String(o.secret)}`;
+    if ('accessKey' in o && 'secretKey' in o) return `${String(o.accessKey)}:${String(o.secretKey)}`;
     if (o.kind === 'ratio' && typeof o.ratio === 'number') return `${+(o.ratio * 100).toFixed(4)}%`;
     if (o.kind === 'bytes') return String(o.bytes);
     return JSON.stringify(v);

@@ -10,7 +10,7 @@ import {
   timeouts,
   trackerServersOf,
 } from './shared.js';
-import type { ClientConfig, HttpConfig, JwtKey } from './types.js';
+import type { ClientConfig, HttpConfig, JwtKey, S3Config, S3Credential } from './types.js';
 import { isValidGroupName } from './values.js';
 
 export const HTTP_DEFAULT_PORT = 8080;
@@ -63,6 +63,51 @@ function antiStealOf(r: ConfReader, options: BuildOptions): HttpConfig['antiStea
     secretKey,
     tokenCheckFail: fail === undefined || fail.value === '' ? '' : relativeToConf(fail, '', options),
     allowLegacyTs: r.bool('http.anti_steal.allow_legacy_ts', false),
+  });
+}
+
+const MIN_S3_SECRET = 8;
+const GB = 1024 * MB;
+
+function s3CredentialsOf(r: ConfReader): S3Credential[] {
+  const seen = new Set<string>();
+  return r.all('s3.credential').map((entry: ConfEntry) => {
+    const colon = entry.value.indexOf(':');
+    const accessKey = entry.value.slice(0, colon);
+    const secretKey = entry.value.slice(colon + 1);
+    if (colon <= 0 || !/^[A-Za-z0-9_.-]{3,128}$/.test(accessKey) || secretKey.length < MIN_S3_SECRET) {
+      throw badValue(
+        entry,
+        's3.credential',
+        `ACCESS_KEY:SECRET_KEY (access key of 3..128 [A-Za-z0-9_.-], secret of at least ${MIN_S3_SECRET} characters)`,
+      );
+    }
+    if (seen.has(accessKey))
+      throw badValue(entry, 's3.credential', `one line per access key (${accessKey} repeats)`);
+    seen.add(accessKey);
+    return Object.freeze({ accessKey, secretKey });
+  });
+}
+
+function s3Of(r: ConfReader): S3Config {
+  const port =
+    r.has('s3.server_port') && r.string('s3.server_port', '') !== ''
+      ? r.int('s3.server_port', 0, 0, 65535)
+      : null;
+  const region = r.string('s3.region', 'us-east-1');
+  if (!/^[a-z0-9-]{1,32}$/.test(region)) {
+    throw badValue(r.entry('s3.region') as ConfEntry, 's3.region', 'a region name such as us-east-1');
+  }
+  const domain = r.string('s3.domain', '');
+  if (!/^([a-z0-9.-]+(,\s*[a-z0-9.-]+)*)?$/i.test(domain)) {
+    throw badValue(r.entry('s3.domain') as ConfEntry, 's3.domain', 'host names separated by commas');
+  }
+  return Object.freeze({
+    port,
+    region,
+    credentials: Object.freeze(s3CredentialsOf(r)),
+    domain,
+    maxObjectSize: r.size('s3.max_object_size', 5 * GB, 1, Number.MAX_SAFE_INTEGER - 1),
   });
 }
 
@@ -128,6 +173,7 @@ export function httpConfigFrom(raw: RawConf, options: BuildOptions = {}): Loaded
       maxMemory: r.size('http.cache.max_memory', 64 * MB, 0, Number.MAX_SAFE_INTEGER),
       revalidate: r.duration('http.cache.revalidate', 1000, 'ms', 0),
     }),
+    s3: s3Of(r),
   };
   const kid = config.jwt.kid;
   if (kid !== '' && !/^[A-Za-z0-9_.-]{1,64}$/.test(kid)) {

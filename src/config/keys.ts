@@ -106,6 +106,11 @@ const httpUsed = [
   'http.cache.max_file_size',
   'http.cache.max_memory',
   'http.cache.revalidate',
+  's3.server_port',
+  's3.region',
+  's3.credential',
+  's3.domain',
+  's3.max_object_size',
 ];
 
 // Log file handling (rotation, compression, retention) is left to the process supervisor.

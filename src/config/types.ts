@@ -105,6 +105,24 @@ export interface JwtKey {
   readonly secret: string;
 }
 
+/** `ACCESS_KEY:SECRET_KEY` — one S3 owner (s3.credential). */
+export interface S3Credential {
+  readonly accessKey: string;
+  readonly secretKey: string;
+}
+
+/** The S3 endpoint the gateway process serves on its own port (s3.* keys of http.conf). */
+export interface S3Config {
+  /** s3.server_port; null = no S3 endpoint (fdfs start runs one on 9000 unless told otherwise). */
+  readonly port: number | null;
+  readonly region: string; // us-east-1
+  readonly credentials: readonly S3Credential[];
+  /** Host names under which `bucket.<domain>` is virtual-host-style addressing ('' = localhost only). */
+  readonly domain: string;
+  /** Largest object a single PutObject or part may be, in bytes (S3: 5 GiB). */
+  readonly maxObjectSize: number;
+}
+
 /** http.conf → the gateway's settings. Secrets stay out of logs (the logger redacts by name). */
 export interface HttpConfig {
   readonly bindAddr: string; // '' = all interfaces (forced to 127.0.0.1 when no http.auth key is set)
@@ -150,4 +168,5 @@ export interface HttpConfig {
     readonly maxMemory: number; // bytes
     readonly revalidate: number; // ms a cached file is served without a stat
   };
+  readonly s3: S3Config;
 }

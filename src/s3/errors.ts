@@ -117,6 +117,18 @@ export function s3Error(code: S3Code, message: string, opts: { cause?: unknown; 
   return new FdfsError(ERRNO_OF[code] ?? Status.EINVAL, message, { ...opts, detail: code });
 }
 
+const extraHeaders = new WeakMap<FdfsError, Readonly<Record<string, string>>>();
+
+/** Headers an error answer carries besides the XML (Content-Range of an InvalidRange). */
+export function withHeaders(err: FdfsError, headers: Readonly<Record<string, string>>): FdfsError {
+  extraHeaders.set(err, headers);
+  return err;
+}
+
+export function headersOf(err: unknown): Readonly<Record<string, string>> {
+  return (err instanceof FdfsError && extraHeaders.get(err)) || {};
+}
+
 export interface S3Failure {
   readonly code: S3Code;
   readonly status: number;

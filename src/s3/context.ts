@@ -1,0 +1,60 @@
+/** Everything an S3 operation needs, built once per endpoint from the config and what cli hands in. */
+import { type Logger, silentLogger } from '../common/index.js';
+import type { S3Config } from '../config/types.js';
+import type { LocalStore, RemoteStore } from '../gateway/index.js';
+import type { Namespace } from '../namespace/index.js';
+
+export interface S3Deps {
+  readonly namespace: Namespace;
+  /** The storage this process runs beside (fdfs start, fdfs storage --http-port). */
+  readonly local?: LocalStore;
+  /** The cluster, for groups the local storage is not in (and for everything without one). */
+  readonly remote?: RemoteStore;
+  readonly logger?: Logger;
+  /** Clock in ms (SigV4 skew and expiry, Last-Modified); Date.now by default. */
+  readonly now?: () => number;
+  /** Where bodies of unknown length wait before a remote upload; cleared at start. */
+  readonly spoolDir: string;
+  /** Content type of objects stored without one. */
+  readonly defaultContentType?: string;
+}
+
+export interface S3Context {
+  readonly config: S3Config;
+  readonly ns: Namespace;
+  readonly local: LocalStore | undefined;
+  readonly remote: RemoteStore | undefined;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly spoolDir: string;
+  readonly defaultContentType: string;
+  /** Host names whose subdomains are buckets (virtual-host style). */
+  readonly domains: readonly string[];
+  secretOf(accessKey: string): string | undefined;
+  /** Wakes the garbage drain after a write that may have released files. */
+  kickGarbage(): void;
+}
+
+export function createContext(config: S3Config, deps: S3Deps, kickGarbage: () => void): S3Context {
+  const secrets = new Map(config.credentials.map((c) => [c.accessKey, c.secretKey]));
+  const domains = [
+    'localhost',
+    ...config.domain
+      .split(',')
+      .map((d) => d.trim().toLowerCase())
+      .filter((d) => d !== ''),
+  ];
+  return {
+    config,
+    ns: deps.namespace,
+    local: deps.local,
+    remote: deps.remote,
+    logger: (deps.logger ?? silentLogger).child({ role: 's3' }),
+    now: deps.now ?? Date.now,
+    spoolDir: deps.spoolDir,
+    defaultContentType: deps.defaultContentType ?? 'application/octet-stream',
+    domains,
+    secretOf: (ak) => secrets.get(ak),
+    kickGarbage,
+  };
+}

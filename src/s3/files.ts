@@ -1,0 +1,186 @@
+/**
+ * Object bytes in and out of FastDFS. Every PutObject and every part is one FastDFS file: beside
+ * a storage of the target group it goes straight into that storage's durable writer, otherwise
+ * through the cluster (streamed when the length is known, spooled when not). Reads of an object
+ * walk its parts, so a Range may start in one file and end in another.
+ */
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extOfPath } from '../client/index.js';
+import { isFdfsError, Status } from '../common/index.js';
+import { parseFileId } from '../fileid/index.js';
+import type { ObjectPart } from '../namespace/index.js';
+import type { S3Context } from './context.js';
+import { s3Error } from './errors.js';
+import { limiter, spool } from './spool.js';
+
+const READ_CHUNK = 256 * 1024;
+
+export interface StoreOptions {
+  /** The object key, for the file's extension (`photo.jpg` → jpg). */
+  readonly key: string;
+  /** The bucket's pinned group, if any. */
+  readonly group: string | undefined;
+  /** The exact decoded length when the request states it. */
+  readonly size: number | undefined;
+}
+
+export interface StoredFile {
+  readonly fileId: string;
+  readonly size: number;
+}
+
+function extOf(key: string): string {
+  return extOfPath(key.slice(key.lastIndexOf('/') + 1));
+}
+
+function isLocalGroup(ctx: S3Context, group: string | undefined): boolean {
+  return ctx.local !== undefined && (group === undefined || group === ctx.local.group);
+}
+
+/**
+ * Streams `body` into one new FastDFS file. The body stream is the place verification fails
+ * (digest, signature, length): when it fails after a storage already took the bytes, the file is
+ * deleted again, so a refused request never leaves a file behind.
+ */
+export async function storeFile(ctx: S3Context, body: Readable, o: StoreOptions): Promise<StoredFile> {
+  const max = ctx.config.maxObjectSize;
+  if (o.size !== undefined && o.size > max) {
+    throw s3Error(
+      'EntityTooLarge',
+      `Your proposed upload of ${o.size} bytes exceeds the maximum allowed size (${max} bytes).`,
+    );
+  }
+  const ext = extOf(o.key);
+  const local = ctx.local;
+  if (local && isLocalGroup(ctx, o.group)) {
+    let size = 0;
+    const counted = new PassThrough();
+    const piping = pipeline(
+      body,
+      limiter(max, (n) => {
+        size += n;
+      }),
+      counted,
+    );
+    const uploading = local
+      .upload(counted, { ext, maxSize: max, ...(o.size === undefined ? {} : { size: o.size }) })
+      .then((remoteName) => `${local.group}/${remoteName}`);
+    const fileId = await settle(ctx, uploading, piping, counted);
+    return { fileId, size };
+  }
+  const remote = ctx.remote;
+  if (!remote)
+    throw s3Error('InvalidLocationConstraint', `The group ${o.group} is not served by this endpoint.`);
+  const opts = { ext, ...(o.group === undefined ? {} : { group: o.group }) };
+  if (o.size !== undefined) {
+    const limited = new PassThrough();
+    const piping = pipeline(body, limiter(o.size), limited);
+    const uploading = remote.upload({ stream: limited, size: o.size }, opts);
+    return { fileId: await settle(ctx, uploading, piping, limited), size: o.size };
+  }
+  const spooled = await spool(ctx.spoolDir, body, max);
+  try {
+    return { fileId: await remote.upload(spooled.path, opts), size: spooled.size };
+  } finally {
+    await spooled.remove();
+  }
+}
+
+/** Waits for both the store and the body; a body failure after a stored file deletes the file. */
+async function settle(ctx: S3Context, uploading: Promise<string>, piping: Promise<void>, feed: PassThrough) {
+  const [up, pipe] = await Promise.allSettled([uploading, piping]);
+  if (pipe.status === 'rejected') {
+    feed.destroy();
+    if (up.status === 'fulfilled') {
+      const fileId = up.value;
+      await deleteFile(ctx, fileId).catch((err: unknown) =>
+        ctx.logger.warn('could not delete the file of a refused body', { fileId, err }),
+      );
+    }
+    throw pipe.reason;
+  }
+  if (up.status === 'rejected') throw up.reason;
+  return up.value;
+}
+
+export async function deleteFile(ctx: S3Context, fileId: string): Promise<void> {
+  try {
+    const { group, remoteFilename } = parseFileId(fileId);
+    if (ctx.local && ctx.local.group === group) await ctx.local.delete(remoteFilename);
+    else if (ctx.remote) await ctx.remote.delete(fileId);
+    else throw s3Error('InternalError', `no store serves group ${group}`);
+  } catch (err) {
+    // Already gone is what a delete wants.
+    if (!isFdfsError(err, Status.ENOENT)) throw err;
+  }
+}
+
+async function* fileBytes(
+  ctx: S3Context,
+  fileId: string,
+  start: number,
+  end: number,
+): AsyncGenerator<Buffer> {
+  const { group, remoteFilename } = parseFileId(fileId);
+  const local = ctx.local;
+  if (local && local.group === group) {
+    const h = await local.open(remoteFilename);
+    try {
+      for (let pos = start; pos <= end; ) {
+        const chunk = await h.read(pos, Math.min(READ_CHUNK, end - pos + 1));
+        if (chunk.length === 0)
+          throw s3Error('InternalError', `stored file ${fileId} is shorter than recorded`);
+        pos += chunk.length;
+        yield chunk;
+      }
+    } finally {
+      await h.close();
+    }
+    return;
+  }
+  if (!ctx.remote) throw s3Error('InternalError', `no store serves group ${group}`);
+  const stream = await ctx.remote.download(fileId, { offset: start, length: end - start + 1 });
+  for await (const c of stream) yield c as Buffer;
+}
+
+async function* objectBytes(
+  ctx: S3Context,
+  parts: readonly ObjectPart[],
+  start: number,
+  end: number,
+): AsyncGenerator<Buffer> {
+  let offset = 0;
+  for (const p of parts) {
+    const first = offset;
+    const last = offset + p.size - 1;
+    offset += p.size;
+    if (p.size === 0 || last < start) continue;
+    if (first > end) break;
+    yield* fileBytes(ctx, p.fileId, Math.max(start, first) - first, Math.min(end, last) - first);
+  }
+}
+
+/**
+ * Bytes start..end (inclusive) of an object made of `parts`. The first file is opened before this
+ * resolves, so a missing file is an error answer, not a cut-off body.
+ */
+export async function openObject(
+  ctx: S3Context,
+  parts: readonly ObjectPart[],
+  start: number,
+  end: number,
+): Promise<Readable> {
+  const it = objectBytes(ctx, parts, start, end);
+  const first = await it.next();
+  async function* rest(): AsyncGenerator<Buffer> {
+    try {
+      if (first.done) return;
+      yield first.value;
+      yield* it;
+    } finally {
+      await it.return(undefined);
+    }
+  }
+  return Readable.from(rest(), { objectMode: false });
+}

@@ -1,0 +1,166 @@
+/**
+ * startS3(config, deps, listen): the S3 endpoint on raw node:http, so request and response bodies
+ * stream without a web-stream round trip. Each request: a request id, the addressed bucket and
+ * key, SigV4 (or anonymous), then its operation; every failure becomes one S3 `<Error>` answer.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { S3Config } from '../config/types.js';
+import { listenOn } from '../protocol/index.js';
+import { S3Call, type Reply } from './call.js';
+import { createContext, type S3Context, type S3Deps } from './context.js';
+import { errorXml, headersOf, newRequestId, s3FailureOf } from './errors.js';
+import { deleteFile } from './files.js';
+import { GarbageDrain } from './garbage.js';
+import { operationOf } from './dispatch.js';
+import { verifyRequest } from './sigv4.js';
+import { clearSpool } from './spool.js';
+import { parseTarget, type Target } from './target.js';
+
+export interface S3Listen {
+  readonly host: string;
+  readonly port: number;
+  /** ms a connection may take to send its request headers. */
+  readonly headerTimeout?: number;
+  readonly maxConnections?: number;
+}
+
+export interface S3Handle {
+  readonly address: { readonly host: string; readonly port: number };
+  readonly context: S3Context;
+  readonly garbage: GarbageDrain;
+  /** Stops accepting, lets requests in flight finish, stops the garbage drain. */
+  close(): Promise<void>;
+}
+
+function headersOfReq(req: IncomingMessage): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(',') : v;
+  return out;
+}
+
+/** Fields some error codes carry besides Code and Message, as S3 answers them. */
+function extraOf(code: string, target: Target | undefined, uploadId: string | undefined): Record<string, string> {
+  if (code === 'NoSuchBucket' && target?.bucket) return { BucketName: target.bucket };
+  if (code === 'NoSuchKey' && target?.key) return { Key: target.key };
+  if (code === 'NoSuchUpload' && uploadId) return { UploadId: uploadId };
+  return {};
+}
+
+async function send(req: IncomingMessage, res: ServerResponse, reply: Reply): Promise<void> {
+  const headers: Record<string, string | number> = { ...reply.headers };
+  const body = reply.body;
+  if (typeof body === 'string' || Buffer.isBuffer(body)) headers['content-length'] = Buffer.byteLength(body);
+  else if (body === undefined && headers['content-length'] === undefined && reply.status !== 304) headers['content-length'] = 0;
+  res.writeHead(reply.status, headers);
+  if (body === undefined || req.method === 'HEAD') {
+    if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) body.destroy();
+    res.end();
+    return;
+  }
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    res.end(body);
+    return;
+  }
+  await pipeline(body, res);
+}
+
+export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen): Promise<S3Handle> {
+  let drain: GarbageDrain | undefined;
+  const ctx = createContext(config, deps, () => drain?.kick());
+  drain = new GarbageDrain(ctx.ns, (fileId) => deleteFile(ctx, fileId), ctx.logger);
+  await clearSpool(ctx.spoolDir);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
+    const t0 = performance.now();
+    const requestId = newRequestId();
+    res.setHeader('x-amz-request-id', requestId);
+    res.setHeader('x-amz-id-2', randomBytes(24).toString('base64'));
+    res.setHeader('server', 'fdfs-s3');
+    let target: Target | undefined;
+    let call: S3Call | undefined;
+    try {
+      target = parseTarget(req.url ?? '/', req.headers.host, ctx.domains);
+      const auth = verifyRequest(
+        { method: req.method ?? 'GET', rawPath: target.rawPath, rawQuery: target.rawQuery, headers: headersOfReq(req) },
+        ctx.secretOf,
+        ctx.now(),
+      );
+      // The signature holds: now the client may send the body it held back.
+      if (expectsContinue) res.writeContinue();
+      call = new S3Call(ctx, req, target, auth, requestId);
+      const reply = await operationOf(call)(call);
+      await send(req, res, reply);
+      if (reply.status >= 400) log(reply.status, undefined);
+    } catch (err) {
+      if (res.headersSent) {
+        // Mid-body: the client sees a cut-off answer; a client that left is routine.
+        if ((err as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') log(500, err);
+        res.destroy();
+        return;
+      }
+      if (call) call.abandonBody();
+      else if (!req.readableEnded) req.resume();
+      const f = s3FailureOf(err);
+      const resource = target?.resource ?? (req.url ?? '/').split('?')[0] ?? '/';
+      const xml = errorXml(f, resource, requestId, extraOf(f.code, target, target?.query.get('uploadId')));
+      const headers: Record<string, string | number> = { 'content-type': 'application/xml', ...headersOf(err) };
+      if (expectsContinue && !req.readableEnded) headers.connection = 'close';
+      await send(req, res, { status: f.status, headers, body: xml }).catch(() => res.destroy());
+      log(f.status, err, f.code);
+    }
+
+    function log(status: number, err: unknown, code?: string) {
+      const fields = {
+        method: req.method,
+        // Without the query: a presigned URL carries its signature there.
+        path: (req.url ?? '').split('?')[0],
+        status,
+        ...(code ? { code } : {}),
+        ms: Math.round(performance.now() - t0),
+        peer: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
+        requestId,
+        ...(call?.owner ? { by: call.owner } : {}),
+        ...(err === undefined ? {} : { err }),
+      };
+      if (status >= 500) ctx.logger.error('s3 request failed', fields);
+      else ctx.logger.info('s3 request refused', fields);
+    }
+  };
+
+  const server: Server = createServer(
+    {
+      headersTimeout: listen.headerTimeout ?? 60_000,
+      // Large objects may take long; the header timeout still closes idle connections.
+      requestTimeout: 0,
+    },
+    (req, res) => void handle(req, res, false),
+  );
+  server.on('checkContinue', (req, res) => void handle(req, res, true));
+  if (listen.maxConnections !== undefined) server.maxConnections = listen.maxConnections;
+  const addr = await listenOn(server, { role: 's3', host: listen.host, port: listen.port });
+  ctx.logger.info('s3 listening', {
+    host: addr.address,
+    port: addr.port,
+    region: config.region,
+    owners: config.credentials.length,
+    local: ctx.local?.group ?? null,
+    cluster: ctx.remote !== undefined,
+  });
+  const garbage = drain;
+  return {
+    address: { host: addr.address, port: addr.port },
+    context: ctx,
+    garbage,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 2000);
+      force.unref();
+      await closed;
+      clearTimeout(force);
+      await garbage.close();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * What a request addresses: bucket and key from the Host (virtual-host style, `bucket.domain`)
+ * or the path (path style, `/bucket/key`), and the query. Keys are opaque: `%2F`, `//` and `..`
+ * stay exactly as decoded, since a key is a name in the namespace and never a file path.
+ */
+import { s3Error } from './errors.js';
+
+export interface Target {
+  readonly bucket: string | undefined;
+  readonly key: string | undefined;
+  /** The path as on the wire (still %-encoded), for SigV4 and Resource. */
+  readonly rawPath: string;
+  readonly rawQuery: string;
+  /** Decoded query; a name given without `=` maps to ''. The first value of a repeated name wins. */
+  readonly query: ReadonlyMap<string, string>;
+  /** The decoded path, for `<Resource>`. */
+  readonly resource: string;
+}
+
+function decodePath(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw s3Error('InvalidArgument', 'The request path is not valid percent-encoded UTF-8.');
+  }
+}
+
+export function parseQuery(raw: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (raw === '') return out;
+  for (const [k, v] of new URLSearchParams(raw)) if (!out.has(k)) out.set(k, v);
+  return out;
+}
+
+/** The bucket named by a Host of `bucket.<domain>[:port]`, when `domain` is one of ours. */
+export function bucketOfHost(host: string | undefined, domains: readonly string[]): string | undefined {
+  if (!host) return undefined;
+  const name = host.replace(/:\d+$/, '').toLowerCase();
+  for (const d of domains) {
+    if (name.length > d.length + 1 && name.endsWith(`.${d}`)) return name.slice(0, -(d.length + 1));
+  }
+  return undefined;
+}
+
+export function parseTarget(url: string, host: string | undefined, domains: readonly string[]): Target {
+  const q = url.indexOf('?');
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const rawQuery = q < 0 ? '' : url.slice(q + 1);
+  if (!rawPath.startsWith('/')) throw s3Error('InvalidArgument', 'The request target must start with /.');
+  const path = decodePath(rawPath);
+  const query = parseQuery(rawQuery);
+  const hosted = bucketOfHost(host, domains);
+  if (hosted !== undefined) {
+    const key = path.slice(1);
+    return {
+      bucket: hosted,
+      key: key === '' ? undefined : key,
+      rawPath,
+      rawQuery,
+      query,
+      resource: `/${hosted}${path}`,
+    };
+  }
+  const slash = path.indexOf('/', 1);
+  const bucket = slash < 0 ? path.slice(1) : path.slice(1, slash);
+  const key = slash < 0 ? '' : path.slice(slash + 1);
+  return {
+    bucket: bucket === '' ? undefined : bucket,
+    key: key === '' ? undefined : key,
+    rawPath,
+    rawQuery,
+    query,
+    resource: path,
+  };
+}
