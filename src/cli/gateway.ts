@@ -16,6 +16,7 @@ import { budgetFor } from './fd-budget.js';
 import { localStoreOf } from './local-reader.js';
 import { acquirePidFile } from './pidfile.js';
 import { runUntilSignal, Startup } from './run.js';
+import { type S3Endpoint, startS3Endpoint } from './s3.js';
 import { assertKnownStartKeys } from './unknown-keys.js';
 
 /** The web page, shipped beside dist/ (package.json "files"); from dist/src/cli up to the root. */
@@ -24,7 +25,9 @@ export const PUBLIC_DIR = fileURLToPath(new URL('../../../public/', import.meta.
 export const gatewayHelp = `fdfs gateway <http.conf> [--set key=value ...]
   Runs the HTTP gateway alone, in front of a FastDFS cluster (fastdfs-ts or stock FastDFS)
   reached through the conf's tracker_server lines. --set overrides any http.conf key.
-Example: fdfs gateway conf/http.conf --set http.server_port=8081`;
+  With s3.server_port set it also serves the S3 API on that port (s3.credential pairs sign requests).
+Example: fdfs gateway conf/http.conf --set http.server_port=8081
+Example: fdfs gateway conf/http.conf --set s3.server_port=9000 --set s3.credential=AKEXAMPLE:$SECRET`;
 
 export async function gatewayCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv, {});
@@ -50,12 +53,27 @@ export async function gatewayCommand(argv: string[]): Promise<void> {
     });
     const client = startup.add('client', new FdfsClient(config.client, { logger }));
     const deps = { remote: client, logger, publicDir: PUBLIC_DIR };
-    return startup.add(
+    const http = startup.add(
       'gateway',
       await startGateway(config, deps, budget ? { maxConnections: budget.http } : {}),
     );
+    const s3 =
+      config.s3.port === null
+        ? undefined
+        : startup.add(
+            's3',
+            await startS3Endpoint({
+              config,
+              base: config.client.basePath,
+              host: config.bindAddr || '0.0.0.0',
+              remote: client,
+              logger,
+            }),
+          );
+    return { http, s3 };
   });
-  process.stdout.write(`fdfs ready http=${gw.address.host}:${gw.address.port}\n`);
+  const s3 = gw.s3 ? ` s3=${gw.s3.address.host}:${gw.s3.address.port}` : '';
+  process.stdout.write(`fdfs ready http=${gw.http.address.host}:${gw.http.address.port}${s3}\n`);
   await runUntilSignal(logger, () => startup.closeAll());
 }
 
@@ -74,6 +92,15 @@ export interface EmbeddedGatewayOptions {
   readonly logger: Logger;
   /** A cap below http.max_connections that fits the descriptor limit. */
   readonly maxConnections?: number;
+  /** fdfs start: make an S3 credential on a loopback-only node when none is set. */
+  readonly makeS3Credential?: boolean;
+  /** Where a credential made now is printed (once). */
+  readonly announce?: (line: string) => void;
+}
+
+export interface EmbeddedGateway extends GatewayHandle {
+  /** The S3 endpoint, when s3.server_port is set. */
+  readonly s3: S3Endpoint | undefined;
 }
 
 /**
@@ -81,7 +108,7 @@ export interface EmbeddedGatewayOptions {
  * group, the cluster for the rest. This is what replaces nginx + fastdfs-nginx-module on every
  * storage machine.
  */
-export async function startEmbeddedGateway(o: EmbeddedGatewayOptions): Promise<GatewayHandle> {
+export async function startEmbeddedGateway(o: EmbeddedGatewayOptions): Promise<EmbeddedGateway> {
   const keys = keysOf('http');
   const over = new Map([...o.sets].filter(([k]) => keys.has(k)));
   over.set('base_path', [join(o.base, 'gateway')]);
@@ -98,9 +125,30 @@ export async function startEmbeddedGateway(o: EmbeddedGatewayOptions): Promise<G
     await client.close();
     throw err;
   });
+  let s3: S3Endpoint | undefined;
+  if (config.s3.port !== null) {
+    try {
+      s3 = await startS3Endpoint({
+        config,
+        base: o.base,
+        host: config.bindAddr || '0.0.0.0',
+        local,
+        remote: client,
+        logger: o.logger,
+        ...(o.makeS3Credential ? { makeCredential: true } : {}),
+        ...(o.announce ? { announce: o.announce } : {}),
+      });
+    } catch (err) {
+      await gw.close();
+      await client.close();
+      throw err;
+    }
+  }
   return {
     ...gw,
+    s3,
     async close() {
+      await s3?.close();
       await gw.close();
       await client.close();
     },

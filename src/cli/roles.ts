@@ -17,7 +17,7 @@ fdfs storage <storage.conf> [--http-port N] [--set key=value ...]
   Runs one role from a FastDFS-format conf file; --set overrides any key (repeatable; a repeated
   key gives a list, like several tracker_server lines). With --http-port the storage also runs
   the HTTP gateway beside it (reading its disk directly), as nginx + fastdfs-nginx-module did;
-  http.* keys go to that gateway through --set.
+  http.* keys go to that gateway through --set, and with s3.server_port it serves the S3 API too.
 Example: fdfs storage conf/storage.conf --set port=23001 --set tracker_server=10.0.0.1:22122
 Example: fdfs storage conf/storage.conf --http-port 8080 --set http.auth.api_key=$KEY`;
 
@@ -38,7 +38,7 @@ export async function roleCommand(role: 'tracker' | 'storage', argv: string[]): 
   if (role === 'storage' && values['http-port'] !== undefined)
     await assertKnownStartKeys(sets, ['storage', 'http'], confPath);
   const httpKeys = keysOf('http');
-  const overrides = new Map([...sets].filter(([k]) => !k.startsWith('http.') || !httpKeys.has(k)));
+  const overrides = new Map([...sets].filter(([k]) => !/^(http|s3)\./.test(k) || !httpKeys.has(k)));
   const tracker = role === 'tracker' ? await loadTrackerConfig(confPath, overrides) : undefined;
   const storage = role === 'storage' ? await loadStorageConfig(confPath, overrides) : undefined;
   const loaded = tracker ?? storage;
@@ -76,6 +76,7 @@ export async function roleCommand(role: 'tracker' | 'storage', argv: string[]): 
     return { node, gateway };
   });
   const http = gateway ? ` http=${gateway.address.host}:${gateway.address.port}` : '';
-  process.stdout.write(`fdfs ready ${role}=${node.address.host}:${node.address.port}${http}\n`);
+  const s3 = gateway?.s3 ? ` s3=${gateway.s3.address.host}:${gateway.s3.address.port}` : '';
+  process.stdout.write(`fdfs ready ${role}=${node.address.host}:${node.address.port}${http}${s3}\n`);
   await runUntilSignal(logger, () => startup.closeAll());
 }

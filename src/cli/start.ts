@@ -10,6 +10,7 @@ import { budgetFor, capped } from './fd-budget.js';
 import { startEmbeddedGateway } from './gateway.js';
 import { acquirePidFile } from './pidfile.js';
 import { runUntilSignal, Startup } from './run.js';
+import { S3_DEFAULT_PORT } from './s3.js';
 import { assertKnownStartKeys } from './unknown-keys.js';
 
 export const startHelp = `fdfs start [options]
@@ -20,6 +21,7 @@ export const startHelp = `fdfs start [options]
   --tracker HOST:PORT join this existing tracker instead of running one (repeatable)
   --storage-port N    storage port (default 23000; 0 = any free port)
   --http-port N       gateway port (default 8080; 0 = any free port)
+  --s3-port N         S3 API port (default 9000; 0 = any free port; --set s3.server_port= for none)
   --group NAME        storage group (default group1)
   --storage-id ID     the storage's server_id (for trackers with use_storage_id)
   --advertise IP      address the storage reports to trackers and puts in file ids
@@ -41,6 +43,7 @@ export async function startCommand(argv: string[]): Promise<void> {
     tracker: { type: 'string', multiple: true },
     'storage-port': { type: 'string' },
     'http-port': { type: 'string' },
+    's3-port': { type: 'string' },
     group: { type: 'string' },
     'storage-id': { type: 'string' },
     advertise: { type: 'string' },
@@ -50,6 +53,9 @@ export async function startCommand(argv: string[]): Promise<void> {
     return;
   }
   const sets = overridesOf(values.set as string[] | undefined);
+  const s3Port = portOf(values['s3-port'], '--s3-port');
+  if (s3Port !== undefined) sets.set('s3.server_port', [String(s3Port)]);
+  else if (!sets.has('s3.server_port')) sets.set('s3.server_port', [String(S3_DEFAULT_PORT)]);
   // Before anything listens: a misspelt security key refuses, any other unknown key warns.
   const keyWarnings = await assertKnownStartKeys(sets, ['tracker', 'storage', 'http']);
   const base = resolve((values['base-path'] as string | undefined) ?? 'data');
@@ -109,13 +115,16 @@ export async function startCommand(argv: string[]): Promise<void> {
         counters: storageNode.counters,
         logger,
         ...(budget ? { maxConnections: budget.http } : {}),
+        makeS3Credential: true,
+        announce: (line: string) => process.stdout.write(`${line}\n`),
       }),
     );
     return { storageNode, gateway, trackers };
   });
   const http = `${gateway.address.host}:${gateway.address.port}`;
+  const s3 = gateway.s3 ? ` s3=${gateway.s3.address.host}:${gateway.s3.address.port}` : '';
   process.stdout.write(
-    `fdfs ready tracker=${trackers[0]} storage=${bind}:${storageNode.address.port} http=${http} base=${base}\n`,
+    `fdfs ready tracker=${trackers[0]} storage=${bind}:${storageNode.address.port} http=${http}${s3} base=${base}\n`,
   );
   await runUntilSignal(logger, () => startup.closeAll());
 }

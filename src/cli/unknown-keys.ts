@@ -18,7 +18,7 @@ import {
 } from '../config/index.js';
 
 // Sections whose keys guard access, and words that mark a key as a credential wherever it sits.
-const SECURITY_PREFIXES = ['http.auth.', 'http.jwt.', 'http.anti_steal.'] as const;
+const SECURITY_PREFIXES = ['http.auth.', 'http.jwt.', 'http.anti_steal.', 's3.cred'] as const;
 const SECURITY_WORDS = /secret|token|api_?key|passw(or)?d|jwt|auth/i;
 
 export interface KeyCheck {

@@ -4,9 +4,11 @@
  * so nothing is committed), with its MD5 for the ETag. The stream is detached from the socket:
  * failing it does not reset the connection, so the client still reads its S3 error.
  */
-import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { PassThrough, type Readable, Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
+import type { ExpectedChecksum } from './checksum.js';
+import { bodyVerifier } from './checksum-verifier.js';
+import { awsChunkedDecoder, decodedContentLength } from './chunked.js';
 import { s3Error } from './errors.js';
 import type { PayloadMode } from './sigv4.js';
 
@@ -19,72 +21,17 @@ export interface RequestBody {
   readonly size: number | undefined;
   /** Hex MD5 of the decoded bytes; valid once `stream` has ended. */
   md5Hex(): string;
+  /** The checksum sent (header or trailer) or asked for, verified; valid once `stream` has ended. */
+  checksum(): ExpectedChecksum | undefined;
   /** Stop reading the request and drop what the client still sends (after an early failure). */
   abandon(): void;
 }
 
-function lengthHeader(value: string | undefined, name: string): number | undefined {
+function lengthHeader(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d{1,16}$/.test(value)) throw s3Error('InvalidArgument', `${name} must be a non-negative integer.`);
+  if (!/^\d{1,16}$/.test(value))
+    throw s3Error('InvalidArgument', 'Content-Length must be a non-negative integer.');
   return Number(value);
-}
-
-/** Hashes what passes through; checks the payload sha256 and Content-MD5 before letting the end through. */
-class Digests extends Transform {
-  private readonly md5 = createHash('md5');
-  private readonly sha: Hash | undefined;
-  private hex = '';
-  private length = 0;
-
-  constructor(
-    private readonly sha256: string | undefined,
-    private readonly contentMd5: Buffer | undefined,
-    private readonly expected: number | undefined,
-  ) {
-    super();
-    this.sha = sha256 === undefined ? undefined : createHash('sha256');
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.md5.update(chunk);
-    this.sha?.update(chunk);
-    this.length += chunk.length;
-    if (this.expected !== undefined && this.length > this.expected) {
-      cb(s3Error('IncompleteBody', 'The body is longer than its stated length.'));
-      return;
-    }
-    cb(null, chunk);
-  }
-
-  override _flush(cb: TransformCallback): void {
-    if (this.expected !== undefined && this.length !== this.expected) {
-      cb(s3Error('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header.'));
-      return;
-    }
-    const md5 = this.md5.digest();
-    this.hex = md5.toString('hex');
-    if (this.sha && this.sha.digest('hex') !== this.sha256) {
-      cb(s3Error('XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.'));
-      return;
-    }
-    if (this.contentMd5 && !md5.equals(this.contentMd5)) {
-      cb(s3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.'));
-      return;
-    }
-    cb();
-  }
-
-  get md5Hex(): string {
-    return this.hex;
-  }
-}
-
-/** The Content-MD5 header as 16 bytes; anything else is InvalidDigest. */
-export function contentMd5Of(value: string | undefined): Buffer | undefined {
-  if (value === undefined) return undefined;
-  const bytes = /^[A-Za-z0-9+/]{22}==$/.test(value) ? Buffer.from(value, 'base64') : undefined;
-  if (bytes?.length !== 16) throw s3Error('InvalidDigest', 'The Content-MD5 you specified is not valid.');
-  return bytes;
 }
 
 /** Reads and drops the rest of a request body, up to a cap past which the connection goes. */
@@ -98,31 +45,38 @@ export function discard(req: IncomingMessage): void {
   req.resume();
 }
 
-export function requestBody(req: IncomingMessage, payload: PayloadMode): RequestBody {
-  const h = req.headers;
+export function requestBody(
+  req: IncomingMessage,
+  headers: Readonly<Record<string, string | undefined>>,
+  payload: PayloadMode,
+): RequestBody {
   const streaming = payload.kind === 'streaming-signed' || payload.kind === 'streaming-unsigned-trailer';
-  if (streaming) throw s3Error('NotImplemented', 'aws-chunked bodies are not accepted yet.');
-  const size = lengthHeader(h['content-length'], 'Content-Length');
-  const digests = new Digests(
-    payload.kind === 'sha256' ? payload.sha256 : undefined,
-    contentMd5Of(h['content-md5']),
-    size,
-  );
+  // Header problems (a bad Content-MD5, two checksums, no decoded length) fail before a byte is read.
+  const decoder = streaming ? awsChunkedDecoder(payload, headers) : undefined;
+  const size = streaming ? decodedContentLength(headers) : lengthHeader(headers['content-length']);
+  const verifier = bodyVerifier({ headers, payload });
   const stream = new PassThrough();
   // Nobody may be reading yet when the client hangs up: without this the error would be unhandled.
   stream.on('error', () => {});
-  req.pipe(digests).pipe(stream);
+  const first = decoder ?? verifier;
+  if (decoder) {
+    decoder.pipe(verifier);
+    decoder.on('error', (err) => stream.destroy(err));
+  }
+  verifier.pipe(stream);
+  verifier.on('error', (err) => stream.destroy(err));
+  req.pipe(first);
   req.on('error', (err) => stream.destroy(err));
-  digests.on('error', (err) => stream.destroy(err));
   let abandoned = false;
   return {
     stream,
     size,
-    md5Hex: () => digests.md5Hex,
+    md5Hex: () => verifier.md5Hex,
+    checksum: () => verifier.checksum ?? decoder?.checksum,
     abandon() {
-      if (abandoned || req.readableEnded) return;
+      if (abandoned) return;
       abandoned = true;
-      req.unpipe(digests);
+      req.unpipe(first);
       discard(req);
     },
   };

@@ -34,12 +34,18 @@ async function groupOf(call: S3Call, constraint: string | undefined): Promise<st
   if (constraint === undefined || constraint === '' || constraint === ctx.config.region) return undefined;
   if (constraint === 'us-east-1') return undefined;
   if (!isValidGroupName(constraint)) {
-    throw s3Error('InvalidLocationConstraint', 'The specified location constraint is neither the region nor a FastDFS group name.');
+    throw s3Error(
+      'InvalidLocationConstraint',
+      'The specified location constraint is neither the region nor a FastDFS group name.',
+    );
   }
   if (ctx.local?.group === constraint) return constraint;
   const groups = ctx.remote ? await ctx.remote.listGroups() : [];
   if (!groups.some((g) => g.groupName === constraint)) {
-    throw s3Error('InvalidLocationConstraint', `There is no FastDFS group named ${constraint} in this cluster.`);
+    throw s3Error(
+      'InvalidLocationConstraint',
+      `There is no FastDFS group named ${constraint} in this cluster.`,
+    );
   }
   return constraint;
 }
@@ -51,7 +57,10 @@ export async function createBucket(call: S3Call): Promise<Reply> {
   const body = await readSmall(call.body().stream, MAX_XML_BYTES);
   let constraint: string | undefined;
   if (body.length > 0) {
-    constraint = childText(expectRoot(parseXml(body), 'CreateBucketConfiguration'), 'LocationConstraint')?.trim();
+    constraint = childText(
+      expectRoot(parseXml(body), 'CreateBucketConfiguration'),
+      'LocationConstraint',
+    )?.trim();
   }
   const group = await groupOf(call, constraint);
   const outcome = await call.ctx.ns.createBucket({
@@ -62,10 +71,16 @@ export async function createBucket(call: S3Call): Promise<Reply> {
     ...(group === undefined ? {} : { group }),
   });
   if (outcome === 'owned') {
-    throw s3Error('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.');
+    throw s3Error(
+      'BucketAlreadyOwnedByYou',
+      'Your previous request to create the named bucket succeeded and you already own it.',
+    );
   }
   if (outcome === 'taken') {
-    throw s3Error('BucketAlreadyExists', 'The requested bucket name is not available. Please select a different name and try again.');
+    throw s3Error(
+      'BucketAlreadyExists',
+      'The requested bucket name is not available. Please select a different name and try again.',
+    );
   }
   call.ctx.logger.info('bucket created', { bucket: name, owner, group: group ?? null });
   return { status: 200, headers: { location: `/${name}` } };
@@ -73,14 +88,21 @@ export async function createBucket(call: S3Call): Promise<Reply> {
 
 export async function headBucket(call: S3Call): Promise<Reply> {
   const b = await call.ownedBucket('read');
-  return { status: 200, headers: { 'x-amz-bucket-region': call.ctx.config.region, ...(b.group ? { 'x-fdfs-group': b.group } : {}) } };
+  return {
+    status: 200,
+    headers: {
+      'x-amz-bucket-region': call.ctx.config.region,
+      ...(b.group ? { 'x-fdfs-group': b.group } : {}),
+    },
+  };
 }
 
 export async function deleteBucket(call: S3Call): Promise<Reply> {
   await call.ownedBucket();
   const outcome = await call.ctx.ns.deleteBucket(call.bucket);
   if (outcome === 'missing') throw s3Error('NoSuchBucket', 'The specified bucket does not exist.');
-  if (outcome === 'not-empty') throw s3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty.');
+  if (outcome === 'not-empty')
+    throw s3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty.');
   call.ctx.kickGarbage();
   call.ctx.logger.info('bucket deleted', { bucket: call.bucket, owner: call.owner });
   return { status: 204 };

@@ -24,7 +24,14 @@ export class S3Call {
     readonly target: Target,
     readonly auth: AuthResult,
     readonly requestId: string,
-  ) {}
+  ) {
+    const h: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(req.headers)) h[k] = Array.isArray(v) ? v.join(',') : v;
+    this.headers = h;
+  }
+
+  /** Request headers, lower-case names, repeated ones joined. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
 
   get method(): string {
     return this.req.method ?? 'GET';
@@ -36,8 +43,7 @@ export class S3Call {
   }
 
   header(name: string): string | undefined {
-    const v = this.req.headers[name];
-    return Array.isArray(v) ? v.join(', ') : v;
+    return this.headers[name];
   }
 
   q(name: string): string | undefined {
@@ -62,7 +68,7 @@ export class S3Call {
 
   /** The request body, decoded and verified while it streams; opened once. */
   body(): RequestBody {
-    this.opened ??= requestBody(this.req, this.auth.payload);
+    this.opened ??= requestBody(this.req, this.headers, this.auth.payload);
     return this.opened;
   }
 

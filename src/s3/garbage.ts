@@ -71,7 +71,10 @@ export class GarbageDrain {
               done.push(g.seq);
             } catch (err) {
               failed++;
-              this.logger.warn('could not delete a released file; it stays queued', { fileId: g.fileId, err });
+              this.logger.warn('could not delete a released file; it stays queued', {
+                fileId: g.fileId,
+                err,
+              });
             }
           }),
         );

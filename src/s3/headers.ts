@@ -42,7 +42,10 @@ export function objectMetaOf(call: S3Call): ObjectMeta {
     meta[short] = v;
   }
   if (bytes > MAX_META_BYTES) {
-    throw s3Error('MetadataTooLarge', `Your metadata headers exceed the maximum allowed metadata size (${MAX_META_BYTES} bytes).`);
+    throw s3Error(
+      'MetadataTooLarge',
+      `Your metadata headers exceed the maximum allowed metadata size (${MAX_META_BYTES} bytes).`,
+    );
   }
   const contentType = call.header('content-type') || call.ctx.defaultContentType;
   return { contentType, headers, meta };
@@ -82,7 +85,10 @@ export function objectHeaders(call: S3Call, rec: ObjectRecord): Record<string, s
     const v = call.q(param);
     if (v === undefined) continue;
     if (call.owner === undefined) {
-      throw s3Error('InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.');
+      throw s3Error(
+        'InvalidRequest',
+        'Request specific response headers cannot be used for anonymous GET requests.',
+      );
     }
     h[header] = v;
   }
@@ -90,7 +96,12 @@ export function objectHeaders(call: S3Call, rec: ObjectRecord): Record<string, s
 }
 
 function etagList(header: string): string[] {
-  return header.split(',').map((t) => t.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1'));
+  return header.split(',').map((t) =>
+    t
+      .trim()
+      .replace(/^W\//, '')
+      .replace(/^"(.*)"$/, '$1'),
+  );
 }
 
 function matches(header: string, etag: string): boolean {
@@ -112,7 +123,8 @@ function dateOf(header: string | undefined): number | undefined {
 export function checkConditions(call: S3Call, rec: ObjectRecord, prefix = ''): 'ok' | 'not-modified' {
   const h = (n: string) => call.header(`${prefix}${n}`);
   const modified = Math.floor(rec.lastModified / 1000);
-  const fail = () => s3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+  const fail = () =>
+    s3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
   const ifMatch = h('if-match');
   if (ifMatch !== undefined) {
     if (!matches(ifMatch, rec.etag)) throw fail();

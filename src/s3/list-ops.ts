@@ -32,7 +32,8 @@ export function tokenOf(last: string): string {
 
 function markerOfToken(token: string): string {
   const text = /^[A-Za-z0-9_-]*$/.test(token) ? Buffer.from(token, 'base64url').toString('utf8') : '';
-  if (!text.startsWith('k:')) throw s3Error('InvalidArgument', 'The continuation token provided is incorrect');
+  if (!text.startsWith('k:'))
+    throw s3Error('InvalidArgument', 'The continuation token provided is incorrect');
   return text.slice(2);
 }
 
@@ -48,7 +49,12 @@ async function page(call: S3Call, after: string | undefined, maxKeys: number): P
   });
 }
 
-function contents(o: ObjectRecord, enc: (s: string) => string, owner: string | undefined, name = 'Contents'): Xml {
+function contents(
+  o: ObjectRecord,
+  enc: (s: string) => string,
+  owner: string | undefined,
+  name = 'Contents',
+): Xml {
   return el(
     name,
     el('Key', enc(o.key)),

@@ -27,7 +27,10 @@ function listedParts(body: Buffer): Listed[] {
     const n = childText(p, 'PartNumber')?.trim() ?? '';
     const etag = childText(p, 'ETag')?.trim();
     if (!/^\d{1,5}$/.test(n) || etag === undefined) {
-      throw s3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate: a Part needs PartNumber and ETag.');
+      throw s3Error(
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate: a Part needs PartNumber and ETag.',
+      );
     }
     return { partNumber: Number(n), etag: etag.replace(/^"(.*)"$/, '$1') };
   });
@@ -36,13 +39,16 @@ function listedParts(body: Buffer): Listed[] {
   }
   for (let i = 1; i < parts.length; i++) {
     if ((parts[i] as Listed).partNumber <= (parts[i - 1] as Listed).partNumber) {
-      throw s3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
+      throw s3Error(
+        'InvalidPartOrder',
+        'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
+      );
     }
   }
   return parts;
 }
 
-function resultXml(call: S3Call, bucket: string, key: string, etag: string) {
+function resultXml(bucket: string, key: string, etag: string) {
   const location = `/${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
   return root(
     'CompleteMultipartUploadResult',
@@ -66,7 +72,8 @@ export async function completeUpload(call: S3Call): Promise<Reply> {
   const body = await readSmall(call.body().stream, MAX_XML_BYTES);
   const again = async () => {
     const done = await ctx.ns.getCompleted(uploadId);
-    if (done && done.bucket === b.name && done.key === call.key) return xmlReply(resultXml(call, b.name, call.key, done.etag));
+    if (done && done.bucket === b.name && done.key === call.key)
+      return xmlReply(resultXml(b.name, call.key, done.etag));
     return undefined;
   };
   const u = await uploadOf(call, b.name).catch(async (err: unknown) => {
@@ -81,10 +88,16 @@ export async function completeUpload(call: S3Call): Promise<Reply> {
   for (const [i, l] of listed.entries()) {
     const p = stored.get(l.partNumber);
     if (!p || p.etag !== l.etag) {
-      throw s3Error('InvalidPart', 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.');
+      throw s3Error(
+        'InvalidPart',
+        "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+      );
     }
     if (i < listed.length - 1 && p.size < MIN_PART_SIZE) {
-      throw s3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.');
+      throw s3Error(
+        'EntityTooSmall',
+        'Your proposed upload is smaller than the minimum allowed object size.',
+      );
     }
     chosen.push(p);
   }
@@ -109,6 +122,12 @@ export async function completeUpload(call: S3Call): Promise<Reply> {
     throw s3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
   }
   ctx.kickGarbage();
-  ctx.logger.info('multipart upload completed', { bucket: b.name, key: u.key, parts: chosen.length, size: rec.size, by: call.owner });
-  return xmlReply(resultXml(call, b.name, u.key, rec.etag), 200, fileIdHeader(rec));
+  ctx.logger.info('multipart upload completed', {
+    bucket: b.name,
+    key: u.key,
+    parts: chosen.length,
+    size: rec.size,
+    by: call.owner,
+  });
+  return xmlReply(resultXml(b.name, u.key, rec.etag), 200, fileIdHeader(rec));
 }

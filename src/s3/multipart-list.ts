@@ -20,7 +20,8 @@ export async function listParts(call: S3Call): Promise<Reply> {
   const u = await uploadOf(call, b.name);
   const max = capOf(call, 'max-parts');
   const markerText = call.q('part-number-marker') ?? '0';
-  if (!/^\d{1,5}$/.test(markerText)) throw s3Error('InvalidArgument', 'part-number-marker must be an integer.');
+  if (!/^\d{1,5}$/.test(markerText))
+    throw s3Error('InvalidArgument', 'part-number-marker must be an integer.');
   const marker = Number(markerText);
   // One more than asked tells whether the listing is truncated.
   const parts = max === 0 ? [] : await call.ctx.ns.listParts(u.uploadId, marker, max + 1);

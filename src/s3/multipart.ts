@@ -32,7 +32,12 @@ export async function createUpload(call: S3Call): Promise<Reply> {
   }
   const algorithm = call.header('x-amz-checksum-algorithm');
   return xmlReply(
-    root('InitiateMultipartUploadResult', el('Bucket', b.name), el('Key', key), el('UploadId', upload.uploadId)),
+    root(
+      'InitiateMultipartUploadResult',
+      el('Bucket', b.name),
+      el('Key', key),
+      el('UploadId', upload.uploadId),
+    ),
     200,
     algorithm ? { 'x-amz-checksum-algorithm': algorithm } : {},
   );
@@ -55,12 +60,22 @@ function partNumberOf(call: S3Call): number {
   const text = call.q('partNumber') ?? '';
   const n = /^\d{1,5}$/.test(text) ? Number(text) : 0;
   if (n < 1 || n > MAX_PART_NUMBER) {
-    throw s3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`);
+    throw s3Error(
+      'InvalidArgument',
+      `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`,
+    );
   }
   return n;
 }
 
-async function savePart(call: S3Call, u: UploadRecord, partNumber: number, fileId: string, size: number, etag: string) {
+async function savePart(
+  call: S3Call,
+  u: UploadRecord,
+  partNumber: number,
+  fileId: string,
+  size: number,
+  etag: string,
+) {
   const outcome = await call.ctx.ns.putPart({
     uploadId: u.uploadId,
     partNumber,
@@ -86,10 +101,8 @@ export async function uploadPart(call: S3Call): Promise<Reply> {
   const etag = body.md5Hex();
   await savePart(call, u, partNumber, stored.fileId, stored.size, etag);
   const headers: Record<string, string> = { etag: `"${etag}"`, 'x-fdfs-file-id': stored.fileId };
-  for (const a of ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256']) {
-    const v = call.header(`x-amz-checksum-${a}`);
-    if (v !== undefined) headers[`x-amz-checksum-${a}`] = v;
-  }
+  const checksum = body.checksum();
+  if (checksum) headers[`x-amz-checksum-${checksum.algorithm.toLowerCase()}`] = checksum.value;
   return { status: 200, headers };
 }
 
@@ -117,7 +130,10 @@ export async function uploadPartCopy(call: S3Call): Promise<Reply> {
   const rangeHeader = call.header('x-amz-copy-source-range');
   const range = rangeHeader === undefined ? undefined : parseRange(rangeHeader, src.size);
   if (rangeHeader !== undefined && !range) {
-    throw s3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last.');
+    throw s3Error(
+      'InvalidArgument',
+      'The x-amz-copy-source-range value must be of the form bytes=first-last.',
+    );
   }
   const first = src.parts[0];
   let fileId: string;
@@ -141,9 +157,13 @@ export async function uploadPartCopy(call: S3Call): Promise<Reply> {
   }
   await savePart(call, u, partNumber, fileId, size, etag);
   const lastModified = call.ctx.now();
-  return xmlReply(root('CopyPartResult', el('LastModified', isoTime(lastModified)), el('ETag', `"${etag}"`)), 200, {
-    'x-fdfs-file-id': fileId,
-  });
+  return xmlReply(
+    root('CopyPartResult', el('LastModified', isoTime(lastModified)), el('ETag', `"${etag}"`)),
+    200,
+    {
+      'x-fdfs-file-id': fileId,
+    },
+  );
 }
 
 export async function abortUpload(call: S3Call): Promise<Reply> {

@@ -22,8 +22,12 @@ export async function deleteObject(call: S3Call): Promise<Reply> {
 
 function hasIntegrityHeader(call: S3Call): boolean {
   if (call.header('content-md5') !== undefined) return true;
-  return Object.keys(call.req.headers).some((h) => h.startsWith('x-amz-checksum-') && h !== 'x-amz-checksum-algorithm')
-    || call.header('x-amz-sdk-checksum-algorithm') !== undefined && call.header('x-amz-trailer') !== undefined;
+  return (
+    Object.keys(call.req.headers).some(
+      (h) => h.startsWith('x-amz-checksum-') && h !== 'x-amz-checksum-algorithm',
+    ) ||
+    (call.header('x-amz-sdk-checksum-algorithm') !== undefined && call.header('x-amz-trailer') !== undefined)
+  );
 }
 
 export async function deleteObjects(call: S3Call): Promise<Reply> {
@@ -35,11 +39,18 @@ export async function deleteObjects(call: S3Call): Promise<Reply> {
   const quiet = childText(doc, 'Quiet')?.trim().toLowerCase() === 'true';
   const objects = childrenOf(doc, 'Object');
   if (objects.length === 0 || objects.length > MAX_DELETE_KEYS) {
-    throw s3Error('MalformedXML', `The XML you provided was not well-formed or did not validate: a Delete names 1 to ${MAX_DELETE_KEYS} objects.`);
+    throw s3Error(
+      'MalformedXML',
+      `The XML you provided was not well-formed or did not validate: a Delete names 1 to ${MAX_DELETE_KEYS} objects.`,
+    );
   }
   const keys = objects.map((o) => {
     const key = childText(o, 'Key');
-    if (key === undefined) throw s3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate: an Object without a Key.');
+    if (key === undefined)
+      throw s3Error(
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate: an Object without a Key.',
+      );
     return { key, version: childText(o, 'VersionId') };
   });
   const out: Xml[] = [];
@@ -47,9 +58,11 @@ export async function deleteObjects(call: S3Call): Promise<Reply> {
   for (const { key, version } of keys) {
     try {
       assertKey(key);
-      if (version !== undefined && version !== 'null') throw s3Error('NoSuchKey', 'The specified version does not exist.');
+      if (version !== undefined && version !== 'null')
+        throw s3Error('NoSuchKey', 'The specified version does not exist.');
       released = (await call.ctx.ns.deleteObject(b.name, key)) || released;
-      if (!quiet) out.push(el('Deleted', el('Key', key), version === undefined ? undefined : el('VersionId', version)));
+      if (!quiet)
+        out.push(el('Deleted', el('Key', key), version === undefined ? undefined : el('VersionId', version)));
     } catch (err) {
       const f = s3FailureOf(err);
       out.push(el('Error', el('Key', key), el('Code', f.code), el('Message', f.message)));

@@ -17,8 +17,10 @@ function partRange(call: S3Call, rec: ObjectRecord): { start: number; end: numbe
   const text = call.q('partNumber');
   if (text === undefined) return undefined;
   const n = /^\d{1,5}$/.test(text) ? Number(text) : 0;
-  if (n < 1 || n > 10_000) throw s3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive');
-  if (n > Math.max(1, rec.parts.length)) throw s3Error('InvalidPart', 'The requested partnumber is not satisfiable');
+  if (n < 1 || n > 10_000)
+    throw s3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive');
+  if (n > Math.max(1, rec.parts.length))
+    throw s3Error('InvalidPart', 'The requested partnumber is not satisfiable');
   let start = 0;
   for (let i = 0; i < n - 1; i++) start += rec.parts[i]?.size ?? 0;
   return { start, end: start + (rec.parts[n - 1]?.size ?? rec.size) - 1 };
@@ -31,7 +33,10 @@ export async function getObject(call: S3Call, head: boolean): Promise<Reply> {
   const rec = await findObject(call, b.name, key);
   const headers: Record<string, string | number> = objectHeaders(call, rec);
   if (checkConditions(call, rec) === 'not-modified') {
-    return { status: 304, headers: { etag: headers.etag as string, 'last-modified': headers['last-modified'] as string } };
+    return {
+      status: 304,
+      headers: { etag: headers.etag as string, 'last-modified': headers['last-modified'] as string },
+    };
   }
   const byPart = partRange(call, rec);
   const range = byPart ?? parseRange(call.header('range'), rec.size);

@@ -14,13 +14,12 @@ import { findObject } from './object-get.js';
 import { isoTime } from './owner.js';
 import { el, root } from './xml-write.js';
 
-const CHECKSUMS = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256'];
-
 /** If-None-Match: * and If-Match on a write (S3 conditional writes). */
 export function writeConditionOf(call: S3Call): WriteCondition | undefined {
   const none = call.header('if-none-match');
   const match = call.header('if-match');
-  if (none !== undefined && none.trim() !== '*') throw s3Error('NotImplemented', 'If-None-Match on a write takes only *.');
+  if (none !== undefined && none.trim() !== '*')
+    throw s3Error('NotImplemented', 'If-None-Match on a write takes only *.');
   if (none === undefined && match === undefined) return undefined;
   return {
     ...(none !== undefined ? { ifNoneMatch: '*' as const } : {}),
@@ -28,17 +27,13 @@ export function writeConditionOf(call: S3Call): WriteCondition | undefined {
   };
 }
 
-/** The checksum a client sent as a header (verified by the body pipeline), kept with the object. */
-function checksumOf(call: S3Call): ObjectRecord['checksum'] {
-  for (const a of CHECKSUMS) {
-    const value = call.header(`x-amz-checksum-${a}`);
-    if (value !== undefined) return { algorithm: a.toUpperCase(), value };
-  }
-  return undefined;
-}
-
 /** Commits `rec`; on refusal the new files are deleted again and the refusal answered. */
-export async function commit(ctx: S3Context, rec: ObjectRecord, cond: WriteCondition | undefined, newFiles: readonly string[]) {
+export async function commit(
+  ctx: S3Context,
+  rec: ObjectRecord,
+  cond: WriteCondition | undefined,
+  newFiles: readonly string[],
+) {
   let outcome: Awaited<ReturnType<S3Context['ns']['putObject']>>;
   try {
     outcome = await ctx.ns.putObject(rec, cond);
@@ -82,7 +77,7 @@ export async function putObject(call: S3Call): Promise<Reply> {
   await precheck(call, b.name, key, cond);
   const body = call.body();
   const stored = await storeFile(ctx, body.stream, { key, group: b.group, size: body.size });
-  const checksum = checksumOf(call);
+  const checksum = body.checksum();
   const rec: ObjectRecord = {
     bucket: b.name,
     key,
@@ -94,7 +89,13 @@ export async function putObject(call: S3Call): Promise<Reply> {
     ...(checksum ? { checksum } : {}),
   };
   await commit(ctx, rec, cond, [stored.fileId]);
-  ctx.logger.info('object stored', { bucket: b.name, key, fileId: stored.fileId, size: stored.size, by: call.owner });
+  ctx.logger.info('object stored', {
+    bucket: b.name,
+    key,
+    fileId: stored.fileId,
+    size: stored.size,
+    by: call.owner,
+  });
   const headers: Record<string, string> = { etag: `"${rec.etag}"`, 'x-fdfs-file-id': stored.fileId };
   if (checksum) headers[`x-amz-checksum-${checksum.algorithm.toLowerCase()}`] = checksum.value;
   return { status: 200, headers };
@@ -113,11 +114,17 @@ export function copySourceOf(call: S3Call): { bucket: string; key: string } {
   try {
     text = decodeURIComponent(path.replace(/^\//, ''));
   } catch {
-    throw s3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey');
+    throw s3Error(
+      'InvalidArgument',
+      'Copy Source must mention the source bucket and key: sourcebucket/sourcekey',
+    );
   }
   const slash = text.indexOf('/');
   if (slash <= 0 || slash === text.length - 1) {
-    throw s3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey');
+    throw s3Error(
+      'InvalidArgument',
+      'Copy Source must mention the source bucket and key: sourcebucket/sourcekey',
+    );
   }
   return { bucket: text.slice(0, slash), key: text.slice(slash + 1) };
 }
@@ -151,7 +158,9 @@ export async function copyObject(call: S3Call): Promise<Reply> {
     );
   }
   const meta =
-    directive === 'REPLACE' ? objectMetaOf(call) : { contentType: src.contentType, headers: src.headers, meta: src.meta };
+    directive === 'REPLACE'
+      ? objectMetaOf(call)
+      : { contentType: src.contentType, headers: src.headers, meta: src.meta };
   const cond = writeConditionOf(call);
   const rec: ObjectRecord = {
     bucket: b.name,
@@ -165,7 +174,11 @@ export async function copyObject(call: S3Call): Promise<Reply> {
   };
   await commit(ctx, rec, cond, []);
   ctx.logger.info('object copied', { bucket: b.name, key, from: `${src.bucket}/${src.key}`, by: call.owner });
-  return xmlReply(root('CopyObjectResult', el('LastModified', isoTime(rec.lastModified)), el('ETag', `"${rec.etag}"`)), 200, {
-    ...fileIdHeader(rec),
-  });
+  return xmlReply(
+    root('CopyObjectResult', el('LastModified', isoTime(rec.lastModified)), el('ETag', `"${rec.etag}"`)),
+    200,
+    {
+      ...fileIdHeader(rec),
+    },
+  );
 }

@@ -8,12 +8,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { pipeline } from 'node:stream/promises';
 import type { S3Config } from '../config/types.js';
 import { listenOn } from '../protocol/index.js';
-import { S3Call, type Reply } from './call.js';
+import { type Reply, S3Call } from './call.js';
 import { createContext, type S3Context, type S3Deps } from './context.js';
+import { operationOf } from './dispatch.js';
 import { errorXml, headersOf, newRequestId, s3FailureOf } from './errors.js';
 import { deleteFile } from './files.js';
 import { GarbageDrain } from './garbage.js';
-import { operationOf } from './dispatch.js';
 import { verifyRequest } from './sigv4.js';
 import { clearSpool } from './spool.js';
 import { parseTarget, type Target } from './target.js';
@@ -41,7 +41,11 @@ function headersOfReq(req: IncomingMessage): Record<string, string | undefined> 
 }
 
 /** Fields some error codes carry besides Code and Message, as S3 answers them. */
-function extraOf(code: string, target: Target | undefined, uploadId: string | undefined): Record<string, string> {
+function extraOf(
+  code: string,
+  target: Target | undefined,
+  uploadId: string | undefined,
+): Record<string, string> {
   if (code === 'NoSuchBucket' && target?.bucket) return { BucketName: target.bucket };
   if (code === 'NoSuchKey' && target?.key) return { Key: target.key };
   if (code === 'NoSuchUpload' && uploadId) return { UploadId: uploadId };
@@ -52,7 +56,8 @@ async function send(req: IncomingMessage, res: ServerResponse, reply: Reply): Pr
   const headers: Record<string, string | number> = { ...reply.headers };
   const body = reply.body;
   if (typeof body === 'string' || Buffer.isBuffer(body)) headers['content-length'] = Buffer.byteLength(body);
-  else if (body === undefined && headers['content-length'] === undefined && reply.status !== 304) headers['content-length'] = 0;
+  else if (body === undefined && headers['content-length'] === undefined && reply.status !== 304)
+    headers['content-length'] = 0;
   res.writeHead(reply.status, headers);
   if (body === undefined || req.method === 'HEAD') {
     if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) body.destroy();
@@ -83,7 +88,12 @@ export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen):
     try {
       target = parseTarget(req.url ?? '/', req.headers.host, ctx.domains);
       const auth = verifyRequest(
-        { method: req.method ?? 'GET', rawPath: target.rawPath, rawQuery: target.rawQuery, headers: headersOfReq(req) },
+        {
+          method: req.method ?? 'GET',
+          rawPath: target.rawPath,
+          rawQuery: target.rawQuery,
+          headers: headersOfReq(req),
+        },
         ctx.secretOf,
         ctx.now(),
       );
@@ -105,7 +115,10 @@ export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen):
       const f = s3FailureOf(err);
       const resource = target?.resource ?? (req.url ?? '/').split('?')[0] ?? '/';
       const xml = errorXml(f, resource, requestId, extraOf(f.code, target, target?.query.get('uploadId')));
-      const headers: Record<string, string | number> = { 'content-type': 'application/xml', ...headersOf(err) };
+      const headers: Record<string, string | number> = {
+        'content-type': 'application/xml',
+        ...headersOf(err),
+      };
       if (expectsContinue && !req.readableEnded) headers.connection = 'close';
       await send(req, res, { status: f.status, headers, body: xml }).catch(() => res.destroy());
       log(f.status, err, f.code);

@@ -19,6 +19,10 @@ export interface RunningNode {
   readonly storage: { host: string; port: number };
   /** The HTTP gateway (`http=` in the ready line). */
   readonly http: { host: string; port: number };
+  /** The S3 endpoint (`s3=` in the ready line). */
+  readonly s3: { host: string; port: number };
+  /** Every stdout line before the ready line (e.g. the S3 credential made at first start). */
+  readonly stdout: string[];
   /** Everything the process wrote to stderr (its JSON log lines). */
   readonly stderr: string[];
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -49,6 +53,8 @@ export async function startNode(
     '0',
     '--http-port',
     '0',
+    '--s3-port',
+    '0',
   ];
   if (opts.bind) args.push('--bind', opts.bind);
   const child = spawn(process.execPath, [...args, ...(opts.args ?? [])], {
@@ -57,10 +63,12 @@ export async function startNode(
   const stderr: string[] = [];
   createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => stderr.push(l));
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const stdout: string[] = [];
   const ready = await new Promise<string>((res, rej) => {
     const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     rl.on('line', (line) => {
       if (line.startsWith('fdfs ready')) res(line);
+      else stdout.push(line);
     });
     void exited.then((code) => rej(new Error(`fdfs start exited with ${code}: ${stderr.join('\n')}`)));
   });
@@ -77,6 +85,8 @@ export async function startNode(
     tracker: hostPort(fields.tracker),
     storage: hostPort(fields.storage),
     http: hostPort(fields.http),
+    s3: hostPort(fields.s3),
+    stdout,
     /** Stops the process; a data folder this helper made is removed afterwards. */
     async stop(signal = 'SIGTERM') {
       const running = child.exitCode === null && child.signalCode === null;
