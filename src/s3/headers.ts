@@ -78,9 +78,6 @@ export function objectHeaders(call: S3Call, rec: ObjectRecord): Record<string, s
   };
   for (const [k, v] of Object.entries(rec.meta)) h[`x-amz-meta-${k}`] = v;
   if (rec.parts.length > 1) h['x-amz-mp-parts-count'] = String(rec.parts.length);
-  if (rec.checksum && call.header('x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
-    h[`x-amz-checksum-${rec.checksum.algorithm.toLowerCase()}`] = rec.checksum.value;
-  }
   for (const [param, header] of Object.entries(OVERRIDES)) {
     const v = call.q(param);
     if (v === undefined) continue;

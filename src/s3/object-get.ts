@@ -44,6 +44,10 @@ export async function getObject(call: S3Call, head: boolean): Promise<Reply> {
   const end = range?.end ?? rec.size - 1;
   headers['content-length'] = end - start + 1;
   if (range) headers['content-range'] = `bytes ${start}-${end}/${rec.size}`;
+  // The stored checksum covers the whole object: a part of it goes without (the SDK checks it).
+  else if (rec.checksum && call.header('x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
+    headers[`x-amz-checksum-${rec.checksum.algorithm.toLowerCase()}`] = rec.checksum.value;
+  }
   const status = range && !(byPart && rec.parts.length <= 1) ? 206 : 200;
   if (head) return { status, headers };
   const body = await openObject(call.ctx, rec.parts, start, end);

@@ -4,6 +4,7 @@
  * stay exactly as decoded, since a key is a name in the namespace and never a file path.
  */
 import { s3Error } from './errors.js';
+import { parseQuery } from './sigv4.js';
 
 export interface Target {
   readonly bucket: string | undefined;
@@ -25,10 +26,10 @@ function decodePath(raw: string): string {
   }
 }
 
-export function parseQuery(raw: string): Map<string, string> {
+/** The query as the signature was checked over it (sigv4's reading: '+' is a plus). */
+export function queryOf(raw: string): Map<string, string> {
   const out = new Map<string, string>();
-  if (raw === '') return out;
-  for (const [k, v] of new URLSearchParams(raw)) if (!out.has(k)) out.set(k, v);
+  for (const { name, value } of parseQuery(raw)) if (!out.has(name)) out.set(name, value);
   return out;
 }
 
@@ -48,7 +49,7 @@ export function parseTarget(url: string, host: string | undefined, domains: read
   const rawQuery = q < 0 ? '' : url.slice(q + 1);
   if (!rawPath.startsWith('/')) throw s3Error('InvalidArgument', 'The request target must start with /.');
   const path = decodePath(rawPath);
-  const query = parseQuery(rawQuery);
+  const query = queryOf(rawQuery);
   const hosted = bucketOfHost(host, domains);
   if (hosted !== undefined) {
     const key = path.slice(1);

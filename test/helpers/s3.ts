@@ -9,17 +9,20 @@ export interface S3Node {
   readonly endpoint: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
-  client(opts?: { secretAccessKey?: string; forcePathStyle?: boolean }): S3Client;
+  client(opts?: { accessKeyId?: string; secretAccessKey?: string; forcePathStyle?: boolean }): S3Client;
   /** Files under the node's spool folders: none may outlive a request. */
   tempFiles(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
-export async function startS3Node(args: string[] = []): Promise<S3Node> {
-  const node = await startNode({ args });
-  const [accessKeyId, secretAccessKey] = (await readFile(join(node.base, 's3-credentials'), 'utf8'))
-    .trim()
-    .split(':') as [string, string];
+/** `credentials`: ACCESS:SECRET pairs set through --set (the first is the client's); none = the one fdfs start makes. */
+export async function startS3Node(opts: { args?: string[]; credentials?: string[] } = {}): Promise<S3Node> {
+  const sets = (opts.credentials ?? []).flatMap((c) => ['--set', `s3.credential=${c}`]);
+  const node = await startNode({ args: [...sets, ...(opts.args ?? [])] });
+  const first = opts.credentials?.[0] ?? (await readFile(join(node.base, 's3-credentials'), 'utf8')).trim();
+  const colon = first.indexOf(':');
+  const accessKeyId = first.slice(0, colon);
+  const secretAccessKey = first.slice(colon + 1);
   const endpoint = `http://${node.s3.host}:${node.s3.port}`;
   const clients: S3Client[] = [];
   return {
@@ -32,7 +35,10 @@ export async function startS3Node(args: string[] = []): Promise<S3Node> {
         endpoint,
         region: 'us-east-1',
         forcePathStyle: opts.forcePathStyle ?? true,
-        credentials: { accessKeyId, secretAccessKey: opts.secretAccessKey ?? secretAccessKey },
+        credentials: {
+          accessKeyId: opts.accessKeyId ?? accessKeyId,
+          secretAccessKey: opts.secretAccessKey ?? secretAccessKey,
+        },
       });
       clients.push(c);
       return c;
