@@ -49,8 +49,8 @@ export interface StoreOptions {
 export function openStore(dir: string, opts: StoreOptions = {}): LmdbStore {
   const durable = opts.durable !== false;
   // Durable: LMDB's classic commit (data fdatasync, then the meta page through an O_DSYNC fd) before
-  // a write resolves. lmdb-js's default overlappingSync resolves at commit and syncs later, which is
-  // not durable at resolve time, and waiting for its `flushed` measured slower than this.
+  // a write resolves. lmdb-js's default overlappingSync is documented to resolve at commit and sync
+  // later; waiting for its `flushed` as well measured slower than this.
   // Not durable: no sync at all (a killed process still keeps what the OS page cache holds).
   const root = open({ path: dir, maxDbs: 16, noSync: !durable, overlappingSync: false });
   const db = <V>(name: string): Database<V, Buffer> =>
