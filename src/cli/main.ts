@@ -6,11 +6,12 @@
 import { FdfsError, statusName } from '../common/index.js';
 
 async function usage(): Promise<string> {
-  const [start, roles, gateway, sign, verbs] = await Promise.all([
+  const [start, roles, gateway, sign, s3, verbs] = await Promise.all([
     import('./start.js'),
     import('./roles.js'),
     import('./gateway.js'),
     import('./sign.js'),
+    import('./s3-admin.js'),
     import('./verbs.js'),
   ]);
   return `fdfs <command> [options]
@@ -21,6 +22,7 @@ Commands:
   storage <conf>        run a storage from a storage.conf (--http-port: with a gateway beside it)
   gateway <http.conf>   run the HTTP gateway alone, in front of a cluster
   sign <fileId>         print a signed download link (offline, from http.conf)
+  s3 public <bucket>    let anonymous clients read an S3 bucket (--off: private again)
 ${verbs.clientVerbsSummary}
 
 Run \`fdfs <command> --help\` for a command's options.
@@ -32,6 +34,8 @@ ${roles.roleHelp}
 ${gateway.gatewayHelp}
 
 ${sign.signHelp}
+
+${s3.s3Help}
 
 ${verbs.clientVerbsHelp}
 `;
@@ -49,6 +53,8 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./gateway.js')).gatewayCommand(rest);
     case 'sign':
       return (await import('./sign.js')).signCommand(rest);
+    case 's3':
+      return (await import('./s3-admin.js')).s3Command(rest);
     case undefined:
     case '-h':
     case '--help':
