@@ -53,8 +53,10 @@ export function openStore(dir: string, opts: StoreOptions = {}): LmdbStore {
   // later; waiting for its `flushed` as well measured slower than this.
   // Not durable: no sync at all (a killed process still keeps what the OS page cache holds).
   const root = open({ path: dir, maxDbs: 16, noSync: !durable, overlappingSync: false });
-  const db = <V>(name: string): Database<V, Buffer> =>
-    root.openDB<V, Buffer>({ name, keyEncoding: 'binary' });
+  // useRecords off: msgpackr's record extension, with no shared structures, re-reads a record
+  // definition inside every value, which made listing pages about twice as slow.
+  const dbOptions = { keyEncoding: 'binary', useRecords: false } as const;
+  const db = <V>(name: string): Database<V, Buffer> => root.openDB<V, Buffer>({ ...dbOptions, name });
   return {
     root,
     buckets: db('buckets'),
