@@ -21,6 +21,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fdfs } from './helpers/cli.js';
 import { type S3Node, startS3Node } from './helpers/s3.js';
 
 const ALICE = 'ALICEKEY0001:alice-secret-0001';
@@ -189,6 +190,29 @@ describe('listings', () => {
       ['a/2.txt', 'null', true],
       ['a/b/3.txt', 'null', true],
     ]);
+  });
+});
+
+describe('public buckets', () => {
+  it('anonymous reads only after fdfs s3 public, never anonymous writes', async () => {
+    await alice.send(new CreateBucketCommand({ Bucket: 'open-bucket' }));
+    await alice.send(new PutObjectCommand({ Bucket: 'open-bucket', Key: 'pub.txt', Body: 'for everyone' }));
+    const url = `${s3.endpoint}/open-bucket/pub.txt`;
+    expect((await fetch(url)).status).toBe(403);
+    const on = await fdfs(['s3', 'public', 'open-bucket', '--base-path', s3.node.base]);
+    expect([on.code, on.out.trim()]).toEqual([
+      0,
+      'bucket open-bucket is now public (anonymous reads allowed)',
+    ]);
+    const got = await fetch(url);
+    expect([got.status, await got.text()]).toEqual([200, 'for everyone']);
+    const listed = await fetch(`${s3.endpoint}/open-bucket?list-type=2`);
+    expect(await listed.text()).toContain('<Key>pub.txt</Key>');
+    const write = await fetch(`${s3.endpoint}/open-bucket/new.txt`, { method: 'PUT', body: 'x' });
+    expect(write.status).toBe(403);
+    expect((await fdfs(['s3', 'public', 'open-bucket', '--off', '--base-path', s3.node.base])).code).toBe(0);
+    expect((await fetch(url)).status).toBe(403);
+    expect((await fdfs(['s3', 'public', 'no-bucket', '--base-path', s3.node.base])).code).toBe(2);
   });
 });
 
