@@ -128,7 +128,7 @@ export async function completeUpload(
     if (!u) return 'no-upload';
     if (u.bucket !== rec.bucket || u.key !== rec.key) return 'elsewhere';
     const old = s.objects.get(k);
-    if (!conditionHolds(old, cond)) return 'precondition-failed';
+    if (!conditionHolds(s, old, cond)) return 'precondition-failed';
     // The object's references first, then the upload's parts let go: parts it does not use are queued.
     commitObject(s, k, old, value);
     abortInTxn(s, uploadId);

@@ -23,7 +23,7 @@ export async function putObject(
   return write(s, () => {
     if (!s.buckets.get(utf8(rec.bucket))) return 'no-bucket';
     const old = s.objects.get(k);
-    if (!conditionHolds(old, cond)) return 'precondition-failed';
+    if (!conditionHolds(s, old, cond)) return 'precondition-failed';
     commitObject(s, k, old, value);
     return 'ok';
   });
@@ -40,11 +40,15 @@ export function deleteObject(s: LmdbStore, bucket: string, key: string): Promise
   });
 }
 
-/** If-None-Match: * wants no object; If-Match wants one with that etag. */
-export function conditionHolds(old: StoredObject | undefined, cond: WriteCondition | undefined): boolean {
+/** If-None-Match: * wants no object; If-Match wants one with that etag; shared files still named. */
+export function conditionHolds(
+  s: LmdbStore,
+  old: StoredObject | undefined,
+  cond: WriteCondition | undefined,
+): boolean {
   if (cond?.ifNoneMatch === '*' && old) return false;
   if (cond?.ifMatch !== undefined && old?.etag !== cond.ifMatch) return false;
-  return true;
+  return (cond?.requireReferenced ?? []).every((fileId) => (s.refs.get(utf8(fileId)) ?? 0) > 0);
 }
 
 /**

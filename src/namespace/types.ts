@@ -88,6 +88,12 @@ export interface WriteCondition {
   readonly ifNoneMatch?: '*';
   /** Bare etag. */
   readonly ifMatch?: string;
+  /**
+   * Added by ns, for CopyObject sharing the source's files: each of these file ids must still be
+   * referenced when the write commits. Otherwise the source went away meanwhile, its files are in the
+   * garbage queue (perhaps being deleted already), and the write answers 'precondition-failed'.
+   */
+  readonly requireReferenced?: readonly string[];
 }
 
 export interface UploadListQuery {

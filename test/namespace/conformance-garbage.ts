@@ -77,6 +77,28 @@ export function garbageCases(factory: NamespaceFactory): void {
       expect((await ns.takeGarbage(10)).map((g) => g.fileId)).toEqual([a.parts[0]?.fileId]);
     });
 
+    it('refuses a copy whose shared files lost their last reference before it committed', async () => {
+      const ns = await fresh();
+      const src = obj('b', 'src');
+      const fileId = src.parts[0]?.fileId ?? '';
+      await ns.putObject(src);
+      const copy = { ...src, key: 'copy' };
+      expect(await ns.putObject(copy, { requireReferenced: [fileId] })).toBe('ok');
+      await ns.deleteObject('b', 'src');
+      await ns.deleteObject('b', 'copy');
+      // The copy read its source before the deletes; its commit comes after them.
+      expect(await ns.putObject({ ...copy, key: 'late' }, { requireReferenced: [fileId] })).toBe(
+        'precondition-failed',
+      );
+      expect(await ns.getObject('b', 'late')).toBeUndefined();
+      expect((await ns.takeGarbage(10)).map((g) => g.fileId)).toEqual([fileId]);
+      await ns.createUpload(upload('b', 'm', 'u1'));
+      const done = obj('b', 'm', { parts: [{ fileId, size: 5 }] });
+      expect(await ns.completeUpload('u1', done, { requireReferenced: [fileId] })).toBe(
+        'precondition-failed',
+      );
+    });
+
     it('counts a file named twice in one object twice', async () => {
       const ns = await fresh();
       const f = fid();
