@@ -1,0 +1,102 @@
+/** Pure parts of the S3 front end: addressing, bucket names, byte ranges, multipart ETags, list tokens. */
+import { describe, expect, it } from 'vitest';
+import type { FdfsError } from '../src/common/index.js';
+import { parseRange } from '../src/s3/headers.js';
+import { tokenOf } from '../src/s3/list-ops.js';
+import { multipartEtag } from '../src/s3/multipart-complete.js';
+import { assertKey, bucketNameProblem } from '../src/s3/names.js';
+import { bucketOfHost, parseTarget } from '../src/s3/target.js';
+
+const detailOf = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    return (err as FdfsError).detail;
+  }
+  return undefined;
+};
+
+describe('addressing', () => {
+  it('path style: bucket, then the rest of the decoded path as the key, kept opaque', () => {
+    const t = parseTarget('/photos/sub%20dir/a%26b%2Bc.txt?list-type=2&prefix=a%2Bb', '127.0.0.1:9000', [
+      'localhost',
+    ]);
+    expect([t.bucket, t.key, t.rawPath]).toEqual([
+      'photos',
+      'sub dir/a&b+c.txt',
+      '/photos/sub%20dir/a%26b%2Bc.txt',
+    ]);
+    expect(t.query.get('prefix')).toBe('a+b');
+    expect(parseTarget('/photos/../x', undefined, []).key).toBe('../x');
+    expect(parseTarget('/photos//a', undefined, []).key).toBe('/a');
+    expect(parseTarget('/photos/', undefined, []).key).toBeUndefined();
+    expect(parseTarget('/', undefined, []).bucket).toBeUndefined();
+    expect(detailOf(() => parseTarget('/b/%E0%A4%A', undefined, []))).toBe('InvalidArgument');
+  });
+
+  it('virtual-host style only under a configured domain (or localhost)', () => {
+    expect(bucketOfHost('photos.localhost:9000', ['localhost'])).toBe('photos');
+    expect(bucketOfHost('a.b.s3.example.com', ['localhost', 's3.example.com'])).toBe('a.b');
+    expect(bucketOfHost('s3.example.com', ['s3.example.com'])).toBeUndefined();
+    expect(bucketOfHost('127.0.0.1:9000', ['localhost'])).toBeUndefined();
+    const t = parseTarget('/key/with/slashes', 'photos.localhost:9000', ['localhost']);
+    expect([t.bucket, t.key, t.resource]).toEqual(['photos', 'key/with/slashes', '/photos/key/with/slashes']);
+  });
+});
+
+describe('names', () => {
+  it.each([
+    ['abc', undefined],
+    ['my.bucket-1', undefined],
+    ['ab', 'must be 3 to 63 characters long'],
+    ['Abc', expect.stringContaining('lower-case')],
+    ['abc-', expect.stringContaining('lower-case')],
+    ['a..b', 'must not contain two adjacent dots'],
+    ['10.0.0.1', 'must not look like an IP address'],
+    ['xn--abc', 'uses a prefix or suffix S3 reserves'],
+  ])('%s', (name, problem) => {
+    expect(bucketNameProblem(name)).toEqual(problem);
+  });
+
+  it('keys are 1..1024 bytes of UTF-8', () => {
+    expect(detailOf(() => assertKey('é'.repeat(512)))).toBeUndefined();
+    expect(detailOf(() => assertKey(`${'é'.repeat(512)}x`))).toBe('KeyTooLongError');
+    expect(detailOf(() => assertKey(''))).toBe('InvalidArgument');
+  });
+});
+
+describe('ranges', () => {
+  it.each([
+    ['bytes=0-0', 10, { start: 0, end: 0 }],
+    ['bytes=2-5', 10, { start: 2, end: 5 }],
+    ['bytes=5-100', 10, { start: 5, end: 9 }],
+    ['bytes=7-', 10, { start: 7, end: 9 }],
+    ['bytes=-3', 10, { start: 7, end: 9 }],
+    ['bytes=-30', 10, { start: 0, end: 9 }],
+    ['bytes=5-2', 10, undefined],
+    ['bytes=0-1,3-4', 10, undefined],
+    ['items=0-1', 10, undefined],
+    ['bytes=-', 10, undefined],
+  ])('%s of %d', (h, size, want) => {
+    expect(parseRange(h, size)).toEqual(want);
+  });
+
+  it('past the end (or of an empty object) is InvalidRange', () => {
+    expect(detailOf(() => parseRange('bytes=10-', 10))).toBe('InvalidRange');
+    expect(detailOf(() => parseRange('bytes=-0', 10))).toBe('InvalidRange');
+    expect(detailOf(() => parseRange('bytes=0-', 0))).toBe('InvalidRange');
+  });
+});
+
+describe('multipart ETag and list tokens', () => {
+  it('is the MD5 of the binary part MD5s, then -N (as S3 computes it)', () => {
+    // Two parts: md5("a") and md5("b"); the value computed apart with Python's hashlib.
+    const a = '0cc175b9c0f1b6a831c399e269772661';
+    const b = '92eb5ffee6ae2fec3ad71c777531578f';
+    expect(multipartEtag([a, b])).toBe('96e024ba2074fe77e8e965ba43a704be-2');
+  });
+
+  it('continuation tokens are opaque and URL-safe', () => {
+    expect(tokenOf('a/é ü+&.txt')).toMatch(/^[A-Za-z0-9_-]+$/);
+  });
+});
