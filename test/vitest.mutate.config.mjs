@@ -15,6 +15,10 @@ export default defineConfig({
       'test/fileid.test.ts',
       'test/config.test.ts',
       'test/gateway-unit.test.ts',
+      // Unit tests of config/storage-ids.ts and config/allow-hosts.ts; they also start servers
+      // in-process (no child processes), and only the tests covering a mutant run for it.
+      'test/replication-unit.test.ts',
+      'test/allow-hosts.test.ts',
       'test/*-mutants.test.ts',
     ],
     testTimeout: 10000,
