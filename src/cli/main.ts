@@ -23,6 +23,7 @@ Commands:
   gateway <http.conf>   run the HTTP gateway alone, in front of a cluster
   sign <fileId>         print a signed download link (offline, from http.conf)
   s3 public <bucket>    let anonymous clients read an S3 bucket (--off: private again)
+  s3 gc                 delete the files the S3 namespace released (garbage queue)
 ${verbs.clientVerbsSummary}
 
 Run \`fdfs <command> --help\` for a command's options.

@@ -1,47 +1,81 @@
 /**
  * `fdfs s3 public <bucket>`: lets anonymous clients read a bucket (GET, HEAD, listings), or with
- * --off makes it private again. It edits the namespace in the data folder directly (lmdb allows a
- * second process), so the running endpoint sees the change at its next request.
+ * --off makes it private again. `fdfs s3 gc`: deletes, through the cluster, every file the
+ * namespace released and the endpoint's drain has not yet removed. Both open the namespace in the
+ * data folder directly (lmdb allows a second process), next to a running endpoint or without one.
  */
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { FdfsClient } from '../client/index.js';
 import { FdfsError, Status } from '../common/index.js';
-import { loadHttpConfig } from '../config/index.js';
+import { type ClientConfig, defaultClientConfig, loadHttpConfig } from '../config/index.js';
 import { openLmdbNamespace } from '../namespace/index.js';
+import { drainGarbageOnce } from '../s3/index.js';
 import { parse } from './args.js';
 
 export const s3Help = `fdfs s3 public <bucket> [--off] [--base-path DIR | --conf http.conf]
   Makes <bucket> readable without credentials (GET, HEAD and listings; writes still need a
   signature), or private again with --off. The namespace is found in DIR/s3-namespace (default
   ./data, as fdfs start uses) or under the base_path of --conf.
-Example: fdfs s3 public photos --base-path /srv/fdfs`;
+Example: fdfs s3 public photos --base-path /srv/fdfs
+
+fdfs s3 gc [--base-path DIR --tracker HOST:PORT | --conf http.conf]
+  Deletes every FastDFS file the S3 namespace released (replaced or deleted objects, aborted
+  uploads, parts sent again) that the endpoint's own drain has not removed yet, through the
+  tracker (default 127.0.0.1:22122, or the tracker_server lines of --conf), and prints how many.
+  A file that cannot be deleted now stays queued and the command exits with 5 (EIO).
+Example: fdfs s3 gc --base-path /srv/fdfs --tracker 127.0.0.1:22122`;
 
 export async function s3Command(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv, {
     off: { type: 'boolean' },
     'base-path': { type: 'string' },
     conf: { type: 'string' },
+    tracker: { type: 'string' },
   });
   if (values.help) {
     process.stdout.write(`${s3Help}\n`);
     return;
   }
   const [action, bucket] = positionals;
-  if (action !== 'public' || !bucket)
-    throw new FdfsError(Status.EINVAL, 'usage: fdfs s3 public <bucket> [--off] (see --help)');
+  if (!((action === 'public' && bucket) || (action === 'gc' && !bucket)))
+    throw new FdfsError(Status.EINVAL, 'usage: fdfs s3 public <bucket> [--off] | fdfs s3 gc (see --help)');
   const conf = values.conf as string | undefined;
-  const base = conf
-    ? (await loadHttpConfig(conf)).config.client.basePath
-    : resolve((values['base-path'] as string | undefined) ?? 'data');
-  const dir = join(base, 's3-namespace');
+  const tracker = values.tracker as string | undefined;
+  if (conf && tracker) throw new FdfsError(Status.EINVAL, '--tracker goes with --base-path, not --conf');
+  let client: ClientConfig;
+  if (conf) client = (await loadHttpConfig(conf)).config.client;
+  else {
+    const overrides = new Map([['tracker_server', [tracker ?? '127.0.0.1:22122']]]);
+    client = {
+      ...defaultClientConfig(overrides).config,
+      basePath: resolve((values['base-path'] as string | undefined) ?? 'data'),
+    };
+  }
+  const dir = join(client.basePath, 's3-namespace');
   // Opening a missing folder would make an empty namespace: say what is wrong instead.
   if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
     throw new FdfsError(Status.ENOENT, `no S3 namespace in ${dir} (see --base-path)`);
   }
   const ns = await openLmdbNamespace(dir);
+  if (action === 'gc') {
+    const fdfs = new FdfsClient(client);
+    try {
+      const report = await drainGarbageOnce(ns, (fileId) => fdfs.delete(fileId));
+      process.stdout.write(
+        `s3 gc: ${report.deleted} released file(s) deleted, ${report.failed} still queued\n`,
+      );
+      if (report.failed > 0)
+        throw new FdfsError(Status.EIO, `${report.failed} released file(s) could not be deleted`);
+    } finally {
+      await fdfs.close();
+      await ns.close();
+    }
+    return;
+  }
   try {
     const pub = values.off !== true;
-    await ns.setBucketPublic(bucket, pub);
+    await ns.setBucketPublic(bucket ?? '', pub);
     process.stdout.write(`bucket ${bucket} is now ${pub ? 'public (anonymous reads allowed)' : 'private'}\n`);
   } finally {
     await ns.close();
