@@ -1,0 +1,369 @@
+/**
+ * S3 tools nobody here wrote, from Debian (`.ci/run` installs them): rclone, s3cmd, aws cli and
+ * boto3 against a real `fdfs start --s3-port 0`. Each makes a bucket, uploads a tree with awkward
+ * names and a 6 MB file it sends as a multipart upload, lists it, downloads it back byte for byte,
+ * deletes it and removes the bucket. The keys and the multipart ETag are read back through
+ * @aws-sdk/client-s3, so a tool that mangled a name or skipped multipart cannot pass unnoticed.
+ * A missing tool fails the file; FDFS_SKIP_S3_TOOLS=1 skips it.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { delimiter, join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { HeadObjectCommand, ListBucketsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from './helpers/node-process.js';
+import { optOutReason } from './helpers/opt-out.js';
+import { type S3Node, startS3Node } from './helpers/s3.js';
+
+const run = promisify(execFile);
+
+/** Where `tool` is found, Debian's copy (/usr/bin) first, so a pip-installed aws earlier in PATH is not the one tried. */
+function found(tool: string): string[] {
+  const dirs = ['/usr/bin', ...(process.env.PATH ?? '').split(delimiter)];
+  return dirs.map((d) => join(d, tool)).filter((p) => existsSync(p));
+}
+
+function importsBoto3(python: string): boolean {
+  try {
+    execFileSync(python, ['-c', 'import boto3'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const RCLONE = found('rclone')[0];
+const S3CMD = found('s3cmd')[0];
+const AWS = found('aws')[0];
+const PYTHON = found('python3').find(importsBoto3);
+const skip = (available: boolean, tool: string, pkg: string) =>
+  optOutReason('FDFS_SKIP_S3_TOOLS', available, tool, `apt-get install ${pkg}`);
+const skips = {
+  rclone: skip(RCLONE !== undefined, 'rclone', 'rclone'),
+  s3cmd: skip(S3CMD !== undefined, 's3cmd', 's3cmd'),
+  aws: skip(AWS !== undefined, 'aws cli', 'awscli'),
+  boto3: skip(PYTHON !== undefined, 'python3 with boto3', 'python3-boto3'),
+};
+const anyRuns = Object.values(skips).some((s) => s === undefined);
+
+/** The local tree every tool uploads: names S3 clients get wrong, and one file past 5 MiB. */
+const SMALL: Record<string, Buffer> = {
+  'a&b+c.txt': Buffer.from('ampersand and plus\n'),
+  'é ü.txt': Buffer.from('umlauts\n'),
+  'sub dir/x y.png': randomBytes(3000),
+  'it\'s "quoted".txt': Buffer.from('both quotes\n'),
+  '100% sure=yes;ok.txt': Buffer.from('percent, equals, semicolon\n'),
+};
+const BIG = 'big.bin';
+const BIG_SIZE = 6 * 1024 * 1024;
+const NAMES = [...Object.keys(SMALL), BIG].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+
+let s3: S3Node;
+let work: string;
+let tree: string;
+let treeHashes: Map<string, string>;
+
+/** Every file under `dir` as relative path → sha256. */
+async function hashes(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const path = join(e.parentPath, e.name);
+    out.set(
+      relative(dir, path),
+      createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex'),
+    );
+  }
+  return out;
+}
+
+/** The environment every tool runs in: its own HOME (no user config), no CA bundle. */
+function toolEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: work, ...extra };
+  // rclone 1.60 refuses plain-HTTP endpoints when AWS_CA_BUNDLE names a file (see STYLE.md traps).
+  delete env.AWS_CA_BUNDLE;
+  for (const k of Object.keys(env)) if (k.startsWith('RCLONE_') || k === 'AWS_PROFILE') delete env[k];
+  return env;
+}
+
+async function tool(cmd: string, args: string[], env = toolEnv()): Promise<string> {
+  try {
+    const { stdout } = await run(cmd, args, { env, cwd: work, maxBuffer: 16 * 1024 * 1024 });
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; stdout?: string; message: string };
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+  }
+}
+
+/** The keys in `bucket` as the AWS SDK lists them. */
+async function keysOf(bucket: string): Promise<string[]> {
+  const out = await s3.client().send(new ListObjectsV2Command({ Bucket: bucket }));
+  return (out.Contents ?? []).map((o) => o.Key ?? '');
+}
+
+async function bucketsOf(): Promise<string[]> {
+  const out = await s3.client().send(new ListBucketsCommand({}));
+  return (out.Buckets ?? []).map((b) => b.Name ?? '');
+}
+
+/** The SDK's view after an upload: exactly the tree's names, the big file stored as 2 parts. */
+async function expectUploaded(bucket: string): Promise<void> {
+  expect(await keysOf(bucket)).toEqual(NAMES);
+  const head = await s3.client().send(new HeadObjectCommand({ Bucket: bucket, Key: BIG }));
+  expect(head.ContentLength).toBe(BIG_SIZE);
+  expect(head.ETag).toMatch(/^"[0-9a-f]{32}-2"$/);
+}
+
+async function expectSameTree(dir: string): Promise<void> {
+  expect(await hashes(dir)).toEqual(treeHashes);
+}
+
+beforeAll(async () => {
+  if (!anyRuns) return;
+  work = await tempDir('fdfs-s3-tools-');
+  tree = join(work, 'tree');
+  await mkdir(join(tree, 'sub dir'), { recursive: true });
+  for (const [name, body] of Object.entries(SMALL)) await writeFile(join(tree, name), body);
+  await writeFile(join(tree, BIG), randomBytes(BIG_SIZE));
+  treeHashes = await hashes(tree);
+  s3 = await startS3Node();
+});
+
+afterAll(async () => {
+  await s3?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+const title = (name: string, why: string | undefined) => (why ? `${name} (skipped: ${why})` : name);
+
+describe.skipIf(skips.rclone !== undefined)(title('rclone', skips.rclone), () => {
+  it('mkdir, copy, check, lsf, copy back, delete, rmdir', { timeout: 30_000 }, async () => {
+    const rclone = RCLONE as string;
+    const config = join(work, 'rclone.conf');
+    // Provider Other: rclone lists with ListObjects v1 and pages delimited listings by NextMarker.
+    await writeFile(
+      config,
+      [
+        '[fdfs]',
+        'type = s3',
+        'provider = Other',
+        `endpoint = ${s3.endpoint}`,
+        `access_key_id = ${s3.accessKeyId}`,
+        `secret_access_key = ${s3.secretAccessKey}`,
+        'region = us-east-1',
+        'upload_cutoff = 5M', // the 6 MB file goes as a multipart upload of 5 MiB + 1 MiB
+        'chunk_size = 5M',
+        '',
+      ].join('\n'),
+    );
+    const rc = (...args: string[]) => tool(rclone, ['--config', config, ...args]);
+    await rc('mkdir', 'fdfs:rclone-tree');
+    await rc('copy', tree, 'fdfs:rclone-tree');
+    await expectUploaded('rclone-tree');
+    // check compares sizes and MD5s (the multipart object's from rclone's md5chksum metadata).
+    await rc('check', tree, 'fdfs:rclone-tree');
+    await rc('check', '--download', tree, 'fdfs:rclone-tree');
+    const listed = (await rc('lsf', '-R', '--files-only', 'fdfs:rclone-tree')).split('\n').filter(Boolean);
+    expect(listed.sort()).toEqual([...NAMES].sort());
+    // Paged by one key: the delimited v1 listing must hand out NextMarker each time.
+    const paged = (await rc('lsf', '--s3-list-chunk', '1', 'fdfs:rclone-tree')).split('\n').filter(Boolean);
+    expect(paged.sort()).toEqual([...NAMES.filter((n) => !n.includes('/')), 'sub dir/'].sort());
+    const down = join(work, 'rclone-down');
+    await rc('copy', 'fdfs:rclone-tree', down);
+    await expectSameTree(down);
+    await rc('delete', 'fdfs:rclone-tree');
+    expect(await rc('lsf', '-R', 'fdfs:rclone-tree')).toBe('');
+    expect(await keysOf('rclone-tree')).toEqual([]);
+    await rc('rmdir', 'fdfs:rclone-tree');
+    expect(await rc('lsd', 'fdfs:')).not.toContain('rclone-tree');
+  });
+});
+
+describe.skipIf(skips.s3cmd !== undefined)(title('s3cmd', skips.s3cmd), () => {
+  it('mb, put --recursive, ls, get --recursive, del --recursive, rb', { timeout: 30_000 }, async () => {
+    const s3cmd = S3CMD as string;
+    const cfg = join(work, 's3cfg');
+    const host = s3.endpoint.replace('http://', '');
+    await writeFile(
+      cfg,
+      [
+        '[default]',
+        `access_key = ${s3.accessKeyId}`,
+        `secret_key = ${s3.secretAccessKey}`,
+        `host_base = ${host}`,
+        `host_bucket = ${host}`,
+        'use_https = False',
+        'signature_v2 = False',
+        'bucket_location = us-east-1',
+        'multipart_chunk_size_mb = 5', // files past 5 MiB go as multipart uploads
+        '',
+      ].join('\n'),
+    );
+    const sc = (...args: string[]) => tool(s3cmd, ['-c', cfg, ...args]);
+    await sc('mb', 's3://s3cmd-tree');
+    await sc('put', '--recursive', `${tree}/`, 's3://s3cmd-tree/');
+    await expectUploaded('s3cmd-tree');
+    const lines = (await sc('ls', '--recursive', 's3://s3cmd-tree')).split('\n').filter(Boolean);
+    // "DATE TIME SIZE s3://bucket/key": the key is everything after the URL prefix.
+    const listed = lines.map((l) => l.slice(l.indexOf('s3://s3cmd-tree/') + 's3://s3cmd-tree/'.length));
+    expect(listed.sort()).toEqual([...NAMES].sort());
+    const down = join(work, 's3cmd-down');
+    await mkdir(down);
+    await sc('get', '--recursive', 's3://s3cmd-tree/', `${down}/`);
+    await expectSameTree(down);
+    await sc('del', '--recursive', '--force', 's3://s3cmd-tree');
+    expect(await sc('ls', '--recursive', 's3://s3cmd-tree')).toBe('');
+    expect(await keysOf('s3cmd-tree')).toEqual([]);
+    await sc('rb', 's3://s3cmd-tree');
+    expect(await sc('ls')).not.toContain('s3cmd-tree');
+  });
+});
+
+describe.skipIf(skips.aws !== undefined)(title('aws cli', skips.aws), () => {
+  it('s3 mb, sync up, ls, cp, sync down, rm --recursive, rb', { timeout: 30_000 }, async () => {
+    const aws = AWS as string;
+    const config = join(work, 'aws-config');
+    await writeFile(
+      config,
+      '[default]\nregion = us-east-1\ns3 =\n  multipart_threshold = 5MB\n  multipart_chunksize = 5MB\n',
+    );
+    const env = toolEnv({
+      AWS_CONFIG_FILE: config,
+      AWS_SHARED_CREDENTIALS_FILE: join(work, 'aws-no-credentials'),
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      AWS_PAGER: '',
+    });
+    const a = (...args: string[]) => tool(aws, ['--endpoint-url', s3.endpoint, ...args], env);
+    await a('s3', 'mb', 's3://aws-tree');
+    await a('s3', 'sync', '--no-progress', tree, 's3://aws-tree/');
+    await expectUploaded('aws-tree');
+    const lines = (await a('s3', 'ls', '--recursive', 's3://aws-tree')).split('\n').filter(Boolean);
+    // "DATE TIME SIZE key": the key is everything after the third field.
+    const listed = lines.map((l) => l.replace(/^\S+\s+\S+\s+\d+\s/, ''));
+    expect(listed.sort()).toEqual([...NAMES].sort());
+    // A second sync (aws cli compares sizes and listed times) finds nothing to send: sizes and times listed back match the local tree.
+    expect(await a('s3', 'sync', '--no-progress', tree, 's3://aws-tree/')).toBe('');
+    expect(await a('s3', 'cp', 's3://aws-tree/it\'s "quoted".txt', '-')).toBe('both quotes\n');
+    const down = join(work, 'aws-down');
+    await a('s3', 'sync', '--no-progress', 's3://aws-tree', down);
+    await expectSameTree(down);
+    await a('s3', 'rm', '--recursive', '--only-show-errors', 's3://aws-tree');
+    expect(await keysOf('aws-tree')).toEqual([]);
+    await a('s3', 'rb', 's3://aws-tree');
+    expect(await bucketsOf()).not.toContain('aws-tree');
+  });
+});
+
+/** boto3 with paths, pages of two keys, a delimiter, multipart upload_file and DeleteObjects. */
+const BOTO3_SCRIPT = `
+import hashlib, json, os, sys
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+s3 = boto3.client('s3', endpoint_url=os.environ['EP'], region_name='us-east-1',
+    aws_access_key_id=os.environ['AK'], aws_secret_access_key=os.environ['SK'],
+    config=Config(s3={'addressing_style': 'path'}))
+keys = json.loads(os.environ['KEYS'])
+b = 'boto3-keys'
+out = {}
+s3.create_bucket(Bucket=b)
+for k in keys:
+    s3.put_object(Bucket=b, Key=k, Body=k.encode())
+def pages(name, **kw):
+    got = {'keys': [], 'prefixes': []}
+    for p in s3.get_paginator(name).paginate(Bucket=b, PaginationConfig={'PageSize': 2}, **kw):
+        got['keys'] += [o['Key'] for o in p.get('Contents', [])]
+        got['prefixes'] += [c['Prefix'] for c in p.get('CommonPrefixes', [])]
+    return got
+out['v2'] = pages('list_objects_v2')
+out['v1'] = pages('list_objects')
+out['v1_delimited'] = pages('list_objects', Delimiter='/')
+out['v2_delimited'] = pages('list_objects_v2', Delimiter='/')
+out['get'] = [s3.get_object(Bucket=b, Key=k)['Body'].read().decode() for k in keys]
+big = os.environ['BIG']
+cfg = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+s3.upload_file(big, b, 'big/6 MB+.bin', Config=cfg)
+out['big_etag'] = s3.head_object(Bucket=b, Key='big/6 MB+.bin')['ETag']
+s3.download_file(b, 'big/6 MB+.bin', big + '.back', Config=cfg)
+with open(big + '.back', 'rb') as f:
+    out['big_sha256'] = hashlib.sha256(f.read()).hexdigest()
+s3.copy_object(Bucket=b, Key=keys[0] + ' copy', CopySource={'Bucket': b, 'Key': keys[0]})
+out['copied'] = s3.get_object(Bucket=b, Key=keys[0] + ' copy')['Body'].read().decode()
+every = keys + [keys[0] + ' copy', 'big/6 MB+.bin']
+res = s3.delete_objects(Bucket=b, Delete={'Objects': [{'Key': k} for k in every]})
+out['deleted'] = sorted(d['Key'] for d in res.get('Deleted', []))
+out['errors'] = res.get('Errors', [])
+out['after'] = s3.list_objects_v2(Bucket=b).get('KeyCount')
+s3.delete_bucket(Bucket=b)
+out['buckets'] = [x['Name'] for x in s3.list_buckets()['Buckets']]
+json.dump(out, sys.stdout)
+`;
+
+describe.skipIf(skips.boto3 !== undefined)(title('boto3', skips.boto3), () => {
+  it('put, paged v1/v2 listings with and without a delimiter, get, multipart upload_file, copy, delete_objects', {
+    timeout: 30_000,
+  }, async () => {
+    const keys = [
+      ...Object.keys(SMALL),
+      'dir/a&b+c',
+      'dir/sub/ü ö',
+      'percent%20literal',
+      'tab\there',
+      'plus+and space',
+      '~tilde*star(paren)',
+    ];
+    const sorted = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const env = toolEnv({
+      EP: s3.endpoint,
+      AK: s3.accessKeyId,
+      SK: s3.secretAccessKey,
+      KEYS: JSON.stringify(keys),
+      BIG: join(tree, BIG),
+      AWS_CONFIG_FILE: join(work, 'aws-no-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(work, 'aws-no-credentials'),
+    });
+    const out = JSON.parse(await tool(PYTHON as string, ['-c', BOTO3_SCRIPT], env)) as {
+      v2: { keys: string[] };
+      v1: { keys: string[] };
+      v1_delimited: { keys: string[]; prefixes: string[] };
+      v2_delimited: { keys: string[]; prefixes: string[] };
+      get: string[];
+      big_etag: string;
+      big_sha256: string;
+      copied: string;
+      deleted: string[];
+      errors: unknown[];
+      after: number;
+      buckets: string[];
+    };
+    expect(out.v2.keys).toEqual(sorted);
+    expect(out.v1.keys).toEqual(sorted);
+    const top = sorted.filter((k) => !k.includes('/'));
+    const prefixes = [...new Set(sorted.filter((k) => k.includes('/')).map((k) => `${k.split('/')[0]}/`))];
+    for (const listing of [out.v1_delimited, out.v2_delimited]) {
+      expect(listing.keys).toEqual(top);
+      expect(listing.prefixes.sort()).toEqual(prefixes.sort());
+    }
+    expect(out.get).toEqual(keys);
+    expect(out.big_etag).toMatch(/^"[0-9a-f]{32}-2"$/);
+    expect(out.big_sha256).toBe(treeHashes.get(BIG));
+    expect(out.copied).toBe(keys[0]);
+    expect(out.errors).toEqual([]);
+    expect(out.deleted).toEqual([...keys, `${keys[0]} copy`, 'big/6 MB+.bin'].sort());
+    expect(out.after).toBe(0);
+    expect(out.buckets).not.toContain('boto3-keys');
+  });
+});
+
+describe.skipIf(!anyRuns)('after the tools', () => {
+  it('no spool file outlived its request', async () => {
+    expect(await s3.tempFiles()).toEqual([]);
+  });
+});
