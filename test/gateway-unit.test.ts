@@ -364,8 +364,15 @@ describe('http.conf', () => {
     expect(config.client.useConnectionPool).toBe(true);
     expect(config.antiSteal).toMatchObject({ checkToken: false, tokenTtl: 600_000, allowLegacyTs: false });
     const raw = await readConfFile(file);
-    // previous_secret and api_key are repeatable examples, left commented out in the sample.
-    const optional = new Set(['http.jwt.previous_secret', 'http.auth.api_key', 'http.multi_range.enabed']);
+    // previous_secret, api_key and s3.credential are repeatable examples, and s3.server_port has
+    // no fixed default port in a sample shared by every role: left commented out in the sample.
+    const optional = new Set([
+      'http.jwt.previous_secret',
+      'http.auth.api_key',
+      'http.multi_range.enabed',
+      's3.server_port',
+      's3.credential',
+    ]);
     expect([...keysOf('http')].filter((k) => !raw.has(k) && !optional.has(k))).toEqual([]);
   });
 

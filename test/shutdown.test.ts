@@ -37,7 +37,7 @@ describe('fdfs start and SIGINT', () => {
     const pid = node.child.pid ?? 0;
     const pidFile = join(base, 'fdfs.pid');
     expect((await readFile(pidFile, 'utf8')).trim()).toBe(String(pid));
-    const ports = [node.tracker, node.storage, node.http];
+    const ports = [node.tracker, node.storage, node.http, node.s3];
     expect((await listeningSockets(pid)).map((l) => l.port).sort()).toEqual(ports.map((p) => p.port).sort());
     // An idle client connection must not hold the shutdown up.
     const idle = await openRaw(node.storage.host, node.storage.port);

@@ -34,10 +34,12 @@ describe('fdfs start --tracker', () => {
   it('runs no tracker of its own and reports the one it joined', async () => {
     expect(second.tracker).toEqual(first.tracker);
     expect(second.storage.host).toBe('127.0.0.2');
-    // What the process really listens on: its storage and its gateway, nothing else.
+    // What the process really listens on: its storage, its gateway and its S3 port, nothing else.
     const listens = await listeningSockets(second.child.pid ?? 0);
     expect(listens).toEqual(
-      [second.storage, second.http].sort((a, b) => a.port - b.port).map(({ host, port }) => ({ host, port })),
+      [second.storage, second.http, second.s3]
+        .sort((a, b) => a.port - b.port)
+        .map(({ host, port }) => ({ host, port })),
     );
     // The probe itself sees a tracker where there is one.
     expect(await listeningSockets(first.child.pid ?? 0)).toContainEqual(first.tracker);
