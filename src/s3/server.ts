@@ -18,6 +18,8 @@ import { verifyRequest } from './sigv4.js';
 import { clearSpool } from './spool.js';
 import { parseTarget, type Target } from './target.js';
 
+const SOCKET_IDLE_MS = 120_000;
+
 export interface S3Listen {
   readonly host: string;
   readonly port: number;
@@ -151,6 +153,8 @@ export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen):
     (req, res) => void handle(req, res, false),
   );
   server.on('checkContinue', (req, res) => void handle(req, res, true));
+  // No whole-request deadline (large objects), but a connection silent this long mid-request goes.
+  server.setTimeout(SOCKET_IDLE_MS);
   if (listen.maxConnections !== undefined) server.maxConnections = listen.maxConnections;
   const addr = await listenOn(server, { role: 's3', host: listen.host, port: listen.port });
   ctx.logger.info('s3 listening', {
