@@ -9,6 +9,7 @@ import { startNode } from '../helpers/node-process.js';
 import { httpSection } from './http-bench.js';
 import { nativeBench, table } from './native-bench.js';
 import { replicationSection } from './replication-bench.js';
+import { s3Section } from './s3-bench.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
 
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
       process.stdout.write(`${table(`Native protocol, durable_writes=${durable}`, rows)}\n\n`);
       // HTTP figures once, on the default (durable) node, next to its native ones.
       if (durable) process.stdout.write(`${await httpSection(node, seconds)}\n\n`);
+      // S3 figures next to the HTTP ones they are compared with, on the same node.
+      if (durable) process.stdout.write(`${await s3Section(node, seconds)}\n\n`);
     } finally {
       await node.stop();
     }
