@@ -3,6 +3,7 @@
  * the files of the object it replaces go to the namespace's garbage queue in that same commit and
  * the drain deletes them afterwards. A crash leaves at worst an orphan file, never a dangling key.
  */
+import type { FdfsError } from '../common/index.js';
 import type { ObjectRecord, WriteCondition } from '../namespace/index.js';
 import { type Reply, type S3Call, xmlReply } from './call.js';
 import type { S3Context } from './context.js';
@@ -161,7 +162,9 @@ export async function copyObject(call: S3Call): Promise<Reply> {
     directive === 'REPLACE'
       ? objectMetaOf(call)
       : { contentType: src.contentType, headers: src.headers, meta: src.meta };
-  const cond = writeConditionOf(call);
+  // The shared files must still be referenced when the copy commits: a delete of the source in
+  // between has queued them for deletion, and the copy must not point at them then.
+  const cond = { ...writeConditionOf(call), requireReferenced: src.parts.map((p) => p.fileId) };
   const rec: ObjectRecord = {
     bucket: b.name,
     key,
@@ -172,7 +175,17 @@ export async function copyObject(call: S3Call): Promise<Reply> {
     ...meta,
     ...(src.checksum ? { checksum: src.checksum } : {}),
   };
-  await commit(ctx, rec, cond, []);
+  try {
+    await commit(ctx, rec, cond, []);
+  } catch (err) {
+    if (
+      (err as FdfsError).detail === 'PreconditionFailed' &&
+      !(await ctx.ns.getObject(src.bucket, src.key))
+    ) {
+      throw s3Error('NoSuchKey', 'The specified key does not exist.');
+    }
+    throw err;
+  }
   ctx.logger.info('object copied', { bucket: b.name, key, from: `${src.bucket}/${src.key}`, by: call.owner });
   return xmlReply(
     root('CopyObjectResult', el('LastModified', isoTime(rec.lastModified)), el('ETag', `"${rec.etag}"`)),
