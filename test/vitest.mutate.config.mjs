@@ -19,6 +19,11 @@ export default defineConfig({
       // in-process (no child processes), and only the tests covering a mutant run for it.
       'test/replication-unit.test.ts',
       'test/allow-hosts.test.ts',
+      // S3 signature, aws-chunked decoding and checksums: pure, or an in-process http server.
+      'test/s3-sigv4.test.ts',
+      'test/s3-chunked.test.ts',
+      'test/s3-checksum.test.ts',
+      'test/s3-sigv4-sdk.test.ts',
       'test/*-mutants.test.ts',
     ],
     testTimeout: 10000,
