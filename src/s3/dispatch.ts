@@ -9,6 +9,7 @@ import { listParts, listUploads } from './multipart-list.js';
 import { deleteObject, deleteObjects } from './object-delete.js';
 import { getObject } from './object-get.js';
 import { copyObject, putObject } from './object-put.js';
+import { getObjectTagging } from './object-tagging.js';
 
 export type Operation = (call: S3Call) => Promise<Reply>;
 
@@ -83,6 +84,8 @@ export function operationOf(call: S3Call): Operation {
     }
     throw s3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');
   }
+  // Untagged objects answer an empty TagSet; setting tags stays NotImplemented.
+  if (sub === 'tagging' && method === 'GET') return getObjectTagging;
   if (sub) notImplemented(`The object subresource ${sub}`);
   switch (method) {
     case 'GET':
