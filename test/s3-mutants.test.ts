@@ -7,8 +7,11 @@ import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { FdfsError } from '../src/common/index.js';
 import { awsChunkedDecoder, decodedContentLength, storedContentEncoding } from '../src/s3/chunked.js';
-import { verifyRequest } from '../src/s3/sigv4.js';
+import { MAX_SKEW_MS, parseQuery, verifyRequest } from '../src/s3/sigv4.js';
+import { canonicalPaths, canonicalQuery } from '../src/s3/sigv4-canonical.js';
+import { formatAmzDate, parseAmzDate } from '../src/s3/sigv4-parse.js';
 import type { PayloadMode, S3Request } from '../src/s3/sigv4-types.js';
+import { smithySigner, wireQuery } from './helpers/s3-smithy-signer.js';
 
 const AK = 'AKIAIOSFODNN7EXAMPLE';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -274,5 +277,451 @@ describe('signed aws-chunked edges (AWS documentation example)', () => {
     // The bare end ("0" chunk, then nothing) is complete for a signed stream without trailer too.
     const bare = await run(docMode(), docRequest.headers, docBody(''));
     expect(bare.err).toBeUndefined();
+  });
+});
+
+// --- SigV4 --------------------------------------------------------------------------------------
+const EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/** A request signed by the SDK's signer (independent of src/s3), as it would arrive. */
+async function sdkSigned(
+  headers: Record<string, string>,
+  opts: { path?: string; query?: Record<string, string>; region?: string; method?: string } = {},
+): Promise<S3Request> {
+  const signer = smithySigner(AK, SECRET, opts.region ?? 'us-east-1');
+  const query = opts.query ?? {};
+  const r = await signer.sign(
+    {
+      method: opts.method ?? 'GET',
+      protocol: 'http:',
+      hostname: 'h',
+      path: opts.path ?? '/b/k',
+      query,
+      headers: { host: 'h', ...headers },
+    },
+    { signingDate: new Date(NOW) },
+  );
+  return {
+    method: opts.method ?? 'GET',
+    rawPath: opts.path ?? '/b/k',
+    rawQuery: wireQuery(query),
+    headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), v])),
+  };
+}
+
+function failure(f: () => unknown): { detail: string | undefined; message: string } {
+  try {
+    f();
+  } catch (err) {
+    const e = err as FdfsError;
+    return { detail: e.detail, message: e.message };
+  }
+  throw new Error('did not throw');
+}
+
+describe('SigV4 payload modes and dates', () => {
+  it.each([
+    ['UNSIGNED-PAYLOAD', { kind: 'unsigned' }],
+    ['STREAMING-UNSIGNED-PAYLOAD-TRAILER', { kind: 'streaming-unsigned-trailer' }],
+    ['AB'.repeat(32), { kind: 'sha256', sha256: 'ab'.repeat(32) }],
+    ['STREAMING-AWS4-HMAC-SHA256-PAYLOAD', { kind: 'streaming-signed', trailer: false }],
+    ['STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', { kind: 'streaming-signed', trailer: true }],
+  ])('x-amz-content-sha256 %s', async (sha, mode) => {
+    const req = await sdkSigned({ 'x-amz-content-sha256': sha }, { region: 'eu-central-1' });
+    const res = verifyRequest(req, secretOf, NOW);
+    expect(res).toMatchObject({ accessKey: AK, presigned: false, region: 'eu-central-1', payload: mode });
+  });
+
+  it.each([
+    ['ab'.repeat(31), 'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER'],
+    [`x${'ab'.repeat(32)}`, 'x-amz-content-sha256 must be'],
+    [`${'ab'.repeat(32)}x`, 'x-amz-content-sha256 must be'],
+    ['unsigned-payload', 'x-amz-content-sha256 must be'],
+  ])('refuses x-amz-content-sha256 %s', async (sha, message) => {
+    const req = await sdkSigned({ 'x-amz-content-sha256': sha });
+    expect(failure(() => verifyRequest(req, secretOf, NOW))).toMatchObject({ detail: 'InvalidArgument' });
+    expect(failure(() => verifyRequest(req, secretOf, NOW)).message).toContain(message);
+  });
+
+  it('anonymous: the payload mode still comes from the header; a signed stream needs a signature', () => {
+    const anon = (headers: Record<string, string>): S3Request => ({
+      method: 'PUT',
+      rawPath: '/b/k',
+      rawQuery: 'x-id=PutObject',
+      headers: { host: 'h', ...headers },
+    });
+    expect(
+      verifyRequest(anon({ 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' }), secretOf, NOW),
+    ).toEqual({
+      accessKey: undefined,
+      payload: { kind: 'streaming-unsigned-trailer' },
+      presigned: false,
+      region: '',
+    });
+    expect(
+      failure(() =>
+        verifyRequest(anon({ 'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD' }), secretOf, NOW),
+      ),
+    ).toEqual({
+      detail: 'InvalidArgument',
+      message: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD needs a signed Authorization header',
+    });
+    expect(
+      failure(() => verifyRequest({ ...anon({}), rawQuery: 'AWSAccessKeyId=x' }, secretOf, NOW)),
+    ).toEqual({
+      detail: 'InvalidRequest',
+      message: 'signature version 2 is not supported; use AWS4-HMAC-SHA256',
+    });
+    expect(failure(() => verifyRequest({ ...anon({}), rawQuery: 'Signature=x' }, secretOf, NOW)).detail).toBe(
+      'InvalidRequest',
+    );
+  });
+
+  it('the clock may be off by exactly MAX_SKEW_MS, not more; errors say which check failed', async () => {
+    expect(MAX_SKEW_MS).toBe(900_000);
+    const req = await sdkSigned({ 'x-amz-content-sha256': EMPTY });
+    expect(verifyRequest(req, secretOf, NOW + MAX_SKEW_MS).accessKey).toBe(AK);
+    expect(verifyRequest(req, secretOf, NOW - MAX_SKEW_MS).accessKey).toBe(AK);
+    expect(failure(() => verifyRequest(req, secretOf, NOW + MAX_SKEW_MS + 1))).toEqual({
+      detail: 'RequestTimeTooSkewed',
+      message: 'the difference between the request time and the current time is too large',
+    });
+    expect(failure(() => verifyRequest(req, secretOf, NOW - MAX_SKEW_MS - 1)).detail).toBe(
+      'RequestTimeTooSkewed',
+    );
+    expect(failure(() => verifyRequest(req, () => undefined, NOW))).toEqual({
+      detail: 'InvalidAccessKeyId',
+      message: 'the AWS access key id you provided does not exist in our records',
+    });
+    expect(failure(() => verifyRequest({ ...req, method: 'PUT' }, secretOf, NOW))).toEqual({
+      detail: 'SignatureDoesNotMatch',
+      message:
+        'the request signature we calculated does not match the signature you provided; check your key and signing method',
+    });
+    const unsignedAmz = { ...req, headers: { ...req.headers, 'x-amz-acl': 'private' } };
+    expect(failure(() => verifyRequest(unsignedAmz, secretOf, NOW))).toEqual({
+      detail: 'AccessDenied',
+      message: 'there were headers present in the request which were not signed: x-amz-acl',
+    });
+    // An x-amz-* name that is present but undefined (as node:http never sends) is not a header.
+    expect(
+      verifyRequest({ ...req, headers: { ...req.headers, 'x-amz-acl': undefined } }, secretOf, NOW).accessKey,
+    ).toBe(AK);
+    const noSha = { ...req, headers: { ...req.headers, 'x-amz-content-sha256': undefined } };
+    expect(failure(() => verifyRequest(noSha, secretOf, NOW))).toEqual({
+      detail: 'InvalidRequest',
+      message: 'missing required header for this request: x-amz-content-sha256',
+    });
+    const both = { ...req, rawQuery: 'X-Amz-Credential=x' };
+    expect(failure(() => verifyRequest(both, secretOf, NOW))).toEqual({
+      detail: 'InvalidArgument',
+      message: 'only one auth mechanism allowed: the Authorization header or X-Amz-* query parameters',
+    });
+  });
+
+  it('without x-amz-date, a Date header in either format dates the request', async () => {
+    const req = await sdkSigned({ 'x-amz-content-sha256': EMPTY });
+    const withDate = (date: string | undefined) => ({
+      ...req,
+      headers: { ...req.headers, 'x-amz-date': undefined, date },
+    });
+    // The date is read (skew and scope pass) and only then the signature fails: x-amz-date was signed.
+    for (const d of ['Fri, 24 May 2013 00:00:00 GMT', '20130524T000000Z']) {
+      expect(failure(() => verifyRequest(withDate(d), secretOf, NOW)).detail).toBe('SignatureDoesNotMatch');
+    }
+    expect(
+      failure(() => verifyRequest(withDate('Fri, 24 May 2013 01:00:00 GMT'), secretOf, NOW)).detail,
+    ).toBe('RequestTimeTooSkewed');
+    for (const d of [undefined, 'not a date']) {
+      expect(failure(() => verifyRequest(withDate(d), secretOf, NOW))).toEqual({
+        detail: 'AccessDenied',
+        message: 'AWS authentication requires a valid Date or x-amz-date header',
+      });
+    }
+    // A malformed x-amz-date is not rescued by a good Date header.
+    const bad = {
+      ...req,
+      headers: { ...req.headers, 'x-amz-date': '20130524T000000', date: 'Fri, 24 May 2013 00:00:00 GMT' },
+    };
+    expect(failure(() => verifyRequest(bad, secretOf, NOW)).detail).toBe('AccessDenied');
+    // A credential dated another day than the request.
+    const nextDay = await sdkSigned({ 'x-amz-content-sha256': EMPTY });
+    const auth = (nextDay.headers.authorization as string).replace('/20130524/', '/20130525/');
+    expect(
+      failure(() =>
+        verifyRequest({ ...nextDay, headers: { ...nextDay.headers, authorization: auth } }, secretOf, NOW),
+      ),
+    ).toEqual({
+      detail: 'AuthorizationHeaderMalformed',
+      message: 'invalid credential date: it is not the date of x-amz-date',
+    });
+  });
+
+  it.each([
+    ['20130524T000000Z', Date.UTC(2013, 4, 24)],
+    ['20000229T235959Z', Date.UTC(2000, 1, 29, 23, 59, 59)],
+    ['20130524T000000', undefined],
+    ['x20130524T000000Z', undefined],
+    ['20130230T000000Z', undefined],
+    ['20131324T000000Z', undefined],
+    ['20130524T240000Z', undefined],
+    ['20130524T006000Z', undefined],
+    ['20130524T000060Z', undefined],
+    ['2013524T000000Z', undefined],
+  ])('parseAmzDate(%s) = %s', (text, ms) => {
+    expect(parseAmzDate(text)).toBe(ms);
+  });
+
+  it('formatAmzDate writes ISO 8601 basic, whole seconds', () => {
+    expect(formatAmzDate(Date.UTC(2013, 4, 24, 1, 2, 3, 456))).toBe('20130524T010203Z');
+  });
+});
+
+describe('SigV4 presigned edges', () => {
+  async function presigned(expiresIn: number, headers: Record<string, string> = {}): Promise<S3Request> {
+    const signer = smithySigner(AK, SECRET, 'us-east-1');
+    const p = await signer.presign(
+      {
+        method: 'GET',
+        protocol: 'http:',
+        hostname: 'h',
+        path: '/b/k',
+        query: {},
+        headers: { host: 'h', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...headers },
+      },
+      { signingDate: new Date(NOW), expiresIn },
+    );
+    return {
+      method: 'GET',
+      rawPath: '/b/k',
+      rawQuery: wireQuery(p.query as Record<string, string>),
+      headers: { host: 'h', ...headers },
+    };
+  }
+
+  it('valid from MAX_SKEW_MS before X-Amz-Date to exactly X-Amz-Date + X-Amz-Expires', async () => {
+    const req = await presigned(1);
+    expect(verifyRequest(req, secretOf, NOW + 1000)).toEqual({
+      accessKey: AK,
+      payload: { kind: 'unsigned' },
+      presigned: true,
+      region: 'us-east-1',
+    });
+    expect(verifyRequest(req, secretOf, NOW - MAX_SKEW_MS).accessKey).toBe(AK);
+    expect(failure(() => verifyRequest(req, secretOf, NOW + 1001))).toEqual({
+      detail: 'AccessDenied',
+      message: 'Request has expired',
+    });
+    expect(failure(() => verifyRequest(req, secretOf, NOW - MAX_SKEW_MS - 1))).toEqual({
+      detail: 'AccessDenied',
+      message: 'request is not valid yet',
+    });
+    const week = await presigned(604800);
+    expect(verifyRequest(week, secretOf, NOW + 604800_000).accessKey).toBe(AK);
+  });
+
+  it.each([
+    [
+      'X-Amz-Date=20130524T000000Z',
+      'X-Amz-Date=20130525T000000Z',
+      'invalid credential date: it is not the date of X-Amz-Date',
+    ],
+    ['X-Amz-Date=20130524T000000Z', 'X-Amz-Date=2013-05-24', 'X-Amz-Date must be in ISO 8601 basic format'],
+    ['X-Amz-Expires=60', 'X-Amz-Expires=1234567', 'X-Amz-Expires must be a whole number of seconds'],
+    ['X-Amz-Expires=60', 'X-Amz-Expires=0', 'X-Amz-Expires must be at least 1 second'],
+    [
+      'X-Amz-Expires=60',
+      'X-Amz-Expires=604801',
+      'X-Amz-Expires must be less than a week (in seconds) that is 604800',
+    ],
+    [
+      'X-Amz-Algorithm=AWS4-HMAC-SHA256',
+      'X-Amz-Algorithm=AWS4',
+      'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"',
+    ],
+    ['X-Amz-SignedHeaders=host', 'X-Amz-SignedHeaders=Host', 'the SignedHeaders list is malformed'],
+    ['X-Amz-SignedHeaders=host', 'X-Amz-SignedHeaders=x-amz-date', 'the host header must be signed'],
+    [
+      'X-Amz-SignedHeaders=host',
+      'X-Amz-Foo=1&X-Amz-Foo=2&X-Amz-SignedHeaders=host',
+      'the query repeats X-Amz-Foo',
+    ],
+    [
+      'X-Amz-SignedHeaders=host&',
+      '',
+      'query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Signature parameters',
+    ],
+  ])('%s → %s: %s', async (from, to, message) => {
+    const req = await presigned(60);
+    expect(req.rawQuery).toContain(from);
+    const bad = { ...req, rawQuery: req.rawQuery.replace(from, to) };
+    expect(failure(() => verifyRequest(bad, secretOf, NOW))).toEqual({
+      detail: 'AuthorizationQueryParametersError',
+      message,
+    });
+  });
+});
+
+describe('SigV4 Authorization header parsing', () => {
+  const base = async () => sdkSigned({ 'x-amz-content-sha256': EMPTY });
+  const withAuth = (req: S3Request, auth: string): S3Request => ({
+    ...req,
+    headers: { ...req.headers, authorization: auth },
+  });
+
+  it('spaces after the commas are allowed', async () => {
+    const req = await base();
+    const spaced = (req.headers.authorization as string).replace(/,/g, ',  ');
+    expect(verifyRequest(withAuth(req, spaced), secretOf, NOW).accessKey).toBe(AK);
+  });
+
+  it.each([
+    [
+      (a: string) => a.replace('AWS4-HMAC-SHA256 ', 'AWS4-HMAC-SHA256x '),
+      'InvalidArgument',
+      'unsupported authorization type "AWS4-HMAC-SHA256x"; use AWS4-HMAC-SHA256',
+    ],
+    [() => 'AWS4-HMAC-SHA256', 'AuthorizationHeaderMalformed', 'the authorization header is malformed'],
+    [(a: string) => `${a},=x`, 'AuthorizationHeaderMalformed', 'the authorization header is malformed'],
+    [
+      (a: string) => `${a},Signature=${'0'.repeat(64)}`,
+      'AuthorizationHeaderMalformed',
+      'the authorization header repeats Signature',
+    ],
+    [
+      (a: string) => a.replace('Credential=', 'Credentials='),
+      'AuthorizationHeaderMalformed',
+      'the authorization header needs exactly Credential, SignedHeaders and Signature',
+    ],
+    [
+      (a: string) => a.replace('SignedHeaders=', 'Signed='),
+      'AuthorizationHeaderMalformed',
+      'needs exactly Credential',
+    ],
+    [
+      (a: string) => a.replace(/Signature=/, 'Sig='),
+      'AuthorizationHeaderMalformed',
+      'needs exactly Credential',
+    ],
+    [
+      (a: string) => a.replace(/Signature=([0-9a-f]+)/, (_m, s: string) => `Signature=${s.toUpperCase()}`),
+      'AuthorizationHeaderMalformed',
+      'the Signature is not 64 lower-case hex digits',
+    ],
+    [
+      (a: string) => a.replace(/Signature=([0-9a-f]+)/, (_m, s: string) => `Signature=${s}0`),
+      'AuthorizationHeaderMalformed',
+      'the Signature is not 64 lower-case hex digits',
+    ],
+    [
+      (a: string) => a.replace(/Signature=([0-9a-f]+)/, (_m, s: string) => `Signature=x${s.slice(1)}`),
+      'AuthorizationHeaderMalformed',
+      'the Signature is not 64 lower-case hex digits',
+    ],
+    [
+      (a: string) => a.replace(`${AK}/`, '/'),
+      'AuthorizationHeaderMalformed',
+      'the Credential is malformed; expecting "<ACCESS-KEY>/YYYYMMDD/REGION/SERVICE/aws4_request"',
+    ],
+    [
+      (a: string) => a.replace('/us-east-1/', '//'),
+      'AuthorizationHeaderMalformed',
+      'the Credential is malformed',
+    ],
+    [
+      (a: string) => a.replace('/aws4_request', '/aws4_request/x'),
+      'AuthorizationHeaderMalformed',
+      'the Credential is malformed',
+    ],
+    [
+      (a: string) => a.replace('/aws4_request', '/'),
+      'AuthorizationHeaderMalformed',
+      'the Credential is malformed',
+    ],
+    [(a: string) => a.replace('/s3/', '//'), 'AuthorizationHeaderMalformed', 'the Credential is malformed'],
+    [
+      (a: string) => a.replace('/20130524/', '//'),
+      'AuthorizationHeaderMalformed',
+      'the Credential is malformed',
+    ],
+    [
+      (a: string) => a.replace('/20130524/', '/2013052/'),
+      'AuthorizationHeaderMalformed',
+      'invalid credential date "2013052"',
+    ],
+    [
+      (a: string) => a.replace('/20130524/', '/x20130524/'),
+      'AuthorizationHeaderMalformed',
+      'invalid credential date "x20130524"',
+    ],
+    [
+      (a: string) => a.replace('/20130524/', '/20130524x/'),
+      'AuthorizationHeaderMalformed',
+      'invalid credential date "20130524x"',
+    ],
+    [
+      (a: string) => a.replace('/s3/', '/S3/'),
+      'AuthorizationHeaderMalformed',
+      'the credential is for service "S3"; expecting "s3"',
+    ],
+    [
+      (a: string) => a.replace('/aws4_request', '/aws4_requesT'),
+      'AuthorizationHeaderMalformed',
+      'the credential ends with "aws4_requesT"; expecting "aws4_request"',
+    ],
+    [
+      (a: string) => a.replace('SignedHeaders=host;', 'SignedHeaders=host;;'),
+      'AuthorizationHeaderMalformed',
+      'the SignedHeaders list is malformed',
+    ],
+    [
+      (a: string) => a.replace('SignedHeaders=host;', 'SignedHeaders=Host;'),
+      'AuthorizationHeaderMalformed',
+      'the SignedHeaders list is malformed',
+    ],
+    [
+      (a: string) => a.replace('SignedHeaders=host;', 'SignedHeaders=hosts;'),
+      'AuthorizationHeaderMalformed',
+      'the host header must be signed',
+    ],
+  ])('%#: %s %s', async (edit, detail, message) => {
+    const req = await base();
+    const res = failure(() =>
+      verifyRequest(withAuth(req, edit(req.headers.authorization as string)), secretOf, NOW),
+    );
+    expect(res.detail).toBe(detail);
+    expect(res.message).toContain(message);
+  });
+
+  it('odd but legal header names may be signed', async () => {
+    const req = await sdkSigned({ 'x-amz-content-sha256': EMPTY, "x-a!#$%&'*+.^_`|~9": 'v' });
+    expect(verifyRequest(req, secretOf, NOW).accessKey).toBe(AK);
+  });
+});
+
+describe('SigV4 canonical forms', () => {
+  it('parseQuery: empty parts skipped, no "=" means an empty value, bad escapes kept raw', () => {
+    expect(parseQuery('')).toEqual([]);
+    expect(parseQuery('&a&&b=1=2&%zz=%E0%A4%A&c%20d=e%2Bf')).toEqual([
+      { name: 'a', value: '' },
+      { name: 'b', value: '1=2' },
+      { name: '%zz', value: '%E0%A4%A' },
+      { name: 'c d', value: 'e+f' },
+    ]);
+  });
+
+  it('canonicalQuery sorts by encoded name then value and skips the signature parameter', () => {
+    const q = parseQuery('b=2&a=2&a=1&A=3&X-Amz-Signature=s&c=%20~');
+    expect(canonicalQuery(q, 'X-Amz-Signature')).toBe('A=3&a=1&a=2&b=2&c=%20~');
+    expect(canonicalQuery(q)).toBe('A=3&X-Amz-Signature=s&a=1&a=2&b=2&c=%20~');
+    expect(canonicalQuery(parseQuery('a=1&a=1'))).toBe('a=1&a=1');
+  });
+
+  it('canonicalPaths: as sent, plus the strict re-encoding when that differs', () => {
+    expect(canonicalPaths('')).toEqual(['/']);
+    expect(canonicalPaths('/b/k')).toEqual(['/b/k']);
+    expect(canonicalPaths('/b/a$b!')).toEqual(['/b/a$b!', '/b/a%24b%21']);
+    expect(canonicalPaths('/b/%zz$')).toEqual(['/b/%zz$']);
+    expect(canonicalPaths('/b/%7e')).toEqual(['/b/%7e', '/b/~']);
   });
 });
