@@ -3,6 +3,7 @@ import { type Logger, silentLogger } from '../common/index.js';
 import type { S3Config } from '../config/types.js';
 import type { LocalStore, RemoteStore } from '../gateway/index.js';
 import type { Namespace } from '../namespace/index.js';
+import { SmallFiles } from './small-files.js';
 
 export interface S3Deps {
   readonly namespace: Namespace;
@@ -33,6 +34,8 @@ export interface S3Context {
   secretOf(accessKey: string): string | undefined;
   /** Wakes the garbage drain after a write that may have released files. */
   kickGarbage(): void;
+  /** Bytes of small single-file objects, by file id. */
+  readonly smallFiles: SmallFiles;
 }
 
 export function createContext(config: S3Config, deps: S3Deps, kickGarbage: () => void): S3Context {
@@ -56,5 +59,6 @@ export function createContext(config: S3Config, deps: S3Deps, kickGarbage: () =>
     domains,
     secretOf: (ak) => secrets.get(ak),
     kickGarbage,
+    smallFiles: new SmallFiles(),
   };
 }

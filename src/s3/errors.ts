@@ -149,9 +149,17 @@ export function s3FailureOf(err: unknown): S3Failure {
   return { code, status: S3_STATUS[code], message };
 }
 
+// A random start and a counter: unique per process without a crypto call on every request.
+const ID_BASE = randomBytes(8).readBigUInt64BE();
+let idCounter = 0n;
+
 /** A fresh x-amz-request-id: 16 upper-case hex digits, like AWS's. */
 export function newRequestId(): string {
-  return randomBytes(8).toString('hex').toUpperCase();
+  idCounter++;
+  return BigInt.asUintN(64, ID_BASE + idCounter)
+    .toString(16)
+    .toUpperCase()
+    .padStart(16, '0');
 }
 
 /** The `<Error>` document; `extra` adds fields some codes carry (e.g. BucketName, Key). */

@@ -105,6 +105,7 @@ async function settle(ctx: S3Context, uploading: Promise<string>, piping: Promis
 }
 
 export async function deleteFile(ctx: S3Context, fileId: string): Promise<void> {
+  ctx.smallFiles.delete(fileId);
   try {
     const { group, remoteFilename } = parseFileId(fileId);
     if (ctx.local && ctx.local.group === group) await ctx.local.delete(remoteFilename);
@@ -183,4 +184,26 @@ export async function openObject(
     }
   }
   return Readable.from(rest(), { objectMode: false });
+}
+
+/**
+ * Bytes start..end of an object: a small single-file object from memory (read whole once), anything
+ * else streamed from its files.
+ */
+export async function readObject(
+  ctx: S3Context,
+  parts: readonly ObjectPart[],
+  start: number,
+  end: number,
+): Promise<Readable | Buffer> {
+  const only = parts.length === 1 ? parts[0] : undefined;
+  if (!only || only.size > ctx.smallFiles.maxFileSize) return openObject(ctx, parts, start, end);
+  let data = ctx.smallFiles.get(only.fileId);
+  if (data === undefined) {
+    const chunks: Buffer[] = [];
+    if (only.size > 0) for await (const c of fileBytes(ctx, only.fileId, 0, only.size - 1)) chunks.push(c);
+    data = Buffer.concat(chunks);
+    ctx.smallFiles.set(only.fileId, data);
+  }
+  return data.subarray(start, end + 1);
 }

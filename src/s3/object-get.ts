@@ -2,7 +2,7 @@
 import type { ObjectRecord } from '../namespace/index.js';
 import type { Reply, S3Call } from './call.js';
 import { s3Error } from './errors.js';
-import { openObject } from './files.js';
+import { readObject } from './files.js';
 import { checkConditions, objectHeaders, parseRange } from './headers.js';
 import { assertKey } from './names.js';
 
@@ -50,6 +50,6 @@ export async function getObject(call: S3Call, head: boolean): Promise<Reply> {
   }
   const status = range && !(byPart && rec.parts.length <= 1) ? 206 : 200;
   if (head) return { status, headers };
-  const body = await openObject(call.ctx, rec.parts, start, end);
+  const body = await readObject(call.ctx, rec.parts, start, end);
   return { status, headers, body };
 }

@@ -19,6 +19,8 @@ import { clearSpool } from './spool.js';
 import { parseTarget, type Target } from './target.js';
 
 const SOCKET_IDLE_MS = 120_000;
+/** Names this endpoint in x-amz-id-2 (AWS's "host id"), made once per process. */
+const HOST_ID = randomBytes(12).toString('hex');
 
 export interface S3Listen {
   readonly host: string;
@@ -83,7 +85,7 @@ export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen):
     const t0 = performance.now();
     const requestId = newRequestId();
     res.setHeader('x-amz-request-id', requestId);
-    res.setHeader('x-amz-id-2', randomBytes(24).toString('base64'));
+    res.setHeader('x-amz-id-2', Buffer.from(`${HOST_ID}${requestId}`).toString('base64'));
     res.setHeader('server', 'fdfs-s3');
     let target: Target | undefined;
     let call: S3Call | undefined;
