@@ -79,12 +79,19 @@ describe('allow_hosts edges', () => {
     '1.2.3.4.5',
     ' , ',
     'h[0-65536]',
+    'x]y[1]z',
+    'x[1]y]z',
+    '10.0.0.[x1]',
+    '10.0.0.[1x]',
+    '10.0.0.[1-2x]',
   ])('refuses the value %j', (value) => {
     expect(parseAllowHostsValue(value)).toBeUndefined();
   });
 
   it('host names: one letter, lower-cased, widths from the bounds, ranges up to 65536 values', () => {
     expect(parseAllowHostsValue('a')).toEqual([{ kind: 'host', name: 'a' }]);
+    // Only all-digits-and-dots is taken for a mistyped address; a name may start with digits.
+    expect(parseAllowHostsValue('1.2.3x')).toEqual([{ kind: 'host', name: '1.2.3x' }]);
     expect(parseAllowHostsValue('Host.Example-1.COM')).toEqual([
       { kind: 'host', name: 'host.example-1.com' },
     ]);
@@ -160,6 +167,9 @@ describe('allow_hosts edges', () => {
     );
     expect(allowHostsMatch(junk, '10.0.0.1')).toBe(false);
     expect(junk).toHaveLength(1);
+    // IPv6 clients too: the "nobody" rule once matched every IPv6 address.
+    for (const ip of ['::1', 'fe80::1', '0.0.0.0', '255.255.255.255'])
+      expect(allowHostsMatch(junk, ip)).toBe(false);
   });
 
   it('allowHostsFilter: "*" anywhere or no rules allow all; otherwise only the rules', async () => {
@@ -172,7 +182,7 @@ describe('allow_hosts edges', () => {
     expect(only('10.0.0.2')).toBe(false);
     // localhost resolves through the hosts file, no network needed.
     const named = await allowHostsFilter([{ kind: 'host', name: 'localhost' }], warn);
-    expect(named('127.0.0.1') || named('::1')).toBe(true);
+    expect(named('127.0.0.1')).toBe(true);
     expect(named('10.9.9.9')).toBe(false);
   });
 });
@@ -216,6 +226,21 @@ describe('storage_ids.conf edges', () => {
     expect(caught).toBeInstanceOf(FdfsError);
     expect((caught as FdfsError).status).toBe(Status.EINVAL);
     expect((caught as FdfsError).message).toContain(why);
+  });
+
+  it.each([
+    ['x/y g1 h', 'ids.conf:3: x/y g1 h: expected an id of 1 to 15'],
+    ['1 g-1 h', 'ids.conf:3: 1 g-1 h: expected a group name'],
+    ['1 g1 h k', 'ids.conf:3: 1 g1 h k: expected options of the form key=value'],
+    ['1 g1 h Xrw=1', 'ids.conf:3: 1 g1 h Xrw=1: expected options of the form key=value'],
+    ['0 g1 h', 'ids.conf:3: 0 g1 h: expected a numeric id'],
+    ['1 g1 i', 'ids.conf:3: 1 g1 i: expected a unique id (1 is listed twice)'],
+  ])('on line 3, %j is refused naming its line', (line, why) => {
+    expect(() => parseStorageIds(`1 g1 h\n\n${line}`, 'ids.conf')).toThrow(why);
+  });
+
+  it('brackets come off a whole host only', () => {
+    expect(parseStorageIds('1 g1 a[b],[c]d,[e]')[0]?.hosts).toEqual(['a[b]', '[c]d', 'e']);
   });
 
   it('names storage_ids.conf by default; blank and comment lines count for line numbers', () => {

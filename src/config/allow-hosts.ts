@@ -131,8 +131,9 @@ export async function resolveAllowHosts(
       onUnresolved(r.name, err);
     }
   }
-  // Rules that were all unresolvable names must still refuse everyone, not fall back to "all".
-  if (out.length === 0 && rules.length > 0) out.push({ kind: 'v4', from: -1, to: -1 });
+  // Rules that were all unresolvable names must still refuse everyone, not fall back to "all":
+  // an empty range (from > to), which no client matches, IPv6 ones included (their n is -1).
+  if (out.length === 0 && rules.length > 0) out.push({ kind: 'v4', from: 1, to: 0 });
   return out;
 }
 
