@@ -12,11 +12,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { HeadObjectCommand, ListBucketsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/node-process.js';
 import { optOutReason } from './helpers/opt-out.js';
-import { type S3Node, startS3Node } from './helpers/s3.js';
+import { bodyOf, type S3Node, startS3Node } from './helpers/s3.js';
 
 const run = promisify(execFile);
 
@@ -143,7 +148,9 @@ afterAll(async () => {
 const title = (name: string, why: string | undefined) => (why ? `${name} (skipped: ${why})` : name);
 
 describe.skipIf(skips.rclone !== undefined)(title('rclone', skips.rclone), () => {
-  it('mkdir, copy, check, lsf, copy back, delete, rmdir', { timeout: 30_000 }, async () => {
+  it('mkdir, copy, check, server-side copyto/moveto, lsf, copy back, delete, rmdir', {
+    timeout: 30_000,
+  }, async () => {
     const rclone = RCLONE as string;
     const config = join(work, 'rclone.conf');
     // Provider Other: rclone lists with ListObjects v1 and pages delimited listings by NextMarker.
@@ -169,6 +176,19 @@ describe.skipIf(skips.rclone !== undefined)(title('rclone', skips.rclone), () =>
     // check compares sizes and MD5s (the multipart object's from rclone's md5chksum metadata).
     await rc('check', tree, 'fdfs:rclone-tree');
     await rc('check', '--download', tree, 'fdfs:rclone-tree');
+    // Server-side copy past copy_cutoff: CreateMultipartUpload + UploadPartCopy ranges + Complete.
+    await rc('copyto', '--s3-copy-cutoff', '5M', `fdfs:rclone-tree/${BIG}`, 'fdfs:rclone-tree/copy.bin');
+    await rc('moveto', 'fdfs:rclone-tree/copy.bin', 'fdfs:rclone-tree/copy/moved.bin');
+    const copied = await s3
+      .client()
+      .send(new GetObjectCommand({ Bucket: 'rclone-tree', Key: 'copy/moved.bin' }));
+    expect(copied.ETag).toMatch(/^"[0-9a-f]{32}-2"$/);
+    expect(
+      createHash('sha256')
+        .update(await bodyOf(copied))
+        .digest('hex'),
+    ).toBe(treeHashes.get(BIG));
+    await rc('deletefile', 'fdfs:rclone-tree/copy/moved.bin');
     const listed = (await rc('lsf', '-R', '--files-only', 'fdfs:rclone-tree')).split('\n').filter(Boolean);
     expect(listed.sort()).toEqual([...NAMES].sort());
     // Paged by one key: the delimited v1 listing must hand out NextMarker each time.
@@ -264,15 +284,19 @@ describe.skipIf(skips.aws !== undefined)(title('aws cli', skips.aws), () => {
   });
 });
 
-/** boto3 with paths, pages of two keys, a delimiter, multipart upload_file and DeleteObjects. */
+/**
+ * boto3 with paths, pages of two keys, a delimiter, multipart upload_file and copy (UploadPartCopy),
+ * a Range across the part boundary, presigned PUT and GET, DeleteObjects. signature_version s3v4:
+ * botocore 1.29 (Debian 12) presigns with SigV2 by default, which this endpoint refuses.
+ */
 const BOTO3_SCRIPT = `
-import hashlib, json, os, sys
+import hashlib, json, os, sys, urllib.request
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 s3 = boto3.client('s3', endpoint_url=os.environ['EP'], region_name='us-east-1',
     aws_access_key_id=os.environ['AK'], aws_secret_access_key=os.environ['SK'],
-    config=Config(s3={'addressing_style': 'path'}))
+    config=Config(s3={'addressing_style': 'path'}, signature_version='s3v4'))
 keys = json.loads(os.environ['KEYS'])
 b = 'boto3-keys'
 out = {}
@@ -297,9 +321,17 @@ out['big_etag'] = s3.head_object(Bucket=b, Key='big/6 MB+.bin')['ETag']
 s3.download_file(b, 'big/6 MB+.bin', big + '.back', Config=cfg)
 with open(big + '.back', 'rb') as f:
     out['big_sha256'] = hashlib.sha256(f.read()).hexdigest()
+s3.copy({'Bucket': b, 'Key': 'big/6 MB+.bin'}, b, 'big/copy', Config=cfg)
+out['big_copy_etag'] = s3.head_object(Bucket=b, Key='big/copy')['ETag']
+out['range'] = s3.get_object(Bucket=b, Key='big/copy', Range='bytes=5242878-5242881')['Body'].read().hex()
+put = s3.generate_presigned_url('put_object', Params={'Bucket': b, 'Key': keys[1]}, ExpiresIn=60)
+urllib.request.urlopen(urllib.request.Request(put, data=b'presigned put', method='PUT'))
+get = s3.generate_presigned_url('get_object', Params={'Bucket': b, 'Key': keys[1]}, ExpiresIn=60)
+out['presigned'] = urllib.request.urlopen(get).read().decode()
+out['tags'] = s3.get_object_tagging(Bucket=b, Key=keys[1])['TagSet']
 s3.copy_object(Bucket=b, Key=keys[0] + ' copy', CopySource={'Bucket': b, 'Key': keys[0]})
 out['copied'] = s3.get_object(Bucket=b, Key=keys[0] + ' copy')['Body'].read().decode()
-every = keys + [keys[0] + ' copy', 'big/6 MB+.bin']
+every = keys + [keys[0] + ' copy', 'big/6 MB+.bin', 'big/copy']
 res = s3.delete_objects(Bucket=b, Delete={'Objects': [{'Key': k} for k in every]})
 out['deleted'] = sorted(d['Key'] for d in res.get('Deleted', []))
 out['errors'] = res.get('Errors', [])
@@ -310,7 +342,7 @@ json.dump(out, sys.stdout)
 `;
 
 describe.skipIf(skips.boto3 !== undefined)(title('boto3', skips.boto3), () => {
-  it('put, paged v1/v2 listings with and without a delimiter, get, multipart upload_file, copy, delete_objects', {
+  it('put, paged v1/v2 listings with and without a delimiter, get, multipart upload_file and copy, range, presign, delete_objects', {
     timeout: 30_000,
   }, async () => {
     const keys = [
@@ -340,6 +372,10 @@ describe.skipIf(skips.boto3 !== undefined)(title('boto3', skips.boto3), () => {
       get: string[];
       big_etag: string;
       big_sha256: string;
+      big_copy_etag: string;
+      range: string;
+      presigned: string;
+      tags: unknown[];
       copied: string;
       deleted: string[];
       errors: unknown[];
@@ -357,9 +393,14 @@ describe.skipIf(skips.boto3 !== undefined)(title('boto3', skips.boto3), () => {
     expect(out.get).toEqual(keys);
     expect(out.big_etag).toMatch(/^"[0-9a-f]{32}-2"$/);
     expect(out.big_sha256).toBe(treeHashes.get(BIG));
+    expect(out.big_copy_etag).toMatch(/^"[0-9a-f]{32}-2"$/);
+    const big = await readFile(join(tree, BIG));
+    expect(out.range).toBe(big.subarray(5242878, 5242882).toString('hex'));
+    expect(out.presigned).toBe('presigned put');
+    expect(out.tags).toEqual([]);
     expect(out.copied).toBe(keys[0]);
     expect(out.errors).toEqual([]);
-    expect(out.deleted).toEqual([...keys, `${keys[0]} copy`, 'big/6 MB+.bin'].sort());
+    expect(out.deleted).toEqual([...keys, `${keys[0]} copy`, 'big/6 MB+.bin', 'big/copy'].sort());
     expect(out.after).toBe(0);
     expect(out.buckets).not.toContain('boto3-keys');
   });
