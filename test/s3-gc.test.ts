@@ -2,12 +2,18 @@
  * `fdfs s3 gc` against a real `fdfs start`: a file the namespace released while no endpoint was
  * there to drain it (here: the key deleted directly in the namespace, as a crash between the
  * commit and the drain leaves it) is deleted from FastDFS through the tracker; the file a key
- * still names stays readable; the queue ends empty.
+ * still names stays readable; the queue ends empty. Then an orphan made as a crash between the
+ * storage's answer and the commit leaves it: an upload intent recorded, the same bytes stored
+ * through the native client, no key: gc deletes it and nothing a key names, nor a native file
+ * of other bytes.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, expect, it } from 'vitest';
+import { FdfsClient } from '../src/client/index.js';
+import { crc32 } from '../src/common/index.js';
+import { defaultClientConfig } from '../src/config/index.js';
 import { openLmdbNamespace } from '../src/namespace/index.js';
 import { fdfs } from './helpers/cli.js';
 import { tempDir } from './helpers/node-process.js';
@@ -63,7 +69,10 @@ it('fdfs s3 gc deletes released files and nothing a key names', async () => {
   ]);
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
-  expect(run.out).toBe('s3 gc: 1 released file(s) deleted, 0 still queued\n');
+  expect(run.out).toBe(
+    's3 gc: 1 released file(s) deleted, 0 still queued\n' +
+      's3 gc: 0 orphan file(s) deleted, 0 upload intent(s) of group1 resolved, 0 left for other groups\n',
+  );
   expect((await direct(released)).status).toBe(404);
   const res = await direct(kept);
   expect(res.status).toBe(200);
@@ -72,4 +81,53 @@ it('fdfs s3 gc deletes released files and nothing a key names', async () => {
   const after = await openLmdbNamespace(join(base, 's3-namespace'));
   expect(await after.takeGarbage(10)).toEqual([]);
   await after.close();
+}, 60_000);
+
+it('fdfs s3 gc deletes the file of an upload that never committed, and nothing else', async () => {
+  if (!s3) throw new Error('the first test starts the node');
+  const { node } = s3;
+  const client = s3.client();
+  await client.send(new PutObjectCommand({ Bucket: 'gc-test', Key: 'committed', Body: 'committed bytes' }));
+  const committed = await fileIdOf('committed');
+  const native = new FdfsClient(
+    defaultClientConfig(new Map([['tracker_server', [`${node.tracker.host}:${node.tracker.port}`]]])).config,
+  );
+  const orphanBytes = Buffer.from('bytes of an upload whose commit never came');
+  let orphan: string;
+  let other: string;
+  try {
+    // The endpoint's gate records this before the storage may name the file; here the test does.
+    const ns = await openLmdbNamespace(join(base, 's3-namespace'));
+    await ns.recordIntent({
+      group: 'group1',
+      size: orphanBytes.length,
+      crc32: crc32(orphanBytes),
+      at: Date.now(),
+    });
+    await ns.close();
+    orphan = await native.upload(orphanBytes, { ext: 'bin' });
+    other = await native.upload(Buffer.from('a native upload of other bytes'), { ext: 'bin' });
+  } finally {
+    await native.close();
+  }
+  const direct = (id: string) => fetch(`http://${node.http.host}:${node.http.port}/${id}`);
+  const tracker = `${node.tracker.host}:${node.tracker.port}`;
+  const gc = (grace: string) =>
+    fdfs(['s3', 'gc', '--base-path', base, '--tracker', tracker, '--grace', grace]);
+
+  const early = await gc('600');
+  expect(early.code).toBe(0);
+  expect(early.out).toContain('s3 gc: 0 orphan file(s) deleted');
+  expect((await direct(orphan)).status).toBe(200);
+
+  const run = await gc('0');
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  expect(run.out).toContain('s3 gc: 1 orphan file(s) deleted');
+  expect(run.out).toContain(`orphan deleted: ${orphan}\n`);
+  expect((await direct(orphan)).status).toBe(404);
+  for (const id of [committed, other]) expect((await direct(id)).status).toBe(200);
+  const ns = await openLmdbNamespace(join(base, 's3-namespace'));
+  expect(await ns.listIntents(10)).toEqual([]);
+  await ns.close();
 }, 60_000);

@@ -6,12 +6,11 @@
  */
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { FdfsClient } from '../client/index.js';
 import { FdfsError, Status } from '../common/index.js';
 import { type ClientConfig, defaultClientConfig, loadHttpConfig } from '../config/index.js';
 import { openLmdbNamespace } from '../namespace/index.js';
-import { drainGarbageOnce } from '../s3/index.js';
 import { parse } from './args.js';
+import { runGc } from './s3-gc.js';
 
 export const s3Help = `fdfs s3 public <bucket> [--off] [--base-path DIR | --conf http.conf]
   Makes <bucket> readable without credentials (GET, HEAD and listings; writes still need a
@@ -19,11 +18,16 @@ export const s3Help = `fdfs s3 public <bucket> [--off] [--base-path DIR | --conf
   ./data, as fdfs start uses) or under the base_path of --conf.
 Example: fdfs s3 public photos --base-path /srv/fdfs
 
-fdfs s3 gc [--base-path DIR --tracker HOST:PORT | --conf http.conf]
-  Deletes every FastDFS file the S3 namespace released (replaced or deleted objects, aborted
-  uploads, parts sent again) that the endpoint's own drain has not removed yet, through the
-  tracker (default 127.0.0.1:22122, or the tracker_server lines of --conf), and prints how many.
-  A file that cannot be deleted now stays queued and the command exits with 5 (EIO).
+fdfs s3 gc [--base-path DIR --tracker HOST:PORT | --conf http.conf] [--binlog DIR]
+           [--group NAME] [--grace SECONDS]
+  Deletes, through the tracker (default 127.0.0.1:22122, or the tracker_server lines of --conf),
+  every FastDFS file the S3 namespace released (replaced or deleted objects, aborted uploads,
+  parts sent again) that the endpoint's drain has not removed yet; then the orphans of uploads
+  that crashed between the storage's answer and the commit: each upload records its file's size
+  and CRC-32 first, and a file of group NAME (default group1) with those in the storage binlog
+  (--binlog, default DIR/storage/data/sync as fdfs start keeps it) that no key names is deleted.
+  Intents younger than --grace (default 600 s) are left alone. A released file that cannot be
+  deleted now stays queued and the command exits with 5 (EIO).
 Example: fdfs s3 gc --base-path /srv/fdfs --tracker 127.0.0.1:22122`;
 
 export async function s3Command(argv: string[]): Promise<void> {
@@ -32,6 +36,9 @@ export async function s3Command(argv: string[]): Promise<void> {
     'base-path': { type: 'string' },
     conf: { type: 'string' },
     tracker: { type: 'string' },
+    binlog: { type: 'string' },
+    group: { type: 'string' },
+    grace: { type: 'string' },
   });
   if (values.help) {
     process.stdout.write(`${s3Help}\n`);
@@ -59,16 +66,18 @@ export async function s3Command(argv: string[]): Promise<void> {
   }
   const ns = await openLmdbNamespace(dir);
   if (action === 'gc') {
-    const fdfs = new FdfsClient(client);
+    const grace = Number((values.grace as string | undefined) ?? 600);
+    if (!Number.isFinite(grace) || grace < 0) throw new FdfsError(Status.EINVAL, '--grace takes seconds ≥ 0');
     try {
-      const report = await drainGarbageOnce(ns, (fileId) => fdfs.delete(fileId));
-      process.stdout.write(
-        `s3 gc: ${report.deleted} released file(s) deleted, ${report.failed} still queued\n`,
-      );
-      if (report.failed > 0)
-        throw new FdfsError(Status.EIO, `${report.failed} released file(s) could not be deleted`);
+      await runGc(ns, {
+        client,
+        binlogDir: resolve(
+          (values.binlog as string | undefined) ?? join(client.basePath, 'storage/data/sync'),
+        ),
+        group: (values.group as string | undefined) ?? 'group1',
+        graceMs: grace * 1000,
+      });
     } finally {
-      await fdfs.close();
       await ns.close();
     }
     return;

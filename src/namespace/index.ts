@@ -11,6 +11,7 @@ export type {
   ObjectPart,
   ObjectRecord,
   PartRecord,
+  UploadIntent,
   UploadListQuery,
   UploadRecord,
   WriteCondition,

@@ -2,6 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createBucket, deleteBucket, getBucket, listBuckets, setBucketPublic } from './lmdb-buckets.js';
 import { ackGarbage, isReferenced, takeGarbage } from './lmdb-garbage.js';
+import { clearIntents, listIntents, recordIntent } from './lmdb-intents.js';
 import { listObjects } from './lmdb-list.js';
 import {
   abortUpload,
@@ -42,6 +43,9 @@ export async function openLmdbNamespace(dir: string, opts: LmdbNamespaceOptions 
     isReferenced: (fileId) => isReferenced(s, fileId),
     takeGarbage: (max) => takeGarbage(s, max),
     ackGarbage: (seqs) => ackGarbage(s, seqs),
+    recordIntent: (i, finished) => recordIntent(s, i, finished),
+    listIntents: (max) => listIntents(s, max),
+    clearIntents: (ids) => clearIntents(s, ids),
     close: () => {
       closed ??= s.root.close();
       return closed;

@@ -11,6 +11,7 @@ import type {
   ObjectPart,
   ObjectRecord,
   PartRecord,
+  UploadIntent,
   UploadRecord,
 } from './types.js';
 
@@ -35,6 +36,8 @@ export interface LmdbStore {
   /** `<completedAt>` + uploadId → true: expiry order for `completed`. */
   readonly completedByTime: Database<true, Buffer>;
   readonly meta: Database<number, Buffer>;
+  /** id → upload intent (see UploadIntent). */
+  readonly intents: Database<Omit<UploadIntent, 'id'>, Buffer>;
   readonly durable: boolean;
   readonly now: () => number;
   readonly completedTtlMs: number;
@@ -70,6 +73,7 @@ export function openStore(dir: string, opts: StoreOptions = {}): LmdbStore {
     completed: db('completed'),
     completedByTime: db('completed-by-time'),
     meta: db('meta'),
+    intents: db('intents'),
     durable,
     now: opts.now ?? Date.now,
     completedTtlMs: opts.completedTtlMs ?? 24 * 3600_000,

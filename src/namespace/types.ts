@@ -108,6 +108,21 @@ export interface GarbageEntry {
   readonly fileId: string;
 }
 
+/**
+ * What an S3 upload is about to store, recorded (durably) after its last body byte arrived and
+ * before the storage may create the file: the storage names a file by size and CRC-32, so `fdfs s3
+ * gc` can find the file of an upload that crashed before its commit in the storage's binlog.
+ */
+export interface UploadIntent {
+  readonly id: number;
+  /** The group the file goes to; '' when the tracker picks it. */
+  readonly group: string;
+  readonly size: number;
+  readonly crc32: number;
+  /** ms since epoch, when recorded. */
+  readonly at: number;
+}
+
 export interface Namespace {
   /** owned = exists, same owner. */
   createBucket(b: BucketRecord): Promise<'created' | 'owned' | 'taken'>;
@@ -146,6 +161,14 @@ export interface Namespace {
   /** Garbage queue: file ids no object or part references any more (ref-counted: CopyObject shares files). */
   takeGarbage(max: number): Promise<readonly GarbageEntry[]>;
   ackGarbage(seqs: readonly number[]): Promise<void>;
+  /**
+   * Added by s3crash: records an intent (durable before it resolves) and, in the same transaction,
+   * clears `finished` (intents whose upload committed or was dropped). Returns the new intent's id.
+   */
+  recordIntent(i: Omit<UploadIntent, 'id'>, finished?: readonly number[]): Promise<number>;
+  /** Oldest first. */
+  listIntents(max: number): Promise<readonly UploadIntent[]>;
+  clearIntents(ids: readonly number[]): Promise<void>;
   close(): Promise<void>;
 }
 

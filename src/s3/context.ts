@@ -4,6 +4,7 @@ import type { S3Config } from '../config/types.js';
 import type { LocalStore, RemoteStore } from '../gateway/index.js';
 import type { Namespace } from '../namespace/index.js';
 import { SmallFiles } from './small-files.js';
+import { IntentLog } from './intents.js';
 
 export interface S3Deps {
   readonly namespace: Namespace;
@@ -36,6 +37,8 @@ export interface S3Context {
   kickGarbage(): void;
   /** Bytes of small single-file objects, by file id. */
   readonly smallFiles: SmallFiles;
+  /** Upload intents: what each upload is about to store, for fdfs s3 gc (see intents.ts). */
+  readonly intents: IntentLog;
 }
 
 export function createContext(config: S3Config, deps: S3Deps, kickGarbage: () => void): S3Context {
@@ -47,18 +50,21 @@ export function createContext(config: S3Config, deps: S3Deps, kickGarbage: () =>
       .map((d) => d.trim().toLowerCase())
       .filter((d) => d !== ''),
   ];
+  const logger = (deps.logger ?? silentLogger).child({ role: 's3' });
+  const now = deps.now ?? Date.now;
   return {
     config,
     ns: deps.namespace,
     local: deps.local,
     remote: deps.remote,
-    logger: (deps.logger ?? silentLogger).child({ role: 's3' }),
-    now: deps.now ?? Date.now,
+    logger,
+    now,
     spoolDir: deps.spoolDir,
     defaultContentType: deps.defaultContentType ?? 'application/octet-stream',
     domains,
     secretOf: (ak) => secrets.get(ak),
     kickGarbage,
     smallFiles: new SmallFiles(),
+    intents: new IntentLog(deps.namespace, now, logger),
   };
 }

@@ -1,8 +1,9 @@
 /**
  * Object bytes in and out of FastDFS. Every PutObject and every part is one FastDFS file: beside
  * a storage of the target group it goes straight into that storage's durable writer, otherwise
- * through the cluster (streamed when the length is known, spooled when not). Reads of an object
- * walk its parts, so a Range may start in one file and end in another.
+ * through the cluster (streamed when the length is known, spooled when not). A streamed body's last
+ * chunk waits for its upload intent (intents.ts), so fdfs s3 gc can find a crashed upload's file.
+ * Reads of an object walk its parts, so a Range may start in one file and end in another.
  */
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -56,10 +57,14 @@ export async function storeFile(ctx: S3Context, body: Readable, o: StoreOptions)
   if (local && isLocalGroup(ctx, o.group)) {
     let size = 0;
     const counted = new PassThrough();
+    let intent: number | undefined;
     const piping = pipeline(
       body,
       limiter(max, (n) => {
         size += n;
+      }),
+      ctx.intents.gate(local.group, (id) => {
+        intent = id;
       }),
       counted,
     );
@@ -67,6 +72,7 @@ export async function storeFile(ctx: S3Context, body: Readable, o: StoreOptions)
       .upload(counted, { ext, maxSize: max, ...(o.size === undefined ? {} : { size: o.size }) })
       .then((remoteName) => `${local.group}/${remoteName}`);
     const fileId = await settle(ctx, uploading, piping, counted);
+    if (intent !== undefined) ctx.intents.settle(intent, fileId);
     return { fileId, size };
   }
   const remote = ctx.remote;
@@ -75,9 +81,15 @@ export async function storeFile(ctx: S3Context, body: Readable, o: StoreOptions)
   const opts = { ext, ...(o.group === undefined ? {} : { group: o.group }) };
   if (o.size !== undefined) {
     const limited = new PassThrough();
-    const piping = pipeline(body, limiter(o.size), limited);
+    let intent: number | undefined;
+    const gate = ctx.intents.gate(o.group ?? '', (id) => {
+      intent = id;
+    });
+    const piping = pipeline(body, limiter(o.size), gate, limited);
     const uploading = remote.upload({ stream: limited, size: o.size }, opts);
-    return { fileId: await settle(ctx, uploading, piping, limited), size: o.size };
+    const fileId = await settle(ctx, uploading, piping, limited);
+    if (intent !== undefined) ctx.intents.settle(intent, fileId);
+    return { fileId, size: o.size };
   }
   const spooled = await spool(ctx.spoolDir, body, max);
   try {

@@ -1,5 +1,5 @@
 export type { S3Context, S3Deps } from './context.js';
 export { formatCredential, generateCredential, parseCredential } from './credentials.js';
 export { errorXml, S3_STATUS, type S3Code, s3Error, s3FailureOf } from './errors.js';
-export { drainGarbageOnce, type GcReport } from './gc.js';
+export { collectOrphans, drainGarbageOnce, type GcReport, type OrphanReport, type OrphanScan } from './gc.js';
 export { type S3Handle, type S3Listen, startS3 } from './server.js';

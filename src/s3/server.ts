@@ -180,6 +180,7 @@ export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen):
       await closed;
       clearTimeout(force);
       await garbage.close();
+      await ctx.intents.close();
     },
   };
 }

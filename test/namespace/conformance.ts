@@ -5,6 +5,7 @@
  */
 import { describe } from 'vitest';
 import { garbageCases } from './conformance-garbage.js';
+import { intentCases } from './conformance-intents.js';
 import { listingCases } from './conformance-list.js';
 import { multipartCases } from './conformance-multipart.js';
 import { bucketAndObjectCases } from './conformance-objects.js';
@@ -18,5 +19,6 @@ export function namespaceConformance(name: string, factory: NamespaceFactory): v
     listingCases(factory);
     multipartCases(factory);
     garbageCases(factory);
+    intentCases(factory);
   });
 }

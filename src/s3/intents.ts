@@ -1,0 +1,105 @@
+/**
+ * Upload intents, so `fdfs s3 gc` can find the file of an upload that crashed between the
+ * storage's answer and the namespace commit. The storage names a file by its size and CRC-32 and
+ * can only name it once the last byte arrived; the gate below holds that last chunk back until the
+ * intent (group, size, CRC-32, time) is durable in the namespace. An intent is finished once its
+ * file is referenced; finished ones are cleared with the next intent's own write (or by a sweep
+ * when uploads stop), so a PUT costs one extra durable write, batched with its neighbours.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { Crc32, type Logger } from '../common/index.js';
+import type { Namespace } from '../namespace/index.js';
+
+/** How long a stored file may wait for its commit before its intent is left to gc. */
+const SETTLE_MS = 60_000;
+
+interface Settled {
+  readonly id: number;
+  readonly fileId: string;
+  readonly at: number;
+}
+
+export class IntentLog {
+  private settled: Settled[] = [];
+  private finished: number[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private sweeping: Promise<void> | undefined;
+
+  constructor(
+    private readonly ns: Namespace,
+    private readonly now: () => number,
+    private readonly logger: Logger,
+    sweepMs = 5_000,
+  ) {
+    this.timer = setInterval(() => void this.sweep(), sweepMs);
+    this.timer.unref();
+  }
+
+  /** Records an intent, durably, clearing the finished ones in the same write. */
+  async record(group: string, size: number, crc32: number): Promise<number> {
+    const done = this.finished.splice(0);
+    try {
+      return await this.ns.recordIntent({ group, size, crc32, at: this.now() }, done);
+    } catch (err) {
+      this.finished.push(...done);
+      throw err;
+    }
+  }
+
+  /** The storage answered `fileId` for intent `id`: finished once a key or part names it. */
+  settle(id: number, fileId: string): void {
+    this.settled.push({ id, fileId, at: this.now() });
+  }
+
+  /** A Transform that holds the body's last chunk until `record` resolved for its size and CRC. */
+  gate(group: string, onRecorded: (id: number) => void): Transform {
+    const crc = new Crc32();
+    let size = 0;
+    let held: Buffer | undefined;
+    return new Transform({
+      transform(chunk: Buffer, _enc, cb: TransformCallback) {
+        crc.update(chunk);
+        size += chunk.length;
+        const prev = held;
+        held = chunk;
+        cb(null, prev);
+      },
+      flush: (cb: TransformCallback) => {
+        this.record(group, size, crc.value).then(
+          (id) => {
+            onRecorded(id);
+            cb(null, held);
+          },
+          (err: unknown) => cb(err as Error),
+        );
+      },
+    });
+  }
+
+  sweep(): Promise<void> {
+    this.sweeping ??= this.sweepOnce()
+      .catch((err: unknown) => this.logger.warn('upload intent sweep failed', { err }))
+      .finally(() => {
+        this.sweeping = undefined;
+      });
+    return this.sweeping;
+  }
+
+  private async sweepOnce(): Promise<void> {
+    const keep: Settled[] = [];
+    const now = this.now();
+    for (const s of this.settled.splice(0)) {
+      if (await this.ns.isReferenced(s.fileId)) this.finished.push(s.id);
+      // Never committed (refused, failed, or deleted already): fdfs s3 gc decides.
+      else if (now - s.at < SETTLE_MS) keep.push(s);
+    }
+    this.settled.push(...keep);
+    const done = this.finished.splice(0);
+    if (done.length > 0) await this.ns.clearIntents(done);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.sweep();
+  }
+}
