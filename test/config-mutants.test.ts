@@ -433,6 +433,9 @@ describe('http.conf edges', () => {
     );
     expect(http({ 's3.server_port': '9000' }).s3.port).toBe(9000);
     expect(http({ 's3.server_port': '' }).s3.port).toBeNull();
+    expect(http({ 'http.anti_steal.token_check_fail': '' }).antiSteal.tokenCheckFail).toBe('');
+    expect(http({ 's3.max_object_size': '9007199254740990' }).s3.maxObjectSize).toBe(9007199254740990);
+    expect(http({ 'http.upload.max_size': '9007199254740990' }).upload.maxSize).toBe(9007199254740990);
     expect(http({ 'http.public_url': 'http://h' }).publicUrl).toBe('http://h');
     expect(http({ 'http.public_url': '' }).publicUrl).toBe('');
     expect(http({ 'http.jwt.secret': '', 'http.group_name': '' })).toMatchObject({
@@ -460,7 +463,10 @@ describe('http.conf edges', () => {
     [{ 'http.jwt.kid': 'a/b' }, 'http.jwt.kid = a/b: expected a key id of'],
     [{ 'http.jwt.kid': 'k'.repeat(65) }, 'http.jwt.kid'],
     [{ 'http.jwt.max_ttl': '999ms' }, 'http.jwt.max_ttl'],
-    [{ 'http.auth.api_key': 'k'.repeat(15) }, 'expected a key of at least 16 characters'],
+    [
+      { 'http.auth.api_key': 'k'.repeat(15) },
+      `http.auth.api_key = ${'k'.repeat(15)}: expected a key of at least 16 characters`,
+    ],
     [{ 'http.public_url': 'ftp://h' }, 'http.public_url = ftp://h: expected an http:// or https:// base URL'],
     [{ 'http.public_url': 'xhttp://h' }, 'http.public_url'],
     [{ 'http.public_url': 'http://' }, 'http.public_url'],
@@ -489,8 +495,17 @@ describe('http.conf edges', () => {
     [{ 's3.credential': 'abcdefghijk' }, 's3.credential'],
     [{ 's3.credential': 'a/c:12345678' }, 's3.credential'],
     [{ 's3.credential': `${'K'.repeat(129)}:12345678` }, 's3.credential'],
-    [{ 's3.credential': ['abc:12345678', 'abc:87654321'] }, 'one line per access key (abc repeats)'],
+    [
+      { 's3.credential': ['abc:12345678', 'abc:87654321'] },
+      's3.credential = abc:87654321: expected one line per access key (abc repeats)',
+    ],
     [{ 's3.max_object_size': '0' }, 's3.max_object_size'],
+    [{ 's3.max_object_size': '9007199254740991' }, 's3.max_object_size = 9007199254740991'],
+    [{ 'http.upload.max_size': '9007199254740991' }, 'http.upload.max_size = 9007199254740991'],
+    [
+      { 'http.anti_steal.check_token': 'true' },
+      '<conf>: http.anti_steal.secret_key (check_token is on): required',
+    ],
   ])('refuses %j', (pairs, why) => {
     expect(() => http(pairs as Record<string, string>)).toThrow(why);
   });
@@ -507,6 +522,9 @@ describe('http.conf edges', () => {
       expect(config.port).toBe(81);
       expect(config.antiSteal.tokenCheckFail).toBe(join(dir, 'deny.jpg'));
       expect((await loadHttpConfig(path, new Map([['http.server_port', ['82']]]))).config.port).toBe(82);
+      // Keys no entry names (a missing tracker_server) are blamed on the file itself.
+      await writeFile(path, 'base_path = /tmp/gw\n');
+      await expect(loadHttpConfig(path)).rejects.toThrow(`${path}: tracker_server: required`);
       await writeFile(path, 'base_path = /tmp/gw\nhttp.server_port = x\n');
       await expect(loadHttpConfig(path)).rejects.toThrow(`${path}:2: http.server_port = x`);
     } finally {
