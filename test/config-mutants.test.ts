@@ -332,7 +332,15 @@ describe('http.conf edges', () => {
       auth: { apiKeys: [], jwtSecret: '' },
       upload: { maxSize: 100 * 1024 * 1024, maxFiles: 16, maxFields: 64 },
       cache: { maxFileSize: 256 * 1024, maxMemory: 64 * 1024 * 1024, revalidate: 1000 },
-      s3: { port: null, region: 'us-east-1', credentials: [], domain: '', maxObjectSize: 5 * 1024 ** 3 },
+      s3: {
+        port: null,
+        region: 'us-east-1',
+        credentials: [],
+        domain: '',
+        maxObjectSize: 5 * 1024 ** 3,
+        gcInterval: 3_600_000,
+        gcGrace: 600_000,
+      },
     });
     for (const part of [c, c.client, c.antiSteal, c.jwt, c.jwt.previous, c.auth, c.auth.apiKeys, c.upload]) {
       expect(Object.isFrozen(part)).toBe(true);
@@ -376,6 +384,8 @@ describe('http.conf edges', () => {
       's3.domain': 'S3.Example.com, s3.local,x-1.y',
       's3.credential': ['abc:12345678', `${'K'.repeat(128)}:s:e:c:r:e:t`],
       's3.max_object_size': '1',
+      's3.gc_interval': '0',
+      's3.gc_grace': '90s',
     });
     expect(c).toMatchObject({
       bindAddr: '127.0.0.2',
@@ -416,6 +426,8 @@ describe('http.conf edges', () => {
           { accessKey: 'K'.repeat(128), secretKey: 's:e:c:r:e:t' },
         ],
         maxObjectSize: 1,
+        gcInterval: 0,
+        gcGrace: 90_000,
       },
     });
     expect(Object.isFrozen(c.jwt.previous[0])).toBe(true);

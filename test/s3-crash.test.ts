@@ -135,7 +135,9 @@ it('every answered PUT survives kill -9; no key dangles; no temp file stays', as
   const tracker = `${s3.node.tracker.host}:${s3.node.tracker.port}`;
   const gc = await fdfs(['s3', 'gc', '--base-path', base, '--tracker', tracker, '--grace', '0']);
   expect(gc.code, gc.stderr).toBe(0);
-  expect(gc.out, [...orphans, ...files].join('\n')).toContain(`s3 gc: ${orphans.length} orphan file(s) deleted`);
+  expect(gc.out, [...orphans, ...files].join('\n')).toContain(
+    `s3 gc: ${orphans.length} orphan file(s) deleted`,
+  );
   expect((await storedFiles(base)).sort()).toEqual([...named].sort());
   for (const key of acked) {
     const got = await bodyOf(await again.send(new GetObjectCommand({ Bucket: BUCKET, Key: key })));

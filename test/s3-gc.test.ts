@@ -16,7 +16,7 @@ import { crc32 } from '../src/common/index.js';
 import { defaultClientConfig } from '../src/config/index.js';
 import { openLmdbNamespace } from '../src/namespace/index.js';
 import { fdfs } from './helpers/cli.js';
-import { tempDir } from './helpers/node-process.js';
+import { eventually, tempDir } from './helpers/node-process.js';
 import { type S3Node, startS3Node } from './helpers/s3.js';
 
 let base = '';
@@ -130,4 +130,34 @@ it('fdfs s3 gc deletes the file of an upload that never committed, and nothing e
   const ns = await openLmdbNamespace(join(base, 's3-namespace'));
   expect(await ns.listIntents(10)).toEqual([]);
   await ns.close();
+}, 60_000);
+
+it('the endpoint beside a storage runs the orphan pass itself every s3.gc_interval', async () => {
+  const own = await startS3Node({ args: ['--set', 's3.gc_interval=1', '--set', 's3.gc_grace=0'] });
+  try {
+    const { node } = own;
+    const native = new FdfsClient(
+      defaultClientConfig(new Map([['tracker_server', [`${node.tracker.host}:${node.tracker.port}`]]]))
+        .config,
+    );
+    const bytes = Buffer.from('an orphan the periodic pass finds');
+    let orphan: string;
+    let other: string;
+    try {
+      const ns = await openLmdbNamespace(join(node.base, 's3-namespace'));
+      await ns.recordIntent({ group: 'group1', size: bytes.length, crc32: crc32(bytes), at: Date.now() });
+      await ns.close();
+      orphan = await native.upload(bytes, { ext: 'bin' });
+      other = await native.upload(Buffer.from('not an orphan'), { ext: 'bin' });
+    } finally {
+      await native.close();
+    }
+    const direct = (id: string) => fetch(`http://${node.http.host}:${node.http.port}/${id}`);
+    await eventually(async () => {
+      expect((await direct(orphan)).status).toBe(404);
+    });
+    expect((await direct(other)).status).toBe(200);
+  } finally {
+    await own.stop();
+  }
 }, 60_000);

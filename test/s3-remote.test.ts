@@ -43,6 +43,8 @@ beforeAll(async () => {
       credentials: [{ accessKey: ACCESS, secretKey: SECRET }],
       domain: '',
       maxObjectSize: MAX,
+      gcInterval: 0,
+      gcGrace: 0,
     },
     { namespace: ns, remote: cluster.client, spoolDir: join(dir, 'spool'), logger: silentLogger },
     { host: '127.0.0.1', port: 0 },

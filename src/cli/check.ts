@@ -152,6 +152,8 @@ const RENAMED: Readonly<Record<string, string>> = {
   'http.s3.credentials': 's3.credential',
   'http.s3.domain': 's3.domain',
   'http.s3.max_object_size': 's3.max_object_size',
+  'http.s3.gc_interval': 's3.gc_interval',
+  'http.s3.gc_grace': 's3.gc_grace',
   tracker_servers: 'tracker_server',
   store_paths: 'store_path',
 };

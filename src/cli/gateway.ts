@@ -94,6 +94,8 @@ export interface EmbeddedGatewayOptions {
   readonly maxConnections?: number;
   /** fdfs start: make an S3 credential on a loopback-only node when none is set. */
   readonly makeS3Credential?: boolean;
+  /** The storage's binlog folder, for the S3 endpoint's orphan pass. */
+  readonly binlogDir?: string;
   /** Where a credential made now is printed (once). */
   readonly announce?: (line: string) => void;
 }
@@ -136,6 +138,7 @@ export async function startEmbeddedGateway(o: EmbeddedGatewayOptions): Promise<E
         remote: client,
         logger: o.logger,
         ...(o.makeS3Credential ? { makeCredential: true } : {}),
+        ...(o.binlogDir ? { binlogDir: o.binlogDir } : {}),
         ...(o.announce ? { announce: o.announce } : {}),
       });
     } catch (err) {

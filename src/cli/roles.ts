@@ -66,6 +66,7 @@ export async function roleCommand(role: 'tracker' | 'storage', argv: string[]): 
         bind: storage.config.bindAddr || '0.0.0.0',
         port: httpPort,
         base: storage.config.basePath,
+        binlogDir: join(storage.config.basePath, 'data', 'sync'),
         trackers: storage.config.trackerServers.map((t) => `${t.host}:${t.port}`),
         engine: node.engine,
         counters: node.counters,

@@ -23,7 +23,7 @@ export interface GcOptions {
 }
 
 /** Every line of binlog.NNN in `dir`, oldest file first. */
-async function* binlogLines(dir: string): AsyncGenerator<string> {
+export async function* binlogLines(dir: string): AsyncGenerator<string> {
   const names = (await readdir(dir)).filter((n) => /^binlog\.\d{3}$/.test(n)).sort();
   for (const name of names) {
     const rl = createInterface({

@@ -16,6 +16,7 @@ import {
   type S3Handle,
   startS3,
 } from '../s3/index.js';
+import { binlogLines } from './s3-gc.js';
 
 export const S3_DEFAULT_PORT = 9000;
 
@@ -32,6 +33,8 @@ export interface S3EndpointOptions {
   /** Where a credential made now is announced (once). */
   readonly announce?: (line: string) => void;
   readonly maxConnections?: number;
+  /** The local storage's binlog folder: the endpoint then runs its periodic orphan pass. */
+  readonly binlogDir?: string;
 }
 
 export interface S3Endpoint {
@@ -81,6 +84,7 @@ export async function startS3Endpoint(o: S3EndpointOptions): Promise<S3Endpoint>
         spoolDir: join(o.base, 's3-tmp'),
         logger: o.logger,
         defaultContentType: 'binary/octet-stream',
+        ...(o.binlogDir ? { binlogLines: () => binlogLines(o.binlogDir as string) } : {}),
         ...(o.local ? { local: o.local } : {}),
         ...(o.remote ? { remote: o.remote } : {}),
       },

@@ -116,6 +116,7 @@ export async function startCommand(argv: string[]): Promise<void> {
         logger,
         ...(budget ? { maxConnections: budget.http } : {}),
         makeS3Credential: true,
+        binlogDir: join(base, 'storage', 'data', 'sync'),
         announce: (line: string) => process.stdout.write(`${line}\n`),
       }),
     );

@@ -108,6 +108,8 @@ function s3Of(r: ConfReader): S3Config {
     credentials: Object.freeze(s3CredentialsOf(r)),
     domain,
     maxObjectSize: r.size('s3.max_object_size', 5 * GB, 1, Number.MAX_SAFE_INTEGER - 1),
+    gcInterval: r.duration('s3.gc_interval', 3_600_000, 's', 0),
+    gcGrace: r.duration('s3.gc_grace', 600_000, 's', 0),
   });
 }
 

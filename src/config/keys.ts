@@ -111,6 +111,8 @@ const httpUsed = [
   's3.credential',
   's3.domain',
   's3.max_object_size',
+  's3.gc_interval',
+  's3.gc_grace',
 ];
 
 // Log file handling (rotation, compression, retention) is left to the process supervisor.

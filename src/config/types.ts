@@ -121,6 +121,10 @@ export interface S3Config {
   readonly domain: string;
   /** Largest object a single PutObject or part may be, in bytes (S3: 5 GiB). */
   readonly maxObjectSize: number;
+  /** ms between orphan passes beside a storage (s3.gc_interval; 0 = none). Default 1 h. */
+  readonly gcInterval: number;
+  /** ms an upload intent is left alone before a gc pass resolves it (s3.gc_grace). Default 10 min. */
+  readonly gcGrace: number;
 }
 
 /** http.conf → the gateway's settings. Secrets stay out of logs (the logger redacts by name). */

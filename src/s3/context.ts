@@ -3,8 +3,8 @@ import { type Logger, silentLogger } from '../common/index.js';
 import type { S3Config } from '../config/types.js';
 import type { LocalStore, RemoteStore } from '../gateway/index.js';
 import type { Namespace } from '../namespace/index.js';
-import { SmallFiles } from './small-files.js';
 import { IntentLog } from './intents.js';
+import { SmallFiles } from './small-files.js';
 
 export interface S3Deps {
   readonly namespace: Namespace;
@@ -19,6 +19,8 @@ export interface S3Deps {
   readonly spoolDir: string;
   /** Content type of objects stored without one. */
   readonly defaultContentType?: string;
+  /** The local storage's binlog lines, oldest first: enables the periodic orphan pass (gc.ts). */
+  readonly binlogLines?: () => AsyncIterable<string>;
 }
 
 export interface S3Context {

@@ -143,3 +143,38 @@ export async function collectOrphans(o: OrphanScan): Promise<OrphanReport> {
   if (failed === 0) await o.ns.clearIntents(mine.map((i) => i.id));
   return { intents: failed === 0 ? mine.length : 0, orphans, elsewhere };
 }
+
+/** The endpoint's periodic orphan pass beside a storage: collectOrphans every `gcInterval`. */
+export function startOrphanPass(
+  o: Omit<OrphanScan, 'lines' | 'now'> & {
+    readonly lines: () => AsyncIterable<string>;
+    readonly now: () => number;
+    readonly intervalMs: number;
+  },
+): { close(): Promise<void> } {
+  const logger = o.logger ?? silentLogger;
+  let running: Promise<void> | undefined;
+  const pass = () => {
+    running ??= collectOrphans({ ...o, lines: o.lines(), now: o.now() })
+      .then((r) => {
+        if (r.intents > 0 || r.orphans.length > 0)
+          logger.info('s3 orphan pass', {
+            intents: r.intents,
+            orphans: r.orphans.length,
+            elsewhere: r.elsewhere,
+          });
+      })
+      .catch((err: unknown) => logger.warn('s3 orphan pass failed', { err }))
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  const timer = o.intervalMs > 0 ? setInterval(pass, o.intervalMs) : undefined;
+  timer?.unref();
+  return {
+    async close() {
+      if (timer) clearInterval(timer);
+      await running;
+    },
+  };
+}

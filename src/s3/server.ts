@@ -14,6 +14,7 @@ import { operationOf } from './dispatch.js';
 import { errorXml, headersOf, newRequestId, s3FailureOf } from './errors.js';
 import { deleteFile } from './files.js';
 import { GarbageDrain } from './garbage.js';
+import { startOrphanPass } from './gc.js';
 import { verifyRequest } from './sigv4.js';
 import { clearSpool } from './spool.js';
 import { parseTarget, type Target } from './target.js';
@@ -80,6 +81,20 @@ export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen):
   const ctx = createContext(config, deps, () => drain?.kick());
   drain = new GarbageDrain(ctx.ns, (fileId) => deleteFile(ctx, fileId), ctx.logger);
   await clearSpool(ctx.spoolDir);
+  const local = ctx.local;
+  const orphans =
+    local && deps.binlogLines
+      ? startOrphanPass({
+          ns: ctx.ns,
+          group: local.group,
+          lines: deps.binlogLines,
+          remove: (fileId) => deleteFile(ctx, fileId),
+          now: ctx.now,
+          graceMs: config.gcGrace,
+          intervalMs: config.gcInterval,
+          logger: ctx.logger,
+        })
+      : undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
     const t0 = performance.now();
@@ -180,6 +195,7 @@ export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen):
       await closed;
       clearTimeout(force);
       await garbage.close();
+      await orphans?.close();
       await ctx.intents.close();
     },
   };
