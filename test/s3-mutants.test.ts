@@ -725,3 +725,57 @@ describe('SigV4 canonical forms', () => {
     expect(canonicalPaths('/b/%7e')).toEqual(['/b/%7e', '/b/~']);
   });
 });
+
+describe('aws-chunked: survivors of the first mutation run', () => {
+  it('refusals at construction carry their S3 codes', () => {
+    expect(failure(() => awsChunkedDecoder({ kind: 'unsigned' }, len(1))).detail).toBe('InvalidArgument');
+    const t = { ...docRequest.headers, 'x-amz-trailer': 'x-amz-checksum-crc32' };
+    expect(failure(() => awsChunkedDecoder(docMode(), t))).toEqual({
+      detail: 'InvalidRequest',
+      message: 'x-amz-trailer needs a -TRAILER x-amz-content-sha256',
+    });
+  });
+
+  it('a body cut inside a trailer line is incomplete even with no trailer declared', async () => {
+    const r = await run(unsigned, len(0), '0\r\nx');
+    expect(r.err?.message).toBe('the aws-chunked body ended before its final chunk');
+  });
+
+  it('the signed chunk header is anchored at both ends', async () => {
+    const sig = DOC_SIGS[0] as string;
+    const before = docBody()
+      .toString('latin1')
+      .replace(`10000;chunk-signature=${sig}`, `x10000;chunk-signature=${sig}`);
+    expect((await run(docMode(), docRequest.headers, before)).err?.message).toContain(
+      'malformed chunk header',
+    );
+    const after = docBody()
+      .toString('latin1')
+      .replace(`10000;chunk-signature=${sig}`, `10000;chunk-signature=${sig}x`);
+    expect((await run(docMode(), docRequest.headers, after)).err?.message).toContain(
+      'malformed chunk header',
+    );
+  });
+
+  it('the signed-chunk cap does not apply to unsigned chunks', async () => {
+    const r = await run(unsigned, len(10), 'a\r\n0123456789\r\n0\r\n\r\n', { maxSignedChunk: 4 });
+    expect(r.err).toBeUndefined();
+    expect(r.out.toString()).toBe('0123456789');
+  });
+
+  it('an undeclared trailer is named by its first 64 characters only', async () => {
+    const name = `x-${'n'.repeat(100)}`;
+    const r = await run(unsigned, len(0), `0\r\n${name}:v\r\n\r\n`);
+    expect(r.err?.message).toBe(`trailer "${name.slice(0, 64)}" was not declared in x-amz-trailer`);
+  });
+
+  it('an unknown x-amz-content-sha256 is refused with the whole list of accepted forms', async () => {
+    const req = await sdkSigned({ 'x-amz-content-sha256': 'nope' });
+    expect(failure(() => verifyRequest(req, secretOf, NOW))).toEqual({
+      detail: 'InvalidArgument',
+      message:
+        'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, ' +
+        'STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER] or a valid sha256 value',
+    });
+  });
+});
