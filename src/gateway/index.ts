@@ -6,5 +6,6 @@ export { parseFileUrl } from './file-url.js';
 export { LINK_AUDIENCE, LinkSigner } from './links.js';
 export { MAX_RANGES, parseRange } from './range.js';
 export { type GatewayHandle, type GatewayLimits, startGateway } from './serve.js';
+export { clearSpool, limiter, type Spooled, spool, type TooLarge } from './spool.js';
 export { checkToken, fastdfsToken, TOKEN_CLOCK_SKEW_SEC } from './token.js';
 export type { GatewayDeps, LocalHandle, LocalStat, LocalStore, LocalUpload, RemoteStore } from './types.js';

@@ -22,20 +22,33 @@ export interface Spooled {
   remove(): Promise<void>;
 }
 
-/** Counts bytes through a pipeline and fails with EFBIG past `maxSize`. */
-export function limiter(maxSize: number, onBytes: (n: number) => void = () => {}) {
+/** The error past the limit: EFBIG by default; a front end with its own wording passes its own. */
+export type TooLarge = (maxSize: number) => Error;
+const tooLargeFile: TooLarge = (maxSize) => fail.tooLarge(`file is larger than the ${maxSize}-byte limit`);
+
+/** Counts bytes through a pipeline and fails with `tooLarge` (EFBIG) past `maxSize`. */
+export function limiter(
+  maxSize: number,
+  onBytes: (n: number) => void = () => {},
+  tooLarge: TooLarge = tooLargeFile,
+) {
   return async function* limit(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     let size = 0;
     for await (const c of chunks) {
       size += c.length;
-      if (size > maxSize) throw fail.tooLarge(`file is larger than the ${maxSize}-byte limit`);
+      if (size > maxSize) throw tooLarge(maxSize);
       onBytes(c.length);
       yield c;
     }
   };
 }
 
-export async function spool(dir: string, body: Readable, maxSize: number): Promise<Spooled> {
+export async function spool(
+  dir: string,
+  body: Readable,
+  maxSize: number,
+  tooLarge: TooLarge = tooLargeFile,
+): Promise<Spooled> {
   let ready = made.get(dir);
   if (!ready) {
     ready = mkdir(dir, { recursive: true });
@@ -48,9 +61,13 @@ export async function spool(dir: string, body: Readable, maxSize: number): Promi
   try {
     await pipeline(
       body,
-      limiter(maxSize, (n) => {
-        size += n;
-      }),
+      limiter(
+        maxSize,
+        (n) => {
+          size += n;
+        },
+        tooLarge,
+      ),
       createWriteStream(path, { flags: 'wx' }),
     );
   } catch (err) {

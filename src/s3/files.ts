@@ -10,12 +10,16 @@ import { pipeline } from 'node:stream/promises';
 import { extOfPath } from '../client/index.js';
 import { isFdfsError, Status } from '../common/index.js';
 import { parseFileId } from '../fileid/index.js';
+import { limiter, spool, type TooLarge } from '../gateway/index.js';
 import type { ObjectPart } from '../namespace/index.js';
 import type { S3Context } from './context.js';
 import { s3Error } from './errors.js';
-import { limiter, spool } from './spool.js';
 
 const READ_CHUNK = 256 * 1024;
+
+/** S3's own wording past the size limit; the gateway's limiter and spool do the counting. */
+const entityTooLarge: TooLarge = (max) =>
+  s3Error('EntityTooLarge', `Your proposed upload exceeds the maximum allowed size (${max} bytes).`);
 
 export interface StoreOptions {
   /** The object key, for the file's extension (`photo.jpg` → jpg). */
@@ -60,9 +64,13 @@ export async function storeFile(ctx: S3Context, body: Readable, o: StoreOptions)
     let intent: number | undefined;
     const piping = pipeline(
       body,
-      limiter(max, (n) => {
-        size += n;
-      }),
+      limiter(
+        max,
+        (n) => {
+          size += n;
+        },
+        entityTooLarge,
+      ),
       ctx.intents.gate(local.group, (id) => {
         intent = id;
       }),
@@ -85,13 +93,13 @@ export async function storeFile(ctx: S3Context, body: Readable, o: StoreOptions)
     const gate = ctx.intents.gate(o.group ?? '', (id) => {
       intent = id;
     });
-    const piping = pipeline(body, limiter(o.size), gate, limited);
+    const piping = pipeline(body, limiter(o.size, undefined, entityTooLarge), gate, limited);
     const uploading = remote.upload({ stream: limited, size: o.size }, opts);
     const fileId = await settle(ctx, uploading, piping, limited);
     if (intent !== undefined) ctx.intents.settle(intent, fileId);
     return { fileId, size: o.size };
   }
-  const spooled = await spool(ctx.spoolDir, body, max);
+  const spooled = await spool(ctx.spoolDir, body, max, entityTooLarge);
   try {
     return { fileId: await remote.upload(spooled.path, opts), size: spooled.size };
   } finally {

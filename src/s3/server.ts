@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { S3Config } from '../config/types.js';
+import { clearSpool } from '../gateway/index.js';
 import { listenOn } from '../protocol/index.js';
 import { type Reply, S3Call } from './call.js';
 import { createContext, type S3Context, type S3Deps } from './context.js';
@@ -16,7 +17,6 @@ import { deleteFile } from './files.js';
 import { GarbageDrain } from './garbage.js';
 import { startOrphanPass } from './gc.js';
 import { verifyRequest } from './sigv4.js';
-import { clearSpool } from './spool.js';
 import { parseTarget, type Target } from './target.js';
 
 const SOCKET_IDLE_MS = 120_000;
