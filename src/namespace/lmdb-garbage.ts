@@ -27,5 +27,6 @@ export function ackGarbage(s: LmdbStore, seqs: readonly number[]): Promise<void>
 }
 
 export async function isReferenced(s: LmdbStore, fileId: string): Promise<boolean> {
-  return (s.refs.get(utf8(fileId)) ?? 0) > 0;
+  const k = utf8(fileId);
+  return (s.refs.get(k) ?? 0) > 0 || s.borrowed.get(k) === true;
 }

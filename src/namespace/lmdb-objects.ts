@@ -1,6 +1,6 @@
 /** Object verbs of the lmdb store: read, put (conditional), delete. */
 import { checkKey, objectKey, utf8 } from './lmdb-keys.js';
-import { acquire, type LmdbStore, release, type StoredObject, write } from './lmdb-store.js';
+import { acquire, isUnknown, type LmdbStore, release, type StoredObject, write } from './lmdb-store.js';
 import type { ObjectRecord, WriteCondition } from './types.js';
 
 export async function getObject(
@@ -40,7 +40,10 @@ export function deleteObject(s: LmdbStore, bucket: string, key: string): Promise
   });
 }
 
-/** If-None-Match: * wants no object; If-Match wants one with that etag; shared files still named. */
+/**
+ * If-None-Match: * wants no object; If-Match wants one with that etag; shared files still named;
+ * imported files unknown.
+ */
 export function conditionHolds(
   s: LmdbStore,
   old: StoredObject | undefined,
@@ -48,6 +51,7 @@ export function conditionHolds(
 ): boolean {
   if (cond?.ifNoneMatch === '*' && old) return false;
   if (cond?.ifMatch !== undefined && old?.etag !== cond.ifMatch) return false;
+  if (!(cond?.requireUnknown ?? []).every((fileId) => isUnknown(s, fileId))) return false;
   return (cond?.requireReferenced ?? []).every((fileId) => (s.refs.get(utf8(fileId)) ?? 0) > 0);
 }
 
@@ -69,7 +73,11 @@ export function commitObject(
 /** Only the contract's fields, copied, with no undefined members. */
 export function storedObject(rec: ObjectRecord): StoredObject {
   return {
-    parts: rec.parts.map((p) => ({ fileId: p.fileId, size: p.size })),
+    parts: rec.parts.map((p) => ({
+      fileId: p.fileId,
+      size: p.size,
+      ...(p.borrowed === true && { borrowed: true }),
+    })),
     size: rec.size,
     etag: rec.etag,
     lastModified: rec.lastModified,

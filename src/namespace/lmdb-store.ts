@@ -36,6 +36,8 @@ export interface LmdbStore {
   /** `<completedAt>` + uploadId → true: expiry order for `completed`. */
   readonly completedByTime: Database<true, Buffer>;
   readonly meta: Database<number, Buffer>;
+  /** fileId → true: files registered by import, never queued for deletion (ObjectPart.borrowed). */
+  readonly borrowed: Database<true, Buffer>;
   /** id → upload intent (see UploadIntent). */
   readonly intents: Database<Omit<UploadIntent, 'id'>, Buffer>;
   readonly durable: boolean;
@@ -73,6 +75,7 @@ export function openStore(dir: string, opts: StoreOptions = {}): LmdbStore {
     completed: db('completed'),
     completedByTime: db('completed-by-time'),
     meta: db('meta'),
+    borrowed: db('borrowed'),
     intents: db('intents'),
     durable,
     now: opts.now ?? Date.now,
@@ -89,11 +92,15 @@ export function write<T>(s: LmdbStore, fn: () => T): Promise<T> {
   return s.root.transaction(fn);
 }
 
-/** Inside a write transaction: one more reference to each file; a queued file leaves the queue. */
-export function acquire(s: LmdbStore, parts: readonly Pick<ObjectPart, 'fileId'>[]): void {
-  for (const { fileId } of parts) {
+/**
+ * Inside a write transaction: one more reference to each file; a queued file leaves the queue; a
+ * borrowed part marks its file.
+ */
+export function acquire(s: LmdbStore, parts: readonly Pick<ObjectPart, 'fileId' | 'borrowed'>[]): void {
+  for (const { fileId, borrowed } of parts) {
     const k = utf8(fileId);
     s.refs.putSync(k, (s.refs.get(k) ?? 0) + 1);
+    if (borrowed === true && !s.borrowed.get(k)) s.borrowed.putSync(k, true);
     const seq = s.garbageByFile.get(k);
     if (seq !== undefined) {
       s.garbage.removeSync(u48(seq));
@@ -102,7 +109,10 @@ export function acquire(s: LmdbStore, parts: readonly Pick<ObjectPart, 'fileId'>
   }
 }
 
-/** Inside a write transaction: one reference less; a file nothing names any more is queued. */
+/**
+ * Inside a write transaction: one reference less; a file nothing names any more is queued, unless
+ * it is borrowed (a FastDFS client's file: it stays in FastDFS).
+ */
 export function release(s: LmdbStore, parts: readonly Pick<ObjectPart, 'fileId'>[]): void {
   for (const { fileId } of parts) {
     const k = utf8(fileId);
@@ -112,13 +122,19 @@ export function release(s: LmdbStore, parts: readonly Pick<ObjectPart, 'fileId'>
       continue;
     }
     s.refs.removeSync(k);
-    if (s.garbageByFile.get(k) !== undefined) continue;
+    if (s.borrowed.get(k) || s.garbageByFile.get(k) !== undefined) continue;
     const seqKey = utf8('garbage-seq');
     const seq = (s.meta.get(seqKey) ?? 0) + 1;
     s.meta.putSync(seqKey, seq);
     s.garbage.putSync(u48(seq), fileId);
     s.garbageByFile.putSync(k, seq);
   }
+}
+
+/** Neither named, nor queued, nor ever borrowed (WriteCondition.requireUnknown). */
+export function isUnknown(s: LmdbStore, fileId: string): boolean {
+  const k = utf8(fileId);
+  return !s.refs.get(k) && s.garbageByFile.get(k) === undefined && !s.borrowed.get(k);
 }
 
 export function seqOf(key: Buffer): number {

@@ -8,6 +8,12 @@
 export interface ObjectPart {
   readonly fileId: string;
   readonly size: number;
+  /**
+   * Added by import: a file a FastDFS client wrote, registered by `fdfs s3 import`. Committing it
+   * marks the file as borrowed for good: the namespace never queues a borrowed file for deletion,
+   * whatever names it later (a copy, a part) and once nothing does. Native clients still hold its id.
+   */
+  readonly borrowed?: true;
 }
 
 export interface ObjectRecord {
@@ -94,6 +100,12 @@ export interface WriteCondition {
    * garbage queue (perhaps being deleted already), and the write answers 'precondition-failed'.
    */
   readonly requireReferenced?: readonly string[];
+  /**
+   * Added by import: each of these file ids must be unknown to the namespace when the write commits:
+   * no object or part names it, it is not queued for deletion and it was never borrowed. So an import
+   * never takes a file an S3 upload stored, nor one imported before whose key was deleted through S3.
+   */
+  readonly requireUnknown?: readonly string[];
 }
 
 export interface UploadListQuery {
@@ -156,7 +168,10 @@ export interface Namespace {
   getCompleted(uploadId: string): Promise<CompletedUpload | undefined>;
   /** Parts' files → garbage. */
   abortUpload(uploadId: string): Promise<boolean>;
-  /** Added by ns: whether any object or part references the file (for orphan gc). */
+  /**
+   * Added by ns: whether the namespace keeps the file: an object or part names it, or it is borrowed
+   * (see ObjectPart.borrowed). Orphan gc deletes only files for which this is false.
+   */
   isReferenced(fileId: string): Promise<boolean>;
   /** Garbage queue: file ids no object or part references any more (ref-counted: CopyObject shares files). */
   takeGarbage(max: number): Promise<readonly GarbageEntry[]>;

@@ -4,6 +4,7 @@
  * *.test.ts file.
  */
 import { describe } from 'vitest';
+import { borrowedCases } from './conformance-borrowed.js';
 import { garbageCases } from './conformance-garbage.js';
 import { intentCases } from './conformance-intents.js';
 import { listingCases } from './conformance-list.js';
@@ -19,6 +20,7 @@ export function namespaceConformance(name: string, factory: NamespaceFactory): v
     listingCases(factory);
     multipartCases(factory);
     garbageCases(factory);
+    borrowedCases(factory);
     intentCases(factory);
   });
 }
