@@ -49,7 +49,11 @@ export async function getUpload(s: LmdbStore, uploadId: string): Promise<UploadR
   return s.uploads.get(utf8(uploadId));
 }
 
-export function putPart(s: LmdbStore, p: PartRecord): Promise<'ok' | 'no-upload'> {
+export function putPart(
+  s: LmdbStore,
+  p: PartRecord,
+  cond?: Pick<WriteCondition, 'requireReferenced'>,
+): Promise<'ok' | 'no-upload' | 'precondition-failed'> {
   const value: PartRecord = {
     uploadId: p.uploadId,
     partNumber: p.partNumber,
@@ -61,6 +65,7 @@ export function putPart(s: LmdbStore, p: PartRecord): Promise<'ok' | 'no-upload'
   const k = partKey(p.uploadId, p.partNumber);
   return write(s, () => {
     if (!s.uploads.get(utf8(p.uploadId))) return 'no-upload';
+    if (!conditionHolds(s, undefined, cond)) return 'precondition-failed';
     const old = s.parts.get(k);
     acquire(s, [value]);
     if (old) release(s, [old]);

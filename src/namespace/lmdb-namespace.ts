@@ -34,7 +34,7 @@ export async function openLmdbNamespace(dir: string, opts: LmdbNamespaceOptions 
     listObjects: (bucket, q) => listObjects(s, bucket, q),
     createUpload: (u) => createUpload(s, u),
     getUpload: (id) => getUpload(s, id),
-    putPart: (p) => putPart(s, p),
+    putPart: (p, cond) => putPart(s, p, cond),
     listParts: (id, afterPart, max) => listParts(s, id, afterPart, max),
     listUploads: (bucket, q) => listUploads(s, bucket, q),
     completeUpload: (id, rec, cond) => completeUpload(s, id, rec, cond),

@@ -153,8 +153,14 @@ export interface Namespace {
   listObjects(bucket: string, q: ListQuery): Promise<ListPage>;
   createUpload(u: UploadRecord): Promise<'ok' | 'no-bucket'>;
   getUpload(uploadId: string): Promise<UploadRecord | undefined>;
-  /** A replaced part's file → garbage. */
-  putPart(p: PartRecord): Promise<'ok' | 'no-upload'>;
+  /**
+   * A replaced part's file → garbage. `cond.requireReferenced` (UploadPartCopy sharing the source's
+   * file): as for putObject, each file must still be referenced, else 'precondition-failed'.
+   */
+  putPart(
+    p: PartRecord,
+    cond?: Pick<WriteCondition, 'requireReferenced'>,
+  ): Promise<'ok' | 'no-upload' | 'precondition-failed'>;
   listParts(uploadId: string, afterPart: number, max: number): Promise<readonly PartRecord[]>;
   /** Ordered by key bytes, then uploadId. */
   listUploads(bucket: string, q: UploadListQuery): Promise<readonly UploadRecord[]>;

@@ -1,7 +1,7 @@
 /** Multipart uploads: Create, UploadPart, UploadPartCopy, Abort. Each part is one FastDFS file. */
 import { createHash, randomBytes } from 'node:crypto';
 import { PassThrough, Transform } from 'node:stream';
-import type { UploadRecord } from '../namespace/index.js';
+import type { ObjectRecord, UploadRecord } from '../namespace/index.js';
 import { type Reply, type S3Call, xmlReply } from './call.js';
 import { s3Error } from './errors.js';
 import { openObject, storeFile } from './files.js';
@@ -68,6 +68,11 @@ function partNumberOf(call: S3Call): number {
   return n;
 }
 
+/**
+ * Commits a part. `shared`: the file is the copy source's, not a new one; it must still be
+ * referenced at the commit (as for CopyObject), or a DeleteObject of the source in between has
+ * queued it for deletion and the part would point at a file the garbage drain removes.
+ */
 async function savePart(
   call: S3Call,
   u: UploadRecord,
@@ -75,21 +80,21 @@ async function savePart(
   fileId: string,
   size: number,
   etag: string,
-) {
-  const outcome = await call.ctx.ns.putPart({
-    uploadId: u.uploadId,
-    partNumber,
-    fileId,
-    size,
-    etag,
-    lastModified: call.ctx.now(),
-  });
+  shared = false,
+): Promise<'ok' | 'unreferenced'> {
+  const outcome = await call.ctx.ns.putPart(
+    { uploadId: u.uploadId, partNumber, fileId, size, etag, lastModified: call.ctx.now() },
+    shared ? { requireReferenced: [fileId] } : undefined,
+  );
+  if (outcome === 'precondition-failed') return 'unreferenced';
   if (outcome !== 'ok') {
-    await dropFiles(call.ctx, [fileId]);
+    // Only a file this request stored is dropped: a shared one is still the source's.
+    if (!shared) await dropFiles(call.ctx, [fileId]);
     throw s3Error('NoSuchUpload', 'The specified multipart upload does not exist.');
   }
   // A part sent again replaces the earlier one, whose file is now garbage.
   call.ctx.kickGarbage();
+  return 'ok';
 }
 
 export async function uploadPart(call: S3Call): Promise<Reply> {
@@ -118,15 +123,39 @@ function md5Tap() {
   return { tap, hex: () => hash.digest('hex') };
 }
 
+/** Tries before UploadPartCopy gives up on a source replaced under it each time. */
+const SHARE_TRIES = 3;
+
 /**
  * UploadPartCopy: a whole single-file source shares its file; a range (or a multipart source)
- * is copied into a new file, since a part is one file.
+ * is copied into a new file, since a part is one file. A shared file is committed only while the
+ * source still references it: when the source was deleted meanwhile the copy is NoSuchKey, when it
+ * was replaced the copy starts over from the new source.
  */
 export async function uploadPartCopy(call: S3Call): Promise<Reply> {
   const b = await call.ownedBucket();
   const partNumber = partNumberOf(call);
   const u = await uploadOf(call, b.name);
-  const src = await copySource(call);
+  for (let attempt = 1; ; attempt++) {
+    const src = await copySource(call);
+    const done = await copyPartOnce(call, u, partNumber, src);
+    if (done) return done;
+    if (!(await call.ctx.ns.getObject(src.bucket, src.key))) {
+      throw s3Error('NoSuchKey', 'The specified key does not exist.');
+    }
+    if (attempt >= SHARE_TRIES) {
+      throw s3Error('SlowDown', 'The copy source kept changing during the copy; try again.');
+    }
+  }
+}
+
+/** One copy of `src` into the part; undefined when the shared source file lost its last reference. */
+async function copyPartOnce(
+  call: S3Call,
+  u: UploadRecord,
+  partNumber: number,
+  src: ObjectRecord,
+): Promise<Reply | undefined> {
   const rangeHeader = call.header('x-amz-copy-source-range');
   const range = rangeHeader === undefined ? undefined : parseRange(rangeHeader, src.size);
   if (rangeHeader !== undefined && !range) {
@@ -139,9 +168,11 @@ export async function uploadPartCopy(call: S3Call): Promise<Reply> {
   let fileId: string;
   let size: number;
   let etag: string;
+  let shared = false;
   if (!range && src.parts.length === 1 && first && /^[0-9a-f]{32}$/.test(src.etag)) {
     ({ fileId, size } = first);
     etag = src.etag;
+    shared = true;
   } else {
     const start = range?.start ?? 0;
     const end = range?.end ?? src.size - 1;
@@ -155,14 +186,11 @@ export async function uploadPartCopy(call: S3Call): Promise<Reply> {
     fileId = stored.fileId;
     etag = hex();
   }
-  await savePart(call, u, partNumber, fileId, size, etag);
-  const lastModified = call.ctx.now();
+  if ((await savePart(call, u, partNumber, fileId, size, etag, shared)) === 'unreferenced') return undefined;
   return xmlReply(
-    root('CopyPartResult', el('LastModified', isoTime(lastModified)), el('ETag', `"${etag}"`)),
+    root('CopyPartResult', el('LastModified', isoTime(call.ctx.now())), el('ETag', `"${etag}"`)),
     200,
-    {
-      'x-fdfs-file-id': fileId,
-    },
+    { 'x-fdfs-file-id': fileId },
   );
 }
 

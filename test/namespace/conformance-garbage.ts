@@ -99,6 +99,29 @@ export function garbageCases(factory: NamespaceFactory): void {
       );
     });
 
+    it('refuses a part copy whose shared file lost its last reference before it committed', async () => {
+      const ns = await fresh();
+      const src = obj('b', 'src');
+      const fileId = src.parts[0]?.fileId ?? '';
+      await ns.putObject(src);
+      await ns.createUpload(upload('b', 'm', 'u1'));
+      const part = { uploadId: 'u1', partNumber: 1, fileId, size: 5, etag: 'x', lastModified: 1 };
+      expect(await ns.putPart(part, { requireReferenced: [fileId] })).toBe('ok');
+      await ns.abortUpload('u1');
+      await ns.createUpload(upload('b', 'm', 'u2'));
+      // UploadPartCopy read its source, then a DeleteObject queued the file before the part committed.
+      await ns.deleteObject('b', 'src');
+      const late = { ...part, uploadId: 'u2' };
+      expect(await ns.putPart(late, { requireReferenced: [fileId] })).toBe('precondition-failed');
+      expect(await ns.listParts('u2', 0, 10)).toEqual([]);
+      expect((await ns.takeGarbage(10)).map((g) => g.fileId)).toEqual([fileId]);
+      expect(await ns.isReferenced(fileId)).toBe(false);
+      // An unknown upload is still 'no-upload', whatever the condition.
+      expect(await ns.putPart({ ...part, uploadId: 'gone' }, { requireReferenced: [fileId] })).toBe(
+        'no-upload',
+      );
+    });
+
     it('counts a file named twice in one object twice', async () => {
       const ns = await fresh();
       const f = fid();
