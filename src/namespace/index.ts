@@ -1,5 +1,11 @@
 export { MAX_KEY_BYTES } from './lmdb-keys.js';
 export { openLmdbNamespace } from './lmdb-namespace.js';
+export {
+  DEFAULT_PG_SCHEMA,
+  isPostgresUrl,
+  openPgNamespace,
+  type PgNamespaceOptions,
+} from './postgres/index.js';
 export type {
   BucketRecord,
   CompletedUpload,

@@ -1,0 +1,104 @@
+/**
+ * openPgNamespace: the Namespace contract on PostgreSQL, shared by every gateway that names the
+ * same database (s3.namespace = postgres://user@host:port/db). The schema is created and migrated
+ * at open; `?schema=name` in the URL picks the PostgreSQL schema (default fdfs_s3).
+ */
+import { type Logger, silentLogger } from '../../common/index.js';
+import type { Namespace } from '../types.js';
+import { openPool, type PgStore } from './db.js';
+import { listObjects } from './list.js';
+import {
+  abortUpload,
+  completeUpload,
+  createUpload,
+  getCompleted,
+  getUpload,
+  listParts,
+  listUploads,
+  putPart,
+} from './multipart.js';
+import {
+  createBucket,
+  deleteBucket,
+  deleteObject,
+  getBucket,
+  getObject,
+  listBuckets,
+  putObject,
+  setBucketPublic,
+} from './objects.js';
+import { ackGarbage, clearIntents, isReferenced, listIntents, recordIntent, takeGarbage } from './refs.js';
+import { migrate } from './schema.js';
+
+export interface PgNamespaceOptions {
+  /** Clock for completion records (tests). Default Date.now. */
+  readonly now?: () => number;
+  /** How long a completed upload still answers a repeated Complete. Default 24 h. */
+  readonly completedTtlMs?: number;
+  /** Connections this process keeps at most. Default 10. */
+  readonly maxConnections?: number;
+  /** ms to wait for a connection before answering ServiceUnavailable. Default 5 s. */
+  readonly connectTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+export const DEFAULT_PG_SCHEMA = 'fdfs_s3';
+
+/** Whether an s3.namespace value names a PostgreSQL database. */
+export function isPostgresUrl(s: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(s);
+}
+
+export async function openPgNamespace(url: string, opts: PgNamespaceOptions = {}): Promise<Namespace> {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema') || DEFAULT_PG_SCHEMA;
+  parsed.searchParams.delete('schema');
+  const pool = openPool({
+    url: parsed.toString(),
+    schema,
+    max: opts.maxConnections ?? 10,
+    connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
+    logger: opts.logger ?? silentLogger,
+  });
+  const s: PgStore = {
+    pool,
+    now: opts.now ?? Date.now,
+    completedTtlMs: opts.completedTtlMs ?? 24 * 3600_000,
+  };
+  try {
+    await migrate(s, schema);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  let closed: Promise<void> | undefined;
+  return {
+    createBucket: (b) => createBucket(s, b),
+    getBucket: (name) => getBucket(s, name),
+    listBuckets: (owner) => listBuckets(s, owner),
+    setBucketPublic: (name, pub) => setBucketPublic(s, name, pub),
+    deleteBucket: (name) => deleteBucket(s, name),
+    getObject: (bucket, key) => getObject(s, bucket, key),
+    putObject: (rec, cond) => putObject(s, rec, cond),
+    deleteObject: (bucket, key) => deleteObject(s, bucket, key),
+    listObjects: (bucket, q) => listObjects(s, bucket, q),
+    createUpload: (u) => createUpload(s, u),
+    getUpload: (id) => getUpload(s, id),
+    putPart: (p) => putPart(s, p),
+    listParts: (id, afterPart, max) => listParts(s, id, afterPart, max),
+    listUploads: (bucket, q) => listUploads(s, bucket, q),
+    completeUpload: (id, rec, cond) => completeUpload(s, id, rec, cond),
+    getCompleted: (id) => getCompleted(s, id),
+    abortUpload: (id) => abortUpload(s, id),
+    isReferenced: (fileId) => isReferenced(s, fileId),
+    takeGarbage: (max) => takeGarbage(s, max),
+    ackGarbage: (seqs) => ackGarbage(s, seqs),
+    recordIntent: (i, finished) => recordIntent(s, i, finished),
+    listIntents: (max) => listIntents(s, max),
+    clearIntents: (ids) => clearIntents(s, ids),
+    close: () => {
+      closed ??= pool.end();
+      return closed;
+    },
+  };
+}

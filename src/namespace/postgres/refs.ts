@@ -1,0 +1,117 @@
+/**
+ * File references, the garbage queue and upload intents of the PostgreSQL store. A write adds one
+ * reference per part it names and drops one per part it replaces, in its own transaction; a file
+ * whose count reaches 0 enters the queue in that same commit, and one named again leaves it. A
+ * drain on any gateway takes the queue's head, deletes the files from FastDFS, then acknowledges:
+ * a crash in between only repeats a delete (of a file already gone, which counts as done).
+ */
+import type { ObjectPart, UploadIntent } from '../types.js';
+import { type PgStore, query, type Sql, tx } from './db.js';
+
+/**
+ * Inside a transaction: +1 for each part of `gained`, −1 for each of `lost` (a file named twice
+ * counts twice). The net change per file is applied in file-id order, so writers sharing files lock
+ * their counters in one order; files left at 0 are queued, files above 0 leave the queue.
+ */
+export async function applyRefs(
+  c: Sql,
+  gained: readonly Pick<ObjectPart, 'fileId'>[],
+  lost: readonly Pick<ObjectPart, 'fileId'>[],
+): Promise<void> {
+  const delta = new Map<string, number>();
+  for (const { fileId } of gained) delta.set(fileId, (delta.get(fileId) ?? 0) + 1);
+  for (const { fileId } of lost) delta.set(fileId, (delta.get(fileId) ?? 0) - 1);
+  if (delta.size === 0) return;
+  const ids = [...delta.keys()].sort();
+  await c.query(
+    `WITH d AS (SELECT f, x FROM unnest($1::text[], $2::int[]) AS t(f, x)),
+     counted AS (
+       INSERT INTO refs (file_id, n) SELECT f, greatest(x, 0) FROM d ORDER BY f
+       ON CONFLICT (file_id) DO UPDATE
+         SET n = greatest(refs.n + (SELECT x FROM d WHERE d.f = excluded.file_id), 0)
+       RETURNING file_id, n
+     ),
+     unqueued AS (DELETE FROM garbage WHERE file_id IN (SELECT file_id FROM counted WHERE n > 0))
+     INSERT INTO garbage (file_id) SELECT file_id FROM counted WHERE n = 0 ORDER BY file_id
+     ON CONFLICT (file_id) DO NOTHING`,
+    [ids, ids.map((f) => delta.get(f))],
+  );
+}
+
+/**
+ * Inside a transaction: whether every file is still named, with each counter locked until commit,
+ * so a release racing this write (a CopyObject's source deleted) waits for it or is seen by it.
+ */
+export async function allReferenced(c: Sql, fileIds: readonly string[]): Promise<boolean> {
+  const want = [...new Set(fileIds)].sort();
+  if (want.length === 0) return true;
+  const rows = await c.query(
+    'SELECT file_id FROM refs WHERE file_id = ANY($1::text[]) AND n > 0 ORDER BY file_id FOR SHARE',
+    [want],
+  );
+  return rows.rowCount === want.length;
+}
+
+export async function isReferenced(s: PgStore, fileId: string): Promise<boolean> {
+  return (await query(s, 'SELECT 1 FROM refs WHERE file_id = $1 AND n > 0', [fileId])).length > 0;
+}
+
+export async function takeGarbage(
+  s: PgStore,
+  max: number,
+): Promise<readonly { seq: number; fileId: string }[]> {
+  if (max <= 0) return [];
+  const rows = await query<{ seq: number; file_id: string }>(
+    s,
+    'SELECT seq, file_id FROM garbage ORDER BY seq LIMIT $1',
+    [Math.min(Math.floor(max), 1_000_000)],
+  );
+  return rows.map((r) => ({ seq: r.seq, fileId: r.file_id }));
+}
+
+const validSeqs = (seqs: readonly number[]) =>
+  seqs.filter((n) => Number.isSafeInteger(n) && n > 0 && n < 2 ** 62);
+
+/** Forgets acknowledged entries, and the zero counters of their files (unless named again since). */
+export async function ackGarbage(s: PgStore, seqs: readonly number[]): Promise<void> {
+  const valid = validSeqs(seqs);
+  if (valid.length === 0) return;
+  await tx(s, (c) =>
+    c.query(
+      `WITH gone AS (DELETE FROM garbage WHERE seq = ANY($1::bigint[]) RETURNING file_id)
+       DELETE FROM refs WHERE n = 0 AND file_id IN (SELECT file_id FROM gone)`,
+      [valid],
+    ),
+  );
+}
+
+export async function recordIntent(
+  s: PgStore,
+  i: Omit<UploadIntent, 'id'>,
+  finished: readonly number[] = [],
+): Promise<number> {
+  const done = validSeqs(finished);
+  const rows = await query<{ id: number }>(
+    s,
+    `WITH cleared AS (DELETE FROM intents WHERE id = ANY($5::bigint[]))
+     INSERT INTO intents (grp, size, crc32, at) VALUES ($1, $2, $3, $4) RETURNING id`,
+    [i.group, i.size, i.crc32, i.at, done],
+  );
+  return rows[0]?.id ?? 0;
+}
+
+export async function listIntents(s: PgStore, max: number): Promise<readonly UploadIntent[]> {
+  if (max <= 0) return [];
+  const rows = await query<{ id: number; grp: string; size: number; crc32: number; at: number }>(
+    s,
+    'SELECT id, grp, size, crc32, at FROM intents ORDER BY id LIMIT $1',
+    [Math.min(Math.floor(max), Number.MAX_SAFE_INTEGER)],
+  );
+  return rows.map((r) => ({ id: r.id, group: r.grp, size: r.size, crc32: r.crc32, at: r.at }));
+}
+
+export async function clearIntents(s: PgStore, ids: readonly number[]): Promise<void> {
+  const valid = validSeqs(ids);
+  if (valid.length === 0) return;
+  await query(s, 'DELETE FROM intents WHERE id = ANY($1::bigint[])', [valid]);
+}
