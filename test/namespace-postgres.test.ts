@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Namespace, openPgNamespace } from '../src/namespace/index.js';
+import { type Namespace, openPgNamespace, PG_SCHEMA_VERSION } from '../src/namespace/index.js';
 import { postgresSkipReason, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { namespaceConformance } from './namespace/conformance.js';
 import { OWNER, obj } from './namespace/fixtures.js';
@@ -100,10 +100,23 @@ describe.skipIf(skip !== undefined)('postgres namespace', () => {
     const opened: Namespace[] = await Promise.all(
       Array.from({ length: 8 }, () => openPgNamespace(urlOf(schema))),
     );
-    expect(await sql(`SELECT version FROM ${schema}.version`)).toEqual([{ version: 1 }]);
+    expect(await sql(`SELECT version FROM ${schema}.version`)).toEqual([{ version: PG_SCHEMA_VERSION }]);
     await opened[0]?.createBucket({ name: 'b', owner: OWNER, createdAt: 1, public: false });
     expect((await opened[7]?.getBucket('b'))?.owner).toBe(OWNER);
     await Promise.all(opened.map((ns) => ns.close()));
+
+    // A database left at version 1 (before borrowed files): the next start migrates it, data kept.
+    await sql(`ALTER TABLE ${schema}.refs DROP COLUMN borrowed; UPDATE ${schema}.version SET version = 1`);
+    const again = await openPgNamespace(urlOf(schema));
+    expect(await sql(`SELECT version FROM ${schema}.version`)).toEqual([{ version: PG_SCHEMA_VERSION }]);
+    expect((await again.getBucket('b'))?.owner).toBe(OWNER);
+    const a = obj('b', 'a', {
+      parts: [{ fileId: 'group1/M00/00/00/borrowed.bin', size: 5, borrowed: true }],
+    });
+    expect(await again.putObject(a)).toBe('ok');
+    await again.deleteObject('b', 'a');
+    expect(await again.takeGarbage(10)).toEqual([]);
+    await again.close();
 
     await sql(`UPDATE ${schema}.version SET version = 99`);
     const err = await openPgNamespace(urlOf(schema)).catch((e: unknown) => e);

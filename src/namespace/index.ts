@@ -4,6 +4,7 @@ export {
   DEFAULT_PG_SCHEMA,
   isPostgresUrl,
   openPgNamespace,
+  PG_SCHEMA_VERSION,
   type PgNamespaceOptions,
 } from './postgres/index.js';
 export type {

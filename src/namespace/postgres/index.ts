@@ -30,6 +30,8 @@ import {
 import { ackGarbage, clearIntents, isReferenced, listIntents, recordIntent, takeGarbage } from './refs.js';
 import { migrate } from './schema.js';
 
+export { SCHEMA_VERSION as PG_SCHEMA_VERSION } from './schema.js';
+
 export interface PgNamespaceOptions {
   /** Clock for completion records (tests). Default Date.now. */
   readonly now?: () => number;
@@ -84,7 +86,7 @@ export async function openPgNamespace(url: string, opts: PgNamespaceOptions = {}
     listObjects: (bucket, q) => listObjects(s, bucket, q),
     createUpload: (u) => createUpload(s, u),
     getUpload: (id) => getUpload(s, id),
-    putPart: (p) => putPart(s, p),
+    putPart: (p, cond) => putPart(s, p, cond),
     listParts: (id, afterPart, max) => listParts(s, id, afterPart, max),
     listUploads: (bucket, q) => listUploads(s, bucket, q),
     completeUpload: (id, rec, cond) => completeUpload(s, id, rec, cond),

@@ -17,7 +17,7 @@ import type {
 import { missingParent, type PgStore, query, Retry, Rollback, type Sql, tx } from './db.js';
 import { keySuccessor } from './list.js';
 import { commitObject } from './objects.js';
-import { applyRefs } from './refs.js';
+import { allReferenced, applyRefs } from './refs.js';
 import { type PartRow, partOf, UPLOAD_COLUMNS, type UploadRow, uploadOf, uploadValues } from './rows.js';
 
 export async function createUpload(s: PgStore, u: UploadRecord): Promise<'ok' | 'no-bucket'> {
@@ -42,9 +42,18 @@ export async function getUpload(s: PgStore, uploadId: string): Promise<UploadRec
   return rows[0] && uploadOf(rows[0]);
 }
 
-export async function putPart(s: PgStore, p: PartRecord): Promise<'ok' | 'no-upload'> {
+export async function putPart(
+  s: PgStore,
+  p: PartRecord,
+  cond?: Pick<WriteCondition, 'requireReferenced'>,
+): Promise<'ok' | 'no-upload' | 'precondition-failed'> {
   const values = [p.uploadId, p.partNumber, p.fileId, p.size, p.etag, p.lastModified];
-  return tx(s, async (c) => {
+  return tx<'ok' | 'no-upload' | 'precondition-failed'>(s, async (c) => {
+    // Key-share: parts of one upload go in side by side; complete and abort wait for them.
+    const u = await c.query('SELECT 1 FROM uploads WHERE upload_id = $1 FOR KEY SHARE', [p.uploadId]);
+    if (u.rowCount === 0) return 'no-upload';
+    if (cond?.requireReferenced && !(await allReferenced(c, cond.requireReferenced)))
+      return 'precondition-failed';
     const found = await c.query<{ file_id: string }>(
       'SELECT file_id FROM parts WHERE upload_id = $1 AND part_number = $2 FOR UPDATE',
       [p.uploadId, p.partNumber],
@@ -65,10 +74,7 @@ export async function putPart(s: PgStore, p: PartRecord): Promise<'ok' | 'no-upl
       if (made.rowCount === 0) throw new Retry();
     }
     await applyRefs(c, [p], old ? [{ fileId: old.file_id }] : []);
-    return 'ok' as const;
-  }).catch((err: unknown) => {
-    if (missingParent(err)) return 'no-upload' as const;
-    throw err;
+    return 'ok';
   });
 }
 

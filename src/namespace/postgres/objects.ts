@@ -8,9 +8,9 @@
 import { FdfsError, Status } from '../../common/index.js';
 import { checkKey } from '../lmdb-keys.js';
 import type { BucketRecord, ObjectPart, ObjectRecord, WriteCondition } from '../types.js';
-import { missingParent, type PgStore, query, Retry, type Sql, tx } from './db.js';
+import { missingParent, type PgStore, query, Retry, Rollback, type Sql, tx } from './db.js';
 import { abortInTx } from './multipart.js';
-import { allReferenced, applyRefs } from './refs.js';
+import { allReferenced, applyRefs, claimUnknown } from './refs.js';
 import { type BucketRow, bucketOf, OBJECT_COLUMNS, type ObjectRow, objectOf, objectValues } from './rows.js';
 
 export async function createBucket(s: PgStore, b: BucketRecord): Promise<'created' | 'owned' | 'taken'> {
@@ -117,6 +117,10 @@ export async function commitObject(
   if (cond?.ifMatch !== undefined && old?.etag !== cond.ifMatch) return 'precondition-failed';
   if (cond?.requireReferenced && !(await allReferenced(c, cond.requireReferenced)))
     return 'precondition-failed';
+  // Last: it writes, so its refusal rolls the transaction back.
+  if (cond?.requireUnknown && !(await claimUnknown(c, cond.requireUnknown))) {
+    throw new Rollback('precondition-failed' as const);
+  }
   const values = [rec.bucket, rec.key, ...objectValues(rec)];
   if (old) {
     await c.query(

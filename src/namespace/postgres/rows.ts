@@ -24,7 +24,7 @@ export const OBJECT_COLUMNS = 'parts, size, etag, last_modified, content_type, h
 
 export interface ObjectRow {
   key: string;
-  parts: { fileId: string; size: number }[];
+  parts: { fileId: string; size: number; borrowed?: true }[];
   size: number;
   etag: string;
   last_modified: number;
@@ -52,7 +52,13 @@ export function objectOf(bucket: string, r: ObjectRow): ObjectRecord {
 /** $n… values for OBJECT_COLUMNS, in that order. */
 export function objectValues(rec: ObjectRecord): unknown[] {
   return [
-    JSON.stringify(rec.parts.map((p) => ({ fileId: p.fileId, size: p.size }))),
+    JSON.stringify(
+      rec.parts.map((p) => ({
+        fileId: p.fileId,
+        size: p.size,
+        ...(p.borrowed === true && { borrowed: true }),
+      })),
+    ),
     rec.size,
     rec.etag,
     rec.lastModified,

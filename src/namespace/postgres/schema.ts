@@ -51,7 +51,8 @@ const MIGRATIONS: readonly string[] = [
     last_modified bigint NOT NULL,
     PRIMARY KEY (upload_id, part_number)
   );
-  -- How many object parts and upload parts name each file; 0 while it waits in the garbage queue.
+  -- How many object parts and upload parts name each file; 0 while it waits in the garbage queue
+  -- (the row goes when the drain acknowledges it).
   CREATE TABLE refs (
     file_id text PRIMARY KEY,
     n integer NOT NULL
@@ -99,6 +100,10 @@ const MIGRATIONS: readonly string[] = [
       THEN key_successor(left(k, skip + strpos(substr(k, skip + 1), delim) + length(delim) - 1))
       ELSE k || chr(1) END
   $f$;
+  `,
+  // 2: files borrowed by fdfs s3 import (ObjectPart.borrowed): marked for good, never queued.
+  `
+  ALTER TABLE refs ADD COLUMN borrowed boolean NOT NULL DEFAULT false;
   `,
 ];
 
