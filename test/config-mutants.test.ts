@@ -340,6 +340,7 @@ describe('http.conf edges', () => {
         maxObjectSize: 5 * 1024 ** 3,
         gcInterval: 3_600_000,
         gcGrace: 600_000,
+        namespace: '',
       },
     });
     for (const part of [c, c.client, c.antiSteal, c.jwt, c.jwt.previous, c.auth, c.auth.apiKeys, c.upload]) {
@@ -386,6 +387,7 @@ describe('http.conf edges', () => {
       's3.max_object_size': '1',
       's3.gc_interval': '0',
       's3.gc_grace': '90s',
+      's3.namespace': 'postgres://fdfs:pw@db.example:5432/fdfs?schema=s3',
     });
     expect(c).toMatchObject({
       bindAddr: '127.0.0.2',
@@ -428,6 +430,7 @@ describe('http.conf edges', () => {
         maxObjectSize: 1,
         gcInterval: 0,
         gcGrace: 90_000,
+        namespace: 'postgres://fdfs:pw@db.example:5432/fdfs?schema=s3',
       },
     });
     expect(Object.isFrozen(c.jwt.previous[0])).toBe(true);
@@ -498,6 +501,9 @@ describe('http.conf edges', () => {
     [{ 's3.domain': 'a,,b' }, 's3.domain = a,,b: expected host names separated by commas'],
     [{ 's3.domain': '_x' }, 's3.domain'],
     [{ 's3.domain': 'x_' }, 's3.domain'],
+    [{ 's3.namespace': 'mysql://db/x' }, 's3.namespace = mysql://db/x: expected empty (lmdb'],
+    [{ 's3.namespace': 'postgres://' }, 's3.namespace'],
+    [{ 's3.namespace': 'postgres://db /x' }, 's3.namespace'],
     [
       { 's3.credential': 'ab:12345678' },
       'ACCESS_KEY:SECRET_KEY (access key of 3..128 [A-Za-z0-9_.-], secret of at least 8',

@@ -52,6 +52,7 @@ beforeAll(async () => {
       maxObjectSize: 64 * 1024 * 1024,
       gcInterval: 0,
       gcGrace: 0,
+      namespace: '',
     },
     { namespace: ns, local: cluster.local, spoolDir: join(dir, 'spool'), logger: silentLogger },
     { host: '127.0.0.1', port: 0 },

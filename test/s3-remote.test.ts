@@ -45,6 +45,7 @@ beforeAll(async () => {
       maxObjectSize: MAX,
       gcInterval: 0,
       gcGrace: 0,
+      namespace: '',
     },
     { namespace: ns, remote: cluster.client, spoolDir: join(dir, 'spool'), logger: silentLogger },
     { host: '127.0.0.1', port: 0 },

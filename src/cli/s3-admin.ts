@@ -1,21 +1,23 @@
 /**
  * `fdfs s3 public <bucket>`: lets anonymous clients read a bucket (GET, HEAD, listings), or with
  * --off makes it private again. `fdfs s3 gc`: deletes, through the cluster, every file the
- * namespace released and the endpoint's drain has not yet removed. Both open the namespace in the
- * data folder directly (lmdb allows a second process), next to a running endpoint or without one.
+ * namespace released and the endpoint's drain has not yet removed. Both open the namespace directly
+ * (lmdb in the data folder allows a second process; PostgreSQL is shared anyway), next to a running
+ * endpoint or without one.
  */
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FdfsError, Status } from '../common/index.js';
 import { type ClientConfig, defaultClientConfig, loadHttpConfig } from '../config/index.js';
-import { openLmdbNamespace } from '../namespace/index.js';
 import { parse } from './args.js';
 import { runGc } from './s3-gc.js';
+import { lmdbNamespaceDir, namespaceIsShared, openS3Namespace } from './s3-namespace.js';
 
 export const s3Help = `fdfs s3 public <bucket> [--off] [--base-path DIR | --conf http.conf]
   Makes <bucket> readable without credentials (GET, HEAD and listings; writes still need a
   signature), or private again with --off. The namespace is found in DIR/s3-namespace (default
-  ./data, as fdfs start uses) or under the base_path of --conf.
+  ./data, as fdfs start uses) or under the base_path of --conf, or is the PostgreSQL database of
+  --conf's s3.namespace (or of --namespace postgres://user@host:port/db, which both commands take).
 Example: fdfs s3 public photos --base-path /srv/fdfs
 
 fdfs s3 gc [--base-path DIR --tracker HOST:PORT | --conf http.conf] [--binlog DIR]
@@ -38,6 +40,7 @@ export async function s3Command(argv: string[]): Promise<void> {
     tracker: { type: 'string' },
     binlog: { type: 'string' },
     group: { type: 'string' },
+    namespace: { type: 'string' },
     grace: { type: 'string' },
   });
   if (values.help) {
@@ -51,20 +54,28 @@ export async function s3Command(argv: string[]): Promise<void> {
   const tracker = values.tracker as string | undefined;
   if (conf && tracker) throw new FdfsError(Status.EINVAL, '--tracker goes with --base-path, not --conf');
   let client: ClientConfig;
-  if (conf) client = (await loadHttpConfig(conf)).config.client;
-  else {
+  let setting = '';
+  if (conf) {
+    const loaded = (await loadHttpConfig(conf)).config;
+    client = loaded.client;
+    setting = loaded.s3.namespace;
+  } else {
     const overrides = new Map([['tracker_server', [tracker ?? '127.0.0.1:22122']]]);
     client = {
       ...defaultClientConfig(overrides).config,
       basePath: resolve((values['base-path'] as string | undefined) ?? 'data'),
     };
   }
-  const dir = join(client.basePath, 's3-namespace');
+  setting = (values.namespace as string | undefined) ?? setting;
+  if (setting !== '' && !namespaceIsShared(setting)) {
+    throw new FdfsError(Status.EINVAL, '--namespace takes a postgres://user@host:port/database URL');
+  }
+  const dir = lmdbNamespaceDir(client.basePath);
   // Opening a missing folder would make an empty namespace: say what is wrong instead.
-  if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
+  if (!namespaceIsShared(setting) && !(await stat(dir).catch(() => undefined))?.isDirectory()) {
     throw new FdfsError(Status.ENOENT, `no S3 namespace in ${dir} (see --base-path)`);
   }
-  const ns = await openLmdbNamespace(dir);
+  const ns = await openS3Namespace(setting, client.basePath);
   if (action === 'gc') {
     const grace = Number((values.grace as string | undefined) ?? 600);
     if (!Number.isFinite(grace) || grace < 0) throw new FdfsError(Status.EINVAL, '--grace takes seconds ≥ 0');

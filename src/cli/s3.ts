@@ -1,6 +1,6 @@
 /**
  * The S3 endpoint beside a gateway (fdfs start, fdfs gateway, fdfs storage --http-port): its
- * namespace under the data folder, its credentials from http.conf, or — on a loopback-only
+ * namespace (lmdb under the data folder, or the PostgreSQL database s3.namespace names), its credentials from http.conf, or — on a loopback-only
  * `fdfs start` with none set — one pair made once, kept mode 0600 in the data folder.
  */
 import { chmod, readFile, writeFile } from 'node:fs/promises';
@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { FdfsError, type Logger, Status } from '../common/index.js';
 import type { HttpConfig, S3Credential } from '../config/index.js';
 import type { LocalStore, RemoteStore } from '../gateway/index.js';
-import { openLmdbNamespace } from '../namespace/index.js';
 import {
   formatCredential,
   generateCredential,
@@ -17,6 +16,7 @@ import {
   startS3,
 } from '../s3/index.js';
 import { binlogLines } from './s3-gc.js';
+import { openS3Namespace } from './s3-namespace.js';
 
 export const S3_DEFAULT_PORT = 9000;
 
@@ -75,7 +75,7 @@ export async function startS3Endpoint(o: S3EndpointOptions): Promise<S3Endpoint>
   if (credentials.length === 0) {
     o.logger.warn('no s3.credential is set: the S3 endpoint serves only anonymous reads of public buckets');
   }
-  const namespace = await openLmdbNamespace(join(o.base, 's3-namespace'));
+  const namespace = await openS3Namespace(s3.namespace, o.base, o.logger);
   try {
     const handle = await startS3(
       { ...s3, credentials },

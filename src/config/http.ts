@@ -102,6 +102,14 @@ function s3Of(r: ConfReader): S3Config {
   if (!/^([a-z0-9.-]+(,\s*[a-z0-9.-]+)*)?$/i.test(domain)) {
     throw badValue(r.entry('s3.domain') as ConfEntry, 's3.domain', 'host names separated by commas');
   }
+  const namespace = r.string('s3.namespace', '');
+  if (namespace !== '' && !/^postgres(ql)?:\/\/[^\s]+$/i.test(namespace)) {
+    throw badValue(
+      r.entry('s3.namespace') as ConfEntry,
+      's3.namespace',
+      'empty (lmdb under the data folder) or postgres://user@host:port/database',
+    );
+  }
   return Object.freeze({
     port,
     region,
@@ -110,6 +118,7 @@ function s3Of(r: ConfReader): S3Config {
     maxObjectSize: r.size('s3.max_object_size', 5 * GB, 1, Number.MAX_SAFE_INTEGER - 1),
     gcInterval: r.duration('s3.gc_interval', 3_600_000, 's', 0),
     gcGrace: r.duration('s3.gc_grace', 600_000, 's', 0),
+    namespace,
   });
 }
 

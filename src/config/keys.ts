@@ -113,6 +113,7 @@ const httpUsed = [
   's3.max_object_size',
   's3.gc_interval',
   's3.gc_grace',
+  's3.namespace',
 ];
 
 // Log file handling (rotation, compression, retention) is left to the process supervisor.

@@ -125,6 +125,11 @@ export interface S3Config {
   readonly gcInterval: number;
   /** ms an upload intent is left alone before a gc pass resolves it (s3.gc_grace). Default 10 min. */
   readonly gcGrace: number;
+  /**
+   * s3.namespace: '' = the embedded lmdb store under the data folder (one process); a
+   * postgres://user@host:port/db URL = a PostgreSQL database every gateway naming it shares.
+   */
+  readonly namespace: string;
 }
 
 /** http.conf → the gateway's settings. Secrets stay out of logs (the logger redacts by name). */
