@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
   ListPartsCommand,
   PutObjectCommand,
   S3Client,
@@ -130,5 +131,92 @@ describe('UploadPartCopy of a whole single-file source (the part shares its file
     const parts = await client.send(new ListPartsCommand({ Bucket: 'edges', Key: 'dst2', UploadId }));
     expect(parts.Parts?.map((p) => [p.PartNumber, p.ETag])).toEqual([[1, `"${now?.etag}"`]]);
     expect(await ns.isReferenced(now?.parts[0]?.fileId ?? '')).toBe(true);
+  });
+});
+
+describe('ListMultipartUploads', () => {
+  it('pages 1,001 uploads by 1,000 by default, then by the markers it hands out', async () => {
+    await client.send(new CreateBucketCommand({ Bucket: 'many' }));
+    const owner = ACCESS;
+    const ids: string[] = [];
+    for (let i = 0; i < 1001; i++) {
+      const uploadId = `id-${String(i).padStart(4, '0')}`;
+      // Through the namespace: a thousand CreateMultipartUpload round trips would only slow the test.
+      await ns.createUpload({
+        uploadId,
+        bucket: 'many',
+        key: `k${i % 7}`,
+        owner,
+        initiatedAt: 1,
+        contentType: 'application/octet-stream',
+        headers: {},
+        meta: {},
+      });
+      ids.push(uploadId);
+    }
+    const first = await client.send(new ListMultipartUploadsCommand({ Bucket: 'many' }));
+    expect([first.Uploads?.length, first.IsTruncated, first.MaxUploads]).toEqual([1000, true, 1000]);
+    const last = first.Uploads?.at(-1);
+    expect([first.NextKeyMarker, first.NextUploadIdMarker]).toEqual([last?.Key, last?.UploadId]);
+    const rest = await client.send(
+      new ListMultipartUploadsCommand({
+        Bucket: 'many',
+        KeyMarker: first.NextKeyMarker,
+        UploadIdMarker: first.NextUploadIdMarker,
+      }),
+    );
+    expect([rest.Uploads?.length, rest.IsTruncated, rest.NextKeyMarker]).toEqual([1, false, undefined]);
+    const listed = [...(first.Uploads ?? []), ...(rest.Uploads ?? [])].map((u) => u.UploadId);
+    expect([...listed].sort()).toEqual(ids);
+  });
+
+  it('pages by max-uploads with a prefix and a delimiter, common prefixes once each', async () => {
+    await client.send(new CreateBucketCommand({ Bucket: 'paged' }));
+    const keys = ['a.bin', 'dir/one', 'dir/sub/two', 'dir/three', 'logs/x', 'z/', 'z.bin', 'dir/one'];
+    const made: string[] = [];
+    for (const Key of keys) {
+      const out = await client.send(new CreateMultipartUploadCommand({ Bucket: 'paged', Key }));
+      made.push(out.UploadId ?? '');
+    }
+    const walk = async (extra: { Prefix?: string; Delimiter?: string }, MaxUploads: number) => {
+      const uploads: string[] = [];
+      const prefixes: string[] = [];
+      let KeyMarker: string | undefined;
+      let UploadIdMarker: string | undefined;
+      for (let pages = 1; ; pages++) {
+        const p = await client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: 'paged',
+            MaxUploads,
+            KeyMarker,
+            UploadIdMarker,
+            ...extra,
+          }),
+        );
+        const n = (p.Uploads?.length ?? 0) + (p.CommonPrefixes?.length ?? 0);
+        expect(n).toBeLessThanOrEqual(MaxUploads);
+        uploads.push(...(p.Uploads ?? []).map((u) => `${u.Key}`));
+        prefixes.push(...(p.CommonPrefixes ?? []).map((c) => `${c.Prefix}`));
+        if (!p.IsTruncated) return { uploads, prefixes, pages };
+        expect(p.NextKeyMarker).toBeDefined();
+        KeyMarker = p.NextKeyMarker;
+        UploadIdMarker = p.NextUploadIdMarker;
+      }
+    };
+    const sortedKeys = [...keys].sort();
+    expect(await walk({}, 3)).toEqual({ uploads: sortedKeys, prefixes: [], pages: 3 });
+    expect(await walk({ Delimiter: '/' }, 2)).toEqual({
+      uploads: ['a.bin', 'z.bin'],
+      prefixes: ['dir/', 'logs/', 'z/'],
+      pages: 3,
+    });
+    expect(await walk({ Prefix: 'dir/', Delimiter: '/' }, 1)).toEqual({
+      uploads: ['dir/one', 'dir/one', 'dir/three'],
+      prefixes: ['dir/sub/'],
+      pages: 4,
+    });
+    const all = await client.send(new ListMultipartUploadsCommand({ Bucket: 'paged', Delimiter: '/' }));
+    expect([all.Delimiter, all.IsTruncated, all.NextKeyMarker]).toEqual(['/', false, undefined]);
+    expect(made).toHaveLength(keys.length);
   });
 });

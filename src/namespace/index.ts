@@ -20,6 +20,7 @@ export type {
   PartRecord,
   UploadIntent,
   UploadListQuery,
+  UploadPage,
   UploadRecord,
   WriteCondition,
 } from './types.js';

@@ -20,6 +20,7 @@ import type {
   ObjectRecord,
   PartRecord,
   UploadListQuery,
+  UploadPage,
   UploadRecord,
   WriteCondition,
 } from './types.js';
@@ -86,30 +87,58 @@ export async function listParts(
   return Array.from(s.parts.getRange({ start, ...(end && { end }), limit: max }), ({ value }) => value);
 }
 
-export async function listUploads(
-  s: LmdbStore,
-  bucket: string,
-  q: UploadListQuery,
-): Promise<readonly UploadRecord[]> {
-  if (q.max <= 0) return [];
-  const lower = Buffer.concat([bucketBase(bucket), utf8(q.prefix ?? '')]);
+/**
+ * A range scan over `<bucket>\0<key>\0<uploadId>`. Delimited, a key that rolls up into a common
+ * prefix ends the cursor and the scan seeks past the prefix (as listObjects does), so a page never
+ * walks the uploads under a prefix.
+ */
+export async function listUploads(s: LmdbStore, bucket: string, q: UploadListQuery): Promise<UploadPage> {
+  const uploads: UploadRecord[] = [];
+  const prefixes: string[] = [];
+  if (q.max <= 0) return { uploads, prefixes, truncated: false };
+  const base = bucketBase(bucket);
+  const lower = Buffer.concat([base, utf8(q.prefix ?? '')]);
   const end = successor(lower);
+  const delim = q.delimiter ? utf8(q.delimiter) : undefined;
+  const markerKey = q.keyMarker === undefined ? undefined : Buffer.concat([base, utf8(q.keyMarker)]);
   let start: Buffer = lower;
   if (q.keyMarker !== undefined) {
     // Same key, later upload id; or, with no id marker, the first key after the marker.
     const marker =
       q.uploadIdMarker !== undefined
         ? after(uploadKey(bucket, q.keyMarker, q.uploadIdMarker))
-        : successor(Buffer.concat([bucketBase(bucket), utf8(q.keyMarker), Buffer.from([0])]));
+        : successor(after(markerKey as Buffer));
     if (marker) start = maxBuf(lower, marker);
   }
-  const out: UploadRecord[] = [];
-  for (const key of s.uploadKeys.getKeys({ start, ...(end && { end }) })) {
-    const u = s.uploads.get(key.subarray(key.lastIndexOf(0) + 1));
-    if (u) out.push(u);
-    if (out.length >= q.max) break;
+  let next: UploadPage['next'];
+  let count = 0;
+  for (;;) {
+    let seekTo: Buffer | undefined;
+    for (const key of s.uploadKeys.getKeys({ start, ...(end && { end }) })) {
+      const sep = key.lastIndexOf(0);
+      const cut = delim ? key.subarray(0, sep).indexOf(delim, lower.length) : -1;
+      if (cut >= 0) {
+        const cp = key.subarray(0, cut + (delim?.length ?? 0));
+        seekTo = successor(cp);
+        // A prefix at or before the key marker was listed on an earlier page.
+        if (markerKey && Buffer.compare(cp, markerKey) <= 0) break;
+        if (count >= q.max) return { uploads, prefixes, truncated: true, ...(next && { next }) };
+        const prefix = cp.subarray(base.length).toString('utf8');
+        prefixes.push(prefix);
+        next = { keyMarker: prefix };
+        count++;
+        break;
+      }
+      const u = s.uploads.get(key.subarray(sep + 1));
+      if (!u) continue;
+      if (count >= q.max) return { uploads, prefixes, truncated: true, ...(next && { next }) };
+      uploads.push(u);
+      next = { keyMarker: u.key, uploadIdMarker: u.uploadId };
+      count++;
+    }
+    if (!seekTo) return { uploads, prefixes, truncated: false };
+    start = seekTo;
   }
-  return out;
 }
 
 export async function completeUpload(

@@ -110,9 +110,23 @@ export interface WriteCondition {
 
 export interface UploadListQuery {
   readonly prefix?: string;
+  /** As in ListQuery: keys with it past the prefix roll up into one common prefix each. */
+  readonly delimiter?: string;
+  /** Exclusive: every upload of this key is skipped (unless uploadIdMarker), or, delimited, this common prefix. */
   readonly keyMarker?: string;
+  /** With keyMarker: that key's uploads with a greater id are listed. */
   readonly uploadIdMarker?: string;
+  /** Uploads and common prefixes together. */
   readonly max: number;
+}
+
+export interface UploadPage {
+  readonly uploads: readonly UploadRecord[];
+  readonly prefixes: readonly string[];
+  /** More uploads or prefixes follow; `next` holds the markers that list them. */
+  readonly truncated: boolean;
+  /** When truncated: the last entry returned (a common prefix has no upload id). */
+  readonly next?: { readonly keyMarker: string; readonly uploadIdMarker?: string };
 }
 
 export interface GarbageEntry {
@@ -162,8 +176,8 @@ export interface Namespace {
     cond?: Pick<WriteCondition, 'requireReferenced'>,
   ): Promise<'ok' | 'no-upload' | 'precondition-failed'>;
   listParts(uploadId: string, afterPart: number, max: number): Promise<readonly PartRecord[]>;
-  /** Ordered by key bytes, then uploadId. */
-  listUploads(bucket: string, q: UploadListQuery): Promise<readonly UploadRecord[]>;
+  /** Ordered by key bytes, then uploadId; common prefixes in key order among them. */
+  listUploads(bucket: string, q: UploadListQuery): Promise<UploadPage>;
   /** Atomically: the object committed, the upload and its parts gone, unused parts' files → garbage. */
   completeUpload(
     uploadId: string,

@@ -53,38 +53,42 @@ export async function listParts(call: S3Call): Promise<Reply> {
   );
 }
 
+/**
+ * ListMultipartUploads: pages of at most max-uploads (default and cap 1000) uploads and common
+ * prefixes; when more remain, NextKeyMarker and NextUploadIdMarker (none after a common prefix)
+ * are the key-marker and upload-id-marker of the next page.
+ */
 export async function listUploads(call: S3Call): Promise<Reply> {
   const b = await call.ownedBucket();
   const enc = encoderOf(call);
   const max = capOf(call, 'max-uploads');
   const prefix = call.q('prefix');
+  const delimiter = call.q('delimiter');
   const keyMarker = call.q('key-marker');
-  const uploadIdMarker = call.q('upload-id-marker');
-  const found =
-    max === 0
-      ? []
-      : await call.ctx.ns.listUploads(b.name, {
-          max: max + 1,
-          ...(prefix ? { prefix } : {}),
-          ...(keyMarker ? { keyMarker } : {}),
-          ...(keyMarker && uploadIdMarker ? { uploadIdMarker } : {}),
-        });
-  const shown = found.slice(0, max);
-  const truncated = found.length > max;
-  const last = shown.at(-1);
+  // S3 ignores upload-id-marker without key-marker.
+  const uploadIdMarker = keyMarker ? call.q('upload-id-marker') : undefined;
+  const page = await call.ctx.ns.listUploads(b.name, {
+    max,
+    ...(prefix ? { prefix } : {}),
+    ...(delimiter ? { delimiter } : {}),
+    ...(keyMarker ? { keyMarker } : {}),
+    ...(uploadIdMarker ? { uploadIdMarker } : {}),
+  });
+  const next = page.truncated ? page.next : undefined;
   return xmlReply(
     root(
       'ListMultipartUploadsResult',
       el('Bucket', b.name),
       el('KeyMarker', enc(keyMarker ?? '')),
       el('UploadIdMarker', uploadIdMarker ?? ''),
-      truncated && last ? el('NextKeyMarker', enc(last.key)) : undefined,
-      truncated && last ? el('NextUploadIdMarker', last.uploadId) : undefined,
+      next ? el('NextKeyMarker', enc(next.keyMarker)) : undefined,
+      next?.uploadIdMarker ? el('NextUploadIdMarker', next.uploadIdMarker) : undefined,
       el('Prefix', enc(prefix ?? '')),
+      delimiter ? el('Delimiter', enc(delimiter)) : undefined,
       el('MaxUploads', max),
       call.q('encoding-type') ? el('EncodingType', 'url') : undefined,
-      el('IsTruncated', truncated),
-      ...shown.map((u) =>
+      el('IsTruncated', page.truncated),
+      ...page.uploads.map((u) =>
         el(
           'Upload',
           el('Key', enc(u.key)),
@@ -95,6 +99,7 @@ export async function listUploads(call: S3Call): Promise<Reply> {
           el('Initiated', isoTime(u.initiatedAt)),
         ),
       ),
+      ...page.prefixes.map((p) => el('CommonPrefixes', el('Prefix', enc(p)))),
     ),
   );
 }

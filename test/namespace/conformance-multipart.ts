@@ -63,7 +63,7 @@ export function multipartCases(factory: NamespaceFactory): void {
         await ns.createUpload(upload('b', key, id));
       }
       const ids = async (q: Parameters<Namespace['listUploads']>[1]) =>
-        (await ns.listUploads('b', q)).map((u) => u.uploadId);
+        (await ns.listUploads('b', q)).uploads.map((u) => u.uploadId);
       expect(await ids({ max: 100 })).toEqual(['u1', 'u2', 'u3', 'u4', 'u6', 'u5']);
       expect(await ids({ max: 2 })).toEqual(['u1', 'u2']);
       expect(await ids({ prefix: 'a', max: 100 })).toEqual(['u1', 'u2', 'u3', 'u4']);
@@ -77,6 +77,49 @@ export function multipartCases(factory: NamespaceFactory): void {
       ]);
       expect(await ids({ prefix: 'a', keyMarker: 'a/b', max: 100 })).toEqual(['u4']);
       expect(await ids({ max: 0 })).toEqual([]);
+    });
+
+    it('pages uploads with a delimiter: common prefixes rolled up, markers resume exactly', async () => {
+      const ns = await fresh();
+      for (const [key, id] of [
+        ['a', 'u1'],
+        ['a', 'u2'],
+        ['d/x', 'u3'],
+        ['d/y/z', 'u4'],
+        ['d/y/z', 'u5'],
+        ['e', 'u6'],
+        ['f/', 'u7'],
+      ] as const) {
+        await ns.createUpload(upload('b', key, id));
+      }
+      const whole = await ns.listUploads('b', { delimiter: '/', max: 100 });
+      expect(whole.uploads.map((u) => u.uploadId)).toEqual(['u1', 'u2', 'u6']);
+      expect(whole.prefixes).toEqual(['d/', 'f/']);
+      expect(whole.truncated).toBe(false);
+      expect(whole.next).toBeUndefined();
+      // One entry a page, each page from the markers the previous one handed out.
+      const seen: string[] = [];
+      let q: Parameters<Namespace['listUploads']>[1] = { delimiter: '/', max: 1 };
+      for (let i = 0; i < 10; i++) {
+        const p = await ns.listUploads('b', q);
+        seen.push(...p.uploads.map((u) => u.uploadId), ...p.prefixes);
+        if (!p.truncated) break;
+        expect(p.next).toBeDefined();
+        q = { delimiter: '/', max: 1, ...p.next };
+      }
+      expect(seen).toEqual(['u1', 'u2', 'd/', 'u6', 'f/']);
+      const two = await ns.listUploads('b', { delimiter: '/', max: 2 });
+      expect(two.next).toEqual({ keyMarker: 'a', uploadIdMarker: 'u2' });
+      const three = await ns.listUploads('b', { delimiter: '/', max: 3 });
+      expect(three.next).toEqual({ keyMarker: 'd/' });
+      // Under a prefix the delimiter counts from past the prefix.
+      const d = await ns.listUploads('b', { prefix: 'd/', delimiter: '/', max: 100 });
+      expect([d.uploads.map((u) => u.uploadId), d.prefixes]).toEqual([['u3'], ['d/y/']]);
+      // Without a delimiter nothing rolls up; a full page that ends the listing is not truncated.
+      const flat = await ns.listUploads('b', { max: 7 });
+      expect([flat.uploads.length, flat.prefixes, flat.truncated]).toEqual([7, [], false]);
+      const cut = await ns.listUploads('b', { max: 6 });
+      expect([cut.truncated, cut.next]).toEqual([true, { keyMarker: 'e', uploadIdMarker: 'u6' }]);
     });
 
     it('completes atomically: object in, upload gone, unused parts queued, answer kept', async () => {
@@ -98,7 +141,7 @@ export function multipartCases(factory: NamespaceFactory): void {
       expect(await ns.getObject('b', 'k')).toEqual(rec);
       expect(await ns.getUpload('u1')).toBeUndefined();
       expect(await ns.listParts('u1', 0, 100)).toEqual([]);
-      expect(await ns.listUploads('b', { max: 10 })).toEqual([]);
+      expect((await ns.listUploads('b', { max: 10 })).uploads).toEqual([]);
       expect(await garbageIds(ns)).toEqual([previous.parts[0]?.fileId, p2?.fileId].sort());
       for (const p of [p1, p3]) expect(await ns.isReferenced(p?.fileId ?? '')).toBe(true);
       expect(await ns.completeUpload('u1', rec)).toBe('no-upload');
@@ -148,7 +191,7 @@ export function multipartCases(factory: NamespaceFactory): void {
       expect(await ns.getUpload('u2')).toBeDefined();
       expect(await garbageIds(ns)).toEqual([p.fileId]);
       expect(await ns.createBucket({ name: 'b', owner: OWNER, createdAt: 2, public: false })).toBe('created');
-      expect(await ns.listUploads('b', { max: 10 })).toEqual([]);
+      expect((await ns.listUploads('b', { max: 10 })).uploads).toEqual([]);
       expect(await ns.createUpload(upload('b', 'k', 'u3'))).toBe('ok');
     });
   });

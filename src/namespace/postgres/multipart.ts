@@ -11,6 +11,7 @@ import type {
   ObjectRecord,
   PartRecord,
   UploadListQuery,
+  UploadPage,
   UploadRecord,
   WriteCondition,
 } from '../types.js';
@@ -93,28 +94,79 @@ export async function listParts(
   return rows.map(partOf);
 }
 
-export async function listUploads(
-  s: PgStore,
-  bucket: string,
-  q: UploadListQuery,
-): Promise<readonly UploadRecord[]> {
-  if (q.max <= 0) return [];
-  const values: unknown[] = [bucket, q.prefix ?? '', Math.floor(q.max)];
-  let where = 'bucket = $1 AND key >= $2';
-  const end = q.prefix ? keySuccessor(q.prefix) : undefined;
-  if (end !== undefined) where += ` AND key < $${values.push(end)}`;
-  if (q.keyMarker !== undefined) {
-    // Same key, later upload id; or, with no id marker, the first key after the marker.
-    if (q.uploadIdMarker !== undefined) {
-      where += ` AND (key, upload_id) > ($${values.push(q.keyMarker)}, $${values.push(q.uploadIdMarker)})`;
-    } else where += ` AND key > $${values.push(q.keyMarker)}`;
+/** Rows one statement asks for beyond the page: one to tell truncation, one a marker may drop. */
+const EXTRA_ROWS = 2;
+
+/**
+ * Uploads by key then id. Delimited, a key that rolls up into a common prefix ends the statement
+ * and the next one starts at the prefix's successor, so the uploads under a prefix are not read.
+ */
+export async function listUploads(s: PgStore, bucket: string, q: UploadListQuery): Promise<UploadPage> {
+  const uploads: UploadRecord[] = [];
+  const prefixes: string[] = [];
+  if (q.max <= 0) return { uploads, prefixes, truncated: false };
+  const prefix = q.prefix ?? '';
+  const end = prefix ? keySuccessor(prefix) : undefined;
+  const skip = Array.from(prefix).length;
+  const marker = q.keyMarker === undefined ? undefined : Buffer.from(q.keyMarker);
+  // Where the next statement starts: after (key, id), after every upload of key, or at key.
+  let from: { key: string; id?: string; op: '>' | '>=' } =
+    q.keyMarker === undefined
+      ? { key: prefix, op: '>=' }
+      : { key: q.keyMarker, op: '>', ...(q.uploadIdMarker !== undefined && { id: q.uploadIdMarker }) };
+  let next: UploadPage['next'];
+  for (;;) {
+    const limit = q.max - uploads.length - prefixes.length + EXTRA_ROWS;
+    const values: unknown[] = [bucket, prefix, limit];
+    let where = 'bucket = $1 AND key >= $2';
+    if (end !== undefined) where += ` AND key < $${values.push(end)}`;
+    where +=
+      from.id === undefined
+        ? ` AND key ${from.op} $${values.push(from.key)}`
+        : ` AND (key, upload_id) > ($${values.push(from.key)}, $${values.push(from.id)})`;
+    const rows = await query<UploadRow>(
+      s,
+      `SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE ${where} ORDER BY key, upload_id LIMIT $3`,
+      values,
+    );
+    let seek: string | undefined;
+    for (const r of rows) {
+      const u = uploadOf(r);
+      const cp = q.delimiter ? commonPrefixOf(u.key, skip, q.delimiter) : undefined;
+      if (cp !== undefined) {
+        seek = cp;
+        // A prefix at or before the key marker was listed on an earlier page.
+        if (marker && Buffer.compare(Buffer.from(cp), marker) <= 0) break;
+        if (uploads.length + prefixes.length >= q.max)
+          return { uploads, prefixes, truncated: true, ...(next && { next }) };
+        prefixes.push(cp);
+        next = { keyMarker: cp };
+        break;
+      }
+      if (uploads.length + prefixes.length >= q.max)
+        return { uploads, prefixes, truncated: true, ...(next && { next }) };
+      uploads.push(u);
+      next = { keyMarker: u.key, uploadIdMarker: u.uploadId };
+    }
+    if (seek !== undefined) {
+      const after = keySuccessor(seek);
+      if (after === undefined) break;
+      from = { key: after, op: '>=' };
+      continue;
+    }
+    const last = rows.at(-1);
+    if (rows.length < limit || !last) break;
+    from = { key: last.key, id: last.upload_id, op: '>' };
   }
-  const rows = await query<UploadRow>(
-    s,
-    `SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE ${where} ORDER BY key, upload_id LIMIT $3`,
-    values,
-  );
-  return rows.map(uploadOf);
+  return { uploads, prefixes, truncated: false };
+}
+
+/** The common prefix `key` rolls up into: up to and including the first delimiter past `skip` code points. */
+function commonPrefixOf(key: string, skip: number, delim: string): string | undefined {
+  const cps = Array.from(key);
+  const rest = cps.slice(skip).join('');
+  const at = rest.indexOf(delim);
+  return at < 0 ? undefined : cps.slice(0, skip).join('') + rest.slice(0, at + delim.length);
 }
 
 export async function completeUpload(
