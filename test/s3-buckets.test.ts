@@ -214,6 +214,36 @@ describe('public buckets', () => {
     expect((await fetch(url)).status).toBe(403);
     expect((await fdfs(['s3', 'public', 'no-bucket', '--base-path', s3.node.base])).code).toBe(2);
   });
+
+  it('anonymous requests cannot tell a missing bucket from a private one: AccessDenied for both', async () => {
+    await alice.send(new CreateBucketCommand({ Bucket: 'hidden-bucket' }));
+    await alice.send(new PutObjectCommand({ Bucket: 'hidden-bucket', Key: 'k', Body: 'private' }));
+    const answers: string[] = [];
+    for (const bucket of ['hidden-bucket', 'never-made-bucket']) {
+      for (const [method, path] of [
+        ['GET', `/${bucket}`],
+        ['HEAD', `/${bucket}`],
+        ['GET', `/${bucket}/k`],
+        ['HEAD', `/${bucket}/k`],
+        ['GET', `/${bucket}?uploads`],
+        ['PUT', `/${bucket}/k`],
+        ['DELETE', `/${bucket}/k`],
+        ['DELETE', `/${bucket}`],
+      ] as const) {
+        const r = await fetch(`${s3.endpoint}${path}`, { method, ...(method === 'PUT' && { body: 'x' }) });
+        const code = /<Code>([^<]*)<\/Code>/.exec(await r.text())?.[1] ?? '(no body)';
+        answers.push(`${method} ${path.replace(bucket, 'B')} ${r.status} ${method === 'HEAD' ? '' : code}`);
+      }
+    }
+    // Both buckets, the same eight answers.
+    expect(answers.slice(8)).toEqual(answers.slice(0, 8));
+    expect(answers.every((a) => / 403 (AccessDenied)?$/.test(a))).toBe(true);
+    // A signed request still learns that a bucket does not exist.
+    const err = await alice
+      .send(new HeadBucketCommand({ Bucket: 'never-made-bucket' }))
+      .catch((e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode);
+    expect(err).toBe(404);
+  });
 });
 
 describe('virtual-host-style addressing', () => {

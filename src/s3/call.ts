@@ -81,6 +81,8 @@ export class S3Call {
   /** The bucket, if it exists and this caller may use it (owner; `read` also when public). */
   async ownedBucket(access: 'read' | 'write' = 'write'): Promise<BucketRecord> {
     const b = await this.ctx.ns.getBucket(this.bucket);
+    // Anonymous callers get one answer for a missing and a private bucket: no probing for names.
+    if (!b && this.owner === undefined) throw s3Error('AccessDenied', 'Access Denied');
     if (!b) throw s3Error('NoSuchBucket', 'The specified bucket does not exist.');
     if (this.owner === undefined) {
       if (access === 'read' && b.public) return b;
