@@ -45,6 +45,8 @@ export class Connection {
   /** Set while the connection idles in a pool; see park(). */
   private parked = false;
   private nextHeader: Promise<Header | null> | undefined;
+  /** The content being sent, ended with the socket: its read may be what the send waits on. */
+  private outgoing: Readable | undefined;
   /** Requests sent so far; more than 0 at acquire time means a reused connection. */
   requests = 0;
   lastUsed = Date.now();
@@ -70,14 +72,29 @@ export class Connection {
     });
   }
 
-  static open(opts: ConnectOptions): Promise<Connection> {
+  /** Connects; `signal` firing meanwhile destroys the socket and rejects with its reason. */
+  static open(opts: ConnectOptions, signal?: AbortSignal): Promise<Connection> {
     return new Promise((resolve, reject) => {
+      const peer = `${opts.host}:${opts.port}`;
+      if (signal?.aborted) {
+        reject(new FdfsError(Status.ECANCELED, `connect to ${peer} aborted`, { cause: signal.reason, peer }));
+        return;
+      }
       const socket = netConnect({
         host: opts.host,
         port: opts.port,
         ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
       });
+      const onAbort = () => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(
+          new FdfsError(Status.ECANCELED, `connect to ${peer} aborted`, { cause: signal?.reason, peer }),
+        );
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
         socket.destroy();
         reject(
           new FdfsError(
@@ -88,11 +105,13 @@ export class Connection {
       }, opts.connectTimeout);
       socket.once('connect', () => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         socket.removeAllListeners('error');
         resolve(new Connection(socket, opts));
       });
       socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         const status = err.code === 'ECONNREFUSED' ? Status.ECONNREFUSED : Status.EIO;
         reject(
           new FdfsError(status, `cannot connect to ${opts.host}:${opts.port}: ${err.message}`, {
@@ -126,6 +145,7 @@ export class Connection {
     this.broken = true;
     this.parked = false;
     this.socket.destroy();
+    this.outgoing?.destroy();
   }
 
   /**
@@ -137,6 +157,8 @@ export class Connection {
     if (!this.usable || this.pending || this.parked) return;
     this.parked = true;
     this.socket.setTimeout(0);
+    // An idle pooled link must not keep the process alive once its work is done.
+    this.socket.unref();
     const next = this.nextHeader ?? this.reader.readHeader();
     this.nextHeader = next;
     const stale = () => {
@@ -148,6 +170,7 @@ export class Connection {
   unpark(): void {
     if (!this.parked) return;
     this.parked = false;
+    this.socket.ref();
     this.socket.setTimeout(this.opts.networkTimeout);
   }
 
@@ -167,6 +190,7 @@ export class Connection {
         await write(this.socket, encodePacket(cmd, fixed, status));
         return;
       }
+      this.outgoing = content.stream;
       await write(
         this.socket,
         Buffer.concat([encodeHeader(fixed.length + content.size, cmd, status), fixed]),
@@ -175,6 +199,8 @@ export class Connection {
     } catch (err) {
       content?.stream.destroy();
       this.fail(err);
+    } finally {
+      this.outgoing = undefined;
     }
   }
 

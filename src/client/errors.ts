@@ -19,6 +19,7 @@ const descriptions: Partial<Record<number, string>> = {
   [Status.ETIMEDOUT]: 'timed out',
   [Status.ECONNREFUSED]: 'connection refused',
   [Status.EALREADY]: 'already done',
+  [Status.ECANCELED]: 'canceled',
 };
 
 /** `ENOENT (file not found)`; what ENOENT means depends on who says it, hence `notFound`. */

@@ -1,6 +1,7 @@
 /** Idle connections kept per host:port so each request does not pay a TCP handshake. */
 import { FdfsError, type Logger, Status, silentLogger } from '../common/index.js';
 import type { HostPort } from '../config/types.js';
+import { whileArmed } from './call.js';
 import { Connection, isStatusReply } from './connection.js';
 
 export interface PoolOptions {
@@ -20,6 +21,8 @@ export interface UseOptions {
    * server may have closed it while idle. Only for requests that can be sent again.
    */
   readonly retryStale?: boolean;
+  /** Firing while the request runs destroys its connection (the call then fails); no retry after. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -53,7 +56,7 @@ export class ConnectionPool {
   }
 
   /** A usable connection to `target`: the most recently idled one, else a new one. */
-  async acquire(target: HostPort, opts: { fresh?: boolean } = {}): Promise<Connection> {
+  async acquire(target: HostPort, opts: { fresh?: boolean; signal?: AbortSignal } = {}): Promise<Connection> {
     if (this.closed)
       throw new FdfsError(Status.EINVAL, `connection pool is closed (wanted ${peerKey(target)})`);
     const list = this.idle.get(peerKey(target));
@@ -67,13 +70,16 @@ export class ConnectionPool {
       }
       conn.close();
     }
-    const conn = await Connection.open({
-      host: target.host,
-      port: target.port,
-      connectTimeout: this.opts.connectTimeout,
-      networkTimeout: this.opts.networkTimeout,
-      ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
-    });
+    const conn = await Connection.open(
+      {
+        host: target.host,
+        port: target.port,
+        connectTimeout: this.opts.connectTimeout,
+        networkTimeout: this.opts.networkTimeout,
+        ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
+      },
+      opts.signal,
+    );
     if (this.closed) {
       conn.close();
       throw new FdfsError(Status.EINVAL, `connection pool is closed (wanted ${peerKey(target)})`);
@@ -120,18 +126,30 @@ export class ConnectionPool {
     fn: (conn: Connection) => Promise<T>,
     opts: UseOptions = {},
   ): Promise<{ conn: Connection; value: T }> {
-    const conn = await this.acquire(target);
+    const { signal } = opts;
+    if (signal?.aborted) {
+      throw new FdfsError(Status.ECANCELED, `request to ${peerKey(target)} aborted`, {
+        cause: signal.reason,
+      });
+    }
+    const armed = (c: Connection) =>
+      whileArmed(
+        signal,
+        () => c.destroy(),
+        () => fn(c),
+      );
+    const conn = await this.acquire(target, signal ? { signal } : {});
     const reused = conn.requests > 0;
     try {
-      return { conn, value: await fn(conn) };
+      return { conn, value: await armed(conn) };
     } catch (err) {
       this.release(conn);
-      if (!(opts.retryStale && reused && !conn.usable && looksStale(err))) throw err;
+      if (signal?.aborted || !(opts.retryStale && reused && !conn.usable && looksStale(err))) throw err;
       this.log.debug('pooled connection was stale, retrying on a new one', { peer: conn.peer, err });
     }
-    const fresh = await this.acquire(target, { fresh: true });
+    const fresh = await this.acquire(target, signal ? { fresh: true, signal } : { fresh: true });
     try {
-      return { conn: fresh, value: await fn(fresh) };
+      return { conn: fresh, value: await armed(fresh) };
     } catch (err) {
       this.release(fresh);
       throw err;

@@ -24,15 +24,18 @@ export async function readFromReplicas<T>(
   log: Logger,
   fileId: string,
   attempt: (target: HostPort) => Promise<T>,
+  signal?: AbortSignal,
 ): Promise<T> {
-  const first = await tracker.queryFetch(fileId);
+  const first = await tracker.queryFetch(fileId, signal);
+  // An aborted call failed because of the abort, not the replica: nobody else is asked.
+  const another = (err: unknown) => !signal?.aborted && worthAnotherReplica(err);
   try {
     return await attempt(hostPort(first));
   } catch (err) {
-    if (!worthAnotherReplica(err)) throw err;
+    if (!another(err)) throw err;
     let all: FetchTarget[];
     try {
-      all = await tracker.queryFetchAll(fileId);
+      all = await tracker.queryFetchAll(fileId, signal);
     } catch (listErr) {
       log.debug('query fetch all failed; reporting the first error', { fileId, err: listErr });
       throw err;
@@ -46,7 +49,7 @@ export async function readFromReplicas<T>(
       try {
         return await attempt(hostPort(t));
       } catch (next) {
-        if (!worthAnotherReplica(next)) throw next;
+        if (!another(next)) throw next;
       }
     }
     throw err;

@@ -7,8 +7,15 @@ import { FdfsError, Status, toStatus } from '../common/index.js';
 import { validateExt } from '../fileid/index.js';
 import { FILE_EXT_NAME_MAX_LEN } from '../protocol/index.js';
 
-/** A Buffer, a local file path, or a stream whose exact size is known up front. */
-export type UploadSource = Uint8Array | string | { readonly stream: Readable; readonly size: number };
+/**
+ * A Buffer, a local file path, or a stream whose exact size is known up front: `{ stream, size }`,
+ * or a Readable with `size` given beside it (the wire announces the size before the bytes).
+ */
+export type UploadSource =
+  | Uint8Array
+  | string
+  | Readable
+  | { readonly stream: Readable; readonly size: number };
 
 export interface Content {
   readonly size: number;
@@ -35,13 +42,23 @@ export function normalizeExt(ext: string): string {
   return e;
 }
 
-export async function resolveSource(source: UploadSource): Promise<Content> {
+/** `size`: the byte count of a bare Readable source (ignored for the others). */
+export async function resolveSource(source: UploadSource, size?: number): Promise<Content> {
   if (typeof source === 'string') return fileContent(source);
   if (source instanceof Uint8Array) {
     const buf = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
     return { size: buf.length, open: () => Readable.from([buf]), replayable: true, pathExt: '' };
   }
-  const { stream, size } = source;
+  if (source instanceof Readable) {
+    if (size === undefined) {
+      throw new FdfsError(Status.EINVAL, 'a stream upload needs its size: upload(stream, { size })');
+    }
+    return streamContent(source, size);
+  }
+  return streamContent(source.stream, source.size);
+}
+
+function streamContent(stream: Readable, size: number): Content {
   if (!Number.isSafeInteger(size) || size < 0) {
     throw new FdfsError(Status.EINVAL, `upload stream size must be a non-negative integer, got ${size}`);
   }

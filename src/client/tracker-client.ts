@@ -64,12 +64,12 @@ export class TrackerClient {
   }
 
   /** 101 / 104: where to upload (a storage and its store path index). */
-  queryStore(group?: string): Promise<StoreTarget> {
+  queryStore(group?: string, signal?: AbortSignal): Promise<StoreTarget> {
     const [cmd, body] =
       group === undefined
         ? [Cmd.QUERY_STORE_WITHOUT_GROUP_ONE, EMPTY]
         : [Cmd.QUERY_STORE_WITH_GROUP_ONE, group16(group)];
-    return this.ask(storeAsk('query store', group), cmd, body, decodeStoreOne);
+    return this.ask(storeAsk('query store', group), cmd, body, decodeStoreOne, signal);
   }
 
   /** 106 / 107: every writable storage of the chosen group. */
@@ -82,27 +82,28 @@ export class TrackerClient {
   }
 
   /** 102: one storage that can serve a download. */
-  queryFetch(fileId: string): Promise<FetchTarget> {
-    return this.fileQuery('query fetch', Cmd.QUERY_FETCH_ONE, fileId, first);
+  queryFetch(fileId: string, signal?: AbortSignal): Promise<FetchTarget> {
+    return this.fileQuery('query fetch', Cmd.QUERY_FETCH_ONE, fileId, first, signal);
   }
 
   /** 105: every storage that should hold the file (classic layout: all share the first port). */
-  queryFetchAll(fileId: string): Promise<FetchTarget[]> {
-    return this.fileQuery('query fetch all', Cmd.QUERY_FETCH_ALL, fileId, (l) => l);
+  queryFetchAll(fileId: string, signal?: AbortSignal): Promise<FetchTarget[]> {
+    return this.fileQuery('query fetch all', Cmd.QUERY_FETCH_ALL, fileId, (l) => l, signal);
   }
 
   /** 103: the storage to send a change to (the source server when it is writable). */
-  queryUpdate(fileId: string): Promise<FetchTarget> {
-    return this.fileQuery('query update', Cmd.QUERY_UPDATE, fileId, first);
+  queryUpdate(fileId: string, signal?: AbortSignal): Promise<FetchTarget> {
+    return this.fileQuery('query update', Cmd.QUERY_UPDATE, fileId, first, signal);
   }
 
   /** 91: every group, sorted by name. */
-  listGroups(): Promise<GroupStat[]> {
+  listGroups(signal?: AbortSignal): Promise<GroupStat[]> {
     return this.ask(
       { action: 'list groups', notFound: 'no groups' },
       Cmd.SERVER_LIST_ALL_GROUPS,
       EMPTY,
       (b) => decodeGroupStats(b, this.layoutOf(b.length, GROUP_STAT_SIZE)),
+      signal,
     );
   }
 
@@ -118,11 +119,15 @@ export class TrackerClient {
   }
 
   /** 92: the storages of a group, or the one with this id / IP. */
-  listStorages(group: string, storageId?: string): Promise<StorageStat[]> {
+  listStorages(group: string, storageId?: string, signal?: AbortSignal): Promise<StorageStat[]> {
     const action = `list storages of ${group}${storageId ? ` (${storageId})` : ''}`;
     const body = groupAndId(group, storageId ?? '');
-    return this.ask({ action, notFound: 'no such group or storage' }, Cmd.SERVER_LIST_STORAGE, body, (b) =>
-      decodeStorageStats(b, this.layoutOf(b.length, STORAGE_STAT_SIZE, STORAGE_STAT_SIZE_IP6)),
+    return this.ask(
+      { action, notFound: 'no such group or storage' },
+      Cmd.SERVER_LIST_STORAGE,
+      body,
+      (b) => decodeStorageStats(b, this.layoutOf(b.length, STORAGE_STAT_SIZE, STORAGE_STAT_SIZE_IP6)),
+      signal,
     );
   }
 
@@ -131,10 +136,10 @@ export class TrackerClient {
    * undefined when the tracker does not know the command: FastDFS answers EINVAL to it, and the
    * body we send cannot be otherwise wrong, so a monitor keeps working against stock trackers.
    */
-  async syncStatus(group: string): Promise<SyncStatusRow[] | undefined> {
+  async syncStatus(group: string, signal?: AbortSignal): Promise<SyncStatusRow[] | undefined> {
     const what = { action: `sync status of ${group}`, notFound: `no group ${group}` };
     try {
-      return await this.ask(what, Cmd.TRACKER_SYNC_STATUS, group16(group), decodeSyncStatus);
+      return await this.ask(what, Cmd.TRACKER_SYNC_STATUS, group16(group), decodeSyncStatus, signal);
     } catch (err) {
       if (isStatusReply(err) && toStatus(err) === Status.EINVAL) return undefined;
       throw err;
@@ -192,17 +197,25 @@ export class TrackerClient {
     cmd: number,
     fileId: string,
     pick: (l: FetchTarget[]) => T,
+    signal: AbortSignal | undefined,
   ): Promise<T> {
     const { group, remoteFilename } = parseFileId(fileId);
     const what = { action: `${action} ${fileId}`, notFound: NO_STORAGE, fileId };
-    return this.ask(what, cmd, encodeGroupAndName(group, remoteFilename), (b) => pick(decodeFetch(b)));
+    const body = encodeGroupAndName(group, remoteFilename);
+    return this.ask(what, cmd, body, (b) => pick(decodeFetch(b)), signal);
   }
 
   /**
    * Sends one request to the trackers in turn until one answers (a status reply is an answer),
    * then decodes the reply; a reply that does not decode is that tracker's answer too.
    */
-  private async ask<T>(what: Ask, cmd: number, body: Buffer, decode: (reply: Buffer) => T): Promise<T> {
+  private async ask<T>(
+    what: Ask,
+    cmd: number,
+    body: Buffer,
+    decode: (reply: Buffer) => T,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const n = this.trackers.length;
     const start = this.turn;
     this.turn = (this.turn + 1) % n;
@@ -213,9 +226,14 @@ export class TrackerClient {
       const where = `on tracker ${t.host}:${t.port}`;
       let reply: Buffer;
       try {
-        reply = await this.pool.use(t, (c) => c.call(cmd, body), { retryStale: true });
+        reply = await this.pool.use(
+          t,
+          (c) => c.call(cmd, body),
+          signal ? { retryStale: true, signal } : { retryStale: true },
+        );
       } catch (err) {
-        if (isStatusReply(err)) throw withContext(err, { ...what, where });
+        // An aborted call is not a tracker failure: no next tracker, no warning.
+        if (isStatusReply(err) || signal?.aborted) throw withContext(err, { ...what, where });
         last = err;
         failures.push(`${t.host}:${t.port}`);
         this.log.warn('tracker unreachable, trying the next one', {

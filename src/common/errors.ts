@@ -24,6 +24,8 @@ export const Status = {
   ETIMEDOUT: 110,
   ECONNREFUSED: 111,
   EALREADY: 114,
+  /** A client call its caller aborted (AbortSignal); never on the wire. */
+  ECANCELED: 125,
 } as const;
 export type StatusCode = (typeof Status)[keyof typeof Status];
 
