@@ -5,6 +5,7 @@ import { parseRange } from '../src/s3/headers.js';
 import { tokenOf } from '../src/s3/list-ops.js';
 import { multipartEtag } from '../src/s3/multipart-complete.js';
 import { assertKey, bucketNameProblem } from '../src/s3/names.js';
+import { tryDecode, uriEncode } from '../src/s3/sigv4-crypto.js';
 import { bucketOfHost, parseTarget } from '../src/s3/target.js';
 
 const detailOf = (fn: () => unknown) => {
@@ -98,5 +99,36 @@ describe('multipart ETag and list tokens', () => {
 
   it('continuation tokens are opaque and URL-safe', () => {
     expect(tokenOf('a/é ü+&.txt')).toMatch(/^[A-Za-z0-9_-]+$/);
+  });
+});
+
+describe('SigV4 URI encoding', () => {
+  /** RFC 3986 byte by byte, as SigV4 asks: an independent reading of what uriEncode must answer. */
+  const reference = (text: string) =>
+    [...Buffer.from(text, 'utf8')]
+      .map((b) =>
+        /[A-Za-z0-9\-._~]/.test(String.fromCharCode(b))
+          ? String.fromCharCode(b)
+          : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+      )
+      .join('');
+
+  it.each([
+    ['', ''],
+    ['plain-name_1.2~', 'plain-name_1.2~'],
+    ["a!'()*b", 'a%21%27%28%29%2Ab'],
+    ['é ü/+&=', '%C3%A9%20%C3%BC%2F%2B%26%3D'],
+    ['😀', '%F0%9F%98%80'],
+    ['a%2Fb', 'a%252Fb'],
+    ['x\uD800y', 'x%EF%BF%BDy'],
+  ])('%j → %s', (text, encoded) => {
+    expect(uriEncode(text)).toBe(encoded);
+    expect(uriEncode(text)).toBe(reference(text));
+  });
+
+  it('tryDecode: text without escapes as it is, malformed escapes undefined', () => {
+    expect(tryDecode('a+b c')).toBe('a+b c');
+    expect(tryDecode('a%2Fb')).toBe('a/b');
+    expect(tryDecode('a%zz')).toBeUndefined();
   });
 });

@@ -24,14 +24,9 @@ export class S3Call {
     readonly target: Target,
     readonly auth: AuthResult,
     readonly requestId: string,
-  ) {
-    const h: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(req.headers)) h[k] = Array.isArray(v) ? v.join(',') : v;
-    this.headers = h;
-  }
-
-  /** Request headers, lower-case names, repeated ones joined. */
-  readonly headers: Readonly<Record<string, string | undefined>>;
+    /** Request headers, lower-case names, repeated ones joined (as the signature saw them). */
+    readonly headers: Readonly<Record<string, string | undefined>>,
+  ) {}
 
   get method(): string {
     return this.req.method ?? 'GET';

@@ -41,6 +41,20 @@ const UNSUPPORTED = [
   'website',
   'attributes',
 ];
+const UNSUPPORTED_RANK = new Map(UNSUPPORTED.map((name, i) => [name, i]));
+
+/**
+ * The unsupported subresource the request names (the first in UNSUPPORTED's order when several):
+ * the query's few names are looked up, not the 25 of the list in the query.
+ */
+function unsupportedOf(call: S3Call): string | undefined {
+  let best: number | undefined;
+  for (const name of call.target.query.keys()) {
+    const rank = UNSUPPORTED_RANK.get(name);
+    if (rank !== undefined && (best === undefined || rank < best)) best = rank;
+  }
+  return best === undefined ? undefined : UNSUPPORTED[best];
+}
 
 function notImplemented(what: string): never {
   throw s3Error('NotImplemented', `${what} is not implemented by this endpoint.`);
@@ -54,7 +68,7 @@ const acceptAcl: Operation = async (call) => {
 
 export function operationOf(call: S3Call): Operation {
   const { method, target } = call;
-  const sub = UNSUPPORTED.find((s) => call.has(s));
+  const sub = unsupportedOf(call);
   if (target.bucket === undefined) {
     if (method === 'GET') return bucket.listBuckets;
     throw s3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');

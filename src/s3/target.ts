@@ -4,7 +4,7 @@
  * stay exactly as decoded, since a key is a name in the namespace and never a file path.
  */
 import { s3Error } from './errors.js';
-import { parseQuery } from './sigv4.js';
+import { parseQuery, type QueryParam } from './sigv4.js';
 
 export interface Target {
   readonly bucket: string | undefined;
@@ -12,6 +12,8 @@ export interface Target {
   /** The path as on the wire (still %-encoded), for SigV4 and Resource. */
   readonly rawPath: string;
   readonly rawQuery: string;
+  /** rawQuery split and decoded in order (sigv4's reading), for the signature check. */
+  readonly params: readonly QueryParam[];
   /** Decoded query; a name given without `=` maps to ''. The first value of a repeated name wins. */
   readonly query: ReadonlyMap<string, string>;
   /** The decoded path, for `<Resource>`. */
@@ -27,9 +29,9 @@ function decodePath(raw: string): string {
 }
 
 /** The query as the signature was checked over it (sigv4's reading: '+' is a plus). */
-export function queryOf(raw: string): Map<string, string> {
+function mapOf(params: readonly QueryParam[]): Map<string, string> {
   const out = new Map<string, string>();
-  for (const { name, value } of parseQuery(raw)) if (!out.has(name)) out.set(name, value);
+  for (const { name, value } of params) if (!out.has(name)) out.set(name, value);
   return out;
 }
 
@@ -49,7 +51,8 @@ export function parseTarget(url: string, host: string | undefined, domains: read
   const rawQuery = q < 0 ? '' : url.slice(q + 1);
   if (!rawPath.startsWith('/')) throw s3Error('InvalidArgument', 'The request target must start with /.');
   const path = decodePath(rawPath);
-  const query = queryOf(rawQuery);
+  const params = parseQuery(rawQuery);
+  const query = mapOf(params);
   const hosted = bucketOfHost(host, domains);
   if (hosted !== undefined) {
     const key = path.slice(1);
@@ -58,6 +61,7 @@ export function parseTarget(url: string, host: string | undefined, domains: read
       key: key === '' ? undefined : key,
       rawPath,
       rawQuery,
+      params,
       query,
       resource: `/${hosted}${path}`,
     };
@@ -70,6 +74,7 @@ export function parseTarget(url: string, host: string | undefined, domains: read
     key: key === '' ? undefined : key,
     rawPath,
     rawQuery,
+    params,
     query,
     resource: path,
   };
