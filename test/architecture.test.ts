@@ -17,6 +17,8 @@ const allowed: Record<string, readonly string[]> = {
   gateway: ['common', 'protocol', 'fileid', 'config', 'client'],
   namespace: ['common'],
   s3: ['common', 'protocol', 'fileid', 'config', 'client', 'namespace', 'gateway'],
+  // A plugin of the gateway (as s3 is a front end beside it): cli hands it in.
+  image: ['common', 'fileid', 'config', 'gateway'],
   cli: [
     'common',
     'protocol',
@@ -28,6 +30,7 @@ const allowed: Record<string, readonly string[]> = {
     'gateway',
     'namespace',
     's3',
+    'image',
   ],
 };
 

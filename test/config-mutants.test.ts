@@ -342,7 +342,18 @@ describe('http.conf edges', () => {
         gcGrace: 600_000,
         namespace: '',
       },
+      image: {
+        presets: [],
+        quality: 80,
+        maxDimension: 4096,
+        maxPixels: 50_000_000,
+        maxInputSize: 32 * 1024 * 1024,
+        maxRenders: 2,
+        maxQueue: 32,
+        renderTimeout: 10_000,
+      },
     });
+    for (const part of [c.image, c.image.presets]) expect(Object.isFrozen(part)).toBe(true);
     for (const part of [c, c.client, c.antiSteal, c.jwt, c.jwt.previous, c.auth, c.auth.apiKeys, c.upload]) {
       expect(Object.isFrozen(part)).toBe(true);
     }

@@ -206,6 +206,7 @@ function formatValue(v: unknown): string {
     if (isHostPort(o)) return `${String(o.host)}:${String(o.port)}`;
     if ('kid' in o && 'secret' in o) return `${String(o.kid)}:${String(o.secret)}`;
     if ('accessKey' in o && 'secretKey' in o) return `${String(o.accessKey)}:${String(o.secretKey)}`;
+    if ('width' in o && 'height' in o) return `${String(o.width)}x${String(o.height)}`;
     if (o.kind === 'ratio' && typeof o.ratio === 'number') return `${+(o.ratio * 100).toFixed(4)}%`;
     if (o.kind === 'bytes') return String(o.bytes);
     return JSON.stringify(v);

@@ -10,6 +10,7 @@ import { FdfsClient } from '../client/index.js';
 import { createLogger, FdfsError, type Logger, Status } from '../common/index.js';
 import { defaultHttpConfig, keysOf, loadHttpConfig } from '../config/index.js';
 import { type GatewayHandle, startGateway } from '../gateway/index.js';
+import { imageVariants } from '../image/index.js';
 import type { StorageCounters, StorageEngine } from '../storage/index.js';
 import { overridesOf, parse } from './args.js';
 import { budgetFor } from './fd-budget.js';
@@ -52,7 +53,7 @@ export async function gatewayCommand(argv: string[]): Promise<void> {
       close: await acquirePidFile(join(config.client.basePath, 'fdfs-gateway.pid')),
     });
     const client = startup.add('client', new FdfsClient(config.client, { logger }));
-    const deps = { remote: client, logger, publicDir: PUBLIC_DIR };
+    const deps = { remote: client, logger, publicDir: PUBLIC_DIR, variants: imageVariants };
     const http = startup.add(
       'gateway',
       await startGateway(config, deps, budget ? { maxConnections: budget.http } : {}),
@@ -121,7 +122,7 @@ export async function startEmbeddedGateway(o: EmbeddedGatewayOptions): Promise<E
   for (const w of warnings) o.logger.warn(w);
   const client = new FdfsClient(config.client, { logger: o.logger });
   const local = localStoreOf(o.engine, o.counters);
-  const deps = { local, remote: client, logger: o.logger, publicDir: PUBLIC_DIR };
+  const deps = { local, remote: client, logger: o.logger, publicDir: PUBLIC_DIR, variants: imageVariants };
   const limits = o.maxConnections === undefined ? {} : { maxConnections: o.maxConnections };
   const gw = await startGateway(config, deps, limits).catch(async (err: unknown) => {
     await client.close();

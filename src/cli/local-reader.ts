@@ -4,7 +4,7 @@
  * link, binlog), so a file crosses the process once and is replicated like any other upload.
  */
 import { type FileHandle, open, stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { FdfsError, Status } from '../common/index.js';
 import { decodeRemoteFilename } from '../fileid/index.js';
 import type { LocalHandle, LocalStat, LocalStore, LocalUpload } from '../gateway/index.js';
@@ -101,7 +101,16 @@ export function localStoreOf(engine: StorageEngine, counters?: StorageCounters):
       }
     },
 
-    setMetadata: (remote: string, meta: Record<string, string>) =>
-      engine.setMetadata(remote, meta, 'overwrite'),
+    setMetadata: (remote: string, meta: Record<string, string>, mode: 'overwrite' | 'merge' = 'overwrite') =>
+      engine.setMetadata(remote, meta, mode),
+
+    async uploadSlave(master: string, prefix: string, ext: string, data: Buffer): Promise<string> {
+      const remote = await track(
+        'Upload',
+        engine.uploadSlave(master, prefix, ext, Readable.from([data]), data.length),
+      );
+      counters?.bytes('Upload', data.length);
+      return remote;
+    },
   };
 }

@@ -26,6 +26,8 @@ export const Status = {
   EALREADY: 114,
   /** A client call its caller aborted (AbortSignal); never on the wire. */
   ECANCELED: 125,
+  /** Not a medium we can read: the gateway's answer to an image variant of a non-image (415). */
+  EMEDIUMTYPE: 124,
 } as const;
 export type StatusCode = (typeof Status)[keyof typeof Status];
 

@@ -1,5 +1,6 @@
 /** http.conf → HttpConfig: the gateway's own keys plus the client keys it reaches the cluster with. */
 import { applyOverrides, type ConfEntry, type RawConf, readConfFile } from './conf-file.js';
+import { imageOf } from './http-image.js';
 import { badValue, ConfReader } from './reader.js';
 import {
   type BuildOptions,
@@ -185,6 +186,7 @@ export function httpConfigFrom(raw: RawConf, options: BuildOptions = {}): Loaded
       revalidate: r.duration('http.cache.revalidate', 1000, 'ms', 0),
     }),
     s3: s3Of(r),
+    image: imageOf(r),
   };
   const kid = config.jwt.kid;
   if (kid !== '' && !/^[A-Za-z0-9_.-]{1,64}$/.test(kid)) {

@@ -17,6 +17,7 @@ export {
   where,
 } from './conf-file.js';
 export { defaultHttpConfig, HTTP_DEFAULT_PORT, httpConfigFrom, loadHttpConfig } from './http.js';
+export { IMAGE_MAX_SIDE } from './http-image.js';
 export {
   type ConfRole,
   isKnownKey,

@@ -114,6 +114,14 @@ const httpUsed = [
   's3.gc_interval',
   's3.gc_grace',
   's3.namespace',
+  'http.image.presets',
+  'http.image.quality',
+  'http.image.max_dimension',
+  'http.image.max_pixels',
+  'http.image.max_input_size',
+  'http.image.max_renders',
+  'http.image.max_queue',
+  'http.image.render_timeout',
 ];
 
 // Log file handling (rotation, compression, retention) is left to the process supervisor.

@@ -178,4 +178,30 @@ export interface HttpConfig {
     readonly revalidate: number; // ms a cached file is served without a stat
   };
   readonly s3: S3Config;
+  readonly image: ImageConfig;
+}
+
+/** A size image variants may be rendered at without a signed URL; 0 = follow the other side. */
+export interface ImagePreset {
+  readonly width: number;
+  readonly height: number;
+}
+
+/** http.image.*: image variants (thumbnails, format changes) stored as slave files. */
+export interface ImageConfig {
+  /** Sizes anyone may ask for; any other size needs a signed URL. Empty: signed only. */
+  readonly presets: readonly ImagePreset[];
+  /** Encoder quality 1..100 when the URL names none (and the only one unsigned URLs get). */
+  readonly quality: number;
+  /** Largest width or height a variant may ask for. */
+  readonly maxDimension: number;
+  /** Masters with more pixels (width × height × pages) are refused before decoding. */
+  readonly maxPixels: number;
+  /** Masters larger than this (bytes) are refused: a render holds its master in memory. */
+  readonly maxInputSize: number;
+  /** Renders at once; more wait in a queue of maxQueue, beyond which the answer is 503. */
+  readonly maxRenders: number;
+  readonly maxQueue: number;
+  /** ms one render may take (decode, resize, encode) before it is abandoned with 504. */
+  readonly renderTimeout: number;
 }

@@ -9,7 +9,13 @@ export {
   regenerateName,
   validateExt,
 } from './encode.js';
-export { PREFIX_MAX_LEN, slaveRemoteFilename } from './slave.js';
+export {
+  PREFIX_MAX_LEN,
+  recordedSlaves,
+  SLAVE_RECORD_PREFIX,
+  slaveRecordName,
+  slaveRemoteFilename,
+} from './slave.js';
 export { pjwHash, randomSubdirs } from './subdir.js';
 export type {
   DecodedName,

@@ -36,3 +36,32 @@ export function slaveRemoteFilename(master: string, prefix: string, ext: string)
   validateRemoteFilename(slave);
   return slave;
 }
+
+/**
+ * A master's metadata name `fdfs.slave<prefix>.<ext>` records a slave made from it (the gateway's
+ * image variants): the storage deletes recorded slaves with their master, and so does the
+ * gateway in front of a cluster whose storages do not know this convention.
+ */
+export const SLAVE_RECORD_PREFIX = 'fdfs.slave';
+
+export function slaveRecordName(prefix: string, ext: string): string {
+  return `${SLAVE_RECORD_PREFIX}${prefix}${ext === '' ? '' : `.${ext}`}`;
+}
+
+/** The slaves of `master` its metadata names; names that give no valid slave are skipped. */
+export function recordedSlaves(master: string, meta: Readonly<Record<string, string>>): string[] {
+  const out: string[] = [];
+  for (const name of Object.keys(meta)) {
+    if (!name.startsWith(SLAVE_RECORD_PREFIX)) continue;
+    const suffix = name.slice(SLAVE_RECORD_PREFIX.length);
+    const dot = suffix.lastIndexOf('.');
+    const prefix = dot < 0 ? suffix : suffix.slice(0, dot);
+    const ext = dot < 0 ? '' : suffix.slice(dot + 1);
+    try {
+      out.push(slaveRemoteFilename(master, prefix, ext));
+    } catch {
+      // Someone else's metadata that merely starts like a record: not ours to act on.
+    }
+  }
+  return out;
+}

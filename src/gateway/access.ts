@@ -21,12 +21,15 @@ export class AccessGuard {
 
   constructor(private readonly ctx: GatewayContext) {}
 
-  /** Resolves to true when access needed a credential (the answer is then private). */
-  async check(t: FileTarget, q: URLSearchParams | undefined): Promise<boolean> {
+  /**
+   * Resolves to true when access needed a credential (the answer is then private). A signed link
+   * must name `subject`: the file id, or an image variant's canonical form.
+   */
+  async check(t: FileTarget, q: URLSearchParams | undefined, subject = t.fileId): Promise<boolean> {
     const { ctx } = this;
     const sig = q?.get('sig');
     if (sig !== undefined && sig !== null) {
-      await ctx.links.verify(sig, t.fileId, ctx.now());
+      await ctx.links.verify(sig, subject, ctx.now());
       return true;
     }
     const rules = ctx.config.antiSteal;

@@ -46,6 +46,7 @@ export function logRequest(
 export function createGateway(config: HttpConfig, deps: AppDeps = {}): Gateway {
   const ctx = createContext(config, deps);
   const files = new FileService(ctx);
+  files.variants = deps.variants?.({ ctx, files });
   const uploads = new UploadService(ctx);
   const app = new Hono<GatewayEnv>();
   const failures = new WeakMap<Request, unknown>();
@@ -68,7 +69,7 @@ export function createGateway(config: HttpConfig, deps: AppDeps = {}): Gateway {
 
   fileRoutes(app, ctx, files);
   uploadRoutes(app, uploads);
-  adminRoutes(app, ctx);
+  adminRoutes(app, ctx, files.variants);
   pageRoutes(app, ctx, deps.publicDir);
 
   fileMethods(app, ctx);

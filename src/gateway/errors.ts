@@ -19,6 +19,7 @@ const httpByErrno: Readonly<Record<number, number>> = {
   [Status.EBUSY]: 503,
   [Status.ETIMEDOUT]: 504,
   [Status.ENOSPC]: 507,
+  [Status.EMEDIUMTYPE]: 415, // an image variant of a file that is no image we decode
 };
 
 /** nginx's status for a request the client closed before the answer: its doing, logged at info. */
@@ -55,6 +56,7 @@ const reasonByErrno: Readonly<Record<number, string>> = {
   [Status.EBUSY]: 'the cluster is busy, try again',
   [Status.ETIMEDOUT]: 'a tracker or storage did not answer in time',
   [Status.ENOSPC]: 'no space left on the storage',
+  [Status.EMEDIUMTYPE]: 'not an image',
 };
 
 /** Marks an error about the client's own input (a file id it sent) as fit to show it. */

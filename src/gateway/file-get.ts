@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { isFdfsError, Status } from '../common/index.js';
 import { AccessGuard } from './access.js';
 import { type GatewayContext, isLocal } from './context.js';
 import { errorBody } from './errors.js';
@@ -14,6 +15,7 @@ import { FileResolver, type ResolvedFile } from './file-source.js';
 import type { FileTarget } from './file-url.js';
 import { metaHeaders } from './meta-headers.js';
 import { byteRangesFrame, contentRange, parseRange } from './range.js';
+import type { VariantHook } from './types.js';
 
 export interface FileRequest {
   readonly method: 'GET' | 'HEAD';
@@ -32,7 +34,17 @@ export interface FileReply {
   readonly length: number;
 }
 
+/** How src/image serves a stored variant through this service. */
+export interface ServeOptions {
+  /** Access is checked as for this master, and a signed link must carry `subject`. */
+  readonly accessAs?: { readonly target: FileTarget; readonly subject: string };
+  /** false: a missing file is a 404 even if its name is a variant (the retry after a render). */
+  readonly render?: boolean;
+}
+
 export class FileService {
+  /** Set by createGateway when image variants are wired in. */
+  variants: VariantHook | undefined;
   private readonly resolver: FileResolver;
   private readonly access: AccessGuard;
   private readonly maxAgeSec: number;
@@ -47,9 +59,10 @@ export class FileService {
    * The hot path, synchronous: a plain GET (no query, no conditional or range headers) of a
    * public file held fresh in the cache. undefined = take the full path.
    */
-  fast(target: FileTarget, query: string, plain: boolean): FileReply | undefined {
+  fast(target: FileTarget, query: string, plain: boolean, accept?: string): FileReply | undefined {
     const { ctx } = this;
-    if (!plain || query !== '' || ctx.config.antiSteal.checkToken || !isLocal(ctx, target.group)) return;
+    if (query !== '') return this.variants?.fast(target, query, plain, accept);
+    if (!plain || ctx.config.antiSteal.checkToken || !isLocal(ctx, target.group)) return;
     const e = ctx.cache.get(target.remoteFilename);
     if (e === undefined || ctx.now() - e.checkedAt > ctx.config.cache.revalidate) return;
     ctx.cache.hits++;
@@ -57,11 +70,14 @@ export class FileService {
     return { status: 200, headers: this.plainHeaders(e), body: e.data, length: e.data.length };
   }
 
-  async serve(req: FileRequest, target: FileTarget): Promise<FileReply> {
+  async serve(req: FileRequest, target: FileTarget, opts: ServeOptions = {}): Promise<FileReply> {
     const q = req.query === '' ? undefined : new URLSearchParams(req.query);
+    const variants = this.variants;
+    if (variants && opts.accessAs === undefined && variants.wants(q)) return variants.serve(req, target);
     let privateCache: boolean;
     try {
-      privateCache = await this.access.check(target, q);
+      const as = opts.accessAs;
+      privateCache = await (as ? this.access.check(as.target, q, as.subject) : this.access.check(target, q));
     } catch (err) {
       const alt = await this.access.fallback(err);
       if (!alt) throw err;
@@ -77,7 +93,18 @@ export class FileService {
         length: alt.data.length,
       };
     }
-    const file = await this.resolver.resolve(target, req.method === 'HEAD');
+    let file: ResolvedFile;
+    try {
+      file = await this.resolver.resolve(target, req.method === 'HEAD');
+    } catch (err) {
+      // A missing file whose name is a variant of an existing image: rendered now, stored, served.
+      const made =
+        variants && opts.render !== false && isFdfsError(err, Status.ENOENT)
+          ? await variants.missing(req, target)
+          : undefined;
+      if (made) return made;
+      throw err;
+    }
     try {
       const reply = await this.answer(req, target, file, q, privateCache);
       return file.where === 'local' ? this.counted(reply) : reply;

@@ -7,6 +7,7 @@ import { type GatewayContext, type GatewayEnv, isLocal } from './context.js';
 import { fail, spoken } from './errors.js';
 import { parseFileUrl } from './file-url.js';
 import { baseUrl, peerOf } from './peer.js';
+import type { VariantHook } from './types.js';
 
 const MAX_JSON = 16 * 1024;
 
@@ -22,7 +23,7 @@ async function readJson(req: Request): Promise<unknown> {
   }
 }
 
-export function adminRoutes(app: Hono<GatewayEnv>, ctx: GatewayContext): void {
+export function adminRoutes(app: Hono<GatewayEnv>, ctx: GatewayContext, variants?: VariantHook): void {
   app.delete('*', async (c, next) => {
     // Credentials first: an unauthenticated DELETE learns nothing, not even whether the id is valid.
     c.set('who', await ctx.auth.require(c.req.header('authorization'), 'delete', ctx.now()));
@@ -30,6 +31,7 @@ export function adminRoutes(app: Hono<GatewayEnv>, ctx: GatewayContext): void {
     if (target === undefined) return next();
     c.set('fileId', target.fileId);
     ctx.cache.delete(target.remoteFilename);
+    await variants?.beforeDelete(target);
     let done = false;
     if (ctx.local && isLocal(ctx, target.group)) {
       try {
@@ -51,9 +53,9 @@ export function adminRoutes(app: Hono<GatewayEnv>, ctx: GatewayContext): void {
 
   app.post('/api/sign', async (c) => {
     c.set('who', await ctx.auth.require(c.req.header('authorization'), 'sign', ctx.now()));
-    const body = (await readJson(c.req.raw)) as { fileId?: unknown; ttl?: unknown } | null;
-    if (typeof body?.fileId !== 'string')
-      throw fail.badRequest('body must be {"fileId": "...", "ttl": seconds}');
+    const body = (await readJson(c.req.raw)) as { fileId?: unknown; ttl?: unknown; variant?: unknown } | null;
+    if (typeof body?.fileId !== 'string' || (body.variant !== undefined && typeof body.variant !== 'string'))
+      throw fail.badRequest('body must be {"fileId": "...", "ttl": seconds, "variant"?: "w=…&h=…"}');
     let parsed: ReturnType<typeof parseFileId>;
     try {
       parsed = parseFileId(body.fileId);
@@ -63,8 +65,11 @@ export function adminRoutes(app: Hono<GatewayEnv>, ctx: GatewayContext): void {
     const { group, remoteFilename } = parsed;
     const ttl = body.ttl === undefined ? Math.floor(ctx.config.antiSteal.tokenTtl / 1000) : Number(body.ttl);
     const fileId = `${group}/${remoteFilename}`;
-    const { token, exp } = await ctx.links.sign(fileId, ttl, Math.floor(ctx.now() / 1000));
-    const url = `${baseUrl(c, ctx.config.publicUrl)}/${fileId}?sig=${token}`;
+    // A variant link names the master and the canonical variant, so it renders that one only.
+    if (body.variant !== undefined && !variants) throw fail.notEnabled('image variants are off');
+    const v = body.variant === undefined ? undefined : variants?.signable(fileId, body.variant);
+    const { token, exp } = await ctx.links.sign(v?.subject ?? fileId, ttl, Math.floor(ctx.now() / 1000));
+    const url = `${baseUrl(c, ctx.config.publicUrl)}/${fileId}?${v ? `${v.query}&` : ''}sig=${token}`;
     return c.json({ url, fileId, expires: exp });
   });
 
@@ -91,6 +96,8 @@ export function adminRoutes(app: Hono<GatewayEnv>, ctx: GatewayContext): void {
   );
 
   app.get('/metrics', (c) =>
-    c.text(ctx.metrics.render(ctx.cache.gauges()), 200, { 'Content-Type': 'text/plain; version=0.0.4' }),
+    c.text(ctx.metrics.render(ctx.cache.gauges()) + (variants?.metrics() ?? ''), 200, {
+      'Content-Type': 'text/plain; version=0.0.4',
+    }),
   );
 }

@@ -135,7 +135,7 @@ function rawFiles(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => b
       h.range === undefined &&
       h['if-none-match'] === undefined &&
       h['if-modified-since'] === undefined;
-    const fast = files.fast(target, query, plain);
+    const fast = files.fast(target, query, plain, headerOf(req, 'accept'));
     if (fast) {
       send(req, res, fast, t0);
       return true;

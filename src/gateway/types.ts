@@ -6,6 +6,9 @@
 import type { Readable } from 'node:stream';
 import type { FdfsClient } from '../client/index.js';
 import type { Logger } from '../common/index.js';
+import type { GatewayContext } from './context.js';
+import type { FileReply, FileRequest, FileService } from './file-get.js';
+import type { FileTarget } from './file-url.js';
 
 export interface LocalStat {
   readonly size: number;
@@ -37,7 +40,10 @@ export interface LocalStore {
   delete(remote: string): Promise<void>;
   /** `{}` when the file has no metadata. */
   getMetadata(remote: string): Promise<Record<string, string>>;
-  setMetadata(remote: string, meta: Record<string, string>): Promise<void>;
+  /** `mode` 'merge' keeps names not in `meta` (default: 'overwrite'). */
+  setMetadata(remote: string, meta: Record<string, string>, mode?: 'overwrite' | 'merge'): Promise<void>;
+  /** Stores `data` as the slave `prefix`.`ext` of `master` (EEXIST if taken); returns its name. */
+  uploadSlave?(master: string, prefix: string, ext: string, data: Buffer): Promise<string>;
   /**
    * Counts a GET the gateway answered from this storage's disk (or its cache of it) in the
    * storage's own counters, which `fdfs monitor` shows: `bytes` sent, `ok` false when the client
@@ -49,13 +55,46 @@ export interface LocalStore {
 /** The part of the public client the gateway uses; FdfsClient fits, tests may pass a fake. */
 export type RemoteStore = Pick<
   FdfsClient,
-  'upload' | 'download' | 'delete' | 'getMetadata' | 'fileInfo' | 'listGroups' | 'listStorages' | 'syncStatus'
+  | 'upload'
+  | 'uploadSlave'
+  | 'download'
+  | 'delete'
+  | 'getMetadata'
+  | 'setMetadata'
+  | 'fileInfo'
+  | 'listGroups'
+  | 'listStorages'
+  | 'syncStatus'
 >;
+
+/**
+ * Image variants (src/image, wired in by cli): the file routes hand it variant requests
+ * (`?w=&h=…`) and missing files whose name may be a variant, the DELETE route a master first.
+ */
+export interface VariantHook {
+  /** Whether a query asks for a variant (w, h, fit, fmt or q present). */
+  wants(query: URLSearchParams | undefined): boolean;
+  /** A stored variant answered from the small-file cache without awaiting; undefined = slow path. */
+  fast(target: FileTarget, query: string, plain: boolean, accept: string | undefined): FileReply | undefined;
+  serve(req: FileRequest, target: FileTarget): Promise<FileReply>;
+  /** A file URL whose file is missing: the answer when its name is a variant to render. */
+  missing(req: FileRequest, target: FileTarget): Promise<FileReply | undefined>;
+  /** Before an HTTP DELETE of `target`: its recorded variants leave the cache (and the cluster). */
+  beforeDelete(target: FileTarget): Promise<void>;
+  /** For POST /api/sign: the subject a link for this variant carries, and its canonical query. */
+  signable(fileId: string, variant: string): { subject: string; query: string };
+  /** Prometheus text lines for /metrics. */
+  metrics(): string;
+}
+
+export type VariantPlugin = (host: { ctx: GatewayContext; files: FileService }) => VariantHook;
 
 export interface GatewayDeps {
   readonly local?: LocalStore;
   readonly remote?: RemoteStore;
   readonly logger?: Logger;
+  /** Image variants on file URLs; none: `?w=…` queries are ignored as any other query. */
+  readonly variants?: VariantPlugin;
   /** Clock in ms (token and link expiry, cache revalidation); Date.now by default. */
   readonly now?: () => number;
 }

@@ -11,12 +11,13 @@ import {
   encodeRemoteFilename,
   formatFileId,
   type NameKind,
+  recordedSlaves,
   type SourceId,
   slaveRemoteFilename,
   validateExt,
   validateRemoteFilename,
 } from '../fileid/index.js';
-import type { Metadata } from '../protocol/index.js';
+import { type Metadata, unpackMetadata } from '../protocol/index.js';
 import { type Binlog, BinlogOp } from './binlog.js';
 import type { DistPath } from './dist-path.js';
 import { commitNew, writeTemp } from './durable.js';
@@ -177,7 +178,27 @@ export class StorageEngine {
     return remote;
   }
 
+  /**
+   * Delete (12). Slaves the master's metadata records (image variants, fdfs.slave* names) go
+   * first, each logged like any delete so replicas drop them too; a crash midway leaves the
+   * master and its record, and the next delete finishes the job.
+   */
   async delete(remote: string): Promise<void> {
+    for (const slave of await this.recordedSlavesOf(remote)) {
+      await this.deleteOne(slave).catch((err: unknown) => {
+        if (!(err instanceof FdfsError && err.status === Status.ENOENT)) throw err;
+      });
+    }
+    await this.deleteOne(remote);
+  }
+
+  private async recordedSlavesOf(remote: string): Promise<string[]> {
+    const { path } = await this.existing(remote);
+    const raw = await readMetadataRaw(path);
+    return raw ? recordedSlaves(remote, unpackMetadata(raw)) : [];
+  }
+
+  private async deleteOne(remote: string): Promise<void> {
     await this.locks.run(remote, async () => {
       const { path } = await this.existing(remote);
       const hasMeta = await stat(path + META_SUFFIX).then(
