@@ -72,6 +72,38 @@ describe('FdfsClient against fdfs start', () => {
     );
   });
 
+  it('downloads ranges at the edges of the 256 KB read buffer and of the file', async () => {
+    const chunk = 256 * 1024;
+    const data = bytes(2 * chunk + 7, 4);
+    const id = await client.upload(data, { ext: 'bin' });
+    const get = (offset: number, length?: number) =>
+      client.downloadBuffer(id, length === undefined ? { offset } : { offset, length });
+    const cases: [number, number | undefined, Buffer][] = [
+      [0, undefined, data],
+      [1, undefined, data.subarray(1)],
+      [0, chunk, data.subarray(0, chunk)],
+      [0, chunk + 1, data.subarray(0, chunk + 1)],
+      [chunk - 3, 10, data.subarray(chunk - 3, chunk + 7)],
+      [chunk + 5, undefined, data.subarray(chunk + 5)],
+      [data.length - 5, 100, data.subarray(data.length - 5)], // a length past the end is clamped
+      [data.length, undefined, Buffer.alloc(0)], // at the end: an empty body
+    ];
+    for (const [offset, length, want] of cases) {
+      const got = await get(offset, length);
+      expect({ offset, length, size: got.length, same: got.equals(want) }).toEqual({
+        offset,
+        length,
+        size: want.length,
+        same: true,
+      });
+    }
+    await expect(get(data.length + 1)).rejects.toMatchObject({ status: 22 });
+    for (const size of [0, chunk]) {
+      const exact = bytes(size, 6);
+      expect((await client.downloadBuffer(await client.upload(exact))).equals(exact)).toBe(true);
+    }
+  });
+
   it('reports file info decoded locally and from the server', async () => {
     const data = bytes(4096, 3);
     const id = await client.upload(data, { ext: 'png' });

@@ -22,8 +22,8 @@ import {
 } from '../protocol/index.js';
 import { appendFile, crcOfFile, modifyFile, regenerateAppender, truncateAppender } from './appender.js';
 import type { StorageCounters } from './counters.js';
+import { sendDownload } from './download.js';
 import type { StorageEngine } from './engine.js';
-import { openForRead, readSmall, SMALL_FILE_BYTES } from './read-file.js';
 import type { SyncReceiver } from './sync/index.js';
 
 const einval = (msg: string) => new FdfsError(Status.EINVAL, msg);
@@ -69,25 +69,7 @@ export function storageHandler(engine: StorageEngine, counters: StorageCounters,
     const q = decodeDownload(await ctx.reader.readBody(h.length, cap));
     validateRemoteFilename(q.remote);
     engine.checkGroup(q.group, q.remote);
-    const f = await openForRead(engine, q.remote);
-    let streaming = false;
-    try {
-      // Between FastDFS' two behaviours: offset past the end is EINVAL, a length past EOF is
-      // clamped, and an empty file still downloads (as a 0-byte body).
-      if (q.offset > f.size)
-        throw einval(`download offset ${q.offset} is past the end (${f.size}) of ${engine.fileId(q.remote)}`);
-      const len = q.length === 0 ? f.size - q.offset : Math.min(q.length, f.size - q.offset);
-      counters.bytes('Download', len);
-      if (len <= SMALL_FILE_BYTES)
-        return await ctx.reply(len === 0 ? undefined : await readSmall(f, q.offset, len));
-      streaming = true; // the stream closes the handle when it ends or fails
-      await ctx.replyStream(
-        len,
-        f.fh.createReadStream({ start: q.offset, end: q.offset + len - 1, highWaterMark: 256 * 1024 }),
-      );
-    } finally {
-      if (!streaming) await f.fh.close();
-    }
+    counters.bytes('Download', await sendDownload(engine, ctx.socket, q));
   }
 
   async function fileInfo(h: Header, ctx: PacketContext): Promise<void> {

@@ -1,0 +1,92 @@
+/**
+ * Plain-fd file I/O for the hot request paths. The promise FileHandle API costs about twice the
+ * CPU per operation of the callback API here (a FileHandle object, its close tracking and a few
+ * promises per call, measured: 140 vs 63 µs for open+read+close), so downloads and uploads use
+ * these thin wrappers over the callback calls, which still run on libuv's thread pool.
+ */
+import { close, fdatasync, fstat, link, open, read, unlink, writev } from 'node:fs';
+
+export function openFd(path: string, flags: string | number, mode?: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    open(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd)));
+  });
+}
+
+/** One pread; a short count means end of file (regular files on a local disk). */
+export function preadFd(
+  fd: number,
+  buf: Buffer,
+  offset: number,
+  length: number,
+  position: number,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+}
+
+/** Writes every byte of `bufs` at `position` (writev may write less than asked; the rest follows). */
+export async function pwritevFd(fd: number, bufs: readonly Buffer[], position: number): Promise<void> {
+  const list = bufs.slice();
+  let at = position;
+  while (list.length > 0) {
+    const n = await new Promise<number>((resolve, reject) => {
+      writev(fd, list, at, (err, written) => (err ? reject(err) : resolve(written)));
+    });
+    at += n;
+    let skip = n;
+    while (list.length > 0 && skip >= (list[0]?.length ?? 0)) skip -= list.shift()?.length ?? 0;
+    if (skip > 0 && list[0]) list[0] = list[0].subarray(skip);
+  }
+}
+
+export function sizeOfFd(fd: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fstat(fd, (err, s) => (err ? reject(err) : resolve(s.size)));
+  });
+}
+
+export function datasyncFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fdatasync(fd, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+export function closeFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    close(fd, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/** Closes without waiting (after a read-only use, where a close error changes nothing). */
+export function closeFdLater(fd: number): void {
+  close(fd, () => {});
+}
+
+export function linkPath(from: string, to: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    link(from, to, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+export function unlinkPath(path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    unlink(path, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/**
+ * Reusable 256 KB read buffers (FastDFS' max_buff_size): a download reads into one, the socket
+ * write's callback gives it back. Bounded, so an idle storage holds at most `MAX_FREE` of them.
+ */
+export const CHUNK_BYTES = 256 * 1024;
+const MAX_FREE = 16;
+const free: Buffer[] = [];
+
+export function takeChunk(): Buffer {
+  return free.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
+}
+
+export function giveChunk(b: Buffer): void {
+  if (free.length < MAX_FREE && b.length === CHUNK_BYTES) free.push(b);
+}
