@@ -3,8 +3,10 @@
  * node; first the maximum rate of a cycle (upload 4 KB through the tracker, GET it from the
  * gateway, delete it) is measured with 16 concurrent loops, then cycles are started at 80% of
  * it for the whole run. Every failed cycle is an error. RSS of the node is sampled every 10 s;
- * after the warmup (the small-file cache and pools fill first) it must stay within ±10% of its
- * first post-warmup sample. Exits 1 on any error or an RSS drift beyond that.
+ * after the warmup (the small-file cache and pools fill first) each minute's median must stay
+ * within ±10% of the first post-warmup minute's. A single sample lands anywhere in V8's GC cycle
+ * and swings by tens of MB with nothing leaked; a minute's median is the level a leak would move.
+ * The raw extremes are printed too. Exits 1 on any error or a drift beyond that.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -20,6 +22,25 @@ async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return kb / 1024;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** Medians of whole minutes counted from `from`; a trailing part-minute is left out. */
+function medianPerMinute(samples: { min: number; rss: number }[], from: number): number[] {
+  const buckets: number[][] = [];
+  for (const s of samples) {
+    const i = Math.floor(s.min - from);
+    const bucket = buckets[i] ?? [];
+    bucket.push(s.rss);
+    buckets[i] = bucket;
+  }
+  const whole = buckets.filter((b) => b.length >= 5);
+  return whole.map(median);
 }
 
 /** http.cache.max_memory is 64 MB by default; "full" leaves room for one file more. */
@@ -124,10 +145,13 @@ async function main(): Promise<void> {
     const full = samples.find((s) => s.cacheMb >= CACHE_FULL_MB)?.min;
     const settled = Math.max(warmup, full ?? warmup);
     const after = samples.filter((s) => s.min >= settled);
-    const ref = after[0]?.rss ?? 0;
-    const lo = Math.min(...after.map((s) => s.rss));
-    const hi = Math.max(...after.map((s) => s.rss));
+    const minuteMedians = medianPerMinute(after, settled);
+    const ref = minuteMedians[0] ?? 0;
+    const lo = Math.min(...minuteMedians);
+    const hi = Math.max(...minuteMedians);
     const drift = ref > 0 ? Math.max(hi / ref - 1, 1 - lo / ref) : 0;
+    const rawLo = Math.min(...after.map((s) => s.rss));
+    const rawHi = Math.max(...after.map((s) => s.rss));
     const summary = {
       minutes,
       warmupMinutes: Math.round(settled * 10) / 10,
@@ -139,10 +163,13 @@ async function main(): Promise<void> {
       errors: errors.length,
       skippedBehind: skipped,
       rssMb: {
-        atWarmupEnd: Math.round(ref * 10) / 10,
-        min: Math.round(lo * 10) / 10,
-        max: Math.round(hi * 10) / 10,
+        firstMinuteMedian: Math.round(ref * 10) / 10,
+        minuteMedianMin: Math.round(lo * 10) / 10,
+        minuteMedianMax: Math.round(hi * 10) / 10,
+        sampleMin: Math.round(rawLo * 10) / 10,
+        sampleMax: Math.round(rawHi * 10) / 10,
       },
+      rssMinuteMedians: minuteMedians.map((m) => Math.round(m)),
       rssDriftPercent: Math.round(drift * 1000) / 10,
       rssBeforeWarmupEnd: samples.filter((s) => s.min < settled).map((s) => Math.round(s.rss)),
     };
