@@ -121,4 +121,15 @@ describe('routes through app.request()', () => {
     expect(text).toMatch(/fdfs_http_requests_total\{route="upload",method="POST",code="200"\} \d+/);
     expect(text).toMatch(/fdfs_http_requests_total\{route="file",method="GET",code="404"\} \d+/);
   });
+
+  it('reports the process memory in /metrics', async () => {
+    const text = await (await app.request('/metrics')).text();
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? -1);
+    const rss = gauge('process_resident_memory_bytes');
+    const heapUsed = gauge('nodejs_heap_used_bytes');
+    expect(rss).toBeGreaterThan(heapUsed);
+    expect(heapUsed).toBeGreaterThan(1 << 20);
+    expect(gauge('nodejs_heap_total_bytes')).toBeGreaterThanOrEqual(heapUsed);
+    expect(gauge('nodejs_external_memory_bytes')).toBeGreaterThan(0);
+  });
 });

@@ -92,6 +92,17 @@ export class Metrics {
     out.push(`fdfs_http_file_cache_hits_total ${cache.hits}`);
     head('fdfs_http_file_cache_misses_total', 'counter', 'Local downloads that read the disk.');
     out.push(`fdfs_http_file_cache_misses_total ${cache.misses}`);
+    // What a memory graph needs to tell a leak in JS objects from buffers (cache, sockets) or
+    // from the allocator holding freed pages.
+    const mem = process.memoryUsage();
+    head('process_resident_memory_bytes', 'gauge', 'Resident set size of this process.');
+    out.push(`process_resident_memory_bytes ${mem.rss}`);
+    head('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use by live and not yet collected objects.');
+    out.push(`nodejs_heap_used_bytes ${mem.heapUsed}`);
+    head('nodejs_heap_total_bytes', 'gauge', 'V8 heap reserved.');
+    out.push(`nodejs_heap_total_bytes ${mem.heapTotal}`);
+    head('nodejs_external_memory_bytes', 'gauge', 'Memory outside the V8 heap held by JS objects (Buffers).');
+    out.push(`nodejs_external_memory_bytes ${mem.external}`);
     return `${out.join('\n')}\n`;
   }
 }

@@ -31,12 +31,12 @@ function median(values: number[]): number {
 }
 
 /** Medians of whole minutes counted from `from`; a trailing part-minute is left out. */
-function medianPerMinute(samples: { min: number; rss: number }[], from: number): number[] {
+function medianPerMinute(samples: { min: number; value: number }[], from: number): number[] {
   const buckets: number[][] = [];
   for (const s of samples) {
     const i = Math.floor(s.min - from);
     const bucket = buckets[i] ?? [];
-    bucket.push(s.rss);
+    bucket.push(s.value);
     buckets[i] = bucket;
   }
   const whole = buckets.filter((b) => b.length >= 5);
@@ -46,12 +46,23 @@ function medianPerMinute(samples: { min: number; rss: number }[], from: number):
 /** http.cache.max_memory is 64 MB by default; "full" leaves room for one file more. */
 const CACHE_FULL_MB = 63;
 
-async function cacheMb(base: string): Promise<number> {
+interface Gauges {
+  cacheMb: number;
+  heapMb: number;
+  externalMb: number;
+}
+
+async function gauges(base: string): Promise<Gauges> {
   const text = await fetch(`${base}/metrics`).then(
     (r) => r.text(),
     () => '',
   );
-  return Number(/^fdfs_http_file_cache_bytes (\d+)/m.exec(text)?.[1] ?? 0) / 2 ** 20;
+  const mb = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0) / 2 ** 20;
+  return {
+    cacheMb: mb('fdfs_http_file_cache_bytes'),
+    heapMb: mb('nodejs_heap_used_bytes'),
+    externalMb: mb('nodejs_external_memory_bytes'),
+  };
 }
 
 async function main(): Promise<void> {
@@ -106,7 +117,7 @@ async function main(): Promise<void> {
     let finished = 0;
     let inflight = 0;
     let skipped = 0;
-    const samples: { min: number; rss: number; cacheMb: number }[] = [];
+    const samples: ({ min: number; rss: number } & Gauges)[] = [];
     let nextSample = start;
     while (Date.now() < end) {
       const due = Math.floor(((Date.now() - start) / 1000) * rate);
@@ -132,7 +143,7 @@ async function main(): Promise<void> {
       if (Date.now() >= nextSample) {
         const rss = await rssMb(pid);
         const min = (Date.now() - start) / 60_000;
-        samples.push({ min, rss, cacheMb: await cacheMb(base) });
+        samples.push({ min, rss, ...(await gauges(base)) });
         if (samples.length % 6 === 1)
           log(`${min.toFixed(1)} min: ${finished} cycles, ${errors.length} errors, RSS ${rss.toFixed(1)} MB`);
         nextSample += 10_000;
@@ -145,7 +156,12 @@ async function main(): Promise<void> {
     const full = samples.find((s) => s.cacheMb >= CACHE_FULL_MB)?.min;
     const settled = Math.max(warmup, full ?? warmup);
     const after = samples.filter((s) => s.min >= settled);
-    const minuteMedians = medianPerMinute(after, settled);
+    const perMinute = (pick: (s: (typeof samples)[number]) => number) =>
+      medianPerMinute(
+        after.map((s) => ({ min: s.min, value: pick(s) })),
+        settled,
+      ).map((m) => Math.round(m));
+    const minuteMedians = perMinute((s) => s.rss);
     const ref = minuteMedians[0] ?? 0;
     const lo = Math.min(...minuteMedians);
     const hi = Math.max(...minuteMedians);
@@ -169,7 +185,10 @@ async function main(): Promise<void> {
         sampleMin: Math.round(rawLo * 10) / 10,
         sampleMax: Math.round(rawHi * 10) / 10,
       },
-      rssMinuteMedians: minuteMedians.map((m) => Math.round(m)),
+      rssMinuteMedians: minuteMedians,
+      // Which part moves, if RSS does: JS objects, Buffers, or neither (the allocator).
+      heapUsedMinuteMedians: perMinute((s) => s.heapMb),
+      externalMinuteMedians: perMinute((s) => s.externalMb),
       rssDriftPercent: Math.round(drift * 1000) / 10,
       rssBeforeWarmupEnd: samples.filter((s) => s.min < settled).map((s) => Math.round(s.rss)),
     };
