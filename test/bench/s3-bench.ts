@@ -1,23 +1,27 @@
 /**
  * The S3 section of `npm run bench`: PutObject of 100 KB next to the gateway's multipart
- * `POST /upload` of the same bytes, GetObject of 4 KB next to the direct-URL GET of the same file
- * (the S3 requests presigned by the AWS SDK's own signer, so one keep-alive node:http loop drives
- * both sides alike), then ListObjectsV2 pages of 1,000 keys from a bucket filled straight through
- * openLmdbNamespace (S3_BENCH_KEYS, default 1,000,000), as p50/p99 of one page at a time.
+ * `POST /upload` of the same bytes, GetObject of 4 KB next to the direct-URL GET of the same file,
+ * each pair in turns (3 rounds, the order alternating) from the same load generator (s3-load.ts:
+ * wrk when installed), S3 requests presigned by the AWS SDK's own signer before each run; then
+ * ListObjectsV2 pages of 1,000 keys from a bucket filled straight through openLmdbNamespace
+ * (S3_BENCH_KEYS, default 1,000,000), as p50/p99 of one page at a time.
  *
  * bench.ts calls `s3Section(node, seconds)`; `node dist/test/bench/s3-bench.js` runs it alone.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ObjectRecord } from '../../src/namespace/index.js';
 import { openLmdbNamespace } from '../../src/namespace/index.js';
 import { type RunningNode, startNode, tempDir } from '../helpers/node-process.js';
 import { smithySigner, wireQuery } from '../helpers/s3-smithy-signer.js';
-import { type Row, table, timed } from './native-bench.js';
+import { type Row, table } from './native-bench.js';
+import { drive, hasWrk, type Load, type Measured } from './s3-load.js';
 
 const CONCURRENCY = [16, 64];
+const ROUNDS = 3;
 const BOUNDARY = 'fdfsS3BenchBoundary';
 const BUCKET = 'bench';
 
@@ -48,18 +52,6 @@ async function ok(agent: Agent, r: Req): Promise<Buffer> {
   return res.body;
 }
 
-/** `c` keep-alive loops for `seconds`, each request made fresh by `make(i)` (e.g. presigned). */
-async function load(c: number, seconds: number, make: (i: number) => Promise<Req>) {
-  const agent = new Agent({ keepAlive: true, maxSockets: c });
-  try {
-    return await timed(c, seconds, Number.MAX_SAFE_INTEGER, async (i) => {
-      await ok(agent, await make(i));
-    });
-  } finally {
-    agent.destroy();
-  }
-}
-
 class S3Urls {
   private readonly signer;
   constructor(
@@ -69,8 +61,8 @@ class S3Urls {
   ) {
     this.signer = smithySigner(accessKey, secretKey);
   }
-  /** A presigned URL for `method` on `path` (UNSIGNED-PAYLOAD, as presigned requests are). */
-  async url(method: string, path: string, query: Record<string, string> = {}): Promise<string> {
+  /** A presigned path and query for `method` on `path` (UNSIGNED-PAYLOAD, as presigned requests are). */
+  async target(method: string, path: string, query: Record<string, string> = {}): Promise<string> {
     const { host, port } = this.node.s3;
     const signed = await this.signer.presign(
       {
@@ -84,8 +76,11 @@ class S3Urls {
       },
       { expiresIn: 3600 },
     );
-    const q = wireQuery(signed.query as Record<string, string>);
-    return `http://${host}:${port}${path}?${q}`;
+    return `${path}?${wireQuery(signed.query as Record<string, string>)}`;
+  }
+  async url(method: string, path: string, query: Record<string, string> = {}): Promise<string> {
+    const { host, port } = this.node.s3;
+    return `http://${host}:${port}${await this.target(method, path, query)}`;
   }
 }
 
@@ -103,63 +98,156 @@ function multipart(size: number): Buffer {
   ]);
 }
 
+/** One side of a comparison: its row label and the load of its next run (made before the run). */
+interface Side {
+  readonly op: string;
+  readonly load: (expectedOps: number) => Promise<Load>;
+}
+
+interface Pair {
+  readonly rows: Row[];
+  readonly line: string;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const rate = (m: Measured) => m.ops / m.seconds;
+
+/**
+ * `a` against `b` at `c` connections: ROUNDS rounds in turns, the order alternating, so both sides
+ * see the same machine (others' load comes and goes); a short warm-up of each first.
+ */
+async function inTurns(
+  what: string,
+  a: Side,
+  b: Side,
+  size: number,
+  c: number,
+  seconds: number,
+  o: { readonly wrk: boolean; readonly dir: string; readonly pid: number | undefined },
+): Promise<Pair> {
+  let best = 0;
+  const once = async (side: Side, secs: number, name: string) => {
+    // Enough presigned targets for three times the best rate seen so far, and at least 2,000.
+    const load = await side.load(Math.max(2000, Math.ceil(best * secs * 3)));
+    const m = await drive(load, c, secs, { ...o, name });
+    best = Math.max(best, rate(m));
+    return m;
+  };
+  await once(a, 1, `warm-a-${c}`);
+  await once(b, 1, `warm-b-${c}`);
+  const ra: Measured[] = [];
+  const rb: Measured[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    if (r % 2 === 0) {
+      ra.push(await once(a, seconds, `a-${c}-${r}`));
+      rb.push(await once(b, seconds, `b-${c}-${r}`));
+    } else {
+      rb.push(await once(b, seconds, `b-${c}-${r}`));
+      ra.push(await once(a, seconds, `a-${c}-${r}`));
+    }
+  }
+  const sum = (ms: Measured[]) => ({
+    ops: ms.reduce((t, m) => t + m.ops, 0),
+    seconds: ms.reduce((t, m) => t + m.seconds, 0),
+  });
+  const ratios = ra.map((m, i) => rate(m) / rate(rb[i] as Measured));
+  const cpu = (ms: Measured[]) => {
+    const xs = ms.map((m) => m.cpuUs).filter((x): x is number => x !== undefined);
+    return xs.length === ms.length ? `${median(xs).toFixed(0)} µs` : 'n/a';
+  };
+  return {
+    rows: [
+      { op: a.op, size, concurrency: c, ...sum(ra) },
+      { op: b.op, size, concurrency: c, ...sum(rb) },
+    ],
+    line:
+      `${what}, ${c} conn: ${(median(ra.map(rate)) / median(rb.map(rate))).toFixed(2)} (aim ≥ 0.8; ` +
+      `rounds ${ratios.map((x) => x.toFixed(2)).join(' / ')}); server CPU per request ${cpu(ra)} vs ${cpu(rb)}`,
+  };
+}
+
 /** PutObject vs POST /upload, GetObject vs direct-URL GET; returns the table rows and ratio lines. */
 export async function s3Rates(
   node: RunningNode,
   seconds: number,
-): Promise<{ rows: Row[]; ratios: string[] }> {
+): Promise<{ rows: Row[]; ratios: string[]; wrk: boolean }> {
   const [ak, sk] = await credentialOf(node);
   const s3 = new S3Urls(node, ak, sk);
   const agent = new Agent({ keepAlive: true });
   const origin = `http://${node.http.host}:${node.http.port}`;
-  await ok(agent, { method: 'PUT', url: await s3.url('PUT', `/${BUCKET}`) });
-  const rows: Row[] = [];
-  const ratios: string[] = [];
-  const put = Buffer.alloc(100 * 1024, 0x61);
-  const form = multipart(put.length);
-  for (const c of CONCURRENCY) {
-    const p = await load(c, seconds, async (i) => ({
-      method: 'PUT',
-      url: await s3.url('PUT', `/${BUCKET}/put-${c}-${i}.bin`),
-      body: put,
-    }));
-    const m = await load(c, seconds, async () => ({
-      method: 'POST',
-      url: `${origin}/upload`,
-      headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
-      body: form,
-    }));
-    rows.push({ op: 's3 PutObject', size: put.length, concurrency: c, ...p });
-    rows.push({ op: 'http POST multipart', size: put.length, concurrency: c, ...m });
-    ratios.push(
-      `PutObject/POST /upload, 100 KB, ${c} conn: ${(p.ops / p.seconds / (m.ops / m.seconds)).toFixed(2)} (aim ≥ 0.8)`,
-    );
+  const s3Origin = `http://${node.s3.host}:${node.s3.port}`;
+  const wrk = await hasWrk();
+  const dir = await mkdtemp(join(tmpdir(), 'fdfs-s3-bench-'));
+  const o = { wrk, dir, pid: node.child.pid };
+  try {
+    await ok(agent, { method: 'PUT', url: await s3.url('PUT', `/${BUCKET}`) });
+    const rows: Row[] = [];
+    const ratios: string[] = [];
+    const put = Buffer.alloc(100 * 1024, 0x61);
+    let batch = 0;
+    const putSide: Side = {
+      op: 's3 PutObject',
+      async load(n) {
+        const b = batch++;
+        const targets: string[] = [];
+        for (let i = 0; i < n; i++) targets.push(await s3.target('PUT', `/${BUCKET}/put-${b}-${i}.bin`));
+        return { method: 'PUT', origin: s3Origin, targets, body: put };
+      },
+    };
+    const form = multipart(put.length);
+    const postSide: Side = {
+      op: 'http POST multipart',
+      load: async () => ({
+        method: 'POST',
+        origin,
+        targets: ['/upload'],
+        headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+        body: form,
+      }),
+    };
+    for (const c of CONCURRENCY) {
+      const p = await inTurns('PutObject/POST /upload, 100 KB', putSide, postSide, put.length, c, seconds, o);
+      rows.push(...p.rows);
+      ratios.push(p.line);
+    }
+    const small = Buffer.alloc(4 * 1024, 0x62);
+    await ok(agent, { method: 'PUT', url: await s3.url('PUT', `/${BUCKET}/small.bin`), body: small });
+    const getTarget = await s3.target('GET', `/${BUCKET}/small.bin`);
+    const head = await new Promise<string>((resolve, reject) => {
+      request(`${s3Origin}${getTarget}`, { agent }, (res) => {
+        res.resume();
+        resolve(String(res.headers['x-fdfs-file-id']));
+      })
+        .on('error', reject)
+        .end();
+    });
+    await ok(agent, { method: 'GET', url: `${origin}/${head}` }); // into the small-file cache, as a hot file is
+    const getSide: Side = {
+      op: 's3 GetObject',
+      load: async () => ({ method: 'GET', origin: s3Origin, targets: [getTarget] }),
+    };
+    const directSide: Side = {
+      op: 'http GET direct URL',
+      load: async () => ({ method: 'GET', origin, targets: [`/${head}`] }),
+    };
+    for (const c of CONCURRENCY) {
+      const p = await inTurns(
+        'GetObject/direct-URL GET, 4 KB',
+        getSide,
+        directSide,
+        small.length,
+        c,
+        seconds,
+        o,
+      );
+      rows.push(...p.rows);
+      ratios.push(p.line);
+    }
+    return { rows, ratios, wrk };
+  } finally {
+    agent.destroy();
+    await rm(dir, { recursive: true, force: true });
   }
-  const small = Buffer.alloc(4 * 1024, 0x62);
-  const putUrl = await s3.url('PUT', `/${BUCKET}/small.bin`);
-  await ok(agent, { method: 'PUT', url: putUrl, body: small });
-  const getUrl = await s3.url('GET', `/${BUCKET}/small.bin`);
-  const head = await new Promise<string>((resolve, reject) => {
-    request(getUrl, { agent }, (res) => {
-      res.resume();
-      resolve(String(res.headers['x-fdfs-file-id']));
-    })
-      .on('error', reject)
-      .end();
-  });
-  const direct = `${origin}/${head}`;
-  await ok(agent, { method: 'GET', url: direct }); // into the small-file cache, as a hot file is
-  agent.destroy();
-  for (const c of CONCURRENCY) {
-    const g = await load(c, seconds, async () => ({ method: 'GET', url: getUrl }));
-    const d = await load(c, seconds, async () => ({ method: 'GET', url: direct }));
-    rows.push({ op: 's3 GetObject', size: small.length, concurrency: c, ...g });
-    rows.push({ op: 'http GET direct URL', size: small.length, concurrency: c, ...d });
-    ratios.push(
-      `GetObject/direct-URL GET, 4 KB, ${c} conn: ${(g.ops / g.seconds / (d.ops / d.seconds)).toFixed(2)} (aim ≥ 0.8)`,
-    );
-  }
-  return { rows, ratios };
 }
 
 function rec(key: string, i: number): ObjectRecord {
@@ -237,10 +325,12 @@ export async function s3ListSection(total: number): Promise<string> {
 
 /** The printed S3 section. `node` is a running `fdfs start` with its S3 endpoint. */
 export async function s3Section(node: RunningNode, seconds: number): Promise<string> {
-  const { rows, ratios } = await s3Rates(node, seconds);
+  const { rows, ratios, wrk } = await s3Rates(node, seconds);
   const total = Number(process.env.S3_BENCH_KEYS ?? 1_000_000);
   const list = await s3ListSection(total);
-  return `${table('S3 API (presigned requests and plain HTTP from one keep-alive node:http loop)', rows)}\n${ratios.join('\n')}\n\n${list}`;
+  const from = wrk ? 'wrk' : 'keep-alive node:http loops (install wrk for server-bound figures)';
+  const title = `S3 API (load from ${from}; each pair ${ROUNDS} rounds in turns; S3 requests presigned before each run)`;
+  return `${table(title, rows)}\n${ratios.join('\n')}\n\n${list}`;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
