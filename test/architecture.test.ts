@@ -19,6 +19,8 @@ const allowed: Record<string, readonly string[]> = {
   s3: ['common', 'protocol', 'fileid', 'config', 'client', 'namespace', 'gateway'],
   // A plugin of the gateway (as s3 is a front end beside it): cli hands it in.
   image: ['common', 'fileid', 'config', 'gateway'],
+  // The package's public entry points (package.json "exports"): they re-export, never run roles.
+  exports: ['common', 'protocol', 'fileid', 'config', 'client', 'tracker', 'storage', 'gateway'],
   cli: [
     'common',
     'protocol',

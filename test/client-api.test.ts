@@ -4,7 +4,7 @@
  * against a real `fdfs start` and, for the silent-peer cases, a raw TCP server that never answers.
  */
 import { spawn } from 'node:child_process';
-import { readdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FdfsClient } from '../src/client/index.js';
 import { FdfsError } from '../src/common/index.js';
 import { eventually, type RunningNode, startNode } from './helpers/node-process.js';
+import { storedNames, tempNames } from './helpers/stored.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 let node: RunningNode;
@@ -20,17 +21,6 @@ let tracker: string;
 
 const bytes = (n: number, seed = 3) =>
   Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff));
-
-/** Every file name under the store path's data/ except the binlog folder: what an upload leaves. */
-async function storedNames(): Promise<string[]> {
-  const data = join(node.base, 'storage', 'data');
-  const all = (await readdir(data, { recursive: true, withFileTypes: true }))
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name).slice(data.length + 1));
-  return all.filter((p) => !p.startsWith('sync/')).sort();
-}
-
-const tmpFiles = () => readdir(join(node.base, 'storage', 'data', '.tmp'));
 
 async function rejection(p: Promise<unknown>): Promise<FdfsError> {
   const err = await p.then(
@@ -129,7 +119,7 @@ describe('FdfsClient({ trackers }) against fdfs start', () => {
   });
 
   it('an abort mid-upload rejects with ECANCELED and leaves nothing stored', async () => {
-    const before = await storedNames();
+    const before = await storedNames(node.base);
     const ctl = new AbortController();
     let sent = 0;
     // 64 KB at once, then nothing: the storage holds a temp file and waits for the rest.
@@ -141,7 +131,7 @@ describe('FdfsClient({ trackers }) against fdfs start', () => {
     });
     const upload = client.upload(body, { size: 1_000_000, ext: 'bin', signal: ctl.signal });
     await eventually(async () => {
-      if ((await tmpFiles()).length === 0) throw new Error('no temp file yet');
+      if ((await tempNames(node.base)).length === 0) throw new Error('no temp file yet');
     });
     ctl.abort();
     const err = await rejection(upload);
@@ -149,9 +139,9 @@ describe('FdfsClient({ trackers }) against fdfs start', () => {
     expect(err.message).toBe('upload: aborted');
     expect(body.destroyed).toBe(true);
     await eventually(async () => {
-      if ((await tmpFiles()).length > 0) throw new Error('temp file still there');
+      if ((await tempNames(node.base)).length > 0) throw new Error('temp file still there');
     });
-    expect(await storedNames()).toEqual(before);
+    expect(await storedNames(node.base)).toEqual(before);
     expect(client.pool.stats.active).toBe(0);
   });
 

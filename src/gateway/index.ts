@@ -3,6 +3,7 @@ export type { GatewayContext } from './context.js';
 export { errorBody, fail, httpStatusOf, spoken } from './errors.js';
 export type { FileReply, FileRequest, FileService, ServeOptions } from './file-get.js';
 export { type FileTarget, parseFileUrl } from './file-url.js';
+export { type FileHandlerOptions, fileHandler, type HandlerOptions, uploadHandler } from './handlers.js';
 export { LINK_AUDIENCE, LinkSigner } from './links.js';
 export { MAX_RANGES, parseRange } from './range.js';
 export { type GatewayHandle, type GatewayLimits, startGateway } from './serve.js';

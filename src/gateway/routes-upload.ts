@@ -5,7 +5,7 @@ import type { GatewayEnv } from './context.js';
 import { baseUrl, peerOf } from './peer.js';
 import type { UploadRequest, UploadService } from './upload-service.js';
 
-function fromHono(c: Context): UploadRequest {
+export function fromHono(c: Context): UploadRequest {
   let body: ReturnType<typeof requestBody> | undefined;
   return {
     header: (name) => c.req.header(name),
