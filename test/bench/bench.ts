@@ -7,6 +7,7 @@
 import { cpus, totalmem } from 'node:os';
 import { startNode } from '../helpers/node-process.js';
 import { httpSection } from './http-bench.js';
+import { IMAGE_BENCH_ARGS, imageSection } from './image-bench.js';
 import { nativeBench, table } from './native-bench.js';
 import { replicationSection } from './replication-bench.js';
 import { s3Section } from './s3-bench.js';
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
     `fastdfs-ts benchmark — node ${process.version}, ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${seconds}s per cell\n\n`,
   );
   for (const durable of [true, false]) {
-    const node = await startNode({ args: ['--set', `durable_writes=${durable}`] });
+    const node = await startNode({ args: ['--set', `durable_writes=${durable}`, ...IMAGE_BENCH_ARGS] });
     try {
       const rows = await nativeBench(node, seconds);
       process.stdout.write(`${table(`Native protocol, durable_writes=${durable}`, rows)}\n\n`);
@@ -27,6 +28,8 @@ async function main(): Promise<void> {
       if (durable) process.stdout.write(`${await httpSection(node, seconds)}\n\n`);
       // S3 figures next to the HTTP ones they are compared with, on the same node.
       if (durable) process.stdout.write(`${await s3Section(node, seconds)}\n\n`);
+      // Image variants next to the plain GETs they are compared with.
+      if (durable) process.stdout.write(`${await imageSection(node, seconds)}\n\n`);
     } finally {
       await node.stop();
     }

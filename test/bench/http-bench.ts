@@ -22,14 +22,14 @@ const run = promisify(execFile);
 const CONCURRENCY = [16, 64];
 const BOUNDARY = 'fdfsBenchBoundary7MA4YWxk';
 
-interface Load {
+export interface Load {
   readonly method: 'GET' | 'POST';
   readonly url: string;
   readonly body?: Buffer;
   readonly contentType?: string;
 }
 
-async function which(cmd: string): Promise<boolean> {
+export async function which(cmd: string): Promise<boolean> {
   return run('sh', ['-c', `command -v ${cmd}`]).then(
     () => true,
     () => false,
@@ -45,7 +45,7 @@ function multipart(size: number): Buffer {
 }
 
 /** wrk for `seconds` at `c` connections; a non-2xx answer makes the figure worthless, so it throws. */
-async function wrk(
+export async function wrk(
   load: Load,
   c: number,
   seconds: number,
@@ -74,7 +74,11 @@ async function wrk(
 }
 
 /** The fallback when wrk is missing: keep-alive node:http loops (client-bound; figures are lower). */
-async function nodeLoad(load: Load, c: number, seconds: number): Promise<{ ops: number; seconds: number }> {
+export async function nodeLoad(
+  load: Load,
+  c: number,
+  seconds: number,
+): Promise<{ ops: number; seconds: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: c });
   const once = () =>
     new Promise<void>((resolve, reject) => {
@@ -151,7 +155,7 @@ async function startNginx(dir: string, root: string): Promise<{ url: string; sto
   };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 /** 4 KB GET at 16 connections, nginx and the gateway in turns; returns the lines to print. */
 async function versusNginx(gatewayUrl: string, seconds: number, dir: string): Promise<string> {
