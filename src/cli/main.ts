@@ -24,6 +24,7 @@ Commands:
   sign <fileId>         print a signed download link (offline, from http.conf)
   s3 public <bucket>    let anonymous clients read an S3 bucket (--off: private again)
   s3 gc                 delete the files the S3 namespace released (garbage queue)
+  s3 import <bucket>    register the files of a FastDFS group as keys (no bytes copied)
 ${verbs.clientVerbsSummary}
 
 Run \`fdfs <command> --help\` for a command's options.

@@ -9,7 +9,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extOfPath } from '../client/index.js';
 import { isFdfsError, Status } from '../common/index.js';
-import { parseFileId } from '../fileid/index.js';
+import { decodeRemoteFilename, parseFileId } from '../fileid/index.js';
 import { limiter, spool, type TooLarge } from '../gateway/index.js';
 import type { ObjectPart } from '../namespace/index.js';
 import type { S3Context } from './context.js';
@@ -217,7 +217,8 @@ export async function readObject(
   end: number,
 ): Promise<Readable | Buffer> {
   const only = parts.length === 1 ? parts[0] : undefined;
-  if (!only || only.size > ctx.smallFiles.maxFileSize) return openObject(ctx, parts, start, end);
+  if (!only || only.size > ctx.smallFiles.maxFileSize || isAppender(only.fileId))
+    return openObject(ctx, parts, start, end);
   let data = ctx.smallFiles.get(only.fileId);
   if (data === undefined) {
     const chunks: Buffer[] = [];
@@ -226,4 +227,16 @@ export async function readObject(
     ctx.smallFiles.set(only.fileId, data);
   }
   return data.subarray(start, end + 1);
+}
+
+/**
+ * An appender file (only `fdfs s3 import` brings one in, or a copy shares it) is the one whose id may name
+ * other bytes: native appends and modifies change it, so it stays out of the cache.
+ */
+function isAppender(fileId: string): boolean {
+  try {
+    return decodeRemoteFilename(parseFileId(fileId).remoteFilename).type === 'appender';
+  } catch {
+    return true;
+  }
 }

@@ -2,7 +2,7 @@
  * Small objects' bytes kept in memory, least recently used out first: a GetObject of a cached file
  * costs no fs call (the direct-URL path does the same). A FastDFS file id never names other bytes
  * (the name carries time, size and CRC32), so an entry only goes stale when its file is deleted,
- * and this endpoint's deletes evict it.
+ * and this endpoint's deletes evict it. An imported appender file is the exception: it never comes here.
  */
 export class SmallFiles {
   private readonly entries = new Map<string, Buffer>();
