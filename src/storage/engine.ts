@@ -3,7 +3,6 @@
  * and a gateway running beside the storage can call them directly.
  */
 import { stat, unlink } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import { FdfsError, type Logger, Status } from '../common/index.js';
 import type { StorageConfig } from '../config/types.js';
 import {
@@ -26,7 +25,8 @@ import { checkMetadata, META_SUFFIX, readMetadataRaw, writeMetadata } from './me
 import { hex, type StorePaths, subdirsOf } from './store-paths.js';
 
 export interface UploadInput {
-  readonly body: Readable;
+  /** A Readable, or the frame reader's chunks of a native request. */
+  readonly body: AsyncIterable<Buffer>;
   /** Absent when the length is not known up front (the gateway's multipart parts). */
   readonly size?: number;
   /** With no `size`: refuse (EFBIG) a body longer than this. */
@@ -154,7 +154,7 @@ export class StorageEngine {
     master: string,
     prefix: string,
     ext: string,
-    body: Readable,
+    body: AsyncIterable<Buffer>,
     size: number,
   ): Promise<string> {
     const remote = slaveRemoteFilename(master, prefix, ext);
@@ -241,7 +241,7 @@ export class StorageEngine {
   }
 }
 
-async function drain(body: Readable): Promise<void> {
+async function drain(body: AsyncIterable<Buffer>): Promise<void> {
   for await (const _ of body) {
     // consume so the connection stays in step
   }

@@ -38,7 +38,7 @@ export function storageHandler(engine: StorageEngine, counters: StorageCounters,
     if (p.size !== h.length - UPLOAD_PREFIX_SIZE)
       throw einval(`upload file size ${p.size} does not match body length ${h.length}`);
     const remote = await engine.upload({
-      body: ctx.reader.stream(p.size),
+      body: ctx.reader.take(p.size),
       size: p.size,
       ext: p.ext,
       storePathIndex: p.storePathIndex,
@@ -54,7 +54,7 @@ export function storageHandler(engine: StorageEngine, counters: StorageCounters,
     if (f.size !== h.length - SLAVE_FIXED_SIZE - f.masterLen)
       throw einval(`slave file size ${f.size} does not match body length`);
     const master = (await ctx.reader.readExact(f.masterLen)).toString('utf8');
-    const remote = await engine.uploadSlave(master, f.prefix, f.ext, ctx.reader.stream(f.size), f.size);
+    const remote = await engine.uploadSlave(master, f.prefix, f.ext, ctx.reader.take(f.size), f.size);
     await ctx.reply(encodeUploadReply(engine.group, remote));
   }
 
