@@ -6,6 +6,7 @@ import { tokenOf } from '../src/s3/list-ops.js';
 import { multipartEtag } from '../src/s3/multipart-complete.js';
 import { assertKey, bucketNameProblem } from '../src/s3/names.js';
 import { tryDecode, uriEncode } from '../src/s3/sigv4-crypto.js';
+import { SmallFiles } from '../src/s3/small-files.js';
 import { bucketOfHost, parseTarget } from '../src/s3/target.js';
 
 const detailOf = (fn: () => unknown) => {
@@ -130,5 +131,25 @@ describe('SigV4 URI encoding', () => {
     expect(tryDecode('a+b c')).toBe('a+b c');
     expect(tryDecode('a%2Fb')).toBe('a/b');
     expect(tryDecode('a%zz')).toBeUndefined();
+  });
+});
+
+describe('small-file cache', () => {
+  it('evicts the least recently used, a hit on the newest entry keeping the order', () => {
+    const cache = new SmallFiles(10, 20);
+    const bytes = (c: string) => Buffer.alloc(10, c);
+    cache.set('a', bytes('a'));
+    cache.set('b', bytes('b'));
+    expect(cache.get('a')).toEqual(bytes('a')); // order now b, a
+    cache.set('c', bytes('c')); // over 20 bytes: b goes; c is the newest now
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')).toEqual(bytes('a')); // c, a
+    cache.set('d', bytes('d')); // c goes
+    expect([cache.get('c'), cache.get('a'), cache.get('d')]).toEqual([undefined, bytes('a'), bytes('d')]);
+    expect(cache.get('d')).toEqual(bytes('d')); // already the newest: a, d
+    cache.set('e', bytes('e')); // a goes
+    expect([cache.get('a'), cache.get('d'), cache.get('e')]).toEqual([undefined, bytes('d'), bytes('e')]);
+    cache.set('big', Buffer.alloc(11)); // past maxFileSize: not kept
+    expect(cache.get('big')).toBeUndefined();
   });
 });

@@ -57,14 +57,14 @@ export function fileIdHeader(rec: Pick<ObjectRecord, 'parts'>): Record<string, s
   return { 'x-fdfs-file-id': rec.parts.map((p) => p.fileId).join(', ') };
 }
 
-const OVERRIDES: Readonly<Record<string, string>> = {
-  'response-content-type': 'content-type',
-  'response-content-language': 'content-language',
-  'response-expires': 'expires',
-  'response-cache-control': 'cache-control',
-  'response-content-disposition': 'content-disposition',
-  'response-content-encoding': 'content-encoding',
-};
+const OVERRIDES: readonly (readonly [string, string])[] = [
+  ['response-content-type', 'content-type'],
+  ['response-content-language', 'content-language'],
+  ['response-expires', 'expires'],
+  ['response-cache-control', 'cache-control'],
+  ['response-content-disposition', 'content-disposition'],
+  ['response-content-encoding', 'content-encoding'],
+];
 
 /** The headers of a GET or HEAD answer (without length and range). */
 export function objectHeaders(call: S3Call, rec: ObjectRecord): Record<string, string> {
@@ -81,7 +81,7 @@ export function objectHeaders(call: S3Call, rec: ObjectRecord): Record<string, s
   for (const k of Object.keys(rec.meta)) h[`x-amz-meta-${k}`] = rec.meta[k] as string;
   if (rec.parts.length > 1) h['x-amz-mp-parts-count'] = String(rec.parts.length);
   if (call.target.query.size === 0) return h;
-  for (const [param, header] of Object.entries(OVERRIDES)) {
+  for (const [param, header] of OVERRIDES) {
     const v = call.q(param);
     if (v === undefined) continue;
     if (call.owner === undefined) {

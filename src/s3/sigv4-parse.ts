@@ -154,7 +154,17 @@ export function parsePresignQuery(params: readonly QueryParam[]): PresignClaim {
 }
 
 /** `20130524T000000Z` → ms since epoch, or undefined when malformed. */
+/** The last date parsed: requests signed within the same second (and a reused presigned URL) share it. */
+let lastDate: { readonly text: string; readonly ms: number | undefined } | undefined;
+
 export function parseAmzDate(text: string): number | undefined {
+  if (lastDate?.text === text) return lastDate.ms;
+  const ms = parseAmzDateOnce(text);
+  lastDate = { text, ms };
+  return ms;
+}
+
+function parseAmzDateOnce(text: string): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];

@@ -13,11 +13,17 @@ export class SmallFiles {
     private readonly maxMemory = 64 * 1024 * 1024,
   ) {}
 
+  /** The most recently used id: a hit on it needs no move to the end of the order. */
+  private newest: string | undefined;
+
   get(fileId: string): Buffer | undefined {
     const data = this.entries.get(fileId);
     if (data === undefined) return undefined;
-    this.entries.delete(fileId);
-    this.entries.set(fileId, data);
+    if (fileId !== this.newest) {
+      this.entries.delete(fileId);
+      this.entries.set(fileId, data);
+      this.newest = fileId;
+    }
     return data;
   }
 
@@ -25,6 +31,7 @@ export class SmallFiles {
     if (data.length > this.maxFileSize || data.length > this.maxMemory) return;
     this.delete(fileId);
     this.entries.set(fileId, data);
+    this.newest = fileId;
     this.bytes += data.length;
     for (const [key, old] of this.entries) {
       if (this.bytes <= this.maxMemory) break;
@@ -37,6 +44,7 @@ export class SmallFiles {
     const data = this.entries.get(fileId);
     if (data === undefined) return;
     this.entries.delete(fileId);
+    if (this.newest === fileId) this.newest = undefined;
     this.bytes -= data.length;
   }
 }
