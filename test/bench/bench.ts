@@ -11,6 +11,7 @@ import { IMAGE_BENCH_ARGS, imageSection } from './image-bench.js';
 import { nativeBench, table } from './native-bench.js';
 import { replicationSection } from './replication-bench.js';
 import { s3Section } from './s3-bench.js';
+import { namespaceSection } from './s3-namespace-bench.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
 
@@ -37,7 +38,9 @@ async function main(): Promise<void> {
 }
 
 async function replication(): Promise<void> {
-  process.stdout.write(`${await replicationSection(seconds)}\n`);
+  process.stdout.write(`${await replicationSection(seconds)}\n\n`);
+  // The S3 namespace on lmdb and on PostgreSQL, on nodes of their own.
+  process.stdout.write(`${await namespaceSection(seconds)}\n`);
 }
 
 main()

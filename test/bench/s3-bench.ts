@@ -46,13 +46,13 @@ function send(agent: Agent, r: Req): Promise<{ status: number; body: Buffer }> {
   });
 }
 
-async function ok(agent: Agent, r: Req): Promise<Buffer> {
+export async function ok(agent: Agent, r: Req): Promise<Buffer> {
   const res = await send(agent, r);
   if (res.status >= 300) throw new Error(`${r.method} ${r.url}: ${res.status} ${res.body.toString()}`);
   return res.body;
 }
 
-class S3Urls {
+export class S3Urls {
   private readonly signer;
   constructor(
     private readonly node: RunningNode,
@@ -84,7 +84,7 @@ class S3Urls {
   }
 }
 
-async function credentialOf(node: RunningNode): Promise<[string, string]> {
+export async function credentialOf(node: RunningNode): Promise<[string, string]> {
   const line = (await readFile(join(node.base, 's3-credentials'), 'utf8')).trim();
   const i = line.indexOf(':');
   return [line.slice(0, i), line.slice(i + 1)];

@@ -1,0 +1,202 @@
+/**
+ * The namespace section of `npm run bench`: the same S3 endpoint on the embedded lmdb store and on
+ * PostgreSQL (a throwaway cluster with fsync and synchronous commit on, so both stores are durable
+ * before they answer). Two `fdfs start` nodes differing only in s3.namespace: PutObject of 4 KB in
+ * turns (3 rounds, the order alternating, presigned before each run, from s3-load.ts), then
+ * ListObjectsV2 pages of 1,000 keys at random start-after and a delimited page of 1,000 common
+ * prefixes, one page at a time, from a bucket of S3_BENCH_NS_KEYS keys (default 100,000) in each.
+ *
+ * bench.ts calls `namespaceSection(seconds)`; `node dist/test/bench/s3-namespace-bench.js` runs it alone.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import type { Namespace, ObjectRecord } from '../../src/namespace/index.js';
+import { openLmdbNamespace, openPgNamespace } from '../../src/namespace/index.js';
+import { type RunningNode, startNode, tempDir } from '../helpers/node-process.js';
+import { postgresBinDir, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { credentialOf, ok, S3Urls } from './s3-bench.js';
+import { drive, hasWrk, type Measured } from './s3-load.js';
+
+const ROUNDS = 3;
+const CONCURRENCY = [16, 64];
+const keyOf = (i: number) => `dir${String(i % 1000).padStart(4, '0')}/file-${String(i).padStart(8, '0')}.dat`;
+
+interface Side {
+  readonly name: string;
+  readonly node: RunningNode;
+  readonly s3: S3Urls;
+}
+
+function rec(i: number): ObjectRecord {
+  return {
+    bucket: 'big',
+    key: keyOf(i),
+    parts: [{ fileId: `group1/M00/00/00/wKgAAmZ${i}AAAAAAAAAAA.bin`, size: 1024 }],
+    size: 1024,
+    etag: '0123456789abcdef0123456789abcdef',
+    lastModified: 1_700_000_000_000 + i,
+    contentType: 'application/octet-stream',
+    headers: {},
+    meta: {},
+  };
+}
+
+async function fillThrough(ns: Namespace, total: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < total) {
+        const i = next++;
+        if ((await ns.putObject(rec(i))) !== 'ok') throw new Error(`fill ${i} failed`);
+      }
+    }),
+  );
+}
+
+/** The same keys and records as fillThrough, in one statement (a PutObject per key would take long). */
+async function fillPostgres(url: string, total: number): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(
+      `INSERT INTO fdfs_s3.objects (bucket, key, parts, size, etag, last_modified, content_type, headers, meta)
+       SELECT 'big', 'dir' || lpad((i % 1000)::text, 4, '0') || '/file-' || lpad(i::text, 8, '0') || '.dat',
+              jsonb_build_array(jsonb_build_object('fileId', 'group1/M00/00/00/wKgAAmZ' || i || 'AAAAAAAAAAA.bin', 'size', 1024)),
+              1024, '0123456789abcdef0123456789abcdef', 1700000000000 + i, 'application/octet-stream', '{}', '{}'
+       FROM generate_series(0, $1 - 1) AS i`,
+      [total],
+    );
+    await c.query('ANALYZE fdfs_s3.objects');
+  } finally {
+    await c.end();
+  }
+}
+
+const pct = (xs: number[], p: number) =>
+  ([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0).toFixed(1);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const rate = (m: Measured) => m.ops / m.seconds;
+
+async function listTimes(side: Side, total: number): Promise<{ plain: number[]; delimited: number[] }> {
+  const agent = new Agent({ keepAlive: true });
+  const plain: number[] = [];
+  const delimited: number[] = [];
+  try {
+    for (let r = 0; r < 200; r++) {
+      const url = await side.s3.url('GET', '/big', {
+        'list-type': '2',
+        'max-keys': '1000',
+        'start-after': keyOf(Math.floor(Math.random() * total)),
+      });
+      const t = performance.now();
+      const body = await ok(agent, { method: 'GET', url });
+      plain.push(performance.now() - t);
+      if (r === 0 && !body.includes('<Contents>')) throw new Error(`${side.name}: the page has no keys`);
+    }
+    for (let r = 0; r < 50; r++) {
+      const url = await side.s3.url('GET', '/big', { 'list-type': '2', 'max-keys': '1000', delimiter: '/' });
+      const t = performance.now();
+      const body = await ok(agent, { method: 'GET', url });
+      delimited.push(performance.now() - t);
+      if (r === 0 && !body.includes('<CommonPrefixes>')) throw new Error(`${side.name}: no common prefixes`);
+    }
+  } finally {
+    agent.destroy();
+  }
+  return { plain, delimited };
+}
+
+async function putRates(sides: readonly Side[], seconds: number): Promise<string[]> {
+  const body = Buffer.alloc(4 * 1024, 0x63);
+  const wrk = await hasWrk();
+  const dir = await mkdtemp(join(tmpdir(), 'fdfs-ns-bench-'));
+  const lines: string[] = [];
+  let batch = 0;
+  try {
+    for (const c of CONCURRENCY) {
+      const rates = new Map<string, number[]>(sides.map((s) => [s.name, []]));
+      const once = async (side: Side, secs: number) => {
+        const b = batch++;
+        const targets: string[] = [];
+        for (let i = 0; i < 4000; i++) targets.push(await side.s3.target('PUT', `/put/p-${b}-${i}.bin`));
+        const origin = `http://${side.node.s3.host}:${side.node.s3.port}`;
+        const load = { method: 'PUT' as const, origin, targets, body };
+        return drive(load, c, secs, { wrk, dir, name: `${side.name}-${b}`, pid: side.node.child.pid });
+      };
+      for (const s of sides) await once(s, 1);
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const s of r % 2 ? [...sides].reverse() : sides)
+          rates.get(s.name)?.push(rate(await once(s, seconds)));
+      }
+      const [lmdb, postgres] = sides.map((s) => median(rates.get(s.name) ?? []));
+      lines.push(
+        `PutObject 4 KB, ${c} conn: lmdb ${Math.round(lmdb ?? 0)}/s, PostgreSQL ${Math.round(postgres ?? 0)}/s, ` +
+          `ratio ${((postgres ?? 0) / (lmdb || 1)).toFixed(2)} (aim ≥ 0.7; medians of ${ROUNDS} rounds in turns)`,
+      );
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return lines;
+}
+
+/** The printed namespace section, or a line saying why it was skipped. */
+export async function namespaceSection(seconds: number): Promise<string> {
+  if (!postgresBinDir()) return 'S3 namespace lmdb vs PostgreSQL: skipped (no PostgreSQL server binaries)';
+  const total = Number(process.env.S3_BENCH_NS_KEYS ?? 100_000);
+  const db: TestPostgres = await startPostgres({ durable: true });
+  const baseL = await tempDir('fdfs-ns-bench-lmdb-');
+  const nodes: RunningNode[] = [];
+  try {
+    // lmdb: credential made at a first start, keys filled while the node is stopped.
+    const first = await startNode({ base: baseL });
+    const [akL, skL] = await credentialOf(first);
+    await first.stop();
+    const lmdbNs = await openLmdbNamespace(join(baseL, 's3-namespace'), { durable: false });
+    for (const name of ['big', 'put'])
+      await lmdbNs.createBucket({ name, owner: akL, createdAt: 0, public: false });
+    await fillThrough(lmdbNs, total);
+    await lmdbNs.close();
+    const nodeL = await startNode({ base: baseL });
+    nodes.push(nodeL);
+    const nodeP = await startNode({ args: ['--set', `s3.namespace=${db.url()}`] });
+    nodes.push(nodeP);
+    const [akP, skP] = await credentialOf(nodeP);
+    const pgNs = await openPgNamespace(db.url());
+    for (const name of ['big', 'put'])
+      await pgNs.createBucket({ name, owner: akP, createdAt: 0, public: false });
+    await pgNs.close();
+    await fillPostgres(db.url(), total);
+    const sides: Side[] = [
+      { name: 'lmdb', node: nodeL, s3: new S3Urls(nodeL, akL, skL) },
+      { name: 'postgres', node: nodeP, s3: new S3Urls(nodeP, akP, skP) },
+    ];
+    const puts = await putRates(sides, seconds);
+    const lists: string[] = [];
+    for (const s of sides) {
+      const t = await listTimes(s, total);
+      lists.push(
+        `  ${s.name.padEnd(8)} 1,000 keys at random start-after: p50 ${pct(t.plain, 50)} ms, p99 ${pct(t.plain, 99)} ms;` +
+          ` delimiter '/', 1,000 prefixes: p50 ${pct(t.delimited, 50)} ms, p99 ${pct(t.delimited, 99)} ms`,
+      );
+    }
+    return [
+      'S3 namespace: the embedded lmdb store vs PostgreSQL 15 (fsync and synchronous_commit on), same node otherwise',
+      ...puts,
+      `ListObjectsV2, max-keys 1000, bucket of ${total.toLocaleString('en')} keys (${(total / 1000).toLocaleString('en')} per prefix), one page at a time:`,
+      ...lists,
+    ].join('\n');
+  } finally {
+    for (const n of nodes) await n.stop();
+    await rm(baseL, { recursive: true, force: true });
+    await db.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.stdout.write(`${await namespaceSection(Number(process.env.BENCH_SECONDS ?? 2))}\n`);
+}
