@@ -366,14 +366,15 @@ describe('SigV4 payload modes and dates', () => {
       detail: 'InvalidArgument',
       message: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD needs a signed Authorization header',
     });
+    // SigV2 query parameters are not anonymous: an incomplete set is refused, never served.
     expect(
       failure(() => verifyRequest({ ...anon({}), rawQuery: 'AWSAccessKeyId=x' }, secretOf, NOW)),
     ).toEqual({
-      detail: 'InvalidRequest',
-      message: 'signature version 2 is not supported; use AWS4-HMAC-SHA256',
+      detail: 'AccessDenied',
+      message: 'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters',
     });
     expect(failure(() => verifyRequest({ ...anon({}), rawQuery: 'Signature=x' }, secretOf, NOW)).detail).toBe(
-      'InvalidRequest',
+      'AccessDenied',
     );
   });
 

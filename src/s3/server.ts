@@ -131,6 +131,7 @@ export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen):
           rawQuery: target.rawQuery,
           params: target.params,
           headers,
+          ...(target.hostBucket !== undefined && { hostBucket: target.hostBucket }),
         },
         ctx.secretOf,
         ctx.now(),

@@ -11,6 +11,8 @@ export interface S3Request {
   readonly params?: readonly QueryParam[];
   /** Lower-case names; repeated headers joined as node:http joins them. */
   readonly headers: Readonly<Record<string, string | undefined>>;
+  /** The bucket a virtual-host request names in its Host: SigV2 signs it in its resource. */
+  readonly hostBucket?: string;
 }
 
 /** Checks the chained signatures of aws-chunked framing (STREAMING-AWS4-HMAC-SHA256-PAYLOAD…). */

@@ -1,4 +1,5 @@
 import { s3Error } from './errors.js';
+import { isV2Header, isV2Query, verifyV2Header, verifyV2Query } from './sigv2.js';
 import {
   canonicalHeaders,
   canonicalQuery,
@@ -29,10 +30,10 @@ export const MAX_SKEW_MS = 15 * 60 * 1000;
 export type SecretLookup = (accessKey: string) => string | undefined;
 
 /**
- * Authenticates one request: SigV4 in the Authorization header, presigned query parameters, or
- * none (anonymous). Throws FdfsError whose `detail` is the S3 error code. Only the headers, path
- * and query are looked at; the body is checked later by bodyVerifier / awsChunkedDecoder through
- * the returned payload mode.
+ * Authenticates one request: SigV4 in the Authorization header, presigned query parameters, their
+ * SigV2 counterparts (sigv2.ts), or none (anonymous). Throws FdfsError whose `detail` is the S3
+ * error code. Only the headers, path and query are looked at; the body is checked later by
+ * bodyVerifier / awsChunkedDecoder through the returned payload mode.
  */
 export function verifyRequest(req: S3Request, secretOf: SecretLookup, nowMs: number): AuthResult {
   const params = req.params ?? parseQuery(req.rawQuery);
@@ -44,11 +45,19 @@ export function verifyRequest(req: S3Request, secretOf: SecretLookup, nowMs: num
       'only one auth mechanism allowed: the Authorization header or X-Amz-* query parameters',
     );
   }
+  const v2Query = !presigned && isV2Query(params);
+  if (header !== undefined && v2Query) {
+    throw s3Error(
+      'InvalidArgument',
+      'only one auth mechanism allowed: the Authorization header or AWSAccessKeyId query parameters',
+    );
+  }
+  if (header !== undefined && isV2Header(header)) {
+    return verifyV2Header(req, header, secretOf, nowMs, MAX_SKEW_MS);
+  }
   if (header !== undefined) return verifyHeaderAuth(req, params, header, secretOf, nowMs);
   if (presigned) return verifyPresigned(req, params, secretOf, nowMs);
-  if (params.some((p) => p.name === 'AWSAccessKeyId' || p.name === 'Signature')) {
-    throw s3Error('InvalidRequest', `signature version 2 is not supported; use ${ALGORITHM}`);
-  }
+  if (v2Query) return verifyV2Query(req, params, secretOf, nowMs);
   const payload = payloadMode(req.headers['x-amz-content-sha256'] ?? 'UNSIGNED-PAYLOAD', undefined);
   return { accessKey: undefined, payload, presigned: false, region: '' };
 }

@@ -18,6 +18,8 @@ export interface Target {
   readonly query: ReadonlyMap<string, string>;
   /** The decoded path, for `<Resource>`. */
   readonly resource: string;
+  /** Set when the Host named the bucket (virtual-host style). */
+  readonly hostBucket?: string;
 }
 
 function decodePath(raw: string): string {
@@ -64,6 +66,7 @@ export function parseTarget(url: string, host: string | undefined, domains: read
       params,
       query,
       resource: `/${hosted}${path}`,
+      hostBucket: hosted,
     };
   }
   const slash = path.indexOf('/', 1);
