@@ -91,6 +91,11 @@ describe('image variants beside a storage', () => {
     expect(again.headers.get('etag')).toBe(first.headers.get('etag'));
     expect(await renders()).toBe(before + 1);
     expect(await counter('fdfs_image_variants_served_total')).toBe(served + 1);
+    // Past the synchronous cache path too (a query it does not take): the stored slave, no render.
+    const named = await get(`${jpg}?w=200&h=200&fmt=webp&filename=thumb.webp`);
+    expect(named.body).toEqual(first.body);
+    expect(named.headers.get('content-disposition')).toContain('thumb.webp');
+    expect(await renders()).toBe(before + 1);
     // The slave's own URL is the same file.
     expect((await get(slave)).body).toEqual(first.body);
   });
