@@ -105,8 +105,12 @@ describe.skipIf(skip !== undefined)('postgres namespace', () => {
     expect((await opened[7]?.getBucket('b'))?.owner).toBe(OWNER);
     await Promise.all(opened.map((ns) => ns.close()));
 
-    // A database left at version 1 (before borrowed files): the next start migrates it, data kept.
-    await sql(`ALTER TABLE ${schema}.refs DROP COLUMN borrowed; UPDATE ${schema}.version SET version = 1`);
+    // A database left at version 1 (before borrowed files and the write functions): the next start
+    // migrates it, data kept.
+    await sql(
+      `DROP FUNCTION ${schema}.put_object, ${schema}.delete_object, ${schema}.apply_refs, ${schema}.part_ids;
+       ALTER TABLE ${schema}.refs DROP COLUMN borrowed; UPDATE ${schema}.version SET version = 1`,
+    );
     const again = await openPgNamespace(urlOf(schema));
     expect(await sql(`SELECT version FROM ${schema}.version`)).toEqual([{ version: PG_SCHEMA_VERSION }]);
     expect((await again.getBucket('b'))?.owner).toBe(OWNER);

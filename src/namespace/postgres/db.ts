@@ -26,9 +26,16 @@ export class Rollback<T> extends Error {
   }
 }
 
+const causeCode = (err: unknown) => (err as { cause?: { code?: unknown } } | null)?.cause?.code;
+
 /** A row named a parent that is gone (a bucket, an upload): the foreign key refused it. */
 export function missingParent(err: unknown): boolean {
-  return (err as { cause?: { code?: unknown } } | null)?.cause?.code === '23503';
+  return causeCode(err) === '23503';
+}
+
+/** put_object refused a requireUnknown file after writing (functions.ts): all rolled back. */
+export function refusedClaim(err: unknown): boolean {
+  return causeCode(err) === 'FDPF1';
 }
 
 /** SQLSTATEs after which the same transaction, run again, can succeed. */
@@ -126,6 +133,21 @@ export async function query<R extends pg.QueryResultRow>(
     return (await s.pool.query<R>(text, values)).rows;
   } catch (err) {
     throw dbError(err);
+  }
+}
+
+/** One statement in its own transaction, run again after a deadlock or serialization failure. */
+export async function statement<R extends pg.QueryResultRow>(
+  s: PgStore,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await s.pool.query<R>(text, values)).rows;
+    } catch (err) {
+      if (!RETRYABLE.has(sqlState(err) ?? '') || attempt >= MAX_TRIES) throw dbError(err);
+    }
   }
 }
 

@@ -37,7 +37,7 @@ export interface PgNamespaceOptions {
   readonly now?: () => number;
   /** How long a completed upload still answers a repeated Complete. Default 24 h. */
   readonly completedTtlMs?: number;
-  /** Connections this process keeps at most. Default 10. */
+  /** Connections this process keeps at most. Default 32. */
   readonly maxConnections?: number;
   /** ms to wait for a connection before answering ServiceUnavailable. Default 5 s. */
   readonly connectTimeoutMs?: number;
@@ -58,7 +58,7 @@ export async function openPgNamespace(url: string, opts: PgNamespaceOptions = {}
   const pool = openPool({
     url: parsed.toString(),
     schema,
-    max: opts.maxConnections ?? 10,
+    max: opts.maxConnections ?? 32,
     connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
     logger: opts.logger ?? silentLogger,
   });

@@ -15,7 +15,7 @@ import type {
   UploadRecord,
   WriteCondition,
 } from '../types.js';
-import { missingParent, type PgStore, query, Retry, Rollback, type Sql, tx } from './db.js';
+import { missingParent, type PgStore, query, Retry, Rollback, refusedClaim, type Sql, tx } from './db.js';
 import { keySuccessor } from './list.js';
 import { commitObject } from './objects.js';
 import { allReferenced, applyRefs } from './refs.js';
@@ -211,6 +211,10 @@ export async function completeUpload(
       [uploadId, rec.bucket, rec.key, rec.etag, at, at - s.completedTtlMs],
     );
     return 'ok';
+  }).catch((err: unknown) => {
+    // A requireUnknown refused inside put_object: the whole transaction rolled back.
+    if (refusedClaim(err)) return 'precondition-failed' as const;
+    throw err;
   });
   if (result === 'elsewhere') {
     throw new FdfsError(Status.EINVAL, `upload ${uploadId} belongs to another key`, {

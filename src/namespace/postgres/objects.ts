@@ -1,17 +1,17 @@
 /**
- * Bucket and object verbs of the PostgreSQL store. A write locks the key's row (FOR UPDATE) before
- * it checks its condition, so If-None-Match and If-Match hold against every other gateway: the
- * second of two racing writers waits for the first to commit, then sees its object. A key not yet
- * there has no row to lock; two writers creating it both insert, one of them finds the other's row
- * (ON CONFLICT DO NOTHING) and runs again, now with a row to lock.
+ * Bucket and object verbs of the PostgreSQL store. A write (put_object in functions.ts, one round
+ * trip) locks the key's row (FOR UPDATE) before it checks its condition, so If-None-Match and
+ * If-Match hold against every other gateway: the second of two racing writers waits for the first
+ * to commit, then sees its object. A key not yet there has no row to lock; two writers creating it
+ * both insert, one of them finds the other's row (ON CONFLICT DO NOTHING) and looks again, now with
+ * a row to lock.
  */
 import { FdfsError, Status } from '../../common/index.js';
 import { checkKey } from '../lmdb-keys.js';
 import type { BucketRecord, ObjectPart, ObjectRecord, WriteCondition } from '../types.js';
-import { missingParent, type PgStore, query, Retry, Rollback, type Sql, tx } from './db.js';
+import { missingParent, type PgStore, query, Retry, refusedClaim, type Sql, statement, tx } from './db.js';
 import { abortInTx } from './multipart.js';
-import { allReferenced, applyRefs, claimUnknown } from './refs.js';
-import { type BucketRow, bucketOf, OBJECT_COLUMNS, type ObjectRow, objectOf, objectValues } from './rows.js';
+import { type BucketRow, bucketOf, OBJECT_COLUMNS, type ObjectRow, objectJson, objectOf } from './rows.js';
 
 export async function createBucket(s: PgStore, b: BucketRecord): Promise<'created' | 'owned' | 'taken'> {
   return tx(s, async (c) => {
@@ -71,79 +71,57 @@ export async function getObject(s: PgStore, bucket: string, key: string): Promis
   return rows[0] && objectOf(bucket, rows[0]);
 }
 
-export async function putObject(
-  s: PgStore,
-  rec: ObjectRecord,
-  cond?: WriteCondition,
-): Promise<'ok' | 'no-bucket' | 'precondition-failed'> {
+type PutResult = 'ok' | 'no-bucket' | 'precondition-failed';
+
+export async function putObject(s: PgStore, rec: ObjectRecord, cond?: WriteCondition): Promise<PutResult> {
   checkKey(rec.key);
-  return tx(s, (c) => commitObject(c, rec, cond)).catch((err: unknown) => {
-    if (missingParent(err)) return 'no-bucket' as const;
-    throw err;
-  });
+  const rows = await statement<{ r: PutResult }>(s, PUT, putValues(rec, cond, [])).catch(putRefusal);
+  return Array.isArray(rows) ? (rows[0]?.r ?? 'precondition-failed') : rows;
 }
 
 export async function deleteObject(s: PgStore, bucket: string, key: string): Promise<boolean> {
-  return tx(s, async (c) => {
-    const gone = await c.query<{ parts: ObjectPart[] }>(
-      'DELETE FROM objects WHERE bucket = $1 AND key = $2 RETURNING parts',
-      [bucket, key],
-    );
-    const old = gone.rows[0];
-    if (!old) return false;
-    await applyRefs(c, [], old.parts);
-    return true;
-  });
+  const rows = await statement<{ r: boolean }>(s, 'SELECT delete_object($1, $2) AS r', [bucket, key]);
+  return rows[0]?.r === true;
 }
 
 /**
- * Inside a transaction: the object's row locked, the condition checked, the row written, and the
- * references moved from the old parts to the new ones. `alsoLost`: more files that lose a
- * reference in the same commit (the parts of a completed upload).
+ * Inside a transaction: put_object (functions.ts): the key's row locked, the condition checked, the
+ * row written, the references moved from the old parts to the new ones. `alsoLost`: more files
+ * losing a reference in the same commit (the parts of a completed upload).
  */
 export async function commitObject(
   c: Sql,
   rec: ObjectRecord,
   cond: WriteCondition | undefined,
   alsoLost: readonly Pick<ObjectPart, 'fileId'>[] = [],
-): Promise<'ok' | 'no-bucket' | 'precondition-failed'> {
-  const found = await c.query<{ etag: string; parts: ObjectPart[] }>(
-    'SELECT etag, parts FROM objects WHERE bucket = $1 AND key = $2 FOR UPDATE',
-    [rec.bucket, rec.key],
-  );
-  const old = found.rows[0];
-  if (!old && !(await bucketExists(c, rec.bucket))) return 'no-bucket';
-  if (cond?.ifNoneMatch === '*' && old) return 'precondition-failed';
-  if (cond?.ifMatch !== undefined && old?.etag !== cond.ifMatch) return 'precondition-failed';
-  if (cond?.requireReferenced && !(await allReferenced(c, cond.requireReferenced)))
-    return 'precondition-failed';
-  // Last: it writes, so its refusal rolls the transaction back.
-  if (cond?.requireUnknown && !(await claimUnknown(c, cond.requireUnknown))) {
-    throw new Rollback('precondition-failed' as const);
-  }
-  const values = [rec.bucket, rec.key, ...objectValues(rec)];
-  if (old) {
-    await c.query(
-      `UPDATE objects SET (${OBJECT_COLUMNS}) = ($3, $4, $5, $6, $7, $8, $9, $10)
-       WHERE bucket = $1 AND key = $2`,
-      values,
-    );
-  } else {
-    if ((await insertObject(c, values)) === 'raced') throw new Retry();
-  }
-  await applyRefs(c, rec.parts, [...(old?.parts ?? []), ...alsoLost]);
-  return 'ok';
+): Promise<PutResult> {
+  checkKey(rec.key);
+  const rows = await c.query<{ r: PutResult }>(PUT, putValues(rec, cond, alsoLost));
+  return rows.rows[0]?.r ?? 'precondition-failed';
 }
 
-async function bucketExists(c: Sql, bucket: string): Promise<boolean> {
-  return ((await c.query('SELECT 1 FROM buckets WHERE name = $1', [bucket])).rowCount ?? 0) > 0;
+const PUT = 'SELECT put_object($1, $2, $3::jsonb, $4, $5, $6::text[], $7::text[], $8::text[]) AS r';
+
+function putValues(
+  rec: ObjectRecord,
+  cond: WriteCondition | undefined,
+  alsoLost: readonly Pick<ObjectPart, 'fileId'>[],
+) {
+  return [
+    rec.bucket,
+    rec.key,
+    objectJson(rec),
+    cond?.ifNoneMatch === '*',
+    cond?.ifMatch ?? null,
+    cond?.requireReferenced ?? null,
+    cond?.requireUnknown ?? null,
+    alsoLost.map((p) => p.fileId),
+  ];
 }
 
-async function insertObject(c: Sql, values: unknown[]): Promise<'ok' | 'raced'> {
-  const made = await c.query(
-    `INSERT INTO objects (bucket, key, ${OBJECT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-     ON CONFLICT (bucket, key) DO NOTHING`,
-    values,
-  );
-  return made.rowCount === 1 ? 'ok' : 'raced';
+/** A bucket deleted between put_object's check and its insert; a refused requireUnknown claim. */
+export function putRefusal(err: unknown): PutResult {
+  if (missingParent(err)) return 'no-bucket';
+  if (refusedClaim(err)) return 'precondition-failed';
+  throw err;
 }

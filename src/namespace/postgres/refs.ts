@@ -9,44 +9,20 @@ import type { ObjectPart, UploadIntent } from '../types.js';
 import { type PgStore, query, type Sql, tx } from './db.js';
 
 /**
- * Inside a transaction: +1 for each part of `gained`, −1 for each of `lost` (a file named twice
- * counts twice). The net change per file is applied in file-id order, so writers sharing files lock
- * their counters in one order; files left at 0 are queued unless borrowed, files above 0 leave the
- * queue. A borrowed part marks its file for good.
+ * Inside a transaction: +1 for each part of `gained`, −1 for each of `lost` (apply_refs in
+ * functions.ts: netted per file, applied in file-id order; 0 → queued unless borrowed).
  */
 export async function applyRefs(
   c: Sql,
   gained: readonly Pick<ObjectPart, 'fileId' | 'borrowed'>[],
   lost: readonly Pick<ObjectPart, 'fileId'>[],
 ): Promise<void> {
-  const delta = new Map<string, { x: number; borrowed: boolean }>();
-  const entry = (fileId: string) => {
-    const d = delta.get(fileId) ?? { x: 0, borrowed: false };
-    delta.set(fileId, d);
-    return d;
-  };
-  for (const p of gained) {
-    const d = entry(p.fileId);
-    d.x++;
-    if (p.borrowed === true) d.borrowed = true;
-  }
-  for (const { fileId } of lost) entry(fileId).x--;
-  if (delta.size === 0) return;
-  const ids = [...delta.keys()].sort();
-  await c.query(
-    `WITH d AS (SELECT f, x, b FROM unnest($1::text[], $2::int[], $3::boolean[]) AS t(f, x, b)),
-     counted AS (
-       INSERT INTO refs (file_id, n, borrowed) SELECT f, greatest(x, 0), b FROM d ORDER BY f
-       ON CONFLICT (file_id) DO UPDATE
-         SET n = greatest(refs.n + (SELECT x FROM d WHERE d.f = excluded.file_id), 0),
-             borrowed = refs.borrowed OR excluded.borrowed
-       RETURNING file_id, n, borrowed
-     ),
-     unqueued AS (DELETE FROM garbage WHERE file_id IN (SELECT file_id FROM counted WHERE n > 0 OR borrowed))
-     INSERT INTO garbage (file_id) SELECT file_id FROM counted WHERE n = 0 AND NOT borrowed ORDER BY file_id
-     ON CONFLICT (file_id) DO NOTHING`,
-    [ids, ids.map((f) => delta.get(f)?.x), ids.map((f) => delta.get(f)?.borrowed)],
-  );
+  if (gained.length === 0 && lost.length === 0) return;
+  await c.query('SELECT apply_refs($1::text[], $2::boolean[], $3::text[])', [
+    gained.map((p) => p.fileId),
+    gained.map((p) => p.borrowed === true),
+    lost.map((p) => p.fileId),
+  ]);
 }
 
 /**
@@ -61,23 +37,6 @@ export async function allReferenced(c: Sql, fileIds: readonly string[]): Promise
     [want],
   );
   return rows.rowCount === want.length;
-}
-
-/**
- * Inside a transaction: whether the namespace has never heard of any of these files (no part names
- * it, it is not queued, it was never borrowed: each of those keeps a counter row). Claims them by
- * inserting their counters at 0, so a racing writer of the same file waits for this commit; the
- * caller rolls back when the answer is false.
- */
-export async function claimUnknown(c: Sql, fileIds: readonly string[]): Promise<boolean> {
-  const want = [...new Set(fileIds)].sort();
-  if (want.length === 0) return true;
-  const made = await c.query(
-    `INSERT INTO refs (file_id, n) SELECT f, 0 FROM unnest($1::text[]) AS f ORDER BY f
-     ON CONFLICT (file_id) DO NOTHING`,
-    [want],
-  );
-  return made.rowCount === want.length;
 }
 
 export async function isReferenced(s: PgStore, fileId: string): Promise<boolean> {

@@ -49,24 +49,22 @@ export function objectOf(bucket: string, r: ObjectRow): ObjectRecord {
   };
 }
 
-/** $n… values for OBJECT_COLUMNS, in that order. */
-export function objectValues(rec: ObjectRecord): unknown[] {
-  return [
-    JSON.stringify(
-      rec.parts.map((p) => ({
-        fileId: p.fileId,
-        size: p.size,
-        ...(p.borrowed === true && { borrowed: true }),
-      })),
-    ),
-    rec.size,
-    rec.etag,
-    rec.lastModified,
-    rec.contentType,
-    JSON.stringify(rec.headers),
-    JSON.stringify(rec.meta),
-    rec.checksum ? JSON.stringify({ algorithm: rec.checksum.algorithm, value: rec.checksum.value }) : null,
-  ];
+/** The record as put_object (functions.ts) takes it; no checksum member when there is none. */
+export function objectJson(rec: ObjectRecord): string {
+  return JSON.stringify({
+    parts: rec.parts.map((p) => ({
+      fileId: p.fileId,
+      size: p.size,
+      ...(p.borrowed === true && { borrowed: true }),
+    })),
+    size: rec.size,
+    etag: rec.etag,
+    lastModified: rec.lastModified,
+    contentType: rec.contentType,
+    headers: rec.headers,
+    meta: rec.meta,
+    ...(rec.checksum && { checksum: { algorithm: rec.checksum.algorithm, value: rec.checksum.value } }),
+  });
 }
 
 export const UPLOAD_COLUMNS = 'upload_id, bucket, key, owner, initiated_at, content_type, headers, meta, grp';

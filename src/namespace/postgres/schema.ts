@@ -6,6 +6,7 @@
  */
 import { FdfsError, Status } from '../../common/index.js';
 import { type PgStore, quoteIdent, tx } from './db.js';
+import { WRITE_FUNCTIONS } from './functions.js';
 
 const MIGRATIONS: readonly string[] = [
   // 1: everything the Namespace contract holds.
@@ -105,6 +106,8 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE refs ADD COLUMN borrowed boolean NOT NULL DEFAULT false;
   `,
+  // 3: PutObject, DeleteObject and reference counting as functions: one round trip each.
+  WRITE_FUNCTIONS,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

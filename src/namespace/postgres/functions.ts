@@ -1,0 +1,101 @@
+/**
+ * Migration 3: the write paths as server-side functions, so a PutObject or DeleteObject is one
+ * round trip (and one commit) instead of a transaction of six statements: node-postgres sends one
+ * statement at a time, and on a busy machine each round trip costs more than the statement itself.
+ * The logic is the one objects.ts describes: the key's row locked before its condition is checked,
+ * a racing insert of the same new key retried, references moved from old parts to new in file-id
+ * order. A refused requireUnknown raises FDPF1 (so its claims roll back with the statement).
+ */
+export const WRITE_FUNCTIONS = `
+  -- +1 per gained part, -1 per lost one, netted per file; 0 → queued unless borrowed, > 0 → unqueued.
+  CREATE FUNCTION apply_refs(gained text[], gained_borrowed boolean[], lost text[]) RETURNS void
+  LANGUAGE sql AS $f$
+    WITH d AS (
+      SELECT f, sum(x)::integer AS x, bool_or(b) AS b FROM (
+        SELECT f, 1 AS x, coalesce(b, false) AS b FROM unnest(gained, gained_borrowed) AS g(f, b)
+        UNION ALL
+        SELECT f, -1, false FROM unnest(lost) AS l(f)
+      ) t GROUP BY f
+    ),
+    counted AS (
+      INSERT INTO refs (file_id, n, borrowed) SELECT f, greatest(x, 0), b FROM d ORDER BY f
+      ON CONFLICT (file_id) DO UPDATE
+        SET n = greatest(refs.n + (SELECT x FROM d WHERE d.f = excluded.file_id), 0),
+            borrowed = refs.borrowed OR excluded.borrowed
+      RETURNING file_id, n, borrowed
+    ),
+    unqueued AS (DELETE FROM garbage WHERE file_id IN (SELECT file_id FROM counted WHERE n > 0 OR borrowed))
+    INSERT INTO garbage (file_id) SELECT file_id FROM counted WHERE n = 0 AND NOT borrowed ORDER BY file_id
+    ON CONFLICT (file_id) DO NOTHING
+  $f$;
+
+  CREATE FUNCTION part_ids(parts jsonb) RETURNS text[] LANGUAGE sql IMMUTABLE AS $f$
+    SELECT coalesce(array_agg(p->>'fileId'), '{}') FROM jsonb_array_elements(coalesce(parts, '[]')) AS p
+  $f$;
+
+  -- o: the record as JSON (parts, size, etag, lastModified, contentType, headers, meta, checksum).
+  -- also_lost: more files losing a reference in the same commit (a completed upload's parts).
+  CREATE FUNCTION put_object(b text, k text, o jsonb, if_none_match boolean, if_match text,
+                             req_ref text[], req_unknown text[], also_lost text[]) RETURNS text
+  LANGUAGE plpgsql AS $f$
+  DECLARE
+    old_etag text;
+    old_parts jsonb;
+    found_old boolean;
+    claimed integer;
+  BEGIN
+    LOOP
+      SELECT etag, parts INTO old_etag, old_parts FROM objects WHERE bucket = b AND key = k FOR UPDATE;
+      found_old := FOUND;
+      IF NOT found_old AND NOT EXISTS (SELECT 1 FROM buckets WHERE name = b) THEN RETURN 'no-bucket'; END IF;
+      IF if_none_match AND found_old THEN RETURN 'precondition-failed'; END IF;
+      IF if_match IS NOT NULL AND (NOT found_old OR old_etag <> if_match) THEN RETURN 'precondition-failed'; END IF;
+      -- Each shared file still named, its counter locked so a racing release waits for this commit.
+      IF cardinality(req_ref) > 0 AND
+         (SELECT count(*) FROM (SELECT 1 FROM refs WHERE file_id = ANY(req_ref) AND n > 0
+                                ORDER BY file_id FOR SHARE) r) <> (SELECT count(DISTINCT f) FROM unnest(req_ref) f)
+      THEN
+        RETURN 'precondition-failed';
+      END IF;
+      IF found_old THEN
+        UPDATE objects SET parts = o->'parts', size = (o->>'size')::bigint, etag = o->>'etag',
+          last_modified = (o->>'lastModified')::bigint, content_type = o->>'contentType',
+          headers = o->'headers', meta = o->'meta', checksum = o->'checksum'
+        WHERE bucket = b AND key = k;
+        EXIT;
+      END IF;
+      INSERT INTO objects (bucket, key, parts, size, etag, last_modified, content_type, headers, meta, checksum)
+      VALUES (b, k, o->'parts', (o->>'size')::bigint, o->>'etag', (o->>'lastModified')::bigint,
+              o->>'contentType', o->'headers', o->'meta', o->'checksum')
+      ON CONFLICT (bucket, key) DO NOTHING;
+      -- Another writer created the key meanwhile (this insert waited for its commit): again, locked.
+      EXIT WHEN FOUND;
+    END LOOP;
+    -- Files the namespace never heard of, claimed with a counter row at 0 (a racing writer of the
+    -- same file waits for this commit).
+    IF cardinality(req_unknown) > 0 THEN
+      WITH made AS (
+        INSERT INTO refs (file_id, n) SELECT DISTINCT f, 0 FROM unnest(req_unknown) f ORDER BY 1
+        ON CONFLICT (file_id) DO NOTHING RETURNING 1
+      ) SELECT count(*) INTO claimed FROM made;
+      IF claimed <> (SELECT count(DISTINCT f) FROM unnest(req_unknown) f) THEN
+        RAISE EXCEPTION 'a file is already known to the namespace' USING ERRCODE = 'FDPF1';
+      END IF;
+    END IF;
+    PERFORM apply_refs(
+      part_ids(o->'parts'),
+      ARRAY(SELECT coalesce((p->>'borrowed')::boolean, false) FROM jsonb_array_elements(o->'parts') AS p),
+      part_ids(old_parts) || coalesce(also_lost, '{}'));
+    RETURN 'ok';
+  END $f$;
+
+  CREATE FUNCTION delete_object(b text, k text) RETURNS boolean LANGUAGE plpgsql AS $f$
+  DECLARE
+    old_parts jsonb;
+  BEGIN
+    DELETE FROM objects WHERE bucket = b AND key = k RETURNING parts INTO old_parts;
+    IF NOT FOUND THEN RETURN false; END IF;
+    PERFORM apply_refs('{}', '{}', part_ids(old_parts));
+    RETURN true;
+  END $f$;
+`;
