@@ -36,10 +36,11 @@ function tempName(tmpDir: string): string {
  * `expectedSize` undefined means the length is not known up front (an HTTP multipart part): the
  * write then fails with EFBIG as soon as more than `maxSize` bytes arrive, and the temp file goes.
  *
- * Chunks are gathered into batches of up to 256 KB and written with one pwritev each while the
- * next batch is gathered (at most two batches held). A profile of 4 KB uploads showed the stream
- * pipeline (Readable.from, a transform generator, a Writable over a FileHandle) and the FileHandle
- * calls costing more than the disk work; a 4 KB body is now open + one pwritev + close.
+ * Each chunk is written as soon as no write is running; while one runs, the chunks that arrive
+ * are gathered and go out together in one pwritev (at most 256 KB gathered, then the reader
+ * waits). A profile of 4 KB uploads showed the stream pipeline (Readable.from, a transform
+ * generator, a Writable over a FileHandle) and the FileHandle calls costing more than the disk
+ * work; a 4 KB body is now open + one pwritev + close.
  */
 export async function writeTemp(
   tmpDir: string,
@@ -55,20 +56,28 @@ export async function writeTemp(
   let written = 0;
   let batch: Buffer[] = [];
   let batched = 0;
-  let writing: Promise<void> = Promise.resolve();
+  let running: Promise<void> | undefined;
   let writeFailed: { err: unknown } | undefined;
-  const flush = async () => {
-    await writing;
-    if (writeFailed) throw writeFailed.err;
+  const start = () => {
     const bufs = batch;
     const at = written;
     written += batched;
     batch = [];
     batched = 0;
-    // Observed at once: a failure waits for the next flush, never becomes an unhandled rejection.
-    writing = pwritevFd(fd, bufs, at).catch((err: unknown) => {
-      writeFailed = { err };
-    });
+    // Observed at once: a failure is seen by the next wait, never an unhandled rejection.
+    running = pwritevFd(fd, bufs, at).then(
+      () => {
+        running = undefined;
+      },
+      (err: unknown) => {
+        writeFailed = { err };
+        running = undefined;
+      },
+    );
+  };
+  const settle = async () => {
+    while (running) await running;
+    if (writeFailed) throw writeFailed.err;
   };
   try {
     for await (const c of source) {
@@ -78,17 +87,19 @@ export async function writeTemp(
       crc.update(c);
       batch.push(c);
       batched += c.length;
-      if (batched >= CHUNK_BYTES) await flush();
+      if (running && batched >= CHUNK_BYTES) await settle();
+      if (writeFailed) throw writeFailed.err;
+      if (!running) start();
     }
-    if (batched > 0) await flush();
-    await writing;
-    if (writeFailed) throw writeFailed.err;
+    await settle();
+    if (batched > 0) start();
+    await settle();
     if (expectedSize !== undefined && size !== expectedSize)
       throw new FdfsError(Status.EINVAL, `received ${size} bytes, expected ${expectedSize}`);
     // fdatasync also flushes the size; the rest of the inode's metadata need not hit the disk.
     if (durable) await datasyncFd(fd);
   } catch (err) {
-    await writing;
+    while (running) await running;
     await closeFd(fd).catch(() => {});
     await unlinkPath(path).catch(() => {});
     throw err;
