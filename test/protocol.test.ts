@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   Cmd,
@@ -65,6 +65,34 @@ describe('FrameReader', () => {
     const r = new FrameReader(chunked(Buffer.alloc(16), 16));
     await expect(r.readBody(1 << 30, 1024)).rejects.toThrow(/exceeds/);
     expect(r.consumed).toBe(0);
+  });
+
+  it('stops taking from a stream nobody reads, then delivers every byte in order', async () => {
+    const src = new PassThrough();
+    const r = new FrameReader(src);
+    const chunk = Buffer.alloc(64 * 1024);
+    let accepted = 0;
+    // Unread, the reader queues about 256 KB and pauses the stream; the writer then sees false.
+    for (let i = 0; accepted < 8 * 1024 * 1024; i++) {
+      chunk.fill(i & 0xff);
+      accepted += chunk.length;
+      if (!src.write(Buffer.from(chunk))) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(accepted).toBeLessThan(1024 * 1024);
+    src.end();
+    const all = await r.readExact(accepted);
+    for (let off = 0, i = 0; off < accepted; off += chunk.length, i++)
+      expect(all[off], `chunk ${i}`).toBe(i & 0xff);
+    expect(await r.readHeader()).toBeNull();
+  });
+
+  it('rejects a pending read with the error the stream was destroyed with', async () => {
+    const src = new PassThrough();
+    const r = new FrameReader(src);
+    const pending = r.readExact(10);
+    src.destroy(new FdfsError(110, 'no answer in time'));
+    await expect(pending).rejects.toMatchObject({ status: 110 });
   });
 
   it('reports a truncated body', async () => {
