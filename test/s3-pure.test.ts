@@ -44,6 +44,28 @@ describe('addressing', () => {
     const t = parseTarget('/key/with/slashes', 'photos.localhost:9000', ['localhost']);
     expect([t.bucket, t.key, t.resource]).toEqual(['photos', 'key/with/slashes', '/photos/key/with/slashes']);
   });
+
+  it('an absolute-form target (sent through a proxy) is read as its path, its host the Host header', () => {
+    const host = 'photos.localhost:9000';
+    const t = parseTarget('http://photos.localhost:9000/a%20b?acl', host, ['localhost']);
+    expect([t.bucket, t.key, t.rawPath, t.rawQuery, t.hostBucket]).toEqual([
+      'photos',
+      'a b',
+      '/a%20b',
+      'acl',
+      'photos',
+    ]);
+    expect(parseTarget('HTTP://Photos.localhost:9000?uploads', host, ['localhost']).rawPath).toBe('/');
+    const path = parseTarget('http://127.0.0.1:9000/b/k', '127.0.0.1:9000', ['localhost']);
+    expect([path.bucket, path.key, path.hostBucket]).toEqual(['b', 'k', undefined]);
+    // The signature covers Host, not the request line: another authority must not pick the bucket.
+    expect(detailOf(() => parseTarget('http://other.localhost:9000/k', host, ['localhost']))).toBe(
+      'InvalidArgument',
+    );
+    expect(detailOf(() => parseTarget('http://photos.localhost:9000/k', undefined, ['localhost']))).toBe(
+      'InvalidArgument',
+    );
+  });
 });
 
 describe('names', () => {

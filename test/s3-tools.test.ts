@@ -10,6 +10,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { get as httpGet } from 'node:http';
 import { delimiter, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -562,6 +563,124 @@ describe.skipIf(skips.boto3 !== undefined)(title('boto3 with SigV2', skips.boto3
     expect(out.list).toEqual(['meta', key]);
     expect(await bucketsOf()).not.toContain('boto3-v2');
   });
+});
+
+/**
+ * GET of a URL whose host is a `*.localhost` name, connecting to the node: nothing resolves
+ * `bucket.localhost` on this machine (no DNS, no /etc/hosts wildcard), so the lookup is ours.
+ */
+function getVia(url: string): Promise<{ status: number; body: Buffer }> {
+  const lookup = (_host: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) => {
+    if (opts.all) cb(null, [{ address: s3.node.s3.host, family: 4 }]);
+    else cb(null, s3.node.s3.host, 4);
+  };
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { lookup: lookup as never }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Virtual-host style (`<bucket>.localhost:<port>`, a domain the endpoint always serves). Nothing
+ * resolves `*.localhost` here, so each tool reaches the node through its own proxy setting, the
+ * node itself: rclone through HTTP_PROXY (Go proxies every host but localhost and loopback IPs),
+ * s3cmd through proxy_host/proxy_port. Both then send absolute-form request lines whose Host is the
+ * bucket's name, and sign that Host.
+ */
+describe('virtual-host-style addressing through the tools', () => {
+  it.skipIf(skips.rclone !== undefined)(
+    'rclone with force_path_style = false: mkdir, copy, check, lsf, delete, rmdir',
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const config = join(work, 'rclone-vhost.conf');
+      const port = s3.node.s3.port;
+      await writeFile(
+        config,
+        [
+          '[vhost]',
+          'type = s3',
+          'provider = Other',
+          `endpoint = http://localhost:${port}`,
+          `access_key_id = ${s3.accessKeyId}`,
+          `secret_access_key = ${s3.secretAccessKey}`,
+          'region = us-east-1',
+          'force_path_style = false',
+          'upload_cutoff = 5M',
+          'chunk_size = 5M',
+          '',
+        ].join('\n'),
+      );
+      const env = toolEnv({ HTTP_PROXY: `http://${s3.node.s3.host}:${port}`, NO_PROXY: '' });
+      const rc = (...args: string[]) => tool(RCLONE as string, ['--config', config, ...args], env);
+      await rc('mkdir', 'vhost:rclone-vhost');
+      await rc('copy', tree, 'vhost:rclone-vhost');
+      await expectUploaded('rclone-vhost');
+      await rc('check', tree, 'vhost:rclone-vhost');
+      const listed = (await rc('lsf', '-R', '--files-only', 'vhost:rclone-vhost'))
+        .split('\n')
+        .filter(Boolean);
+      expect(listed.sort()).toEqual([...NAMES].sort());
+      await rc('delete', 'vhost:rclone-vhost');
+      expect(await keysOf('rclone-vhost')).toEqual([]);
+      await rc('rmdir', 'vhost:rclone-vhost');
+      expect(await bucketsOf()).not.toContain('rclone-vhost');
+    },
+  );
+
+  it.skipIf(skips.s3cmd !== undefined)(
+    's3cmd with host_bucket %(bucket)s.localhost, SigV4 and SigV2: mb, put, ls, get, signurl, del, rb',
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const port = s3.node.s3.port;
+      const name = 'sub dir/x y.png';
+      for (const v2 of [false, true]) {
+        const bucket = v2 ? 's3cmd-vhost-v2' : 's3cmd-vhost';
+        const cfg = join(work, `s3cfg-vhost-${v2}`);
+        await writeFile(
+          cfg,
+          [
+            '[default]',
+            `access_key = ${s3.accessKeyId}`,
+            `secret_key = ${s3.secretAccessKey}`,
+            `host_base = localhost:${port}`,
+            `host_bucket = %(bucket)s.localhost:${port}`,
+            'use_https = False',
+            `proxy_host = ${s3.node.s3.host}`,
+            `proxy_port = ${port}`,
+            `signature_v2 = ${v2 ? 'True' : 'False'}`,
+            'bucket_location = us-east-1',
+            '',
+          ].join('\n'),
+        );
+        const sc = (...args: string[]) => tool(S3CMD as string, ['-c', cfg, ...args]);
+        await sc('mb', `s3://${bucket}`);
+        await sc('put', join(tree, name), `s3://${bucket}/${name}`);
+        expect(await keysOf(bucket)).toEqual([name]);
+        expect(await sc('ls', '--recursive', `s3://${bucket}`)).toContain(`s3://${bucket}/${name}`);
+        const down = join(work, `${bucket}.png`);
+        await sc('get', `s3://${bucket}/${name}`, down);
+        expect(await readFile(down)).toEqual(SMALL[name]);
+        // A SigV2 URL on the bucket's host name, its resource /bucket/key.
+        const url = (await sc('signurl', `s3://${bucket}/${name}`, '+300')).trim();
+        expect(url.startsWith(`http://${bucket}.localhost:${port}/`)).toBe(true);
+        const got = await getVia(url);
+        expect([got.status, got.body.equals(SMALL[name] as Buffer)]).toEqual([200, true]);
+        expect((await getVia(tampered(url))).status).toBe(403);
+        await sc('del', `s3://${bucket}/${name}`);
+        await sc('rb', `s3://${bucket}`);
+        expect(await bucketsOf()).not.toContain(bucket);
+      }
+    },
+  );
 });
 
 describe.skipIf(!anyRuns)('after the tools', () => {

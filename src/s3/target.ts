@@ -47,7 +47,23 @@ export function bucketOfHost(host: string | undefined, domains: readonly string[
   return undefined;
 }
 
-export function parseTarget(url: string, host: string | undefined, domains: readonly string[]): Target {
+/**
+ * The origin-form of an absolute-form target (`http://host/path?q`, as clients send it through a
+ * proxy). Its authority must be the Host header: the signature covers Host, not the request line,
+ * so a different authority could otherwise steer a signed request to another bucket.
+ */
+function originForm(url: string, host: string | undefined): string {
+  const abs = /^https?:\/\/([^/?#]*)/i.exec(url);
+  if (!abs) return url;
+  if ((abs[1] ?? '').toLowerCase() !== (host ?? '').toLowerCase()) {
+    throw s3Error('InvalidArgument', 'The host of an absolute request target must be the Host header.');
+  }
+  const rest = url.slice(abs[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+export function parseTarget(target: string, host: string | undefined, domains: readonly string[]): Target {
+  const url = originForm(target, host);
   const q = url.indexOf('?');
   const rawPath = q < 0 ? url : url.slice(0, q);
   const rawQuery = q < 0 ? '' : url.slice(q + 1);
