@@ -4,7 +4,8 @@
  * read through @aws-sdk/client-s3 (MD5 ETag, CRC-32 checked by the SDK, metadata, type) and
  * rclone (check compares MD5s); a second run adds and changes nothing; an S3 delete leaves the
  * FastDFS file; native changes after the import (append, metadata, delete, upload) reach the keys
- * on the next run; --prefix filters; a run killed midway resumes from its checkpoint.
+ * on the next run; --prefix filters; a run killed midway resumes from its checkpoint; a file that
+ * may be an S3 upload's in flight is deferred, and a key S3 wrote first is left alone.
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -23,7 +24,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FdfsClient } from '../src/client/index.js';
+import { crc32 } from '../src/common/index.js';
 import { defaultClientConfig } from '../src/config/index.js';
+import { openLmdbNamespace } from '../src/namespace/index.js';
 import { fdfs } from './helpers/cli.js';
 import { CLI, eventually, tempDir } from './helpers/node-process.js';
 import { optOutReason } from './helpers/opt-out.js';
@@ -328,4 +331,38 @@ describe('fdfs s3 import', () => {
     );
     expect(await keysOf('many')).toHaveLength(COUNT);
   }, 1_800_000);
+
+  it('defers a file an S3 upload in flight may have stored, and leaves a key S3 wrote alone', async () => {
+    const bytes = Buffer.from('the same bytes as an S3 upload still in flight');
+    // What an S3 PutObject records before the storage may name its file (see s3-gc.test.ts).
+    const ns = await openLmdbNamespace(join(base, 's3-namespace'));
+    await ns.recordIntent({ group: 'group1', size: bytes.length, crc32: crc32(bytes), at: Date.now() });
+    await ns.close();
+    const pending = await native.upload(bytes, { ext: 'bin' });
+    const mine = await native.upload(Buffer.from('a native file whose key S3 took first'), { ext: 'txt' });
+    await sdk.send(new PutObjectCommand({ Bucket: 'legacy', Key: pathOf(mine), Body: 'S3 wrote this key' }));
+
+    const first = await fdfs(importArgs('legacy'));
+    expect(first.code).toBe(11);
+    expect(first.out).toContain(' 0 key(s) imported');
+    expect(first.out).toContain(' 1 left to the S3 object under the same key,');
+    expect(first.out).toContain(' 1 deferred, 0 failed;');
+    expect(first.stderr).toContain('deferred while S3 uploads of the same size and CRC-32 are open');
+    await expect(
+      sdk.send(new HeadObjectCommand({ Bucket: 'legacy', Key: pathOf(pending) })),
+    ).rejects.toThrow();
+
+    // The upload's intent resolved (gc clears it once its grace is over): the next run takes the file.
+    const after = await openLmdbNamespace(join(base, 's3-namespace'));
+    await after.clearIntents((await after.listIntents(100)).map((i) => i.id));
+    await after.close();
+    const second = await fdfs(importArgs('legacy'));
+    expect(second.code).toBe(0);
+    expect(second.out).toContain(' 1 key(s) imported');
+    expect(second.out).toContain(' 0 deferred, 0 failed;');
+    const got = await sdk.send(new GetObjectCommand({ Bucket: 'legacy', Key: pathOf(pending) }));
+    expect(await bodyOf(got)).toEqual(bytes);
+    const kept = await sdk.send(new GetObjectCommand({ Bucket: 'legacy', Key: pathOf(mine) }));
+    expect((await bodyOf(kept)).toString()).toBe('S3 wrote this key');
+  }, 120_000);
 });
