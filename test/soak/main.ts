@@ -49,6 +49,7 @@ const CACHE_FULL_MB = 63;
 interface Gauges {
   cacheMb: number;
   heapMb: number;
+  heapTotalMb: number;
   externalMb: number;
 }
 
@@ -61,6 +62,7 @@ async function gauges(base: string): Promise<Gauges> {
   return {
     cacheMb: mb('fdfs_http_file_cache_bytes'),
     heapMb: mb('nodejs_heap_used_bytes'),
+    heapTotalMb: mb('nodejs_heap_total_bytes'),
     externalMb: mb('nodejs_external_memory_bytes'),
   };
 }
@@ -188,6 +190,7 @@ async function main(): Promise<void> {
       rssMinuteMedians: minuteMedians,
       // Which part moves, if RSS does: JS objects, Buffers, or neither (the allocator).
       heapUsedMinuteMedians: perMinute((s) => s.heapMb),
+      heapReservedMinuteMedians: perMinute((s) => s.heapTotalMb),
       externalMinuteMedians: perMinute((s) => s.externalMb),
       rssDriftPercent: Math.round(drift * 1000) / 10,
       rssBeforeWarmupEnd: samples.filter((s) => s.min < settled).map((s) => Math.round(s.rss)),
