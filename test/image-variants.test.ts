@@ -114,6 +114,15 @@ describe('image variants beside a storage', () => {
     expect(await renders()).toBe(before + 1);
     // A size that is not a preset is only a missing file.
     expect((await get(slaveOf(jpg, '_300x300', 'jpg'))).status).toBe(404);
+    // The master's extension is not in a slave name: a PNG master is found for a .jpg variant.
+    const fromPng = await get(slaveOf(png, '_200x200', 'jpg'));
+    expect(fromPng.status).toBe(200);
+    expect(await decoded(fromPng.body)).toMatchObject({
+      format: 'jpeg',
+      width: 200,
+      height: 200,
+      channels: 3,
+    });
   });
 
   it('keeps the aspect ratio for one side, fits inside, and keeps PNG alpha', async () => {
@@ -172,6 +181,13 @@ describe('image variants beside a storage', () => {
     // The signature covers the variant: another size with it is refused.
     const other = await fetch(url.replace('w=300', 'w=301'));
     expect(other.status).toBe(403);
+  });
+
+  it('makes no variants of appender files, which change in place', async () => {
+    const app = await cl.client.upload(await picture(400, 300, 'jpeg'), { ext: 'jpg', appender: true });
+    const res = await get(`${app}?w=200&h=200`);
+    expect(res.status).toBe(400);
+    expect(res.body.toString()).toContain('appender');
   });
 
   it('answers 415 for a file that is no image', async () => {

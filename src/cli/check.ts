@@ -154,6 +154,7 @@ const RENAMED: Readonly<Record<string, string>> = {
   'http.s3.max_object_size': 's3.max_object_size',
   'http.s3.gc_interval': 's3.gc_interval',
   'http.s3.gc_grace': 's3.gc_grace',
+  'http.s3.namespace': 's3.namespace',
   tracker_servers: 'tracker_server',
   store_paths: 'store_path',
 };

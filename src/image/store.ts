@@ -26,10 +26,11 @@ export class VariantStore {
   }
 
   /** 'local' when the local storage holds the file, 'remote' when the cluster does, else undefined. */
-  async where(t: FileTarget): Promise<'local' | 'remote' | undefined> {
+  async where(t: FileTarget, localOnly = false): Promise<'local' | 'remote' | undefined> {
     const local = this.localOf(t.group);
     if (local && (await orMissing(local.stat(t.remoteFilename)))) return 'local';
     const remote = this.ctx.remote;
+    if (localOnly) return undefined;
     if (!remote) return undefined;
     return (await orMissing(remote.fileInfo(t.fileId, { fromServer: true }))) ? 'remote' : undefined;
   }

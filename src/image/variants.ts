@@ -5,7 +5,7 @@
  */
 import { FdfsError, isFdfsError, Status } from '../common/index.js';
 import type { ImageConfig } from '../config/index.js';
-import { parseFileId, slaveRecordName, slaveRemoteFilename } from '../fileid/index.js';
+import { decodeRemoteFilename, parseFileId, slaveRecordName, slaveRemoteFilename } from '../fileid/index.js';
 import {
   type FileReply,
   type FileRequest,
@@ -192,16 +192,19 @@ export class ImageVariants implements VariantHook {
     prefix: string,
     ext: string,
   ): Promise<FileTarget | undefined> {
+    const candidates: FileTarget[] = [];
     for (const e of new Set([ext, ...MASTER_EXTS])) {
       const remote = e === '' ? stem : `${stem}.${e}`;
-      let master: FileTarget;
       try {
         if (slaveRemoteFilename(remote, prefix, ext) !== slave.remoteFilename) continue;
-        master = { ...parseFileId(`${slave.group}/${remote}`), fileId: `${slave.group}/${remote}` };
+        candidates.push({ ...parseFileId(`${slave.group}/${remote}`), fileId: `${slave.group}/${remote}` });
       } catch {
-        continue;
+        // not a valid master name with this extension
       }
-      if (await this.store.where(master)) return master;
+    }
+    // The local disk first (a stat each), the cluster (a round trip each) only if it has none.
+    for (const localOnly of [true, false]) {
+      for (const master of candidates) if (await this.store.where(master, localOnly)) return master;
     }
     return undefined;
   }
@@ -237,6 +240,13 @@ export class ImageVariants implements VariantHook {
     if (await this.store.where(slave)) return;
     const where = await this.store.where(master);
     if (where === undefined) throw fail.notFound(`file ${master.fileId} not found`, master.fileId);
+    // An appender file changes in place: a variant stored once would go stale.
+    if (decodeRemoteFilename(master.remoteFilename).type === 'appender') {
+      throw fail.badRequest(
+        `${master.fileId} is an appender file; variants are made of normal files`,
+        master.fileId,
+      );
+    }
     const t0 = performance.now();
     let data: Buffer;
     try {
