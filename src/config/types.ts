@@ -65,6 +65,10 @@ export interface StorageConfig {
   /** ms from accept to the first request header; an idle socket is closed after it. */
   readonly firstHeaderTimeout: number;
   readonly buffSize: number; // bytes; control bodies must fit in it
+  /** Downloads' small-file cache: files up to this size (0 = off), this much memory, served this long (ms). */
+  readonly cacheMaxFileSize: number;
+  readonly cacheMaxMemory: number;
+  readonly cacheRevalidate: number;
   readonly storePaths: readonly string[]; // store_path0..N (store_path0 defaults to base_path)
   readonly subdirCountPerPath: number;
   readonly trackerServers: readonly HostPort[];

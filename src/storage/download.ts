@@ -72,12 +72,56 @@ async function readAt(
   }
 }
 
+/** The range `q` asks of a file of `size` bytes: EINVAL past the end, a long length clamped. */
+function rangeOf(engine: StorageEngine, q: DownloadRange, size: number): number {
+  if (q.offset > size)
+    throw einval(`download offset ${q.offset} is past the end (${size}) of ${engine.fileId(q.remote)}`);
+  return q.length === 0 ? size - q.offset : Math.min(q.length, size - q.offset);
+}
+
+function sendWhole(socket: Socket, head: Buffer, body: Buffer, done?: () => void): boolean {
+  socket.cork();
+  socket.write(head);
+  const more = socket.write(body, done);
+  socket.uncork();
+  return more;
+}
+
 /**
  * Sends the reply (header and bytes) for a download, or throws before anything was written.
  * A failure after the header destroys the socket: the peer cannot be answered in step any more.
  * Returns the number of body bytes sent.
  */
 export async function sendDownload(engine: StorageEngine, socket: Socket, q: DownloadRange): Promise<number> {
+  const cache = engine.cache;
+  const cached = cache.enabled ? cache.get(q.remote) : undefined;
+  if (cached) {
+    const len = rangeOf(engine, q, cached.length);
+    if (socket.destroyed) throw connectionGone();
+    sendWhole(socket, encodeHeader(len, Cmd.RESP, 0), cached.subarray(q.offset, q.offset + len));
+    return len;
+  }
+  // Only a read from the start can see the whole file; see ReadCache for why a busy name is skipped.
+  const fills = cache.enabled && q.offset === 0 && !engine.locks.busy(q.remote);
+  if (fills) cache.beginFill(q.remote);
+  let whole: Buffer | undefined;
+  try {
+    return await sendFromDisk(engine, socket, q, (data) => {
+      if (fills && cache.fits(data.length)) whole = Buffer.from(data);
+      return whole;
+    });
+  } finally {
+    if (fills) cache.fill(q.remote, whole);
+  }
+}
+
+/** `keep(bytes)` sees a whole file read in one go and may return its own copy to send instead. */
+async function sendFromDisk(
+  engine: StorageEngine,
+  socket: Socket,
+  q: DownloadRange,
+  keep: (whole: Buffer) => Buffer | undefined,
+): Promise<number> {
   const fd = await openStored(engine, q.remote);
   let buf: Buffer | undefined = takeChunk();
   let headerSent = false;
@@ -85,30 +129,28 @@ export async function sendDownload(engine: StorageEngine, socket: Socket, q: Dow
     const want = q.length === 0 ? CHUNK_BYTES : Math.min(q.length, CHUNK_BYTES);
     const n = await readAt(engine, q.remote, fd, buf, want, q.offset);
     let total: number;
+    let copy: Buffer | undefined;
     if (n === want && (q.length === 0 || q.length > CHUNK_BYTES)) {
       // The buffer filled: only the file's length tells how much follows.
-      const size = await sizeOfFd(fd);
-      total = q.length === 0 ? size - q.offset : Math.min(q.length, size - q.offset);
-      total = Math.max(total, n);
+      total = Math.max(rangeOf(engine, q, await sizeOfFd(fd)), n);
     } else if (n === 0 && q.offset > 0) {
       // Between FastDFS' two behaviours: an offset past the end is EINVAL, at the end a 0-byte body.
-      const size = await sizeOfFd(fd);
-      if (q.offset > size)
-        throw einval(`download offset ${q.offset} is past the end (${size}) of ${engine.fileId(q.remote)}`);
-      total = 0;
+      total = rangeOf(engine, q, await sizeOfFd(fd));
     } else {
       total = n; // the whole range, or a length past the end clamped at it
+      if (q.offset === 0 && n < want) copy = keep(buf.subarray(0, n)); // the whole file
     }
     const first = Math.min(n, total);
     const head = encodeHeader(total, Cmd.RESP, 0);
     headerSent = true;
     if (socket.destroyed) throw connectionGone();
-    const chunk: Buffer = buf;
-    buf = undefined; // from here the write callback gives it back
-    socket.cork();
-    socket.write(head);
-    const more = socket.write(chunk.subarray(0, first), () => giveChunk(chunk));
-    socket.uncork();
+    let more: boolean;
+    if (copy) more = sendWhole(socket, head, copy);
+    else {
+      const chunk: Buffer = buf;
+      buf = undefined; // from here the write callback gives it back
+      more = sendWhole(socket, head, chunk.subarray(0, first), () => giveChunk(chunk));
+    }
     if (first < total) await sendRest(engine, socket, fd, q.remote, q.offset + first, total - first, more);
     return total;
   } catch (err) {

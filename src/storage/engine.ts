@@ -22,6 +22,7 @@ import type { DistPath } from './dist-path.js';
 import { commitNew, writeTemp } from './durable.js';
 import { KeyedLock } from './keyed-lock.js';
 import { checkMetadata, META_SUFFIX, readMetadataRaw, writeMetadata } from './metadata-file.js';
+import { ReadCache } from './read-cache.js';
 import { hex, type StorePaths, subdirsOf } from './store-paths.js';
 
 export interface UploadInput {
@@ -53,12 +54,21 @@ export interface EngineDeps {
 
 export class StorageEngine {
   readonly group: string;
-  readonly locks = new KeyedLock();
+  /** Small files for downloads; every operation under `locks` drops its name from it. */
+  readonly cache: ReadCache;
+  readonly locks: KeyedLock;
   private readonly durable: boolean;
 
   constructor(readonly deps: EngineDeps) {
     this.group = deps.config.groupName;
     this.durable = deps.config.durableWrites;
+    const c = deps.config;
+    this.cache = new ReadCache({
+      maxFileSize: c.cacheMaxFileSize,
+      maxMemory: c.cacheMaxMemory,
+      revalidateMs: c.cacheRevalidate,
+    });
+    this.locks = new KeyedLock((name) => this.cache.forget(name));
   }
 
   fileId(remote: string): string {

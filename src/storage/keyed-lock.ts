@@ -2,7 +2,16 @@
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<unknown>>();
 
+  /** `onChange(key)` runs when an operation on `key` is queued and again when it has finished. */
+  constructor(private readonly onChange?: (key: string) => void) {}
+
+  /** Whether an operation on `key` is queued or running. */
+  busy(key: string): boolean {
+    return this.tails.has(key);
+  }
+
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    this.onChange?.(key);
     const prev = this.tails.get(key) ?? Promise.resolve();
     const result = prev.then(fn, fn);
     const tail = result.catch(() => {});
@@ -11,6 +20,7 @@ export class KeyedLock {
       return await result;
     } finally {
       if (this.tails.get(key) === tail) this.tails.delete(key);
+      this.onChange?.(key);
     }
   }
 }
