@@ -392,6 +392,16 @@ describe('fdfs check', () => {
     ]);
     expect(json.out).not.toContain(secret);
     expect(JSON.parse(json.out).config.jwt.secret).toBe('[redacted]');
+    // The password inside a namespace URL, too.
+    const url = await fdfs([
+      'check',
+      join(CONF_DIR, 'http.conf'),
+      '--set',
+      's3.namespace=postgres://fdfs:pg-pass-123@db.example:5432/fdfs',
+    ]);
+    expect(url.code).toBe(0);
+    expect(url.out).toContain('\ns3.namespace = postgres://fdfs:[redacted]@db.example:5432/fdfs\n');
+    expect(url.out).not.toContain('pg-pass-123');
   });
 
   it('rejects a bad value naming where it came from, and says when it cannot tell or validate', async () => {

@@ -515,6 +515,7 @@ describe('http.conf edges', () => {
     [{ 's3.namespace': 'mysql://db/x' }, 's3.namespace = mysql://db/x: expected empty (lmdb'],
     [{ 's3.namespace': 'postgres://' }, 's3.namespace'],
     [{ 's3.namespace': 'postgres://db /x' }, 's3.namespace'],
+    [{ 's3.namespace': 'mysql://u:pw-9@db/x' }, 's3.namespace = mysql://u:[redacted]@db/x: expected'],
     [
       { 's3.credential': 'ab:12345678' },
       'ACCESS_KEY:SECRET_KEY (access key of 3..128 [A-Za-z0-9_.-], secret of at least 8',

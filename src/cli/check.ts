@@ -126,12 +126,15 @@ async function pathNotes(config: Record<string, unknown>): Promise<string[]> {
 // Secrets never reach a terminal or a CI log; an unset one still shows as ''.
 const SECRET = /secret|password|api_?keys?$/i;
 
-/** The config with every non-empty secret replaced by "[redacted]". */
+/** The config with every non-empty secret replaced by "[redacted]", passwords in URLs too. */
 function redact(value: unknown, key = ''): unknown {
   if (SECRET.test(key)) {
     if (Array.isArray(value)) return value.map(() => '[redacted]');
     return value === '' ? '' : '[redacted]';
   }
+  // s3.namespace = postgres://user:password@host/db
+  if (typeof value === 'string')
+    return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/i, '$1[redacted]@');
   if (Array.isArray(value)) return value.map((v) => redact(v));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));

@@ -105,8 +105,11 @@ function s3Of(r: ConfReader): S3Config {
   }
   const namespace = r.string('s3.namespace', '');
   if (namespace !== '' && !/^postgres(ql)?:\/\/[^\s]+$/i.test(namespace)) {
+    const entry = r.entry('s3.namespace') as ConfEntry;
+    // The refusal names the value; a password in it stays out of the message.
+    const shown = { ...entry, value: entry.value.replace(/(:\/\/[^:/@\s]*:)[^@\s]*@/, '$1[redacted]@') };
     throw badValue(
-      r.entry('s3.namespace') as ConfEntry,
+      shown,
       's3.namespace',
       'empty (lmdb under the data folder) or postgres://user@host:port/database',
     );
