@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FdfsError, Status } from '../src/common/index.js';
 import { type Namespace, openPgNamespace, PG_SCHEMA_VERSION } from '../src/namespace/index.js';
 import { postgresSkipReason, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { namespaceConformance } from './namespace/conformance.js';
@@ -120,7 +121,13 @@ describe.skipIf(skip !== undefined)('postgres namespace', () => {
     expect(await again.putObject(a)).toBe('ok');
     await again.deleteObject('b', 'a');
     expect(await again.takeGarbage(10)).toEqual([]);
+
+    // What PostgreSQL text cannot hold is the client's error, not the server's.
+    const nul = await again.putObject(obj('b', 'a\u0000b')).catch((e: unknown) => e);
+    expect((nul as FdfsError).detail).toBe('InvalidArgument');
     await again.close();
+    const badSchema = await openPgNamespace(urlOf('x"; DROP')).catch((e: unknown) => e);
+    expect((badSchema as FdfsError).status).toBe(Status.EINVAL);
 
     await sql(`UPDATE ${schema}.version SET version = 99`);
     const err = await openPgNamespace(urlOf(schema)).catch((e: unknown) => e);

@@ -77,6 +77,8 @@ export function openPool(o: PoolOptions): pg.Pool {
     // Every statement names its tables bare: they live in the store's own schema.
     options: `-c search_path=${quoteIdent(o.schema)}`,
     application_name: 'fdfs-s3',
+    // A database host that vanished (no reset) is noticed on idle connections too.
+    keepAlive: true,
     types,
   });
   // An idle connection the server dropped (a restart) must not crash the process: the pool
@@ -118,6 +120,13 @@ export function dbError(err: unknown): FdfsError {
     return new FdfsError(Status.EAGAIN, 'The namespace database is unavailable; please retry.', {
       cause: err,
       detail: 'ServiceUnavailable',
+    });
+  }
+  // A key or value holding U+0000, which PostgreSQL text cannot store.
+  if (sqlState(err) === '22021' || sqlState(err) === '22P05') {
+    return new FdfsError(Status.EINVAL, 'Names and values cannot hold the character U+0000.', {
+      cause: err,
+      detail: 'InvalidArgument',
     });
   }
   return new FdfsError(Status.EIO, `namespace database error ${describe(err)}`, { cause: err });

@@ -3,7 +3,7 @@
  * same database (s3.namespace = postgres://user@host:port/db). The schema is created and migrated
  * at open; `?schema=name` in the URL picks the PostgreSQL schema (default fdfs_s3).
  */
-import { type Logger, silentLogger } from '../../common/index.js';
+import { FdfsError, type Logger, Status, silentLogger } from '../../common/index.js';
 import type { Namespace } from '../types.js';
 import { openPool, type PgStore } from './db.js';
 import { listObjects } from './list.js';
@@ -54,6 +54,13 @@ export function isPostgresUrl(s: string): boolean {
 export async function openPgNamespace(url: string, opts: PgNamespaceOptions = {}): Promise<Namespace> {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema') || DEFAULT_PG_SCHEMA;
+  // Passed to the server in the startup packet's options: a plain identifier only.
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
+    throw new FdfsError(
+      Status.EINVAL,
+      `s3.namespace: schema ${JSON.stringify(schema)} is not a plain identifier`,
+    );
+  }
   parsed.searchParams.delete('schema');
   const pool = openPool({
     url: parsed.toString(),
