@@ -118,10 +118,12 @@ export function outputFormat(s: VariantSpec, masterExt: string, accept: string |
 
 /** Whether Accept names `type` exactly with a q above 0 (wildcards do not choose AVIF or WebP). */
 export function accepts(accept: string | undefined, type: string): boolean {
-  if (accept === undefined || !accept.includes(type)) return false;
-  for (const part of accept.split(',')) {
+  // Media types are case-insensitive (RFC 9110 §8.3.1).
+  const text = accept?.toLowerCase();
+  if (text === undefined || !text.includes(type)) return false;
+  for (const part of text.split(',')) {
     const [media = '', ...params] = part.split(';').map((x) => x.trim());
-    if (media.toLowerCase() !== type) continue;
+    if (media !== type) continue;
     const qp = params.find((p) => /^q=/i.test(p));
     return qp === undefined || Number(qp.slice(2)) > 0;
   }
