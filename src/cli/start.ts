@@ -4,17 +4,17 @@ import { join, resolve } from 'node:path';
 import { createLogger } from '../common/index.js';
 import { defaultStorageConfig, defaultTrackerConfig, keysOf } from '../config/index.js';
 import { startStorage } from '../storage/index.js';
-import { startTracker } from '../tracker/index.js';
 import { overridesOf, parse, portOf } from './args.js';
 import { budgetFor, capped } from './fd-budget.js';
 import { startEmbeddedGateway } from './gateway.js';
 import { acquirePidFile } from './pidfile.js';
 import { runUntilSignal, Startup } from './run.js';
 import { S3_DEFAULT_PORT } from './s3.js';
+import { startTrackerThread, type TrackerThread } from './tracker-thread.js';
 import { assertKnownStartKeys } from './unknown-keys.js';
 
 export const startHelp = `fdfs start [options]
-  Runs a tracker and a storage in one process (the embedded default).
+  Runs a tracker and a storage in one process (the embedded default; the tracker on its own thread).
   --base-path DIR     data folder (default ./data): DIR/tracker, DIR/storage
   --bind IP           address to listen on (default 127.0.0.1)
   --tracker-port N    tracker port (default 22122; 0 = any free port)
@@ -77,10 +77,10 @@ export async function startCommand(argv: string[]): Promise<void> {
   const startup = new Startup(logger);
   const { storageNode, gateway, trackers } = await startup.run(async () => {
     startup.add('pid file', { close: await acquirePidFile(join(base, 'fdfs.pid')) });
-    let trackerNode: Awaited<ReturnType<typeof startTracker>> | undefined;
+    let trackerNode: TrackerThread | undefined;
     if (joinTrackers.length === 0) {
       await mkdir(tracker.config.basePath, { recursive: true });
-      trackerNode = startup.add('tracker', await startTracker(capped(tracker.config, budget), { logger }));
+      trackerNode = startup.add('tracker', await startTrackerThread(capped(tracker.config, budget)));
     }
     const trackers = trackerNode
       ? [`${bind === '0.0.0.0' ? '127.0.0.1' : bind}:${trackerNode.address.port}`]
