@@ -52,6 +52,7 @@ const storageUsed = [
   'cache_max_file_size',
   'cache_max_memory',
   'cache_revalidate',
+  'work_processes',
   'store_path_count',
   ...Array.from({ length: MAX_STORE_PATHS }, (_, i) => `store_path${i}`),
   'subdir_count_per_path',

@@ -101,6 +101,7 @@ export function storageConfigFrom(raw: RawConf, options: BuildOptions = {}): Loa
     cacheMaxFileSize: r.size('cache_max_file_size', 256 * 1024, 0, 64 * 1024 * 1024),
     cacheMaxMemory: r.size('cache_max_memory', 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
     cacheRevalidate: r.duration('cache_revalidate', 1000, 'ms', 0),
+    workProcesses: r.int('work_processes', 0, 0, 64),
     storePaths: storePathsOf(r, basePath),
     subdirCountPerPath: r.int('subdir_count_per_path', 256, 1, 256),
     trackerServers: trackerServersOf(r, options),

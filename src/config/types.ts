@@ -69,6 +69,8 @@ export interface StorageConfig {
   readonly cacheMaxFileSize: number;
   readonly cacheMaxMemory: number;
   readonly cacheRevalidate: number;
+  /** Child processes that accept connections beside the storage (0 = the storage alone). */
+  readonly workProcesses: number;
   readonly storePaths: readonly string[]; // store_path0..N (store_path0 defaults to base_path)
   readonly subdirCountPerPath: number;
   readonly trackerServers: readonly HostPort[];

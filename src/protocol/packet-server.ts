@@ -15,6 +15,8 @@ export interface PacketContext {
   readonly socket: Socket;
   readonly reader: FrameReader;
   readonly peer: string;
+  /** The client's address (a storage worker process relaying a request passes it along). */
+  readonly remoteAddress: string;
   /** Header (+ small body) in one write. */
   reply(body?: Buffer): Promise<void>;
   /** Header with `length`, then the stream's bytes; the stream must yield exactly that many. */
@@ -36,6 +38,10 @@ export interface ServeOptions {
    * trickle of bytes does not extend it); `timeout` applies after it. 0/undefined = `timeout` only.
    */
   readonly firstHeaderTimeout?: number;
+  /** The client behind a relaying connection (a storage worker process's), instead of the socket's peer. */
+  readonly remote?: { readonly address: string; readonly port: number };
+  /** A reader already made over `socket` (which has read something before the first request). */
+  readonly reader?: FrameReader;
 }
 
 function write(socket: Socket, buf: Buffer): Promise<void> {
@@ -49,10 +55,10 @@ export async function servePackets(
   handler: PacketHandler,
   opts: ServeOptions,
 ): Promise<void> {
-  const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+  const host = opts.remote?.address ?? socket.remoteAddress ?? '';
+  const peer = `${host}:${opts.remote?.port ?? socket.remotePort}`;
   const log = opts.logger.child({ peer });
   socket.on('error', (err) => log.debug('socket error', { err }));
-  const host = socket.remoteAddress ?? '';
   const guard = opts.guard;
   if (guard) {
     const refused = guard.admit(host);
@@ -76,11 +82,12 @@ export async function servePackets(
     }, opts.firstHeaderTimeout);
     firstHeader.unref();
   }
-  const reader = new FrameReader(socket, peer);
+  const reader = opts.reader ?? new FrameReader(socket, peer);
   const ctx: PacketContext = {
     socket,
     reader,
     peer,
+    remoteAddress: host,
     reply: (body) => write(socket, encodePacket(Cmd.RESP, body)),
     replyStream: async (length, body) => {
       await write(socket, encodeHeader(length, Cmd.RESP, 0));

@@ -24,6 +24,29 @@ export class StorageCounters {
     this.version++;
   }
 
+  /** Adds a storage worker process's changes (see workers/); the newest timestamps win. */
+  add(delta: Partial<StatCounters>): void {
+    for (const [k, v] of Object.entries(delta) as [keyof StatCounters, number][]) {
+      if (k === 'connMaxCount') continue;
+      if (k.startsWith('last')) this.values[k] = Math.max(this.values[k], v);
+      else this.values[k] += v;
+    }
+    this.values.connMaxCount = Math.max(this.values.connMaxCount, this.values.connCurrentCount);
+    this.version++;
+  }
+
+  /** What changed since `since` (a copy of values taken then), as `add` takes it. */
+  changesSince(since: StatCounters): Partial<StatCounters> {
+    const out: Partial<StatCounters> = {};
+    for (const [k, v] of Object.entries(this.values) as [keyof StatCounters, number][]) {
+      if (k === 'connMaxCount') continue;
+      if (k.startsWith('last')) {
+        if (v > since[k]) out[k] = v;
+      } else if (v !== since[k]) out[k] = v - since[k];
+    }
+    return out;
+  }
+
   connection(delta: 1 | -1): void {
     if (delta > 0) this.values.connAllocCount++;
     this.values.connCurrentCount += delta;

@@ -11,8 +11,18 @@ import type { Socket } from 'node:net';
 import { FdfsError, Status } from '../common/index.js';
 import { validateRemoteFilename } from '../fileid/index.js';
 import { Cmd, encodeHeader } from '../protocol/index.js';
-import type { StorageEngine } from './engine.js';
 import { CHUNK_BYTES, closeFdLater, giveChunk, openFd, preadFd, sizeOfFd, takeChunk } from './fd-io.js';
+import type { ReadCache } from './read-cache.js';
+
+/** What a download needs of a storage: the engine, or a storage worker process's view of the disk. */
+export interface DiskReader {
+  readonly cache: ReadCache;
+  fileId(remote: string): string;
+  /** Absolute path of a validated remote filename. */
+  resolvePath(remote: string): string;
+  /** Whether an operation that may change `remote` is queued or running here. */
+  busy(remote: string): boolean;
+}
 
 export interface DownloadRange {
   readonly remote: string;
@@ -42,40 +52,33 @@ function waitDrain(socket: Socket): Promise<void> {
   });
 }
 
-async function openStored(engine: StorageEngine, remote: string): Promise<number> {
+async function openStored(disk: DiskReader, remote: string): Promise<number> {
   validateRemoteFilename(remote);
   try {
-    return await openFd(engine.deps.paths.resolve(remote), 'r');
+    return await openFd(disk.resolvePath(remote), 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      const fileId = engine.fileId(remote);
+      const fileId = disk.fileId(remote);
       throw new FdfsError(Status.ENOENT, `file ${fileId} not found`, { fileId, cause: err });
     }
     throw err;
   }
 }
 
-async function readAt(
-  engine: StorageEngine,
-  remote: string,
-  fd: number,
-  buf: Buffer,
-  len: number,
-  pos: number,
-) {
+async function readAt(disk: DiskReader, remote: string, fd: number, buf: Buffer, len: number, pos: number) {
   try {
     return await preadFd(fd, buf, 0, len, pos);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EISDIR')
-      throw new FdfsError(Status.EISDIR, `${engine.fileId(remote)} is not a regular file`);
+      throw new FdfsError(Status.EISDIR, `${disk.fileId(remote)} is not a regular file`);
     throw err;
   }
 }
 
 /** The range `q` asks of a file of `size` bytes: EINVAL past the end, a long length clamped. */
-function rangeOf(engine: StorageEngine, q: DownloadRange, size: number): number {
+function rangeOf(disk: DiskReader, q: DownloadRange, size: number): number {
   if (q.offset > size)
-    throw einval(`download offset ${q.offset} is past the end (${size}) of ${engine.fileId(q.remote)}`);
+    throw einval(`download offset ${q.offset} is past the end (${size}) of ${disk.fileId(q.remote)}`);
   return q.length === 0 ? size - q.offset : Math.min(q.length, size - q.offset);
 }
 
@@ -92,21 +95,21 @@ function sendWhole(socket: Socket, head: Buffer, body: Buffer, done?: () => void
  * A failure after the header destroys the socket: the peer cannot be answered in step any more.
  * Returns the number of body bytes sent.
  */
-export async function sendDownload(engine: StorageEngine, socket: Socket, q: DownloadRange): Promise<number> {
-  const cache = engine.cache;
+export async function sendDownload(disk: DiskReader, socket: Socket, q: DownloadRange): Promise<number> {
+  const cache = disk.cache;
   const cached = cache.enabled ? cache.get(q.remote) : undefined;
   if (cached) {
-    const len = rangeOf(engine, q, cached.length);
+    const len = rangeOf(disk, q, cached.length);
     if (socket.destroyed) throw connectionGone();
     sendWhole(socket, encodeHeader(len, Cmd.RESP, 0), cached.subarray(q.offset, q.offset + len));
     return len;
   }
   // Only a read from the start can see the whole file; see ReadCache for why a busy name is skipped.
-  const fills = cache.enabled && q.offset === 0 && !engine.locks.busy(q.remote);
+  const fills = cache.enabled && q.offset === 0 && !disk.busy(q.remote);
   if (fills) cache.beginFill(q.remote);
   let whole: Buffer | undefined;
   try {
-    return await sendFromDisk(engine, socket, q, (data) => {
+    return await sendFromDisk(disk, socket, q, (data) => {
       if (fills && cache.fits(data.length)) whole = Buffer.from(data);
       return whole;
     });
@@ -117,25 +120,25 @@ export async function sendDownload(engine: StorageEngine, socket: Socket, q: Dow
 
 /** `keep(bytes)` sees a whole file read in one go and may return its own copy to send instead. */
 async function sendFromDisk(
-  engine: StorageEngine,
+  disk: DiskReader,
   socket: Socket,
   q: DownloadRange,
   keep: (whole: Buffer) => Buffer | undefined,
 ): Promise<number> {
-  const fd = await openStored(engine, q.remote);
+  const fd = await openStored(disk, q.remote);
   let buf: Buffer | undefined = takeChunk();
   let headerSent = false;
   try {
     const want = q.length === 0 ? CHUNK_BYTES : Math.min(q.length, CHUNK_BYTES);
-    const n = await readAt(engine, q.remote, fd, buf, want, q.offset);
+    const n = await readAt(disk, q.remote, fd, buf, want, q.offset);
     let total: number;
     let copy: Buffer | undefined;
     if (n === want && (q.length === 0 || q.length > CHUNK_BYTES)) {
       // The buffer filled: only the file's length tells how much follows.
-      total = Math.max(rangeOf(engine, q, await sizeOfFd(fd)), n);
+      total = Math.max(rangeOf(disk, q, await sizeOfFd(fd)), n);
     } else if (n === 0 && q.offset > 0) {
       // Between FastDFS' two behaviours: an offset past the end is EINVAL, at the end a 0-byte body.
-      total = rangeOf(engine, q, await sizeOfFd(fd));
+      total = rangeOf(disk, q, await sizeOfFd(fd));
     } else {
       total = n; // the whole range, or a length past the end clamped at it
       if (q.offset === 0 && n < want) copy = keep(buf.subarray(0, n)); // the whole file
@@ -151,7 +154,7 @@ async function sendFromDisk(
       buf = undefined; // from here the write callback gives it back
       more = sendWhole(socket, head, chunk.subarray(0, first), () => giveChunk(chunk));
     }
-    if (first < total) await sendRest(engine, socket, fd, q.remote, q.offset + first, total - first, more);
+    if (first < total) await sendRest(disk, socket, fd, q.remote, q.offset + first, total - first, more);
     return total;
   } catch (err) {
     if (headerSent) socket.destroy();
@@ -164,7 +167,7 @@ async function sendFromDisk(
 
 /** The chunks after the first: the next read runs while the previous chunk is being written. */
 async function sendRest(
-  engine: StorageEngine,
+  disk: DiskReader,
   socket: Socket,
   fd: number,
   remote: string,
@@ -181,8 +184,8 @@ async function sendRest(
     pos += len;
     left -= len;
     try {
-      const n = await readAt(engine, remote, fd, b, len, at);
-      if (n < len) throw new FdfsError(Status.EIO, `file ${engine.fileId(remote)} shrank while being sent`);
+      const n = await readAt(disk, remote, fd, b, len, at);
+      if (n < len) throw new FdfsError(Status.EIO, `file ${disk.fileId(remote)} shrank while being sent`);
       return { b, n };
     } catch (err) {
       giveChunk(b);

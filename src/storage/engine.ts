@@ -19,7 +19,7 @@ import {
 import { type Metadata, unpackMetadata } from '../protocol/index.js';
 import { type Binlog, BinlogOp } from './binlog.js';
 import type { DistPath } from './dist-path.js';
-import { commitNew, writeTemp } from './durable.js';
+import { commitNew, type TempFile, writeTemp } from './durable.js';
 import { KeyedLock } from './keyed-lock.js';
 import { checkMetadata, META_SUFFIX, readMetadataRaw, writeMetadata } from './metadata-file.js';
 import { ReadCache } from './read-cache.js';
@@ -57,6 +57,11 @@ export class StorageEngine {
   /** Small files for downloads; every operation under `locks` drops its name from it. */
   readonly cache: ReadCache;
   readonly locks: KeyedLock;
+  /**
+   * Set when storage worker processes serve downloads from their own caches: tells them a name
+   * changed, resolving once all have dropped it (before the change is acknowledged).
+   */
+  forgetElsewhere: ((name: string) => Promise<void>) | undefined;
   private readonly durable: boolean;
 
   constructor(readonly deps: EngineDeps) {
@@ -68,11 +73,22 @@ export class StorageEngine {
       maxMemory: c.cacheMaxMemory,
       revalidateMs: c.cacheRevalidate,
     });
-    this.locks = new KeyedLock((name) => this.cache.forget(name));
+    this.locks = new KeyedLock((name, phase) => {
+      this.cache.forget(name);
+      if (phase === 'done' && this.forgetElsewhere) return this.forgetElsewhere(name);
+    });
   }
 
   fileId(remote: string): string {
     return formatFileId(this.group, remote);
+  }
+
+  resolvePath(remote: string): string {
+    return this.deps.paths.resolve(remote);
+  }
+
+  busy(remote: string): boolean {
+    return this.locks.busy(remote);
   }
 
   /** Rejects a request addressed to another group (EINVAL, as FastDFS). */
@@ -109,9 +125,20 @@ export class StorageEngine {
     const { paths } = this.deps;
     const pathIndex = paths.choose(input.storePathIndex, input.size ?? 0);
     const tmp = await writeTemp(paths.tmpDir(pathIndex), input.body, input.size, this.durable, input.maxSize);
+    return this.commitTemp(tmp, pathIndex, input.ext, input.kind ?? 'normal');
+  }
+
+  /**
+   * Names a finished temp file (written and synced in `pathIndex`'s .tmp) and links it into
+   * place after its binlog record. The one place new names are made, so binlog order and name
+   * uniqueness stay this engine's (storage worker processes send their temp files here).
+   */
+  async commitTemp(tmp: TempFile, pathIndex: number, ext: string, kind: NameKind): Promise<string> {
+    const { paths } = this.deps;
     try {
+      validateExt(ext);
       for (let attempt = 0; ; attempt++) {
-        const remote = this.newName(pathIndex, tmp.size, tmp.crc32, input.ext, input.kind ?? 'normal');
+        const remote = this.newName(pathIndex, tmp.size, tmp.crc32, ext, kind);
         const fullPath = paths.resolve(remote);
         await paths.ensureDir(paths.dirOf(pathIndex, ...subdirsOf(remote)));
         try {
@@ -136,10 +163,14 @@ export class StorageEngine {
    * no peer will hear of. The name's lock makes a pusher that reads the record wait for the link.
    */
   private logThenLink(remote: string, tmp: string, finalPath: string): Promise<void> {
-    return this.locks.run(remote, async () => {
-      await this.deps.binlog.append(BinlogOp.CREATE, remote);
-      await commitNew(tmp, finalPath, this.durable);
-    });
+    return this.locks.run(
+      remote,
+      async () => {
+        await this.deps.binlog.append(BinlogOp.CREATE, remote);
+        await commitNew(tmp, finalPath, this.durable);
+      },
+      { fresh: true },
+    );
   }
 
   private newName(pathIndex: number, size: number, crc32: number, ext: string, kind: NameKind): string {

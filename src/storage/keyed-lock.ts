@@ -1,17 +1,25 @@
 /** Serialises operations on one file name (append/modify/truncate/delete of the same appender). */
+
+/**
+ * Told when an operation on a name is queued and when it is done; the operation completes only
+ * once the 'done' call has settled (it must not throw).
+ */
+export type LockHook = (key: string, phase: 'queued' | 'done') => void | Promise<void>;
+
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<unknown>>();
 
-  /** `onChange(key)` runs when an operation on `key` is queued and again when it has finished. */
-  constructor(private readonly onChange?: (key: string) => void) {}
+  constructor(private readonly onChange?: LockHook) {}
 
   /** Whether an operation on `key` is queued or running. */
   busy(key: string): boolean {
     return this.tails.has(key);
   }
 
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    this.onChange?.(key);
+  /** `fresh`: the name is being created, nobody can have read it yet, so the hook is not told. */
+  async run<T>(key: string, fn: () => Promise<T>, opts?: { readonly fresh?: boolean }): Promise<T> {
+    const hook = opts?.fresh ? undefined : this.onChange;
+    void hook?.(key, 'queued');
     const prev = this.tails.get(key) ?? Promise.resolve();
     const result = prev.then(fn, fn);
     const tail = result.catch(() => {});
@@ -20,7 +28,7 @@ export class KeyedLock {
       return await result;
     } finally {
       if (this.tails.get(key) === tail) this.tails.delete(key);
-      this.onChange?.(key);
+      await hook?.(key, 'done');
     }
   }
 }

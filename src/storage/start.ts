@@ -14,6 +14,7 @@ import { TrackerReporter } from './reporter.js';
 import { storageHandler } from './service.js';
 import { StorePaths } from './store-paths.js';
 import { SyncManager } from './sync/index.js';
+import { WorkerPool } from './workers/pool.js';
 
 export interface StorageNode {
   readonly address: { host: string; port: number };
@@ -102,6 +103,20 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
       throw err;
     },
   );
+  let pool: WorkerPool | undefined;
+  if (config.workProcesses > 0) {
+    const count = config.workProcesses;
+    pool = await WorkerPool.start({ config, engine, counters, guard, server, handler, logger, count }).catch(
+      async (err: unknown) => {
+        server.close();
+        await sync.close();
+        await binlog.close();
+        throw err;
+      },
+    );
+    const workers = pool;
+    engine.forgetElsewhere = (name) => workers.forget(name);
+  }
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const host = typeof addr === 'object' && addr ? addr.address : config.bindAddr;
@@ -126,6 +141,7 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
     port,
     storePaths: config.storePaths.length,
     durable: config.durableWrites,
+    workers: pool?.size ?? 0,
   });
 
   return {
@@ -138,6 +154,8 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
       clearInterval(distTimer);
       await reporter.stop();
       await sync.close();
+      await pool?.close();
+      engine.forgetElsewhere = undefined;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.end();
       setTimeout(() => {

@@ -84,7 +84,7 @@ export class SyncReceiver {
       if (id === '' || id === this.deps.myId()) {
         throw new FdfsError(Status.EINVAL, `report server id: "${id}" is not a peer of this storage`);
       }
-      const verdict = await this.deps.guard.admit(id, ctx.socket.remoteAddress ?? '');
+      const verdict = await this.deps.guard.admit(id, ctx.remoteAddress);
       if (!verdict.ok) return this.refuse(h, ctx, id, verdict.why);
       this.peers.set(ctx.socket, id);
       this.deps.logger.debug('sync peer connected', { peer: id, from: ctx.peer });
@@ -94,7 +94,7 @@ export class SyncReceiver {
     if (peer === undefined) return this.refuse(h, ctx, '', 'no REPORT_SERVER_ID first');
     // Re-checked per command from what is known (no tracker round trip): a peer deleted since
     // it connected is cut off.
-    const still = this.deps.guard.check(peer, ctx.socket.remoteAddress ?? '');
+    const still = this.deps.guard.check(peer, ctx.remoteAddress);
     if (!still.ok) return this.refuse(h, ctx, peer, still.why);
     const log = this.deps.logger.child({ peer, cmd: cmdName(h.cmd) });
     const checkGroup = (group: string, name: string) => engine.checkGroup(group, name);
