@@ -101,7 +101,9 @@ export async function sendDownload(disk: DiskReader, socket: Socket, q: Download
   if (cached) {
     const len = rangeOf(disk, q, cached.length);
     if (socket.destroyed) throw connectionGone();
-    sendWhole(socket, encodeHeader(len, Cmd.RESP, 0), cached.subarray(q.offset, q.offset + len));
+    const more = sendWhole(socket, encodeHeader(len, Cmd.RESP, 0), cached.subarray(q.offset, q.offset + len));
+    // A client that sends requests without reading the answers must not pile them up here.
+    if (!more) await waitDrain(socket);
     return len;
   }
   // Only a read from the start can see the whole file; see ReadCache for why a busy name is skipped.
@@ -155,6 +157,7 @@ async function sendFromDisk(
       more = sendWhole(socket, head, chunk.subarray(0, first), () => giveChunk(chunk));
     }
     if (first < total) await sendRest(disk, socket, fd, q.remote, q.offset + first, total - first, more);
+    else if (!more) await waitDrain(socket); // see the cached case above
     return total;
   } catch (err) {
     if (headerSent) socket.destroy();
@@ -214,6 +217,9 @@ async function sendRest(
       throw connectionGone();
     }
     ok = socket.write(b.subarray(0, n), () => giveChunk(b));
-    if (last) return;
+    if (last) {
+      if (!ok) await waitDrain(socket);
+      return;
+    }
   }
 }
