@@ -36,11 +36,22 @@ function redact(fields: LogFields): LogFields {
 export function createLogger(
   opts: { level?: LogLevel; write?: (line: string) => void; base?: LogFields } = {},
 ): Logger {
-  const min = order[opts.level ?? 'info'];
-  const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const base = opts.base ?? {};
+  return makeLogger(
+    order[opts.level ?? 'info'],
+    opts.write ?? ((line: string) => process.stderr.write(`${line}\n`)),
+    () => opts.base ?? {},
+  );
+}
+
+/**
+ * A child's fields are merged (and redacted) on its first line, not when it is made: servers
+ * make a child per request, and most requests log nothing at the configured level.
+ */
+function makeLogger(min: number, write: (line: string) => void, baseOf: () => LogFields): Logger {
+  let base: LogFields | undefined;
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (order[level] < min) return;
+    base ??= baseOf();
     write(JSON.stringify({ t: new Date().toISOString(), level, msg, ...base, ...redact(fields ?? {}) }));
   };
   return {
@@ -48,7 +59,11 @@ export function createLogger(
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger({ ...opts, base: { ...base, ...redact(fields) } }),
+    child: (fields) =>
+      makeLogger(min, write, () => {
+        base ??= baseOf();
+        return { ...base, ...redact(fields) };
+      }),
   };
 }
 

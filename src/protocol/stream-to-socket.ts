@@ -6,8 +6,10 @@
 import type { Socket } from 'node:net';
 import { FdfsError, Status } from '../common/index.js';
 
-function drained(socket: Socket): Promise<void> {
+/** Resolves on the socket's next 'drain'; rejects if it closes or fails first. */
+export function drained(socket: Socket): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (socket.destroyed) return reject(new FdfsError(Status.ECONNRESET, 'connection closed while sending'));
     const cleanup = () => {
       socket.off('drain', onDrain);
       socket.off('close', onClose);

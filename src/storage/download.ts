@@ -10,7 +10,7 @@
 import type { Socket } from 'node:net';
 import { FdfsError, Status } from '../common/index.js';
 import { validateRemoteFilename } from '../fileid/index.js';
-import { Cmd, encodeHeader } from '../protocol/index.js';
+import { Cmd, drained, encodeHeader } from '../protocol/index.js';
 import { CHUNK_BYTES, closeFdLater, giveChunk, openFd, preadFd, sizeOfFd, takeChunk } from './fd-io.js';
 import type { ReadCache } from './read-cache.js';
 
@@ -35,21 +35,6 @@ const einval = (msg: string) => new FdfsError(Status.EINVAL, msg);
 
 function connectionGone(): FdfsError {
   return new FdfsError(Status.ECONNRESET, 'connection closed while sending');
-}
-
-function waitDrain(socket: Socket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (socket.destroyed) return reject(connectionGone());
-    const done = (err?: Error) => {
-      socket.off('drain', done);
-      socket.off('close', onClose);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onClose = () => done(connectionGone());
-    socket.on('drain', done);
-    socket.on('close', onClose);
-  });
 }
 
 async function openStored(disk: DiskReader, remote: string): Promise<number> {
@@ -103,7 +88,7 @@ export async function sendDownload(disk: DiskReader, socket: Socket, q: Download
     if (socket.destroyed) throw connectionGone();
     const more = sendWhole(socket, encodeHeader(len, Cmd.RESP, 0), cached.subarray(q.offset, q.offset + len));
     // A client that sends requests without reading the answers must not pile them up here.
-    if (!more) await waitDrain(socket);
+    if (!more) await drained(socket);
     return len;
   }
   // Only a read from the start can see the whole file; see ReadCache for why a busy name is skipped.
@@ -157,7 +142,7 @@ async function sendFromDisk(
       more = sendWhole(socket, head, chunk.subarray(0, first), () => giveChunk(chunk));
     }
     if (first < total) await sendRest(disk, socket, fd, q.remote, q.offset + first, total - first, more);
-    else if (!more) await waitDrain(socket); // see the cached case above
+    else if (!more) await drained(socket); // see the cached case above
     return total;
   } catch (err) {
     if (headerSent) socket.destroy();
@@ -202,7 +187,7 @@ async function sendRest(
   for (;;) {
     if (!ok) {
       try {
-        await waitDrain(socket);
+        await drained(socket);
       } catch (err) {
         await settle();
         throw err;
@@ -218,7 +203,7 @@ async function sendRest(
     }
     ok = socket.write(b.subarray(0, n), () => giveChunk(b));
     if (last) {
-      if (!ok) await waitDrain(socket);
+      if (!ok) await drained(socket);
       return;
     }
   }
