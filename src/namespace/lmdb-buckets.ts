@@ -19,6 +19,10 @@ export async function getBucket(s: LmdbStore, name: string): Promise<BucketRecor
   return s.buckets.get(utf8(name));
 }
 
+export function getBucketSync(s: LmdbStore, name: string): BucketRecord | undefined {
+  return s.buckets.get(utf8(name));
+}
+
 export async function listBuckets(s: LmdbStore, owner: string): Promise<readonly BucketRecord[]> {
   const out: BucketRecord[] = [];
   for (const { value } of s.buckets.getRange()) if (value.owner === owner) out.push(value);

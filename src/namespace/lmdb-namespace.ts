@@ -1,6 +1,13 @@
 /** openLmdbNamespace: the Namespace contract over one lmdb environment in `dir`. */
 import { mkdir } from 'node:fs/promises';
-import { createBucket, deleteBucket, getBucket, listBuckets, setBucketPublic } from './lmdb-buckets.js';
+import {
+  createBucket,
+  deleteBucket,
+  getBucket,
+  getBucketSync,
+  listBuckets,
+  setBucketPublic,
+} from './lmdb-buckets.js';
 import { ackGarbage, isReferenced, takeGarbage } from './lmdb-garbage.js';
 import { clearIntents, listIntents, recordIntent } from './lmdb-intents.js';
 import { listObjects } from './lmdb-list.js';
@@ -14,7 +21,7 @@ import {
   listUploads,
   putPart,
 } from './lmdb-multipart.js';
-import { deleteObject, getObject, putObject } from './lmdb-objects.js';
+import { deleteObject, getObject, getObjectSync, putObject } from './lmdb-objects.js';
 import { openStore } from './lmdb-store.js';
 import type { LmdbNamespaceOptions, Namespace } from './types.js';
 
@@ -25,10 +32,12 @@ export async function openLmdbNamespace(dir: string, opts: LmdbNamespaceOptions 
   return {
     createBucket: (b) => createBucket(s, b),
     getBucket: (name) => getBucket(s, name),
+    getBucketSync: (name) => getBucketSync(s, name),
     listBuckets: (owner) => listBuckets(s, owner),
     setBucketPublic: (name, pub) => setBucketPublic(s, name, pub),
     deleteBucket: (name) => deleteBucket(s, name),
     getObject: (bucket, key) => getObject(s, bucket, key),
+    getObjectSync: (bucket, key) => getObjectSync(s, bucket, key),
     putObject: (rec, cond) => putObject(s, rec, cond),
     deleteObject: (bucket, key) => deleteObject(s, bucket, key),
     listObjects: (bucket, q) => listObjects(s, bucket, q),

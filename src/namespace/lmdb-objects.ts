@@ -8,6 +8,11 @@ export async function getObject(
   bucket: string,
   key: string,
 ): Promise<ObjectRecord | undefined> {
+  return getObjectSync(s, bucket, key);
+}
+
+/** lmdb reads the memory map in place: no I/O wait, so the answer needs no promise. */
+export function getObjectSync(s: LmdbStore, bucket: string, key: string): ObjectRecord | undefined {
   const v = s.objects.get(objectKey(bucket, key));
   return v && { bucket, key, ...v };
 }

@@ -159,6 +159,13 @@ export interface Namespace {
   /** Open uploads are aborted with it (their parts' files → garbage). */
   deleteBucket(name: string): Promise<'deleted' | 'missing' | 'not-empty'>;
   getObject(bucket: string, key: string): Promise<ObjectRecord | undefined>;
+  /**
+   * Optional, for stores whose reads never wait on I/O (lmdb reads a memory map): getBucket and
+   * getObject's answers without a promise, so a hot GetObject can be answered in one turn. A store
+   * without them (PostgreSQL) is read through the async pair; callers must fall back to it.
+   */
+  getBucketSync?(name: string): BucketRecord | undefined;
+  getObjectSync?(bucket: string, key: string): ObjectRecord | undefined;
   /** Commits the key; the files of the object it replaces go to the garbage queue in the same transaction. */
   putObject(rec: ObjectRecord, cond?: WriteCondition): Promise<'ok' | 'no-bucket' | 'precondition-failed'>;
   /** Old files → garbage, same transaction. */

@@ -89,6 +89,28 @@ export function bucketAndObjectCases(factory: NamespaceFactory): void {
       expect(Object.hasOwn((await ns.getObject('b', 'plain')) ?? {}, 'checksum')).toBe(false);
     });
 
+    it('answers the optional sync reads as the async ones, through writes and deletes', async () => {
+      await fresh();
+      // A store may leave them out (callers fall back to the async pair); one that has them must agree.
+      if (!ns.getBucketSync || !ns.getObjectSync) return;
+      expect(ns.getBucketSync('b')).toBeUndefined();
+      await ns.createBucket({ name: 'b', owner: OWNER, createdAt: 1, public: false });
+      expect(ns.getBucketSync('b')).toEqual(await ns.getBucket('b'));
+      await ns.setBucketPublic('b', true);
+      expect(ns.getBucketSync('b')?.public).toBe(true);
+      expect(ns.getObjectSync('b', 'k é')).toBeUndefined();
+      const rec = obj('b', 'k é', { meta: { a: '1' }, checksum: { algorithm: 'CRC32', value: 'AAAAAA==' } });
+      await ns.putObject(rec);
+      expect(ns.getObjectSync('b', 'k é')).toEqual(rec);
+      expect(ns.getObjectSync('b', 'k é')).toEqual(await ns.getObject('b', 'k é'));
+      const next = obj('b', 'k é');
+      await ns.putObject(next);
+      expect(ns.getObjectSync('b', 'k é')).toEqual(next);
+      await ns.deleteObject('b', 'k é');
+      expect(ns.getObjectSync('b', 'k é')).toBeUndefined();
+      expect(ns.getObjectSync('other', 'k é')).toBeUndefined();
+    });
+
     it('needs the bucket; deletes once; a key past 1,024 bytes is refused', async () => {
       await fresh();
       expect(await ns.putObject(obj('nob', 'k'))).toBe('no-bucket');
