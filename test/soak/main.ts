@@ -18,10 +18,11 @@ import { eventually, startNode } from '../helpers/node-process.js';
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
-async function rssMb(pid: number): Promise<number> {
+/** VmRSS and its parts: anonymous memory (heap, malloc) and file-backed pages (mapped files). */
+async function rssMb(pid: number): Promise<{ rss: number; anonMb: number; fileMb: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
+  const mb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+  return { rss: mb('VmRSS'), anonMb: mb('RssAnon'), fileMb: mb('RssFile') + mb('RssShmem') };
 }
 
 function median(values: number[]): number {
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
     let finished = 0;
     let inflight = 0;
     let skipped = 0;
-    const samples: ({ min: number; rss: number } & Gauges)[] = [];
+    const samples: ({ min: number; rss: number; anonMb: number; fileMb: number } & Gauges)[] = [];
     let nextSample = start;
     while (Date.now() < end) {
       const due = Math.floor(((Date.now() - start) / 1000) * rate);
@@ -143,9 +144,10 @@ async function main(): Promise<void> {
         );
       }
       if (Date.now() >= nextSample) {
-        const rss = await rssMb(pid);
+        const mem = await rssMb(pid);
+        const rss = mem.rss;
         const min = (Date.now() - start) / 60_000;
-        samples.push({ min, rss, ...(await gauges(base)) });
+        samples.push({ min, ...mem, ...(await gauges(base)) });
         if (samples.length % 6 === 1)
           log(`${min.toFixed(1)} min: ${finished} cycles, ${errors.length} errors, RSS ${rss.toFixed(1)} MB`);
         nextSample += 10_000;
@@ -189,6 +191,8 @@ async function main(): Promise<void> {
       },
       rssMinuteMedians: minuteMedians,
       // Which part moves, if RSS does: JS objects, Buffers, or neither (the allocator).
+      rssAnonMinuteMedians: perMinute((s) => s.anonMb),
+      rssFileMinuteMedians: perMinute((s) => s.fileMb),
       heapUsedMinuteMedians: perMinute((s) => s.heapMb),
       heapReservedMinuteMedians: perMinute((s) => s.heapTotalMb),
       externalMinuteMedians: perMinute((s) => s.externalMb),
