@@ -57,6 +57,16 @@ describe('small-file cache', () => {
     expect((await get(id)).status).toBe(404);
   });
 
+  it('drops a file deleted through the native port at once, without waiting for revalidation', async () => {
+    const data = Buffer.from('deleted by a native client');
+    const id = await cl.client.upload(data, { ext: 'txt' });
+    expect((await get(id)).body.equals(data)).toBe(true);
+    // Same instant, so only the storage telling the gateway can make the next GET miss.
+    await cl.client.delete(id);
+    expect((await get(id)).status).toBe(404);
+    expect((await get(id, { Range: 'bytes=0-6' })).status).toBe(404);
+  });
+
   it('re-checks on the full path (a ranged GET) as well', async () => {
     const data = Buffer.from('another cached file');
     const id = await cl.client.upload(data, { ext: 'txt' });

@@ -38,6 +38,8 @@ export function localStoreOf(engine: StorageEngine, counters?: StorageCounters):
   return {
     group: engine.group,
 
+    watch: (listener) => engine.onChange(listener),
+
     async stat(remote: string): Promise<LocalStat> {
       const s = await stat(pathOf(remote)).catch((err: unknown) => missing(engine, remote, err));
       if (!s.isFile()) throw new FdfsError(Status.ENOENT, `${engine.fileId(remote)} is not a regular file`);

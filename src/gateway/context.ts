@@ -25,6 +25,10 @@ export interface GatewayContext {
 }
 
 export function createContext(config: HttpConfig, deps: GatewayDeps): GatewayContext {
+  const cache = new FileCache(config.cache.maxFileSize, config.cache.maxMemory);
+  // Deleted files leave the cache at once: otherwise they stay until revalidation, and a site
+  // that deletes what it served fills the cache with dead entries.
+  deps.local?.watch?.((remote) => cache.delete(remote));
   return {
     config,
     local: deps.local,
@@ -35,7 +39,7 @@ export function createContext(config: HttpConfig, deps: GatewayDeps): GatewayCon
     auth: new Authenticator(config.auth),
     links: new LinkSigner(config.jwt),
     metrics: new Metrics(),
-    cache: new FileCache(config.cache.maxFileSize, config.cache.maxMemory),
+    cache,
     spoolDir: join(config.client.basePath, 'tmp'),
   };
 }

@@ -50,6 +50,12 @@ export interface LocalStore {
    * left before the end. Uploads and deletes through this interface count themselves.
    */
   countDownload?(bytes: number, ok: boolean): void;
+  /**
+   * Calls `listener` with the remote filename of every file about to change or be deleted here,
+   * whoever asked (native clients, replication), so the gateway's cache drops it at once instead
+   * of at its next revalidation. Returns the unsubscribe.
+   */
+  watch?(listener: (remote: string) => void): () => void;
 }
 
 /** The part of the public client the gateway uses; FdfsClient fits, tests may pass a fake. */

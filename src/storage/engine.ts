@@ -63,6 +63,7 @@ export class StorageEngine {
    */
   forgetElsewhere: ((name: string) => Promise<void>) | undefined;
   private readonly durable: boolean;
+  private readonly changeListeners = new Set<(name: string) => void>();
 
   constructor(readonly deps: EngineDeps) {
     this.group = deps.config.groupName;
@@ -75,8 +76,19 @@ export class StorageEngine {
     });
     this.locks = new KeyedLock((name, phase) => {
       this.cache.forget(name);
+      for (const listener of this.changeListeners) listener(name);
       if (phase === 'done' && this.forgetElsewhere) return this.forgetElsewhere(name);
     });
+  }
+
+  /**
+   * Calls `listener` with every name an operation under `locks` touches (as it starts and as it
+   * ends), so caches of stored bytes outside the engine (the gateway's) stay exact. Returns the
+   * unsubscribe.
+   */
+  onChange(listener: (name: string) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   fileId(remote: string): string {

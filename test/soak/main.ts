@@ -155,8 +155,8 @@ async function main(): Promise<void> {
       await sleep(20);
     }
     while (inflight > 0) await sleep(50);
-    // The warmup lasts at least until the small-file cache is full (deleted files stay cached
-    // until they are asked for again, so at a high rate it fills later than --warmup).
+    // The warmup lasts at least until the small-file cache is full, if it ever fills (the storage
+    // tells the gateway of deletes, so this workload's files leave it as they are deleted).
     const full = samples.find((s) => s.cacheMb >= CACHE_FULL_MB)?.min;
     const settled = Math.max(warmup, full ?? warmup);
     const after = samples.filter((s) => s.min >= settled);
