@@ -2,7 +2,8 @@
  * The namespace section of `npm run bench`: the same S3 endpoint on the embedded lmdb store and on
  * PostgreSQL (a throwaway cluster with fsync and synchronous commit on, so both stores are durable
  * before they answer). Two `fdfs start` nodes differing only in s3.namespace: PutObject of 4 KB in
- * turns (3 rounds, the order alternating, presigned before each run, from s3-load.ts), then
+ * turns (S3_BENCH_NS_ROUNDS rounds, default 5, the order alternating, presigned before each run,
+ * from s3-load.ts; the CPU per PUT of the node and of the database server beside the rates), then
  * ListObjectsV2 pages of 1,000 keys at random start-after and a delimited page of 1,000 common
  * prefixes, one page at a time, from a bucket of S3_BENCH_NS_KEYS keys (default 100,000) in each.
  *
@@ -21,12 +22,14 @@ import { postgresBinDir, startPostgres, type TestPostgres } from '../helpers/pos
 import { credentialOf, ok, S3Urls } from './s3-bench.js';
 import { drive, hasWrk, type Measured } from './s3-load.js';
 
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.S3_BENCH_NS_ROUNDS ?? 5);
 const CONCURRENCY = [16, 64];
 const keyOf = (i: number) => `dir${String(i % 1000).padStart(4, '0')}/file-${String(i).padStart(8, '0')}.dat`;
 
 interface Side {
   readonly name: string;
+  /** Whether its namespace is the PostgreSQL server (whose CPU then counts too). */
+  readonly usesDb: boolean;
   readonly node: RunningNode;
   readonly s3: S3Urls;
 }
@@ -110,7 +113,26 @@ async function listTimes(side: Side, total: number): Promise<{ plain: number[]; 
   return { plain, delimited };
 }
 
-async function putRates(sides: readonly Side[], seconds: number): Promise<string[]> {
+/** Presigned PUTs per run: enough for the fastest side at this machine's best. */
+const targetsFor = (seconds: number) => Math.max(4000, Math.ceil(seconds * 1500));
+
+interface Round {
+  readonly rate: number;
+  /** CPU per PUT in µs: the node's, and the database server's (PostgreSQL side only). */
+  readonly nodeUs: number | undefined;
+  readonly dbUs: number | undefined;
+}
+
+const ms = (us: number[]) => (median(us) / 1000).toFixed(1);
+
+/**
+ * PutObject 4 KB on each side in turns: a warm-up run each, then ROUNDS rounds, the order
+ * alternating so neither side always runs first after the other. On a shared machine the load
+ * from other work drifts between runs: the ratio of each round (two runs next to each other in
+ * time) is printed beside the ratio of the median rates, and the CPU per PUT (node plus database
+ * server), which drifts much less than the rate.
+ */
+async function putRates(sides: readonly Side[], db: TestPostgres, seconds: number): Promise<string[]> {
   const body = Buffer.alloc(4 * 1024, 0x63);
   const wrk = await hasWrk();
   const dir = await mkdtemp(join(tmpdir(), 'fdfs-ns-bench-'));
@@ -118,24 +140,43 @@ async function putRates(sides: readonly Side[], seconds: number): Promise<string
   let batch = 0;
   try {
     for (const c of CONCURRENCY) {
-      const rates = new Map<string, number[]>(sides.map((s) => [s.name, []]));
-      const once = async (side: Side, secs: number) => {
+      const rounds = new Map<string, Round[]>(sides.map((s) => [s.name, []]));
+      const once = async (side: Side, secs: number): Promise<Round> => {
         const b = batch++;
         const targets: string[] = [];
-        for (let i = 0; i < 4000; i++) targets.push(await side.s3.target('PUT', `/put/p-${b}-${i}.bin`));
+        for (let i = 0; i < targetsFor(secs); i++)
+          targets.push(await side.s3.target('PUT', `/put/p-${b}-${i}.bin`));
         const origin = `http://${side.node.s3.host}:${side.node.s3.port}`;
         const load = { method: 'PUT' as const, origin, targets, body };
-        return drive(load, c, secs, { wrk, dir, name: `${side.name}-${b}`, pid: side.node.child.pid });
+        const db0 = side.usesDb ? await db.cpuSeconds() : undefined;
+        const m = await drive(load, c, secs, {
+          wrk,
+          dir,
+          name: `${side.name}-${b}`,
+          pid: side.node.child.pid,
+        });
+        const db1 = side.usesDb ? await db.cpuSeconds() : undefined;
+        const dbUs =
+          db0 === undefined || db1 === undefined || m.ops === 0 ? undefined : ((db1 - db0) * 1e6) / m.ops;
+        return { rate: rate(m), nodeUs: m.cpuUs, dbUs };
       };
       for (const s of sides) await once(s, 1);
       for (let r = 0; r < ROUNDS; r++) {
         for (const s of r % 2 ? [...sides].reverse() : sides)
-          rates.get(s.name)?.push(rate(await once(s, seconds)));
+          rounds.get(s.name)?.push(await once(s, seconds));
       }
-      const [lmdb, postgres] = sides.map((s) => median(rates.get(s.name) ?? []));
+      const [l, p] = sides.map((s) => rounds.get(s.name) ?? []) as [Round[], Round[]];
+      const lmdb = median(l.map((x) => x.rate));
+      const postgres = median(p.map((x) => x.rate));
+      const perRound = l.map((x, i) => ((p[i]?.rate ?? 0) / (x.rate || 1)).toFixed(2)).join(' ');
+      const cpu = (xs: Round[], k: 'nodeUs' | 'dbUs') =>
+        xs.flatMap((x) => (x[k] === undefined ? [] : [x[k]]));
       lines.push(
-        `PutObject 4 KB, ${c} conn: lmdb ${Math.round(lmdb ?? 0)}/s, PostgreSQL ${Math.round(postgres ?? 0)}/s, ` +
-          `ratio ${((postgres ?? 0) / (lmdb || 1)).toFixed(2)} (aim ≥ 0.7; medians of ${ROUNDS} rounds in turns)`,
+        `PutObject 4 KB, ${c} conn: lmdb ${Math.round(lmdb)}/s, PostgreSQL ${Math.round(postgres)}/s, ` +
+          `ratio ${(postgres / (lmdb || 1)).toFixed(2)} (aim ≥ 0.7; medians of ${ROUNDS} rounds in turns; ` +
+          `each round: ${perRound})`,
+        `  CPU per PUT: lmdb node ${ms(cpu(l, 'nodeUs'))} ms; PostgreSQL node ${ms(cpu(p, 'nodeUs'))} ms + ` +
+          `server ${ms(cpu(p, 'dbUs'))} ms`,
       );
     }
   } finally {
@@ -172,10 +213,10 @@ export async function namespaceSection(seconds: number): Promise<string> {
     await pgNs.close();
     await fillPostgres(db.url(), total);
     const sides: Side[] = [
-      { name: 'lmdb', node: nodeL, s3: new S3Urls(nodeL, akL, skL) },
-      { name: 'postgres', node: nodeP, s3: new S3Urls(nodeP, akP, skP) },
+      { name: 'lmdb', usesDb: false, node: nodeL, s3: new S3Urls(nodeL, akL, skL) },
+      { name: 'postgres', usesDb: true, node: nodeP, s3: new S3Urls(nodeP, akP, skP) },
     ];
-    const puts = await putRates(sides, seconds);
+    const puts = await putRates(sides, db, seconds);
     const lists: string[] = [];
     for (const s of sides) {
       const t = await listTimes(s, total);

@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chown, rm } from 'node:fs/promises';
+import { chown, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -40,15 +40,50 @@ export interface TestPostgres {
   url(schema?: string): string;
   /** Stops the server (fast shutdown: sessions are cut), keeping its data. */
   pause(): Promise<void>;
+  /**
+   * Kills every server process at once (immediate shutdown), keeping its data: WAL still in the
+   * server's buffers is lost, and the next start recovers from what reached the log files.
+   */
+  crash(): Promise<void>;
   /** Starts it again on the same port and data. */
   resume(): Promise<void>;
   /** Stops it and removes its folder. */
   stop(): Promise<void>;
+  /**
+   * CPU seconds (user + system) the server's processes used so far: the postmaster, its live
+   * children and those it reaped (the bench adds the database's cost to the gateway's).
+   */
+  cpuSeconds(): Promise<number>;
+}
+
+/** /proc counts CPU time in USER_HZ ticks, 100 a second on Linux. */
+const TICKS_PER_SECOND = 100;
+
+/** Fields of /proc/<pid>/stat after the command name, or undefined when the process is gone. */
+async function statOf(pid: string | number): Promise<string[] | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** utime + stime (+ cutime + cstime for the postmaster) of every process of the cluster. */
+async function clusterCpu(postmaster: number): Promise<number> {
+  let ticks = 0;
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const f = await statOf(d);
+    // f[1]: parent pid; f[11..14]: utime, stime, cutime, cstime.
+    if (!f) continue;
+    if (Number(d) === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    else if (Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / TICKS_PER_SECOND;
 }
 
 export interface PostgresOptions {
   /** true: fsync and synchronous commit on (the bench compares durable stores). Default false. */
   readonly durable?: boolean;
+  /** More server settings, `name=value`. */
+  readonly settings?: readonly string[];
 }
 
 async function freePort(): Promise<number> {
@@ -83,6 +118,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<TestPos
     '-c max_connections=200',
     '-c shared_buffers=32MB',
     ...(opts.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
+    ...(opts.settings ?? []).map((kv) => `-c ${kv}`),
   ];
   let port = 0;
   const start = async () => {
@@ -116,10 +152,17 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<TestPos
     pause: async () => {
       await stopServer('fast');
     },
+    crash: async () => {
+      await stopServer('immediate');
+    },
     resume: start,
     async stop() {
       await stopServer('immediate');
       await rm(dir, { recursive: true, force: true });
+    },
+    async cpuSeconds() {
+      const pid = Number((await readFile(join(data, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+      return clusterCpu(pid);
     },
   };
 }

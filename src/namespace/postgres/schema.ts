@@ -6,7 +6,7 @@
  */
 import { FdfsError, Status } from '../../common/index.js';
 import { type PgStore, quoteIdent, tx } from './db.js';
-import { WRITE_FUNCTIONS } from './functions.js';
+import { CACHED_REF_FUNCTIONS, WRITE_FUNCTIONS } from './functions.js';
 
 const MIGRATIONS: readonly string[] = [
   // 1: everything the Namespace contract holds.
@@ -108,6 +108,8 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 3: PutObject, DeleteObject and reference counting as functions: one round trip each.
   WRITE_FUNCTIONS,
+  // 4: reference counting in PL/pgSQL, whose plans outlive a call.
+  CACHED_REF_FUNCTIONS,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
