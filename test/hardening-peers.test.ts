@@ -174,6 +174,15 @@ describe('forged sync peers', () => {
     await expectUntouched(snapshot);
   });
 
+  it('a member’s connection that never named itself is known by its address (FastDFS 6.16 pushes over several)', async () => {
+    const snapshot = await storedFiles(a.base);
+    const ts = Math.floor(Date.now() / 1000);
+    const absent = 'M00/00/00/fwAAA2VlAAAAAAAAAAAAAAAAAAA999.bin';
+    const del = packet(Cmd.SYNC_DELETE_FILE, encodeSyncDelete(GROUP, absent, ts));
+    expect(await fromAddress(a, '127.0.0.3', del)).toEqual({ statuses: [0], closed: false });
+    await expectUntouched(snapshot);
+  });
+
   it('the real members still replicate to each other', async () => {
     const more = randomBytes(2000);
     const id = await client.upload(more, { ext: 'bin' });

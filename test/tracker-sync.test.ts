@@ -152,6 +152,15 @@ describe('a newcomer copies old data before it serves', () => {
     node.status = StorageStatus.SYNCING;
     syncNotify(node, { srcId: '10.0.0.2', until: 1234 });
     expect(node.status).toBe(StorageStatus.SYNCING);
+    // A stock storage names its old source at every connect, long after its copy: ignored once
+    // it joined saying it holds its data (init_flag 0), as upstream ignores it past INIT.
+    const back = cluster.join(req('10.0.0.9')).node;
+    cluster.heartbeat('group1', '10.0.0.9');
+    for (const status of [StorageStatus.ONLINE, StorageStatus.ACTIVE]) {
+      back.status = status;
+      syncNotify(back, { srcId: '10.0.0.7', until: 99 });
+      expect([back.status, back.syncSrcId]).toEqual([status, '10.0.0.2']);
+    }
   });
 
   it('the sync state survives a tracker restart; state files from before replication still load', () => {
@@ -261,12 +270,13 @@ describe('tracker service: sync commands, storage ids, advertised address', () =
     return t;
   }
 
-  async function link(t: TrackerHandle): Promise<Connection> {
+  async function link(t: TrackerHandle, from?: string): Promise<Connection> {
     const c = await Connection.open({
       host: '127.0.0.1',
       port: t.address.port,
       connectTimeout: 2000,
       networkTimeout: 5000,
+      ...(from ? { localAddress: from } : {}),
     });
     cleanups.push(async () => c.close());
     return c;
@@ -327,8 +337,14 @@ describe('tracker service: sync commands, storage ids, advertised address', () =
     );
     await dest.call(Cmd.STORAGE_BEAT);
     expect((await list(src)).map((s) => s.status)).toEqual([StorageStatus.ACTIVE, StorageStatus.ACTIVE]);
-    // 76 needs a joined link, like every storage command.
-    const stranger = await link(t);
+    // 76 is taken on a link that never joined (a stock storage reports on one of its own), but
+    // only from the address of a storage of the group.
+    const own = await link(t, '127.0.0.2');
+    await own.call(
+      Cmd.STORAGE_REPORT_STATUS,
+      encodeStatusReport({ ...report, status: StorageStatus.ONLINE }),
+    );
+    const stranger = await link(t, '127.0.0.3');
     await expect(
       stranger.call(
         Cmd.STORAGE_REPORT_STATUS,

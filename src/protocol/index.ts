@@ -1,4 +1,5 @@
 export { FdfsError, isFdfsError, Status, statusName, toStatus } from '../common/index.js';
+export * from './cluster-messages.js';
 export * from './connection-guard.js';
 export * from './constants.js';
 export * from './fields.js';

@@ -207,7 +207,10 @@ export function decodeSyncSrcQuery(body: Buffer): { group: string; destId: strin
   return { group: r.fixed(GROUP_NAME_LEN), destId: r.fixed(STORAGE_ID_SIZE) };
 }
 
-/** 76 REPORT_STATUS body: group[16] + storage brief (status 1, port int32, id[16], ip[16]). */
+/**
+ * 76 REPORT_STATUS body: group[16] + a storage brief (status 1, port int32, id[16], ip[46]), the
+ * 83 bytes of FastDFS V6.11+. fastdfs-ts before 2026-12 sent a 16-byte ip (53 bytes): still read.
+ */
 export interface StatusReport {
   readonly group: string;
   readonly status: number;
@@ -216,7 +219,9 @@ export interface StatusReport {
   readonly ip: string;
 }
 
-export const STATUS_REPORT_SIZE = GROUP_NAME_LEN + 1 + 4 + STORAGE_ID_SIZE + IP_ADDRESS_SIZE;
+const REPORT_IP_SIZE = 46;
+export const STATUS_REPORT_SIZE = GROUP_NAME_LEN + 1 + 4 + STORAGE_ID_SIZE + REPORT_IP_SIZE;
+const OLD_STATUS_REPORT_SIZE = GROUP_NAME_LEN + 1 + 4 + STORAGE_ID_SIZE + IP_ADDRESS_SIZE;
 
 export function encodeStatusReport(s: StatusReport): Buffer {
   return new BodyWriter(STATUS_REPORT_SIZE)
@@ -224,11 +229,11 @@ export function encodeStatusReport(s: StatusReport): Buffer {
     .uint8(s.status)
     .int32(s.port)
     .fixed(s.id, STORAGE_ID_SIZE)
-    .fixed(s.ip, IP_ADDRESS_SIZE).buf;
+    .fixed(s.ip, REPORT_IP_SIZE).buf;
 }
 
 export function decodeStatusReport(body: Buffer): StatusReport {
-  if (body.length !== STATUS_REPORT_SIZE) {
+  if (body.length !== STATUS_REPORT_SIZE && body.length !== OLD_STATUS_REPORT_SIZE) {
     throw new FdfsError(
       Status.EINVAL,
       `report status: body of ${body.length} bytes, expected ${STATUS_REPORT_SIZE}`,
@@ -240,7 +245,7 @@ export function decodeStatusReport(body: Buffer): StatusReport {
     status: r.uint8(),
     port: r.int32(),
     id: r.fixed(STORAGE_ID_SIZE),
-    ip: r.fixed(IP_ADDRESS_SIZE),
+    ip: r.fixed(body.length - (GROUP_NAME_LEN + 1 + 4 + STORAGE_ID_SIZE)),
   };
 }
 

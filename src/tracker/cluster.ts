@@ -150,6 +150,7 @@ export class Cluster {
     if (node.status === StorageStatus.OFFLINE || node.status === StorageStatus.RECOVERY) {
       node.status = StorageStatus.ONLINE;
     }
+    node.joinInitFlag = req.initFlag;
     settleJoin(group, node, req.initFlag);
     return { group, node, inserted };
   }

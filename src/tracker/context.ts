@@ -4,6 +4,7 @@ import type { StorageIdList } from '../config/index.js';
 import type { TrackerConfig } from '../config/types.js';
 import { FdfsError, GROUP_NAME_LEN, Status } from '../protocol/index.js';
 import type { Cluster } from './cluster.js';
+import type { Relationship } from './relationship.js';
 import type { StatePersister } from './state-store.js';
 
 export interface TrackerContext {
@@ -14,6 +15,8 @@ export interface TrackerContext {
   readonly links: StorageLinks;
   /** storage_ids.conf, loaded at start when use_storage_id is on. */
   readonly storageIds?: StorageIdList;
+  /** The cluster's trackers and which one leads (FastDFS' leader election). */
+  readonly relationship: Relationship;
 }
 
 /** Per connection. A storage's tracker link is bound to it by a join; beats then name no one. */
@@ -22,6 +25,12 @@ export interface ConnectionState {
   readonly peerIp: string;
   readonly log: Logger;
   storage?: { readonly group: string; readonly id: string };
+  /** The connection's own address, which a joining storage reached this tracker at. */
+  readonly localIp?: string;
+  /** What this link's change-log replies last carried (leader, trunk, group servers). */
+  sent?: { leader: string; trunk: string; group: string };
+  /** A follower tracker that joined us as leader (cmd 58) on this connection. */
+  peerTracker?: string;
 }
 
 /**

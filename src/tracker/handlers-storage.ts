@@ -15,6 +15,7 @@ import {
   Status,
   storageStatusName,
 } from '../protocol/index.js';
+import { changeLogFor } from './change-log.js';
 import { badLength, type CommandHandler, joined, type TrackerContext } from './context.js';
 
 /** FDFS_MAX_TRACKERS and FDFS_MAX_MULTI_IP_PORT_SIZE (2 × 46 + 8): bounds of the tracker lines. */
@@ -62,9 +63,6 @@ function storageIdOf(
   return e.id;
 }
 
-/** The change-log reply of a follower tracker: flags 0, no records (fact sheet §7.1). */
-const NO_CHANGES = Buffer.from([0]);
-
 const join: CommandHandler = async (ctx, conn, body, log) => {
   if (body.length < JOIN_FIXED_SIZE) throw badLength('storage join', body.length, `≥ ${JOIN_FIXED_SIZE}`);
   const trackerCount = body.readBigInt64BE(JOIN_FIXED_SIZE - 8);
@@ -97,6 +95,12 @@ const join: CommandHandler = async (ctx, conn, body, log) => {
     status: j.status,
   });
   ctx.links.bind(conn, group.name, node.id);
+  // The trackers the storage lists are the cluster's (upstream builds its list the same way); the
+  // addresses it reached us at are ours, so we can tell which entry we are.
+  const rel = ctx.relationship;
+  if (conn.localIp) rel.localIps.add(conn.localIp);
+  if (j.currentTrackerIp) rel.localIps.add(j.currentTrackerIp);
+  rel.addTrackers(j.trackers);
   log.info('storage joined', {
     group: group.name,
     storage: node.id,
@@ -120,7 +124,7 @@ const beat: CommandHandler = async (ctx, conn, body, log) => {
     log.info('storage active', { group: s.group, storage: s.id });
   }
   ctx.persister.saveSoon();
-  return NO_CHANGES;
+  return changeLogFor(ctx, conn, s.group);
 };
 
 const diskUsage: CommandHandler = async (ctx, conn, body, log) => {
@@ -131,7 +135,7 @@ const diskUsage: CommandHandler = async (ctx, conn, body, log) => {
     log.info('storage active', { group: s.group, storage: s.id });
   }
   ctx.persister.saveSoon();
-  return NO_CHANGES;
+  return changeLogFor(ctx, conn, s.group);
 };
 
 const SYNC_ROW = STORAGE_ID_SIZE + 4;
@@ -143,7 +147,7 @@ const syncReport: CommandHandler = async (ctx, conn, body) => {
   }
   ctx.cluster.reportSync(s.group, s.id, decodeSyncReport(body));
   ctx.persister.saveSoon();
-  return NO_CHANGES;
+  return changeLogFor(ctx, conn, s.group);
 };
 
 export const storageHandlers: ReadonlyMap<number, CommandHandler> = new Map([

@@ -10,8 +10,8 @@ import {
   decodeSyncSrcQuery,
   encodeSyncSource,
   FdfsError,
-  STATUS_REPORT_SIZE,
   Status,
+  StorageStatus,
   SYNC_SOURCE_SIZE,
   storageStatusName,
 } from '../protocol/index.js';
@@ -42,8 +42,16 @@ const syncNotifyHandler: CommandHandler = async (ctx, conn, body, log) => {
   const s = joined(conn, 'sync notify');
   if (body.length !== SYNC_SOURCE_SIZE) throw badLength('sync notify', body.length, String(SYNC_SOURCE_SIZE));
   const src = decodeSyncSource(body);
-  if (!src) throw new FdfsError(Status.EINVAL, 'sync notify: empty source id');
   const { node } = ctx.cluster.reporting(s.group, s.id);
+  if (!src) {
+    // A stock storage that had nobody to copy from says so at every connect: it holds all it needs.
+    if (node.isCopyingOldData) {
+      node.status = StorageStatus.ONLINE;
+      log.info('storage needs no sync source', { group: s.group, storage: s.id });
+      await ctx.persister.saveNow();
+    }
+    return undefined;
+  }
   if (src.srcId === node.id)
     throw new FdfsError(Status.EINVAL, `sync notify: ${node.id} names itself as source`);
   syncNotify(node, src);
@@ -58,22 +66,30 @@ const syncSrcRequest: CommandHandler = async (ctx, _conn, body) => {
   return encodeSyncSource(g ? syncSrcQuery(g, q.destId) : undefined);
 };
 
+/**
+ * 76: a source says how far a newcomer's copy is. A stock storage reports on a connection of its
+ * own that never joined (upstream asks no join here); such a report is taken only from the
+ * address of a storage of that group.
+ */
 const reportStatusHandler: CommandHandler = async (ctx, conn, body, log) => {
-  const s = joined(conn, 'report status');
-  if (body.length !== STATUS_REPORT_SIZE)
-    throw badLength('report status', body.length, String(STATUS_REPORT_SIZE));
   const r = decodeStatusReport(body);
-  if (r.group !== s.group) {
+  const g = ctx.cluster.group(r.group);
+  if (!g) throw new FdfsError(Status.ENOENT, `report status: group ${r.group} not found`);
+  const s = conn.storage;
+  if (s && r.group !== s.group) {
     throw new FdfsError(Status.EINVAL, `report status: ${s.id} of ${s.group} reports on group ${r.group}`);
   }
-  const target = ctx.cluster.storage(r.group, r.id);
+  if (!s && !g.sorted().some((n) => n.ip === conn.peerIp)) {
+    throw new FdfsError(Status.EACCES, `report status from ${conn.peerIp}, not a storage of ${r.group}`);
+  }
+  const target = g.storages.get(r.id);
   if (!target) throw new FdfsError(Status.ENOENT, `report status: storage ${r.id} not found in ${r.group}`);
   const before = target.status;
   if (reportStatus(target, r.status)) {
     log.info('storage sync status', {
       group: r.group,
       storage: r.id,
-      reporter: s.id,
+      reporter: s?.id ?? conn.peerIp,
       from: storageStatusName(before),
       to: storageStatusName(target.status),
     });

@@ -1,3 +1,4 @@
+export { changeLogFor, groupBriefs } from './change-log.js';
 export {
   Cluster,
   type ClusterOptions,
@@ -18,6 +19,15 @@ export {
   selectUpdate,
 } from './fetch-policy.js';
 export { type GroupSpace, StorageGroup } from './group.js';
+export { callOnce, PeerLink, type PeerLinkOptions } from './peer-link.js';
+export {
+  compareTrackers,
+  parseTrackerLine,
+  Relationship,
+  type RelationshipDeps,
+  type TrackerAddr,
+  type TrackerChannel,
+} from './relationship.js';
 export { startTracker, TRACKER_MAX_BODY, type TrackerDeps, type TrackerHandle } from './server.js';
 export {
   type ClusterSnapshot,

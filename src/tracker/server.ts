@@ -11,6 +11,7 @@ import {
   type Header,
   listenOn,
   type PacketContext,
+  PROTOCOL_VERSION,
   servePackets,
   unknownCommand,
 } from '../protocol/index.js';
@@ -23,9 +24,13 @@ import {
   type TrackerContext,
 } from './context.js';
 import { adminHandlers } from './handlers-admin.js';
+import { clusterHandlers } from './handlers-cluster.js';
+import { leaderHandlers } from './handlers-leader.js';
 import { queryHandlers } from './handlers-query.js';
 import { storageHandlers } from './handlers-storage.js';
 import { syncHandlers } from './handlers-sync.js';
+import { PeerLink } from './peer-link.js';
+import { Relationship } from './relationship.js';
 import { restoreCluster, snapshotCluster } from './snapshot.js';
 import { loadState, StatePersister, stateFilePath } from './state-store.js';
 
@@ -55,6 +60,8 @@ const handlers: ReadonlyMap<number, CommandHandler> = new Map([
   ...adminHandlers,
   ...storageHandlers,
   ...syncHandlers,
+  ...clusterHandlers,
+  ...leaderHandlers,
 ]);
 
 export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Promise<TrackerHandle> {
@@ -87,12 +94,31 @@ export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Pr
     : undefined;
   if (storageIds)
     logger.info('storage ids loaded', { path: config.storageIdsFilename, count: storageIds.entries.length });
+  const bindIp = config.bindAddr && config.bindAddr !== '0.0.0.0' ? config.bindAddr : undefined;
+  let listenPort = config.port;
+  const relationship = new Relationship({
+    port: () => listenPort,
+    logger: logger.child({ part: 'relationship' }),
+    now: deps.now ?? Date.now,
+    hasGroups: () => cluster.groups.size > 0,
+    version: PROTOCOL_VERSION,
+    connect: (host, port) =>
+      PeerLink.open({
+        host,
+        port,
+        connectTimeout: config.connectTimeout,
+        networkTimeout: config.networkTimeout,
+        ...(bindIp ? { localAddress: bindIp } : {}),
+      }),
+  });
+  if (bindIp) relationship.localIps.add(bindIp);
   const ctx: TrackerContext = {
     config,
     cluster,
     persister,
     logger,
     links,
+    relationship,
     ...(storageIds ? { storageIds } : {}),
   };
 
@@ -123,7 +149,11 @@ export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Pr
       return;
     }
     sockets.add(socket);
-    const conn: ConnectionState = { peerIp, log: logger.child({ peer: `${peerIp}:${socket.remotePort}` }) };
+    const conn: ConnectionState = {
+      peerIp,
+      localIp: stripMappedPrefix(socket.localAddress ?? ''),
+      log: logger.child({ peer: `${peerIp}:${socket.remotePort}` }),
+    };
     socket.once('close', () => {
       sockets.delete(socket);
       const s = conn.storage;
@@ -144,6 +174,8 @@ export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Pr
   await listenOn(server, { role: 'tracker', host: config.bindAddr, port: config.port });
   server.on('error', (err) => logger.error('tracker server error', { err }));
   const addr = server.address() as AddressInfo;
+  listenPort = addr.port;
+  relationship.start();
   logger.info('tracker listening', { host: addr.address, port: addr.port, groups: cluster.groups.size });
 
   const sweepEvery = deps.sweepIntervalMs ?? Math.max(100, Math.min(config.checkActiveInterval / 2, 60_000));
@@ -160,6 +192,7 @@ export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Pr
   const close = (): Promise<void> => {
     closing ??= (async () => {
       clearInterval(sweeper);
+      await relationship.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();
       await closed;

@@ -32,6 +32,8 @@ export class StorageNode {
   currentWritePath = 0;
   /** Sync source id while the storage copies old data (WAIT_SYNC/SYNCING); '' otherwise. */
   syncSrcId = '';
+  /** The init_flag of the storage's last join here: 1 while it said it still needed its group's data. */
+  joinInitFlag = 0;
   /** Unix seconds: the source forwards its replica records up to here (upstream sync_until_timestamp). */
   syncUntilTimestamp = 0;
   /**

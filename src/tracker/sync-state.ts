@@ -67,6 +67,11 @@ export function syncDestReq(group: StorageGroup, node: StorageNode, nowSec: numb
  * no store, so the storage carries the assignment to each of them.
  */
 export function syncNotify(node: StorageNode, src: SyncSource): void {
+  // A stock storage repeats its old source at every connect, long after the copy (joining with
+  // init_flag 0): only a storage still copying, or one that joined needing data and was made
+  // ONLINE for want of a peer here, takes it. Upstream moves INIT to WAIT_SYNC and leaves others.
+  const joinedNeedingData = node.status === StorageStatus.ONLINE && node.joinInitFlag !== 0;
+  if (!node.isCopyingOldData && !joinedNeedingData) return;
   if (node.status !== StorageStatus.SYNCING || node.syncSrcId !== src.srcId) {
     node.status = StorageStatus.WAIT_SYNC;
   }
@@ -81,9 +86,10 @@ export function syncSrcQuery(group: StorageGroup, destId: string): SyncSource | 
 }
 
 /**
- * Cmd 76 REPORT_STATUS: the source says it started (SYNCING) or finished (ONLINE) copying to
- * `target`; a storage may also report itself ONLINE once it knows its copy is complete. Returns
- * true when the status changed. Other transitions are the tracker's own and are refused.
+ * Cmd 76 REPORT_STATUS: the source says it started (SYNCING) or finished copying to `target`:
+ * ONLINE from fastdfs-ts, OFFLINE from a stock storage (its next beat makes it ACTIVE either
+ * way); a storage may also report itself ONLINE once it knows its copy is complete. Returns true
+ * when the status changed. Other transitions are the tracker's own and are refused.
  */
 export function reportStatus(target: StorageNode, status: number): boolean {
   if (status === StorageStatus.SYNCING) {
@@ -91,9 +97,9 @@ export function reportStatus(target: StorageNode, status: number): boolean {
     target.status = StorageStatus.SYNCING;
     return true;
   }
-  if (status === StorageStatus.ONLINE) {
+  if (status === StorageStatus.ONLINE || status === StorageStatus.OFFLINE) {
     if (!target.isCopyingOldData) return false;
-    target.status = StorageStatus.ONLINE;
+    target.status = status;
     return true;
   }
   throw new FdfsError(Status.EINVAL, `report status: a storage may not set status ${status}`);

@@ -59,16 +59,45 @@ export class PeerGuard {
     };
   }
 
-  /** check(), and on a miss one fresh look at the trackers' lists (at most once a second). */
-  async admit(id: string, remoteIp: string): Promise<Verdict> {
-    const first = this.check(id, remoteIp);
-    if (first.ok) return first;
+  /** The one storage of the group the trackers list at this address (not `self`), if exactly one. */
+  private idAt(remoteIp: string, self: string): string | undefined {
+    const ip = plainAddress(remoteIp);
+    const ids = new Set<string>();
+    for (const list of this.lists.values()) {
+      for (const s of list) {
+        if (s.id === self || GONE.has(s.status)) continue;
+        if (s.ip === ip || this.names.get(s.ip)?.includes(ip)) ids.add(s.id);
+      }
+    }
+    return ids.size === 1 ? [...ids][0] : undefined;
+  }
+
+  /**
+   * A sync connection that never named itself: FastDFS 6.16 pushes over several connections per
+   * peer and sends REPORT_SERVER_ID on the first only. The peer is the storage listed at the
+   * connection's address, when that is one storage (with storage ids, several may share a host).
+   */
+  async identify(remoteIp: string, self: string): Promise<string | undefined> {
+    const known = this.idAt(remoteIp, self);
+    if (known !== undefined) return known;
+    await this.refreshSoon();
+    return this.idAt(remoteIp, self);
+  }
+
+  private async refreshSoon(): Promise<void> {
     if (this.deps.now() - this.lastFetch >= PEER_REFRESH_MS) {
       this.fetching ??= this.refresh().finally(() => {
         this.fetching = undefined;
       });
     }
     if (this.fetching) await this.fetching;
+  }
+
+  /** check(), and on a miss one fresh look at the trackers' lists (at most once a second). */
+  async admit(id: string, remoteIp: string): Promise<Verdict> {
+    const first = this.check(id, remoteIp);
+    if (first.ok) return first;
+    await this.refreshSoon();
     return this.check(id, remoteIp);
   }
 

@@ -90,8 +90,13 @@ export class SyncReceiver {
       this.deps.logger.debug('sync peer connected', { peer: id, from: ctx.peer });
       return ctx.reply();
     }
-    const peer = this.peers.get(ctx.socket);
-    if (peer === undefined) return this.refuse(h, ctx, '', 'no REPORT_SERVER_ID first');
+    let peer = this.peers.get(ctx.socket);
+    if (peer === undefined) {
+      const self = this.deps.myId();
+      peer = self === undefined ? undefined : await this.deps.guard.identify(ctx.remoteAddress, self);
+      if (peer === undefined) return this.refuse(h, ctx, '', 'no REPORT_SERVER_ID first');
+      this.peers.set(ctx.socket, peer);
+    }
     // Re-checked per command from what is known (no tracker round trip): a peer deleted since
     // it connected is cut off.
     const still = this.deps.guard.check(peer, ctx.remoteAddress);
