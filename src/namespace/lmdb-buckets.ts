@@ -16,12 +16,15 @@ export function createBucket(s: LmdbStore, b: BucketRecord): Promise<'created' |
 }
 
 export async function getBucket(s: LmdbStore, name: string): Promise<BucketRecord | undefined> {
-  return s.buckets.get(utf8(name));
+  return getBucketSync(s, name);
 }
 
+/** Every S3 request reads its bucket: unchanged bytes answer the same frozen record (lmdb-memo.ts). */
 export function getBucketSync(s: LmdbStore, name: string): BucketRecord | undefined {
-  return s.buckets.get(utf8(name));
+  return s.bucketMemo.get(name, () => utf8(name), sameRecord);
 }
+
+const sameRecord = (b: BucketRecord) => b;
 
 export async function listBuckets(s: LmdbStore, owner: string): Promise<readonly BucketRecord[]> {
   const out: BucketRecord[] = [];

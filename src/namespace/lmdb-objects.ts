@@ -11,10 +11,16 @@ export async function getObject(
   return getObjectSync(s, bucket, key);
 }
 
-/** lmdb reads the memory map in place: no I/O wait, so the answer needs no promise. */
+/**
+ * lmdb reads the memory map in place: no I/O wait, so the answer needs no promise. A key read
+ * again with unchanged bytes answers the same frozen record (lmdb-memo.ts).
+ */
 export function getObjectSync(s: LmdbStore, bucket: string, key: string): ObjectRecord | undefined {
-  const v = s.objects.get(objectKey(bucket, key));
-  return v && { bucket, key, ...v };
+  return s.objectMemo.get(
+    `${bucket}\0${key}`,
+    () => objectKey(bucket, key),
+    (v) => ({ bucket, key, ...v }),
+  );
 }
 
 export async function putObject(

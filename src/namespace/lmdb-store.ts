@@ -5,6 +5,7 @@
  */
 import { type Database, open, type RootDatabase } from 'lmdb';
 import { readU48, u48, utf8 } from './lmdb-keys.js';
+import { RecordMemo } from './lmdb-memo.js';
 import type {
   BucketRecord,
   CompletedUpload,
@@ -40,6 +41,9 @@ export interface LmdbStore {
   readonly borrowed: Database<true, Buffer>;
   /** id → upload intent (see UploadIntent). */
   readonly intents: Database<Omit<UploadIntent, 'id'>, Buffer>;
+  /** Hot reads of buckets and objects, by their stored bytes (lmdb-memo.ts). */
+  readonly bucketMemo: RecordMemo<BucketRecord, BucketRecord>;
+  readonly objectMemo: RecordMemo<StoredObject, ObjectRecord>;
   readonly durable: boolean;
   readonly now: () => number;
   readonly completedTtlMs: number;
@@ -62,10 +66,14 @@ export function openStore(dir: string, opts: StoreOptions = {}): LmdbStore {
   // definition inside every value, which made listing pages about twice as slow.
   const dbOptions = { keyEncoding: 'binary', useRecords: false } as const;
   const db = <V>(name: string): Database<V, Buffer> => root.openDB<V, Buffer>({ ...dbOptions, name });
+  const buckets = db<BucketRecord>('buckets');
+  const objects = db<StoredObject>('objects');
   return {
     root,
-    buckets: db('buckets'),
-    objects: db('objects'),
+    buckets,
+    objects,
+    bucketMemo: new RecordMemo(buckets),
+    objectMemo: new RecordMemo(objects),
     uploads: db('uploads'),
     uploadKeys: db('upload-keys'),
     parts: db('parts'),

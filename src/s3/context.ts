@@ -4,6 +4,7 @@ import type { S3Config } from '../config/types.js';
 import type { LocalStore, RemoteStore } from '../gateway/index.js';
 import type { Namespace } from '../namespace/index.js';
 import { IntentLog } from './intents.js';
+import { PresignMemo } from './presign-memo.js';
 import { SmallFiles } from './small-files.js';
 
 export interface S3Deps {
@@ -41,6 +42,8 @@ export interface S3Context {
   readonly smallFiles: SmallFiles;
   /** Upload intents: what each upload is about to store, for fdfs s3 gc (see intents.ts). */
   readonly intents: IntentLog;
+  /** Presigned GET/HEAD URLs verified before (presign-memo.ts). */
+  readonly presigned: PresignMemo;
 }
 
 export function createContext(config: S3Config, deps: S3Deps, kickGarbage: () => void): S3Context {
@@ -68,5 +71,6 @@ export function createContext(config: S3Config, deps: S3Deps, kickGarbage: () =>
     kickGarbage,
     smallFiles: new SmallFiles(),
     intents: new IntentLog(deps.namespace, now, logger),
+    presigned: new PresignMemo(),
   };
 }

@@ -68,18 +68,7 @@ const OVERRIDES: readonly (readonly [string, string])[] = [
 
 /** The headers of a GET or HEAD answer (without length and range). */
 export function objectHeaders(call: S3Call, rec: ObjectRecord): Record<string, string> {
-  // Filled field by field: spreading the stored records cost more than the rest of this function.
-  const h: Record<string, string> = {
-    'content-type': rec.contentType,
-    etag: `"${rec.etag}"`,
-    'last-modified': new Date(rec.lastModified).toUTCString(),
-    'accept-ranges': 'bytes',
-  };
-  for (const k of Object.keys(rec.headers)) h[k] = rec.headers[k] as string;
-  const ids = fileIdHeader(rec)['x-fdfs-file-id'];
-  if (ids !== undefined) h['x-fdfs-file-id'] = ids;
-  for (const k of Object.keys(rec.meta)) h[`x-amz-meta-${k}`] = rec.meta[k] as string;
-  if (rec.parts.length > 1) h['x-amz-mp-parts-count'] = String(rec.parts.length);
+  const h = storedHeaders(rec);
   if (call.target.query.size === 0) return h;
   for (const [param, header] of OVERRIDES) {
     const v = call.q(param);
@@ -92,6 +81,23 @@ export function objectHeaders(call: S3Call, rec: ObjectRecord): Record<string, s
     }
     h[header] = v;
   }
+  return h;
+}
+
+/** What a GET or HEAD answers from the record alone (no response-* overrides, length or range). */
+export function storedHeaders(rec: ObjectRecord): Record<string, string> {
+  // Filled field by field: spreading the stored records cost more than the rest of this function.
+  const h: Record<string, string> = {
+    'content-type': rec.contentType,
+    etag: `"${rec.etag}"`,
+    'last-modified': new Date(rec.lastModified).toUTCString(),
+    'accept-ranges': 'bytes',
+  };
+  for (const k of Object.keys(rec.headers)) h[k] = rec.headers[k] as string;
+  const ids = fileIdHeader(rec)['x-fdfs-file-id'];
+  if (ids !== undefined) h['x-fdfs-file-id'] = ids;
+  for (const k of Object.keys(rec.meta)) h[`x-amz-meta-${k}`] = rec.meta[k] as string;
+  if (rec.parts.length > 1) h['x-amz-mp-parts-count'] = String(rec.parts.length);
   return h;
 }
 

@@ -16,7 +16,8 @@ import { errorXml, headersOf, newRequestId, s3FailureOf } from './errors.js';
 import { deleteFile } from './files.js';
 import { GarbageDrain } from './garbage.js';
 import { startOrphanPass } from './gc.js';
-import { verifyRequest } from './sigv4.js';
+import { fastObject } from './object-fast.js';
+import { type AuthResult, verifyRequest } from './sigv4.js';
 import { parseTarget, type Target } from './target.js';
 
 const SOCKET_IDLE_MS = 120_000;
@@ -122,23 +123,40 @@ export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen):
     let target: Target | undefined;
     let call: S3Call | undefined;
     try {
-      target = parseTarget(req.url ?? '/', req.headers.host, ctx.domains);
-      const headers = headersOfReq(req);
-      const auth = verifyRequest(
-        {
-          method: req.method ?? 'GET',
-          rawPath: target.rawPath,
-          rawQuery: target.rawQuery,
-          params: target.params,
-          headers,
-          ...(target.hostBucket !== undefined && { hostBucket: target.hostBucket }),
-        },
-        ctx.secretOf,
-        ctx.now(),
-      );
+      const method = req.method;
+      const url = req.url ?? '/';
+      const now = ctx.now();
+      const seen = ctx.presigned.lookup(method, url, req.headers, now);
+      let joined: Record<string, string | undefined> | undefined;
+      let auth: AuthResult;
+      if (seen) {
+        target = seen.target;
+        auth = seen.auth;
+      } else {
+        target = parseTarget(url, req.headers.host, ctx.domains);
+        joined = headersOfReq(req);
+        auth = verifyRequest(
+          {
+            method: method ?? 'GET',
+            rawPath: target.rawPath,
+            rawQuery: target.rawQuery,
+            params: target.params,
+            headers: joined,
+            ...(target.hostBucket !== undefined && { hostBucket: target.hostBucket }),
+          },
+          ctx.secretOf,
+          now,
+        );
+        ctx.presigned.remember(method, url, req.headers, target, auth);
+      }
       // The signature holds: now the client may send the body it held back.
       if (expectsContinue) res.writeContinue();
-      call = new S3Call(ctx, req, target, auth, requestId, headers);
+      const fast = method === 'GET' || method === 'HEAD' ? fastObject(ctx, req, target, auth) : undefined;
+      if (fast) {
+        await send(req, res, fast, requestId);
+        return;
+      }
+      call = new S3Call(ctx, req, target, auth, requestId, joined ?? headersOfReq(req));
       const reply = await operationOf(call)(call);
       await send(req, res, reply, requestId);
       if (reply.status >= 400) log(reply.status, undefined);
