@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { defaultTrunkConfig } from '../src/config/index.js';
 import type { ReservedSpace } from '../src/config/types.js';
 import { emptyCounters, Status, StorageStatus } from '../src/protocol/index.js';
 import {
@@ -591,6 +592,7 @@ describe('stats and parameters', () => {
       storageSyncFileMaxDelay: 86_400_000,
       storePath: 2,
       reservedStorageSpace: { kind: 'ratio', ratio: 0.2 },
+      trunk: defaultTrunkConfig(),
     } as never);
     expect(text).toContain('use_storage_id=0\n');
     expect(text).toContain('id_type_in_filename=ip\n');

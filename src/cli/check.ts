@@ -169,7 +169,9 @@ const RENAMED: Readonly<Record<string, string>> = {
  */
 export function confKeyOf(role: Role, path: readonly string[]): string {
   const client = role === 'http' && path[0] === 'client';
-  const parts = (client ? path.slice(1) : path).map(snake);
+  // The tracker's trunk settings are grouped in `trunk` but are plain keys (use_trunk_file, …).
+  const grouped = client || (role === 'tracker' && path[0] === 'trunk');
+  const parts = (grouped ? path.slice(1) : path).map(snake);
   const key = role === 'http' && !client ? `http.${parts.join('.')}` : parts.join('.');
   return RENAMED[key] ?? key;
 }

@@ -9,7 +9,7 @@ import { FdfsError, Status } from '../common/index.js';
 import { decodeRemoteFilename } from '../fileid/index.js';
 import type { LocalHandle, LocalStat, LocalStore, LocalUpload } from '../gateway/index.js';
 import { unpackMetadata } from '../protocol/index.js';
-import type { StorageCounters, StorageEngine } from '../storage/index.js';
+import { type StorageCounters, type StorageEngine, TRUNK_HEADER_SIZE } from '../storage/index.js';
 
 function missing(engine: StorageEngine, remote: string, err: unknown): never {
   if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
@@ -17,6 +17,27 @@ function missing(engine: StorageEngine, remote: string, err: unknown): never {
     throw new FdfsError(Status.ENOENT, `file ${fileId} not found`, { fileId, cause: err });
   }
   throw err;
+}
+
+/**
+ * A file packed in a trunk file (use_trunk_file): its header is checked (existing), then its
+ * bytes are read from the trunk file, `size` bytes from 24 past the slot's start.
+ */
+async function openTrunkFile(engine: StorageEngine, remote: string, trunkPath: string): Promise<LocalHandle> {
+  const f = await engine.existing(remote);
+  const base = (f.trunk?.slot.offset ?? 0) + TRUNK_HEADER_SIZE;
+  const fh: FileHandle = await open(trunkPath, 'r').catch((err: unknown) => missing(engine, remote, err));
+  return {
+    size: f.size,
+    mtimeMs: f.mtimeSec * 1000,
+    async read(position: number, length: number): Promise<Buffer> {
+      const len = Math.max(0, Math.min(length, f.size - position));
+      const buf = Buffer.allocUnsafe(len);
+      const { bytesRead } = await fh.read(buf, 0, len, base + position);
+      return bytesRead === len ? buf : buf.subarray(0, bytesRead);
+    },
+    close: () => fh.close(),
+  };
 }
 
 /**
@@ -41,12 +62,19 @@ export function localStoreOf(engine: StorageEngine, counters?: StorageCounters):
     watch: (listener) => engine.onChange(listener),
 
     async stat(remote: string): Promise<LocalStat> {
+      if (engine.deps.trunk?.locate(remote)) {
+        const f = await engine.existing(remote);
+        return { size: f.size, mtimeMs: f.mtimeSec * 1000 };
+      }
       const s = await stat(pathOf(remote)).catch((err: unknown) => missing(engine, remote, err));
       if (!s.isFile()) throw new FdfsError(Status.ENOENT, `${engine.fileId(remote)} is not a regular file`);
       return { size: s.size, mtimeMs: s.mtimeMs };
     },
 
     async open(remote: string): Promise<LocalHandle> {
+      const trunk = engine.deps.trunk?.locate(remote);
+      if (trunk && engine.deps.trunk)
+        return openTrunkFile(engine, remote, engine.deps.trunk.trunkPath(trunk));
       // open + fstat: the size and the bytes belong to the same file even if it is replaced meanwhile.
       const fh: FileHandle = await open(pathOf(remote), 'r').catch((err: unknown) =>
         missing(engine, remote, err),

@@ -35,6 +35,7 @@ export {
 } from './storage.js';
 export { loadStorageIds, parseStorageIds, type StorageIdEntry, StorageIdList } from './storage-ids.js';
 export { defaultTrackerConfig, loadTrackerConfig, trackerConfigFrom } from './tracker.js';
+export { defaultTrunkConfig, trunkConfigFromParameters, trunkConfigOf } from './trunk.js';
 export type * from './types.js';
 export {
   DEFAULT_TRACKER_PORT,

@@ -11,6 +11,7 @@ import {
   requireGroupName,
   timeouts,
 } from './shared.js';
+import { trunkConfigOf } from './trunk.js';
 import type { TrackerConfig } from './types.js';
 import { DEFAULT_TRACKER_PORT } from './values.js';
 
@@ -23,6 +24,8 @@ export function trackerConfigFrom(raw: RawConf, options: BuildOptions = {}): Loa
   // The group name only matters when uploads are pinned to it (store_lookup = 1).
   if (storeLookup === 1) requireGroupName(r, 'store_group', storeGroup);
   const idsFile = r.entry('storage_ids_filename');
+  const trunk = trunkConfigOf(r);
+  const storeServer = r.choice('store_server', 0, [0, 1, 2] as const);
   const config: TrackerConfig = {
     disabled: r.bool('disabled', false),
     bindAddr: r.string('bind_addr', ''),
@@ -34,7 +37,9 @@ export function trackerConfigFrom(raw: RawConf, options: BuildOptions = {}): Loa
     firstHeaderTimeout: r.duration('first_header_timeout', 5000, 's', 100),
     storeLookup,
     storeGroup: storeGroup?.value ?? '',
-    storeServer: r.choice('store_server', 0, [0, 1, 2] as const),
+    // As FastDFS: with trunk files, round robin gives way to "first by ip", so one storage
+    // allocates most of the small files.
+    storeServer: trunk.useTrunkFile && storeServer === 0 ? 1 : storeServer,
     storePath: r.choice('store_path', 0, [0, 2] as const),
     downloadServer: r.choice('download_server', 0, [0, 1] as const),
     reservedStorageSpace: Object.freeze(
@@ -50,6 +55,7 @@ export function trackerConfigFrom(raw: RawConf, options: BuildOptions = {}): Loa
     statLayout: r.choice('stat_layout', 'current', ['current', 'classic'] as const),
     allowHosts: allowHostsOf(r),
     logLevel: r.logLevel('log_level', 'info'),
+    trunk,
   };
   return { config: Object.freeze(config), warnings: r.finish() };
 }

@@ -19,6 +19,30 @@ export type ReservedSpace =
 /** Which group/storage stat record sizes cmd 90/91/92 emit (fact sheet §3.4). */
 export type StatLayout = 'current' | 'classic';
 
+/**
+ * Trunk files (tracker.conf; storages learn them from the tracker's cmd 75): files up to
+ * slotMaxSize are packed into trunkFileSize-byte trunk files when useTrunkFile is on.
+ */
+export interface TrunkConfig {
+  readonly useTrunkFile: boolean;
+  readonly slotMinSize: number; // bytes: the smallest slot handed out (and kept on the free list)
+  readonly slotMaxSize: number; // bytes: larger files (header included) are normal files
+  readonly trunkAllocAlignmentSize: number; // bytes: slot sizes round up to this (0 = none)
+  readonly trunkFileSize: number; // bytes
+  readonly trunkCreateFileAdvance: boolean;
+  readonly trunkCreateFileTimeBase: string; // HH:MM
+  readonly trunkCreateFileInterval: number; // ms
+  readonly trunkCreateFileSpaceThreshold: number; // bytes of free trunk space kept ahead
+  readonly trunkInitCheckOccupying: boolean;
+  readonly trunkInitReloadFromBinlog: boolean;
+  readonly trunkFreeSpaceMerge: boolean;
+  readonly deleteUnusedTrunkFiles: boolean;
+  readonly trunkCompressBinlogMinInterval: number; // s
+  readonly trunkCompressBinlogInterval: number; // s
+  readonly trunkCompressBinlogTimeBase: string; // HH:MM
+  readonly trunkBinlogMaxBackups: number;
+}
+
 export interface TrackerConfig {
   readonly disabled: boolean;
   readonly bindAddr: string; // '' = all interfaces
@@ -47,6 +71,7 @@ export interface TrackerConfig {
   /** allow_hosts: who may connect to the native port; empty = everyone. */
   readonly allowHosts: readonly AllowRule[];
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly trunk: TrunkConfig;
 }
 
 export interface StorageConfig {

@@ -76,6 +76,18 @@ export const Cmd = {
    * FastDFS only learns that from the next file, or after storage_sync_file_max_time (300 s).
    */
   SYNC_WATERMARK: 120,
+  // trunk files: storage → trunk server, trunk server → storage, tracker → storage
+  TRUNK_ALLOC_SPACE: 27,
+  TRUNK_ALLOC_CONFIRM: 28,
+  TRUNK_FREE_SPACE: 29,
+  TRUNK_SYNC_BINLOG: 30,
+  TRUNK_GET_BINLOG_SIZE: 31,
+  TRUNK_DELETE_BINLOG_MARKS: 32,
+  TRUNK_TRUNCATE_BINLOG_FILE: 33,
+  // trunk files: storage → tracker
+  STORAGE_FETCH_TRUNK_FID: 72,
+  STORAGE_REPORT_TRUNK_FID: 73,
+  STORAGE_REPORT_TRUNK_FREE: 74,
   // both
   QUIT: 82,
   RESP: 100,

@@ -15,3 +15,4 @@ export * from './stream-to-socket.js';
 export * from './sync-messages.js';
 export * from './sync-status.js';
 export * from './tracker-messages.js';
+export * from './trunk-messages.js';

@@ -9,10 +9,11 @@
  */
 import type { Socket } from 'node:net';
 import { FdfsError, Status } from '../common/index.js';
-import { validateRemoteFilename } from '../fileid/index.js';
+import { TRUNK_NAME_LEN, validateRemoteFilename } from '../fileid/index.js';
 import { Cmd, drained, encodeHeader } from '../protocol/index.js';
 import { CHUNK_BYTES, closeFdLater, giveChunk, openFd, preadFd, sizeOfFd, takeChunk } from './fd-io.js';
 import type { ReadCache } from './read-cache.js';
+import { isTrunkName, locate, sendTrunkDownload } from './trunk/index.js';
 
 /** What a download needs of a storage: the engine, or a storage worker process's view of the disk. */
 export interface DiskReader {
@@ -112,6 +113,9 @@ async function sendFromDisk(
   q: DownloadRange,
   keep: (whole: Buffer) => Buffer | undefined,
 ): Promise<number> {
+  // A 60-char name with the trunk bit lives inside a trunk file (FastDFS' use_trunk_file).
+  const trunk = q.remote.length === TRUNK_NAME_LEN && isTrunkName(q.remote) ? locate(q.remote) : undefined;
+  if (trunk) return sendTrunkDownload(disk, socket, q, trunk, keep);
   const fd = await openStored(disk, q.remote);
   let buf: Buffer | undefined = takeChunk();
   let headerSent = false;

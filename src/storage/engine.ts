@@ -24,6 +24,7 @@ import { KeyedLock } from './keyed-lock.js';
 import { checkMetadata, META_SUFFIX, readMetadataRaw, writeMetadata } from './metadata-file.js';
 import { ReadCache } from './read-cache.js';
 import { hex, type StorePaths, subdirsOf } from './store-paths.js';
+import { statTrunk, type TrunkLocation, type Trunks } from './trunk/index.js';
 
 export interface UploadInput {
   /** A Readable, or the frame reader's chunks of a native request. */
@@ -50,6 +51,8 @@ export interface EngineDeps {
    * the address, so a storage whose address changes still owns its files. Absent / undefined: ip.
    */
   readonly sourceId?: () => SourceId | undefined;
+  /** Trunk files (FastDFS' use_trunk_file): packed small files are read, deleted and written through it. */
+  readonly trunk?: Trunks;
 }
 
 export class StorageEngine {
@@ -112,10 +115,17 @@ export class StorageEngine {
     }
   }
 
-  /** Absolute path of an existing regular file, or ENOENT. */
-  async existing(remote: string): Promise<{ path: string; size: number; mtimeSec: number }> {
+  /**
+   * Absolute path of an existing regular file, or ENOENT. For a file packed in a trunk file the
+   * path is where its own file would be (its `-m` sidecar sits beside it) and `trunk` its slot.
+   */
+  async existing(
+    remote: string,
+  ): Promise<{ path: string; size: number; mtimeSec: number; trunk?: TrunkLocation }> {
     validateRemoteFilename(remote);
     const path = this.deps.paths.resolve(remote);
+    const trunk = this.deps.trunk?.locate(remote);
+    if (trunk) return { path, ...(await statTrunk(this, remote, trunk)), trunk };
     try {
       const s = await stat(path);
       if (!s.isFile()) throw new FdfsError(Status.EISDIR, `${this.fileId(remote)} is not a regular file`);
@@ -253,7 +263,7 @@ export class StorageEngine {
 
   private async deleteOne(remote: string): Promise<void> {
     await this.locks.run(remote, async () => {
-      const { path } = await this.existing(remote);
+      const { path, trunk } = await this.existing(remote);
       const hasMeta = await stat(path + META_SUFFIX).then(
         () => true,
         () => false,
@@ -264,7 +274,8 @@ export class StorageEngine {
         this.deps.binlog.append(BinlogOp.DELETE, remote),
         hasMeta ? this.deps.binlog.append(BinlogOp.DELETE, remote + META_SUFFIX) : undefined,
       ]);
-      await unlink(path);
+      if (trunk) await this.deps.trunk?.release(remote, trunk);
+      else await unlink(path);
       if (hasMeta) await unlink(path + META_SUFFIX).catch(() => {});
     });
   }

@@ -9,6 +9,7 @@ import { type Logger, removeAtomicTemps } from '../common/index.js';
 import type { Binlog } from './binlog.js';
 import { META_SUFFIX } from './metadata-file.js';
 import type { StorePaths } from './store-paths.js';
+import type { Trunks } from './trunk/index.js';
 
 export async function removeStateTemps(dirs: readonly string[], logger: Logger): Promise<number> {
   let removed = 0;
@@ -21,9 +22,15 @@ export async function finishLoggedDeletes(
   binlog: Binlog,
   paths: StorePaths,
   logger: Logger,
+  trunks?: Trunks,
 ): Promise<number> {
   let done = 0;
   for (const name of binlog.tombstones.takeRecentDeletes()) {
+    const trunk = trunks?.locate(name);
+    if (trunk) {
+      if (await trunks?.finishDelete(name, trunk)) done++;
+      continue;
+    }
     const meta = name.endsWith(META_SUFFIX);
     const path = paths.resolve(meta ? name.slice(0, -META_SUFFIX.length) : name) + (meta ? META_SUFFIX : '');
     const gone = await unlink(path).then(

@@ -25,6 +25,7 @@ import type { StorageCounters } from './counters.js';
 import { sendDownload } from './download.js';
 import type { StorageEngine } from './engine.js';
 import type { SyncReceiver } from './sync/index.js';
+import { handlesTrunk, handleTrunk } from './trunk/index.js';
 
 const einval = (msg: string) => new FdfsError(Status.EINVAL, msg);
 
@@ -188,6 +189,8 @@ export function storageHandler(engine: StorageEngine, counters: StorageCounters,
       default:
         // Peers' pushes (REPORT_SERVER_ID, SYNC_*): replication's receiver applies them.
         if (sync?.handles(h.cmd)) return sync.handle(h, ctx);
+        if (engine.deps.trunk && handlesTrunk(h.cmd))
+          return handleTrunk(engine.deps.trunk, engine.group, h, ctx);
         throw unknownCommand(h);
     }
   };

@@ -2,7 +2,7 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../common/index.js';
-import { allowHostsFilter } from '../config/index.js';
+import { allowHostsFilter, trunkConfigFromParameters } from '../config/index.js';
 import type { StorageConfig } from '../config/types.js';
 import { ConnectionGuard, listenOn, servePackets } from '../protocol/index.js';
 import { Binlog } from './binlog.js';
@@ -14,6 +14,7 @@ import { TrackerReporter } from './reporter.js';
 import { storageHandler } from './service.js';
 import { StorePaths } from './store-paths.js';
 import { SyncManager } from './sync/index.js';
+import { Trunks } from './trunk/index.js';
 import { WorkerPool } from './workers/pool.js';
 
 export interface StorageNode {
@@ -23,6 +24,8 @@ export interface StorageNode {
   readonly sync: SyncManager;
   /** Operation counters of the heartbeat; the gateway beside this storage adds its own work. */
   readonly counters: StorageCounters;
+  /** Trunk files: settings from the trackers, the trunk server role when this storage has it. */
+  readonly trunks: Trunks;
   close(): Promise<void>;
 }
 
@@ -40,7 +43,6 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
   await removeStateTemps([dataDir, join(dataDir, 'sync')], logger);
   const binlog = new Binlog(join(dataDir, 'sync'), config.durableWrites);
   await binlog.open();
-  await finishLoggedDeletes(binlog, paths, logger);
   const dist = new DistPath(
     join(dataDir, 'storage_stat.dat'),
     config.fileDistributePathMode,
@@ -48,6 +50,8 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
     config.fileDistributeRotateCount,
   );
   await dist.load();
+  const trunks = new Trunks({ config, paths, dist, logger, flag: () => sync.self.flag });
+  await finishLoggedDeletes(binlog, paths, logger, trunks);
   let sourceIp = advertised(config) ?? '127.0.0.1';
   const fixedIp = advertised(config) !== undefined;
   const counters = new StorageCounters();
@@ -60,9 +64,25 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
     sourceIp: () => sourceIp,
     // Called per upload, after `sync` below exists.
     sourceId: () => sync.fileSource(),
+    trunk: trunks,
   });
   let listenPort = config.port;
-  const sync = new SyncManager({ engine, binlog, counters, logger, dataDir, port: () => listenPort });
+  const sync = new SyncManager({
+    engine,
+    binlog,
+    counters,
+    logger,
+    dataDir,
+    port: () => listenPort,
+    onParameters: (text) => {
+      try {
+        trunks.configure(trunkConfigFromParameters(text));
+      } catch (err) {
+        logger.error('trunk settings from the tracker refused', { err });
+      }
+    },
+    onGroupList: (list, myId) => trunks.observe(list, myId),
+  });
   await sync.init();
   const handler = storageHandler(engine, counters, sync.receiver);
   const sockets = new Set<import('node:net').Socket>();
@@ -99,6 +119,7 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
     async (err: unknown) => {
       // Nothing of this storage may outlive a failed start (fdfs exits with the listen errno).
       await sync.close();
+      await trunks.close();
       await binlog.close();
       throw err;
     },
@@ -110,6 +131,7 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
       async (err: unknown) => {
         server.close();
         await sync.close();
+        await trunks.close();
         await binlog.close();
         throw err;
       },
@@ -150,6 +172,7 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
     reporter,
     sync,
     counters,
+    trunks,
     async close() {
       clearInterval(distTimer);
       await reporter.stop();
@@ -162,6 +185,7 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
         for (const s of sockets) s.destroy();
       }, 2000).unref();
       await closed;
+      await trunks.close();
       await dist.save();
       await binlog.close();
     },

@@ -21,6 +21,8 @@ export class StorageGroup {
   currentWriteServer = 0;
   /** Round-robin cursor over the readable storages (download_server = 0). */
   currentReadServer = 0;
+  /** The storage that hands out trunk space (use_trunk_file); see trunk.ts. */
+  trunkServerId: string | undefined;
 
   constructor(readonly name: string) {}
 

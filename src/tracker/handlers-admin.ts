@@ -17,20 +17,29 @@ import {
 import { badLength, type CommandHandler, groupField, textField } from './context.js';
 import { groupStat, parameterText, storageStat } from './stats.js';
 import { syncMatrix } from './sync-state.js';
+import { trunkServerOf } from './trunk.js';
 
 const listOneGroup: CommandHandler = async (ctx, _conn, body) => {
   if (body.length !== GROUP_NAME_LEN) throw badLength('list one group', body.length, String(GROUP_NAME_LEN));
   const name = groupField(body);
   const g = ctx.cluster.group(name);
   if (!g) throw new FdfsError(Status.ENOENT, `group ${name} not found`);
-  return encodeGroupStat(groupStat(g, ctx.config.reservedStorageSpace), ctx.config.statLayout);
+  return encodeGroupStat(
+    groupStat(g, ctx.config.reservedStorageSpace, ctx.config.trunk.useTrunkFile),
+    ctx.config.statLayout,
+  );
 };
 
 const listAllGroups: CommandHandler = async (ctx, _conn, body) => {
   if (body.length !== 0) throw badLength('list all groups', body.length, '0');
   const records = ctx.cluster
     .sortedGroups()
-    .map((g) => encodeGroupStat(groupStat(g, ctx.config.reservedStorageSpace), ctx.config.statLayout));
+    .map((g) =>
+      encodeGroupStat(
+        groupStat(g, ctx.config.reservedStorageSpace, ctx.config.trunk.useTrunkFile),
+        ctx.config.statLayout,
+      ),
+    );
   return Buffer.concat(records);
 };
 
@@ -51,9 +60,10 @@ const listStorages: CommandHandler = async (ctx, _conn, body) => {
   if (wanted !== undefined && list.length === 0) {
     throw new FdfsError(Status.ENOENT, `storage ${wanted} not found in group ${name}`);
   }
+  const trunkId = trunkServerOf(g, ctx.config.trunk.useTrunkFile)?.id;
   return Buffer.concat(
     list.map((s) =>
-      encodeStorageStat(storageStat(s, ctx.config.reservedStorageSpace), ctx.config.statLayout),
+      encodeStorageStat(storageStat(s, ctx.config.reservedStorageSpace, trunkId), ctx.config.statLayout),
     ),
   );
 };

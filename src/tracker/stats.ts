@@ -8,7 +8,7 @@ import type { StorageNode } from './storage-node.js';
 /** rw_mode "both" (R_OK | W_OK): without storage ids every storage reads and writes. */
 const RW_BOTH = 6;
 
-export function groupStat(g: StorageGroup, reserve: ReservedSpace): GroupStat {
+export function groupStat(g: StorageGroup, reserve: ReservedSpace, useTrunkFile = false): GroupStat {
   const space = g.space();
   const active = g.active().length;
   return {
@@ -26,12 +26,12 @@ export function groupStat(g: StorageGroup, reserve: ReservedSpace): GroupStat {
     currentWriteServer: g.currentWriteServer,
     storePathCount: g.storePathCount,
     subdirCountPerPath: g.subdirCountPerPath,
-    // Trunk files are off: newer trackers print -1 here.
-    currentTrunkFileId: -1,
+    // Newer trackers print -1 with trunk files off; the trunk server's id counter is not reported here yet.
+    currentTrunkFileId: useTrunkFile ? 0 : -1,
   };
 }
 
-export function storageStat(s: StorageNode, reserve: ReservedSpace): StorageStat {
+export function storageStat(s: StorageNode, reserve: ReservedSpace, trunkServerId?: string): StorageStat {
   const totalMb = s.totalMb;
   return {
     status: s.status,
@@ -57,17 +57,15 @@ export function storageStat(s: StorageNode, reserve: ReservedSpace): StorageStat
       lastSyncedTimestamp: s.lastSyncedTimestamp,
       lastHeartBeatTime: Math.floor(s.lastHeartBeat / 1000),
     },
-    ifTrunkServer: false,
+    ifTrunkServer: trunkServerId !== undefined && s.id === trunkServerId,
   };
 }
 
 const b = (v: boolean) => (v ? 1 : 0);
 
-/**
- * Cmd 75 reply, the keys and order of upstream `tracker_deal_parameter_req`. Trunk files are not
- * implemented, so use_trunk_file=0 and the trunk keys carry FastDFS' defaults.
- */
+/** Cmd 75 reply, the keys and order of upstream `tracker_deal_parameter_req`. */
 export function parameterText(config: TrackerConfig): string {
+  const t = config.trunk;
   const lines: [string, string | number][] = [
     ['use_storage_id', b(config.useStorageId)],
     ['id_type_in_filename', config.idTypeInFilename],
@@ -77,23 +75,23 @@ export function parameterText(config: TrackerConfig): string {
     ['storage_sync_file_max_delay', Math.floor(config.storageSyncFileMaxDelay / 1000)],
     ['store_path', config.storePath],
     ['reserved_storage_space', formatReserved(config.reservedStorageSpace)],
-    ['use_trunk_file', 0],
-    ['slot_min_size', 256],
-    ['slot_max_size', 8 * 1024 * 1024],
-    ['trunk_alloc_alignment_size', 256],
-    ['trunk_file_size', 64 * 1024 * 1024],
-    ['trunk_create_file_advance', 0],
-    ['trunk_create_file_time_base', '02:00'],
-    ['trunk_create_file_interval', 86400],
-    ['trunk_create_file_space_threshold', 0],
-    ['trunk_init_check_occupying', 0],
-    ['trunk_init_reload_from_binlog', 0],
-    ['trunk_free_space_merge', 0],
-    ['delete_unused_trunk_files', 0],
-    ['trunk_compress_binlog_min_interval', 0],
-    ['trunk_compress_binlog_interval', 0],
-    ['trunk_compress_binlog_time_base', '03:00'],
-    ['trunk_binlog_max_backups', 0],
+    ['use_trunk_file', b(t.useTrunkFile)],
+    ['slot_min_size', t.slotMinSize],
+    ['slot_max_size', t.slotMaxSize],
+    ['trunk_alloc_alignment_size', t.trunkAllocAlignmentSize],
+    ['trunk_file_size', t.trunkFileSize],
+    ['trunk_create_file_advance', b(t.trunkCreateFileAdvance)],
+    ['trunk_create_file_time_base', t.trunkCreateFileTimeBase],
+    ['trunk_create_file_interval', Math.floor(t.trunkCreateFileInterval / 1000)],
+    ['trunk_create_file_space_threshold', t.trunkCreateFileSpaceThreshold],
+    ['trunk_init_check_occupying', b(t.trunkInitCheckOccupying)],
+    ['trunk_init_reload_from_binlog', b(t.trunkInitReloadFromBinlog)],
+    ['trunk_free_space_merge', b(t.trunkFreeSpaceMerge)],
+    ['delete_unused_trunk_files', b(t.deleteUnusedTrunkFiles)],
+    ['trunk_compress_binlog_min_interval', t.trunkCompressBinlogMinInterval],
+    ['trunk_compress_binlog_interval', t.trunkCompressBinlogInterval],
+    ['trunk_compress_binlog_time_base', t.trunkCompressBinlogTimeBase],
+    ['trunk_binlog_max_backups', t.trunkBinlogMaxBackups],
     ['store_slave_file_use_link', 0],
   ];
   return lines.map(([k, v]) => `${k}=${v}\n`).join('');

@@ -19,22 +19,30 @@ export interface InitFlagState {
   syncUntilTimestamp: number;
 }
 
-function encode(s: InitFlagState): string {
+const OWN_KEYS = new Set(['storage_join_time', 'sync_old_done', 'sync_src_server', 'sync_until_timestamp']);
+
+function encode(s: InitFlagState, extra: ReadonlyMap<string, string>): string {
   return [
     `storage_join_time=${s.storageJoinTime}`,
     `sync_old_done=${s.syncOldDone ? 1 : 0}`,
     `sync_src_server=${s.syncSrcServer}`,
     `sync_until_timestamp=${s.syncUntilTimestamp}`,
+    ...[...extra].map(([k, v]) => `${k}=${v}`),
     '',
   ].join('\n');
 }
 
-function decode(text: string): InitFlagState | undefined {
+function keyValues(text: string): Map<string, string> {
   const kv = new Map<string, string>();
   for (const line of text.split('\n')) {
     const eq = line.indexOf('=');
     if (eq > 0) kv.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
   }
+  return kv;
+}
+
+function decode(text: string): InitFlagState | undefined {
+  const kv = keyValues(text);
   const num = (k: string) => (/^\d{1,15}$/.test(kv.get(k) ?? '') ? Number(kv.get(k)) : undefined);
   const joinTime = num('storage_join_time');
   const done = num('sync_old_done');
@@ -53,6 +61,11 @@ function decode(text: string): InitFlagState | undefined {
 export class InitFlag {
   private readonly path: string;
   state: InitFlagState = { storageJoinTime: 0, syncOldDone: false, syncSrcServer: '', syncUntilTimestamp: 0 };
+  /**
+   * The file's other keys, kept as they were (FastDFS writes last_ip_addr, store path marks, the
+   * trunk server's current_trunk_file_id, ...), so rewriting the file loses none of them.
+   */
+  private readonly extra = new Map<string, string>();
 
   constructor(
     dataDir: string,
@@ -69,8 +82,9 @@ export class InitFlag {
   async load(nowSec: number): Promise<void> {
     const text = await readFile(this.path, 'utf8').catch(() => undefined);
     const saved = text === undefined ? undefined : decode(text);
-    if (saved) {
+    if (saved && text !== undefined) {
       this.state = saved;
+      for (const [k, v] of keyValues(text)) if (!OWN_KEYS.has(k)) this.extra.set(k, v);
       return;
     }
     const size = await stat(join(this.binlogDir, Binlog.fileName(0))).then(
@@ -81,7 +95,18 @@ export class InitFlag {
     await this.save();
   }
 
+  /** Another key of the file (e.g. current_trunk_file_id), as text. */
+  get(key: string): string | undefined {
+    return this.extra.get(key);
+  }
+
+  /** Sets another key of the file and saves it. */
+  set(key: string, value: string): Promise<void> {
+    this.extra.set(key, value);
+    return this.save();
+  }
+
   save(): Promise<void> {
-    return writeFileAtomic(this.path, encode(this.state), this.durable);
+    return writeFileAtomic(this.path, encode(this.state, this.extra), this.durable);
   }
 }

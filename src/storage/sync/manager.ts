@@ -17,6 +17,7 @@ import {
   FdfsError,
   Status,
   type StatusReport,
+  type StorageStat,
   StorageStatus,
 } from '../../protocol/index.js';
 import type { Binlog } from '../binlog.js';
@@ -39,6 +40,10 @@ export interface SyncManagerDeps {
   readonly dataDir: string;
   /** The port this storage listens on (known once it listens). */
   readonly port: () => number;
+  /** The trackers' parameter text (cmd 75), after every join (trunk settings ride on it). */
+  readonly onParameters?: (text: string) => void;
+  /** A tracker's list of the group (cmd 92) and this storage's id, after every beat (the trunk server). */
+  readonly onGroupList?: (list: readonly StorageStat[], myId: string | undefined) => Promise<void>;
 }
 
 export interface PeerSyncStatus {
@@ -116,6 +121,7 @@ export class SyncManager {
     this.reported.delete(tracker);
     const params = (await conn.call(Cmd.STORAGE_PARAMETER_REQ)).toString('utf8');
     this.idInFilename = /^id_type_in_filename=id$/m.test(params);
+    this.deps.onParameters?.(params);
     return this.self.settleSource(conn, tracker);
   }
 
@@ -133,6 +139,7 @@ export class SyncManager {
     this.views.update(tracker, list, Date.now());
     this.guard.update(tracker, list);
     this.resolveSelf(conn, tracker);
+    await this.deps.onGroupList?.(list, this.id);
     const me = this.id === undefined ? undefined : this.views.self(tracker, this.id);
     if (me) await this.self.check(conn, tracker, me);
     const queue = this.pending.get(tracker);

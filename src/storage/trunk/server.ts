@@ -1,0 +1,211 @@
+/**
+ * The trunk server role (trunk_mem.c): the one storage of a group that hands out trunk space.
+ * It keeps the free list, logs every change of it to the trunk binlog in FastDFS' record order
+ * (so a stock storage can take over from the log), creates trunk files when the list runs dry,
+ * and saves the list to storage_trunk.dat. Allocation is two-step as in FastDFS: alloc() holds
+ * a slot, confirm() takes it for good once the file is written (or gives it back).
+ */
+import { mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { FdfsError, type Logger, Status, syncDir } from '../../common/index.js';
+import type { TrunkConfig } from '../../config/types.js';
+import { type TrunkBinlog, TrunkOp, type TrunkRecord } from './binlog.js';
+import type { FreeSpace } from './free-space.js';
+import { describeSlot, type TrunkSlot, trunkFilePath } from './slot.js';
+import { loadFreeSpace, saveFreeSpace } from './state.js';
+
+export interface TrunkServerDeps {
+  readonly params: TrunkConfig;
+  readonly storeRoots: readonly string[];
+  readonly binlog: TrunkBinlog;
+  /** storage_trunk.dat. */
+  readonly dataPath: string;
+  readonly durable: boolean;
+  readonly logger: Logger;
+  /** The next trunk file id, persisted before it is used (current_trunk_file_id). */
+  readonly nextId: () => Promise<number>;
+  /** The HH/LL a new trunk file goes to (the storage's own rotation, as FastDFS). */
+  readonly subdirsFor: (id: number) => { high: number; low: number };
+  /** Whether a slot's header shows a file (trunk_init_check_occupying). */
+  readonly occupied?: (slot: TrunkSlot) => Promise<boolean>;
+  readonly now?: () => number;
+}
+
+export class TrunkServer {
+  private creating: Promise<void> | undefined;
+  private readonly now: () => number;
+  /** Failures of records not awaited (alloc's): the next awaited append reports them too. */
+  private lastAppend: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly deps: TrunkServerDeps,
+    readonly space: FreeSpace,
+  ) {
+    this.now = deps.now ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  /** Loads the free list (snapshot + binlog replay) and saves it again when the replay moved it. */
+  static async start(deps: TrunkServerDeps): Promise<TrunkServer> {
+    const loaded = await loadFreeSpace(deps.dataPath, deps.binlog, {
+      slotMinSize: deps.params.slotMinSize,
+      storePathCount: deps.storeRoots.length,
+      reloadFromBinlog: deps.params.trunkInitReloadFromBinlog,
+      ...(deps.params.trunkInitCheckOccupying && deps.occupied ? { occupied: deps.occupied } : {}),
+    });
+    const server = new TrunkServer(deps, loaded.space);
+    deps.logger.info('trunk server: free list loaded', {
+      blocks: loaded.space.count,
+      freeBytes: loaded.space.totalBytes,
+      savedOffset: loaded.savedOffset,
+      replayed: loaded.replayed,
+      skipped: loaded.skipped,
+    });
+    if (loaded.replayed > 0 || loaded.skipped > 0) await server.save();
+    return server;
+  }
+
+  get freeBytes(): number {
+    return this.space.totalBytes;
+  }
+
+  /** The slot size for `size` bytes (header included): slot_min_size, else rounded up to the alignment. */
+  alignedSize(size: number): number {
+    const { slotMinSize, trunkAllocAlignmentSize: align } = this.deps.params;
+    if (size <= slotMinSize) return slotMinSize;
+    if (align === 0 || size % align === 0) return size;
+    return size + (align - (size % align));
+  }
+
+  private log(records: TrunkRecord[]): Promise<void> {
+    const p = this.deps.binlog.append(records);
+    this.lastAppend = p.catch((err: unknown) => {
+      this.deps.logger.error('trunk binlog write failed', { err });
+    });
+    return p;
+  }
+
+  /**
+   * Holds a slot of at least `size` bytes (header included) on store path `storePathIndex`,
+   * from the free list or a new trunk file. Its records are written without waiting: confirm()
+   * waits for its own, which follow them in the file.
+   */
+  async alloc(size: number, storePathIndex: number): Promise<TrunkSlot> {
+    if (size < 0 || size > this.deps.params.slotMaxSize) {
+      throw new FdfsError(Status.EINVAL, `trunk alloc of ${size} bytes: over slot_max_size`);
+    }
+    if (storePathIndex < 0 || storePathIndex >= this.deps.storeRoots.length) {
+      throw new FdfsError(Status.EINVAL, `trunk alloc: store path index ${storePathIndex} out of range`);
+    }
+    const want = this.alignedSize(size);
+    let node: TrunkSlot | undefined;
+    for (;;) {
+      node = this.space.take(storePathIndex, want);
+      if (node) break;
+      // One new trunk file at a time; everyone waiting tries the list again after it.
+      this.creating ??= this.createTrunkFile(storePathIndex).finally(() => {
+        this.creating = undefined;
+      });
+      await this.creating;
+    }
+    const ts = this.now();
+    const records: TrunkRecord[] = [{ ts, op: TrunkOp.DEL, slot: node }];
+    const { slotMinSize } = this.deps.params;
+    if (node.size - want >= slotMinSize) {
+      const rest: TrunkSlot = { ...node, offset: node.offset + want, size: node.size - want };
+      if (this.space.add(rest)) records.push({ ts, op: TrunkOp.ADD, slot: rest });
+      node = { ...node, size: want };
+    }
+    this.space.add(node, 'hold');
+    records.push({ ts, op: TrunkOp.ADD, slot: node });
+    void this.log(records).catch(() => {});
+    return node;
+  }
+
+  /**
+   * The upload that held `slot` finished: status 0 (written) or EEXIST (someone's file was
+   * already there) takes it off the list for good; anything else gives it back.
+   */
+  async confirm(slot: TrunkSlot, status: number): Promise<void> {
+    if (status === 0 || status === Status.EEXIST) {
+      if (!this.space.remove(slot, 'hold')) {
+        throw new FdfsError(Status.ENOENT, `trunk confirm: no held slot ${describeSlot(slot)}`);
+      }
+      if (status === Status.EEXIST)
+        this.deps.logger.warn('trunk slot already occupied; dropped from the free list', {
+          slot: describeSlot(slot),
+        });
+      await this.lastAppend;
+      await this.log([{ ts: this.now(), op: TrunkOp.DEL, slot }]);
+      return;
+    }
+    const b = this.space.find(slot);
+    if (b?.status !== 'hold') {
+      throw new FdfsError(Status.ENOENT, `trunk confirm: no held slot ${describeSlot(slot)}`);
+    }
+    b.status = 'free';
+  }
+
+  /**
+   * A file's slot is free again (its bytes were zeroed). Slots under slot_min_size are not kept;
+   * one overlapping a listed block is refused with EEXIST, as FastDFS refuses it.
+   */
+  async free(slot: TrunkSlot): Promise<void> {
+    if (slot.size < this.deps.params.slotMinSize) return;
+    if (slot.storePathIndex >= this.deps.storeRoots.length) {
+      throw new FdfsError(Status.EINVAL, `trunk free: store path index ${slot.storePathIndex} out of range`);
+    }
+    if (!this.space.add(slot)) {
+      throw new FdfsError(Status.EEXIST, `trunk free: ${describeSlot(slot)} overlaps free space`);
+    }
+    await this.lastAppend;
+    await this.log([{ ts: this.now(), op: TrunkOp.ADD, slot }]);
+  }
+
+  /** A new trunk file of trunk_file_size bytes (sparse), listed free. */
+  private async createTrunkFile(storePathIndex: number): Promise<void> {
+    const root = this.deps.storeRoots[storePathIndex] as string;
+    for (;;) {
+      const id = await this.deps.nextId();
+      const { high, low } = this.deps.subdirsFor(id);
+      const path = trunkFilePath(root, { subdirHigh: high, subdirLow: low, id });
+      await mkdir(dirname(path), { recursive: true });
+      let fh: Awaited<ReturnType<typeof open>>;
+      try {
+        fh = await open(path, 'wx', 0o644);
+      } catch (err) {
+        // An id whose file exists (a stock storage made it, or a lost counter): take the next.
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw err;
+      }
+      try {
+        await fh.truncate(this.deps.params.trunkFileSize);
+        if (this.deps.durable) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      if (this.deps.durable) await syncDir(dirname(path));
+      const slot: TrunkSlot = {
+        storePathIndex,
+        subdirHigh: high,
+        subdirLow: low,
+        id,
+        offset: 0,
+        size: this.deps.params.trunkFileSize,
+      };
+      this.space.add(slot);
+      void this.log([{ ts: this.now(), op: TrunkOp.ADD, slot }]).catch(() => {});
+      this.deps.logger.info('trunk file created', { trunk: describeSlot(slot) });
+      return;
+    }
+  }
+
+  /** storage_trunk.dat: the list and the binlog offset it covers. */
+  async save(): Promise<void> {
+    await this.lastAppend;
+    await saveFreeSpace(this.deps.dataPath, this.deps.binlog, this.space, {
+      merge: this.deps.params.trunkFreeSpaceMerge,
+      durable: this.deps.durable,
+      now: this.now(),
+    });
+  }
+}

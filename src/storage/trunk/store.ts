@@ -1,0 +1,302 @@
+/**
+ * A storage's side of trunk files: the trunk settings its trackers hand out (cmd 75), which
+ * storage of the group is the trunk server (their lists, cmd 92), the trunk server role when it
+ * is this one, and what every storage does with trunk-packed files: find them, zero a deleted
+ * file's slot and give the slot back to the trunk server.
+ */
+import { stat } from 'node:fs/promises';
+import { ConnectionPool } from '../../client/index.js';
+import { FdfsError, type Logger, Status } from '../../common/index.js';
+import { defaultTrunkConfig } from '../../config/index.js';
+import type { HostPort, StorageConfig, TrunkConfig } from '../../config/types.js';
+import { Cmd, encodeTrunkConfirm, type StorageStat, StorageStatus } from '../../protocol/index.js';
+import type { DistPath } from '../dist-path.js';
+import { closeFd, datasyncFd, openFd, preadFd, pwritevFd } from '../fd-io.js';
+import type { StorePaths } from '../store-paths.js';
+import { TrunkBinlog, trunkBinlogPath } from './binlog.js';
+import { TrunkServer } from './server.js';
+import {
+  describeSlot,
+  headerMatches,
+  isTrunkName,
+  locate,
+  TRUNK_HEADER_SIZE,
+  type TrunkLocation,
+  type TrunkSlot,
+  trunkFilePath,
+} from './slot.js';
+import { trunkDataPath } from './state.js';
+
+/** The keys of `.data_init_flag` the trunk server keeps there, as FastDFS does. */
+export interface FlagKeys {
+  get(key: string): string | undefined;
+  set(key: string, value: string): Promise<void>;
+}
+
+export interface TrunksDeps {
+  readonly config: StorageConfig;
+  readonly paths: StorePaths;
+  readonly dist: DistPath;
+  readonly logger: Logger;
+  /** `.data_init_flag`, once replication has loaded it. */
+  readonly flag: () => FlagKeys;
+}
+
+const ZEROS = Buffer.alloc(256 * 1024);
+const CURRENT_ID_KEY = 'current_trunk_file_id';
+
+export class Trunks {
+  /** FastDFS' defaults (trunk files off) until a tracker sends its settings. */
+  params: TrunkConfig = defaultTrunkConfig();
+  readonly binlog: TrunkBinlog;
+  private server: TrunkServer | undefined;
+  private switching: Promise<void> = Promise.resolve();
+  /** The group's trunk server when it is another storage. */
+  private remote: (HostPort & { id: string }) | undefined;
+  private binlogOpen: Promise<void> | undefined;
+  private readonly pool: ConnectionPool;
+  private readonly log: Logger;
+  private closed = false;
+  /** Slots of deleted files still to give back: no trunk server was known when they were freed. */
+  private readonly owed: TrunkSlot[] = [];
+
+  constructor(private readonly deps: TrunksDeps) {
+    const c = deps.config;
+    this.binlog = new TrunkBinlog(trunkBinlogPath(c.basePath), c.durableWrites);
+    this.log = deps.logger.child({ part: 'trunk' });
+    this.pool = new ConnectionPool({
+      connectTimeout: c.connectTimeout,
+      networkTimeout: c.networkTimeout,
+      maxIdleTime: 60_000,
+      ...(c.bindAddr && c.bindAddr !== '0.0.0.0' ? { localAddress: c.bindAddr } : {}),
+      logger: this.log,
+    });
+  }
+
+  /** True while this storage is its group's trunk server. */
+  get isServer(): boolean {
+    return this.server !== undefined;
+  }
+
+  /** The trunk server role, when this storage has it (tests and monitoring look at its list). */
+  get serverRole(): TrunkServer | undefined {
+    return this.server;
+  }
+
+  private openBinlog(): Promise<void> {
+    this.binlogOpen ??= this.binlog.open();
+    return this.binlogOpen;
+  }
+
+  /** Bytes in the trunk binlog (cmd 31: a tracker picks the storage with the most). */
+  async binlogSize(): Promise<number> {
+    if (this.binlogOpen) {
+      await this.binlogOpen;
+      return this.binlog.size;
+    }
+    return stat(this.binlog.path).then(
+      (s) => s.size,
+      () => 0,
+    );
+  }
+
+  /** The trunk keys of a tracker's parameter reply (cmd 75). */
+  configure(params: TrunkConfig): void {
+    if (JSON.stringify(params) !== JSON.stringify(this.params)) {
+      this.log.info('trunk settings from tracker', {
+        useTrunkFile: params.useTrunkFile,
+        slotMinSize: params.slotMinSize,
+        slotMaxSize: params.slotMaxSize,
+        trunkFileSize: params.trunkFileSize,
+      });
+    }
+    this.params = params;
+  }
+
+  /**
+   * A tracker's list of the group (cmd 92): the storage flagged if_trunk_server is the trunk
+   * server. This one takes the role (loads the free list) or gives it up (saves it) to match.
+   */
+  observe(list: readonly StorageStat[], myId: string | undefined): Promise<void> {
+    const named = list.find((s) => s.ifTrunkServer && s.status !== StorageStatus.DELETED);
+    const mine = named !== undefined && myId !== undefined && named.id === myId;
+    if (named && !mine) this.remote = { host: named.ip, port: named.storagePort, id: named.id };
+    else if (!named) this.remote = undefined;
+    if (mine !== this.isServer) {
+      const next = this.switching.then(() => (mine ? this.takeRole() : this.dropRole()));
+      this.switching = next.catch((err: unknown) =>
+        this.log.error('trunk server role change failed', { err }),
+      );
+    }
+    return this.switching.then(() => this.payOwed());
+  }
+
+  /** Gives back the slots freed while no trunk server was known, now that one is. */
+  private async payOwed(): Promise<void> {
+    while (this.owed.length > 0 && (this.server || this.remote)) {
+      const slot = this.owed[0] as TrunkSlot;
+      try {
+        await this.free(slot);
+      } catch (err) {
+        if (!(err instanceof FdfsError && err.status === Status.EEXIST)) {
+          this.log.warn('trunk slot not given back yet', { slot: describeSlot(slot), err });
+          return;
+        }
+      }
+      this.owed.shift();
+    }
+  }
+
+  private async takeRole(): Promise<void> {
+    if (this.server || this.closed) return;
+    await this.openBinlog();
+    const { config, paths, dist } = this.deps;
+    this.server = await TrunkServer.start({
+      params: this.params,
+      storeRoots: paths.paths,
+      binlog: this.binlog,
+      dataPath: trunkDataPath(config.basePath),
+      durable: config.durableWrites,
+      logger: this.log,
+      nextId: () => this.nextTrunkId(),
+      subdirsFor: (id) => {
+        const b = Buffer.alloc(4);
+        b.writeUInt32BE(id);
+        return dist.next(b.toString('base64url'));
+      },
+      occupied: (slot) => this.occupied(slot),
+    });
+    this.remote = undefined;
+    this.log.info("this storage is now its group's trunk server");
+  }
+
+  private async dropRole(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    this.server = undefined;
+    await s.save();
+    this.log.info("this storage is no longer its group's trunk server");
+  }
+
+  private async nextTrunkId(): Promise<number> {
+    const flag = this.deps.flag();
+    const current = Number(flag.get(CURRENT_ID_KEY) ?? 0);
+    const id = (Number.isSafeInteger(current) && current > 0 ? current : 0) + 1;
+    await flag.set(CURRENT_ID_KEY, String(id));
+    return id;
+  }
+
+  /** The slot of a trunk-packed file's name; undefined for every other name. */
+  locate(remote: string): TrunkLocation | undefined {
+    return isTrunkName(remote) ? locate(remote) : undefined;
+  }
+
+  private pathOf(slot: TrunkSlot): string {
+    return trunkFilePath(this.deps.paths.root(slot.storePathIndex), slot);
+  }
+
+  /** Whether the slot's first bytes are a header (a file lives there). */
+  private async occupied(slot: TrunkSlot): Promise<boolean> {
+    const fd = await openFd(this.pathOf(slot), 'r').catch(() => undefined);
+    if (fd === undefined) return false;
+    try {
+      const head = Buffer.alloc(TRUNK_HEADER_SIZE);
+      const n = await preadFd(fd, head, 0, TRUNK_HEADER_SIZE, slot.offset);
+      return n === TRUNK_HEADER_SIZE && head.some((b) => b !== 0);
+    } finally {
+      await closeFd(fd);
+    }
+  }
+
+  /** Writes zeros over a whole slot (FastDFS' trunk_file_delete), synced when durable. */
+  async zero(slot: TrunkSlot): Promise<void> {
+    const fd = await openFd(this.pathOf(slot), 'r+');
+    try {
+      for (let at = 0; at < slot.size; at += ZEROS.length) {
+        await pwritevFd(fd, [ZEROS.subarray(0, Math.min(ZEROS.length, slot.size - at))], slot.offset + at);
+      }
+      if (this.deps.config.durableWrites) await datasyncFd(fd);
+    } finally {
+      await closeFd(fd);
+    }
+  }
+
+  /**
+   * Gives a slot back to the trunk server: this storage's own list, or the trunk server's over
+   * the wire (29). With no trunk server known the space stays unused, as in FastDFS.
+   */
+  async free(slot: TrunkSlot): Promise<void> {
+    if (this.server) return this.server.free(slot);
+    const to = this.remote;
+    if (!to) {
+      throw new FdfsError(Status.EAGAIN, `no trunk server known to take back ${describeSlot(slot)}`);
+    }
+    await this.pool.use(to, (c) =>
+      c.call(Cmd.TRUNK_FREE_SPACE, encodeTrunkConfirm(this.deps.config.groupName, slot)),
+    );
+  }
+
+  /**
+   * A deleted file's slot: zeroed (so the name no longer finds a header there) and given back.
+   * A failed give-back is logged, not thrown: the file is gone either way, as in FastDFS.
+   */
+  async release(remote: string, loc: TrunkLocation): Promise<void> {
+    await this.zero(loc.slot);
+    await this.free(loc.slot).catch((err: unknown) => {
+      const owed = err instanceof FdfsError && err.status === Status.EAGAIN;
+      if (owed) this.owed.push(loc.slot);
+      this.log.warn(
+        owed
+          ? 'trunk slot of a deleted file kept until a trunk server is known'
+          : 'trunk slot of a deleted file not given back',
+        {
+          fileId: `${this.deps.config.groupName}/${remote}`,
+          slot: describeSlot(loc.slot),
+          err,
+        },
+      );
+    });
+  }
+
+  /**
+   * At start, a delete the binlog holds but a crash cut short: while the slot still holds the
+   * file's header it is zeroed and given back (once a trunk server is known). A slot already
+   * zeroed is left alone: whether it was given back cannot be told, and giving it twice could
+   * hand it out twice.
+   */
+  async finishDelete(remote: string, loc: TrunkLocation): Promise<boolean> {
+    const fd = await openFd(this.pathOf(loc.slot), 'r').catch(() => undefined);
+    if (fd === undefined) return false;
+    let live: boolean;
+    try {
+      const head = Buffer.alloc(TRUNK_HEADER_SIZE);
+      const n = await preadFd(fd, head, 0, TRUNK_HEADER_SIZE, loc.slot.offset);
+      live = n === TRUNK_HEADER_SIZE && headerMatches(head, loc.header);
+    } finally {
+      await closeFd(fd);
+    }
+    if (!live) return false;
+    await this.zero(loc.slot);
+    this.owed.push(loc.slot);
+    this.log.info('finished a trunk delete logged before a crash', {
+      fileId: `${this.deps.config.groupName}/${remote}`,
+    });
+    return true;
+  }
+
+  /** Where a trunk file's bytes live on disk, for a reader beside the storage. */
+  trunkPath(loc: TrunkLocation): string {
+    return this.pathOf(loc.slot);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.switching;
+    await this.server
+      ?.save()
+      .catch((err: unknown) => this.log.error('saving the trunk free list failed', { err }));
+    this.server = undefined;
+    this.pool.close();
+    if (this.binlogOpen) await this.binlogOpen.then(() => this.binlog.close()).catch(() => {});
+  }
+}
