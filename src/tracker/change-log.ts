@@ -4,9 +4,10 @@
  * status, each part only when it changed since this link last got it. A stock storage learns its
  * peers (and starts pushing to them) from nothing else. A follower answers the flags byte 0.
  */
-import { type ChangeLog, encodeChangeLog, type StorageBrief } from '../protocol/index.js';
+import { type ChangeLog, EMPTY_BRIEF, encodeChangeLog, type StorageBrief } from '../protocol/index.js';
 import type { ConnectionState, TrackerContext } from './context.js';
 import type { StorageGroup } from './group.js';
+import { trunkServerOf } from './trunk.js';
 
 /** STORAGE_ID_SIZE − 1: the leader's ip stands in its id field. */
 const ID_CHARS = 15;
@@ -24,13 +25,21 @@ export function changeLogFor(ctx: TrackerContext, conn: ConnectionState, groupNa
   if (!rel.leaderSelf || !group) return encodeChangeLog({});
   conn.sent ??= { leader: '', trunk: '', group: '' };
   const sent = conn.sent;
-  const out: { leader?: StorageBrief; servers?: StorageBrief[] } = {};
+  const out: { leader?: StorageBrief; trunk?: StorageBrief; servers?: StorageBrief[] } = {};
   const leader = rel.leader;
   const leaderSig = `${rel.leaderText() ?? ''}#${rel.leaderChanges}`;
   if (leader && sent.leader !== leaderSig) {
     const ip = leader.ips[0] ?? '';
     out.leader = { status: 0, port: leader.port, id: ip.slice(0, ID_CHARS), ip };
     sent.leader = leaderSig;
+  }
+  if (ctx.config.trunk.useTrunkFile) {
+    const t = trunkServerOf(group, true);
+    const trunkSig = t ? `${t.id}/${t.ip}/${t.port}` : '-';
+    if (sent.trunk !== trunkSig) {
+      out.trunk = t ? { status: t.status, port: t.port, id: t.id, ip: t.ip } : EMPTY_BRIEF;
+      sent.trunk = trunkSig;
+    }
   }
   const servers = groupBriefs(group);
   const groupSig = servers.map(sig).join(',');

@@ -23,6 +23,9 @@ export class StorageGroup {
   currentReadServer = 0;
   /** The storage that hands out trunk space (use_trunk_file); see trunk.ts. */
   trunkServerId: string | undefined;
+  /** The trunk server's highest trunk file id (cmd 73) and free trunk space in MB (cmd 74). */
+  currentTrunkFileId = 0;
+  trunkFreeMb = 0;
 
   constructor(readonly name: string) {}
 

@@ -33,6 +33,7 @@ import { PeerLink } from './peer-link.js';
 import { Relationship } from './relationship.js';
 import { restoreCluster, snapshotCluster } from './snapshot.js';
 import { loadState, StatePersister, stateFilePath } from './state-store.js';
+import { trunkHandlers } from './trunk.js';
 
 /** Upstream max_buff_size (128 KB): no tracker request body may be larger; refused before allocation. */
 export const TRACKER_MAX_BODY = 128 * 1024;
@@ -62,6 +63,7 @@ const handlers: ReadonlyMap<number, CommandHandler> = new Map([
   ...syncHandlers,
   ...clusterHandlers,
   ...leaderHandlers,
+  ...trunkHandlers,
 ]);
 
 export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Promise<TrackerHandle> {

@@ -16,7 +16,7 @@ export function groupStat(g: StorageGroup, reserve: ReservedSpace, useTrunkFile 
     totalMb: space.totalMb,
     freeMb: space.freeMb,
     reservedMb: reservedMb(reserve, space.totalMb),
-    trunkFreeMb: 0,
+    trunkFreeMb: useTrunkFile ? g.trunkFreeMb : 0,
     storageCount: g.storages.size,
     storagePort: g.storagePort,
     storageHttpPort: 0,
@@ -26,8 +26,8 @@ export function groupStat(g: StorageGroup, reserve: ReservedSpace, useTrunkFile 
     currentWriteServer: g.currentWriteServer,
     storePathCount: g.storePathCount,
     subdirCountPerPath: g.subdirCountPerPath,
-    // Newer trackers print -1 with trunk files off; the trunk server's id counter is not reported here yet.
-    currentTrunkFileId: useTrunkFile ? 0 : -1,
+    // Newer trackers print -1 with trunk files off.
+    currentTrunkFileId: useTrunkFile ? g.currentTrunkFileId : -1,
   };
 }
 
