@@ -108,6 +108,7 @@ export function localStoreOf(engine: StorageEngine, counters?: StorageCounters):
           maxSize: opts.maxSize,
           storePathIndex: 0xff,
           ...(opts.size === undefined ? {} : { size: opts.size }),
+          ...(opts.commitAfter === undefined ? {} : { commitAfter: opts.commitAfter }),
         }),
       );
       counters?.bytes('Upload', decodeRemoteFilename(remote).size);

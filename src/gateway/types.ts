@@ -28,6 +28,12 @@ export interface LocalUpload {
   readonly maxSize: number;
   /** The exact length when the request says it (PUT with Content-Length). */
   readonly size?: number;
+  /**
+   * Awaited once the body is written and synced, before the file gets its name (binlog record,
+   * link): what must be durable before the file may exist (S3's upload intent) is written while
+   * the file's own bytes are synced, instead of before they may arrive. A rejection drops the file.
+   */
+  readonly commitAfter?: () => Promise<unknown>;
 }
 
 /** The storage the gateway runs beside. Every method throws FdfsError ENOENT for a missing file. */

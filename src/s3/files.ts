@@ -1,8 +1,9 @@
 /**
  * Object bytes in and out of FastDFS. Every PutObject and every part is one FastDFS file: beside
  * a storage of the target group it goes straight into that storage's durable writer, otherwise
- * through the cluster (streamed when the length is known, spooled when not). A streamed body's last
- * chunk waits for its upload intent (intents.ts), so fdfs s3 gc can find a crashed upload's file.
+ * through the cluster (streamed when the length is known, spooled when not). No file is named before
+ * its upload intent is durable (intents.ts), so fdfs s3 gc can find a crashed upload's file: the
+ * local storage syncs the bytes meanwhile, a remote one gets the last chunk only then.
  * Reads of an object walk its parts, so a Range may start in one file and end in another.
  */
 import { PassThrough, Readable } from 'node:stream';
@@ -61,7 +62,7 @@ export async function storeFile(ctx: S3Context, body: Readable, o: StoreOptions)
   if (local && isLocalGroup(ctx, o.group)) {
     let size = 0;
     const counted = new PassThrough();
-    let intent: number | undefined;
+    const intent = ctx.intents.alongside(local.group);
     const piping = pipeline(
       body,
       limiter(
@@ -71,16 +72,20 @@ export async function storeFile(ctx: S3Context, body: Readable, o: StoreOptions)
         },
         entityTooLarge,
       ),
-      ctx.intents.gate(local.group, (id) => {
-        intent = id;
-      }),
+      intent.transform,
       counted,
     );
     const uploading = local
-      .upload(counted, { ext, maxSize: max, ...(o.size === undefined ? {} : { size: o.size }) })
+      .upload(counted, {
+        ext,
+        maxSize: max,
+        ...(o.size === undefined ? {} : { size: o.size }),
+        commitAfter: intent.recorded,
+      })
       .then((remoteName) => `${local.group}/${remoteName}`);
     const fileId = await settle(ctx, uploading, piping, counted);
-    if (intent !== undefined) ctx.intents.settle(intent, fileId);
+    // The store named the file, so it awaited the intent: recorded() has resolved.
+    ctx.intents.settle(await intent.recorded(), fileId);
     return { fileId, size };
   }
   const remote = ctx.remote;

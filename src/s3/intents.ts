@@ -1,8 +1,10 @@
 /**
  * Upload intents, so `fdfs s3 gc` can find the file of an upload that crashed between the
  * storage's answer and the namespace commit. The storage names a file by its size and CRC-32 and
- * can only name it once the last byte arrived; the gate below holds that last chunk back until the
- * intent (group, size, CRC-32, time) is durable in the namespace. An intent is finished once its
+ * can only name it once the last byte arrived; the file must not exist (in the binlog, under its
+ * name) before its intent (group, size, CRC-32, time) is durable in the namespace. A remote
+ * storage is held off by `gate`, which keeps the last chunk back until then; the local one by
+ * `alongside`, which lets it write and sync the bytes meanwhile and waits only before the name. An intent is finished once its
  * file is referenced; finished ones are cleared with the next intent's own write (or by a sweep
  * when uploads stop), so a PUT costs one extra durable write, batched with its neighbours.
  */
@@ -74,6 +76,38 @@ export class IntentLog {
         );
       },
     });
+  }
+
+  /**
+   * For a store that can wait before naming its file (LocalUpload.commitAfter): a Transform that
+   * passes every chunk on at once and starts recording the intent when the body ends, and
+   * `recorded()`, which the store awaits after syncing the file's bytes and before naming it. The
+   * intent's commit and the file's sync run side by side instead of one after the other; the
+   * file still cannot appear (binlog record, link) before its intent is durable.
+   */
+  alongside(group: string): { readonly transform: Transform; recorded(): Promise<number> } {
+    const crc = new Crc32();
+    let size = 0;
+    let resolve!: (id: number) => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<number>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Awaited only once the file is synced: a failure before then must not count as unhandled.
+    done.catch(() => {});
+    const transform = new Transform({
+      transform(chunk: Buffer, _enc, cb: TransformCallback) {
+        crc.update(chunk);
+        size += chunk.length;
+        cb(null, chunk);
+      },
+      flush: (cb: TransformCallback) => {
+        this.record(group, size, crc.value).then(resolve, reject);
+        cb();
+      },
+    });
+    return { transform, recorded: () => done };
   }
 
   sweep(): Promise<void> {

@@ -36,6 +36,11 @@ export interface UploadInput {
   readonly ext: string;
   readonly storePathIndex: number; // 0xFF = storage chooses
   readonly kind?: NameKind;
+  /**
+   * Awaited after the temp file is written and synced, before its binlog record and link (the
+   * gateway's S3 upload intent, written meanwhile); a rejection removes the temp file.
+   */
+  readonly commitAfter?: () => Promise<unknown>;
 }
 
 export interface EngineDeps {
@@ -147,6 +152,14 @@ export class StorageEngine {
     const { paths } = this.deps;
     const pathIndex = paths.choose(input.storePathIndex, input.size ?? 0);
     const tmp = await writeTemp(paths.tmpDir(pathIndex), input.body, input.size, this.durable, input.maxSize);
+    if (input.commitAfter) {
+      try {
+        await input.commitAfter();
+      } catch (err) {
+        await unlink(tmp.path).catch(() => {});
+        throw err;
+      }
+    }
     return this.commitTemp(tmp, pathIndex, input.ext, input.kind ?? 'normal');
   }
 

@@ -77,7 +77,9 @@ async function wrkScript(load: Load, dir: string, name: string): Promise<string>
   const script = join(dir, `${name}.lua`);
   await writeFile(
     script,
-    `${headers}${body}local targets = {}\nlocal thread_no = 0\nlocal next_i = nil\n` +
+    // thread_no is a global: thread:set() writes the thread's globals, and a `local thread_no`
+    // would shadow it (every thread then sent the same targets, so each PUT went out twice).
+    `${headers}${body}local targets = {}\nthread_no = 0\nlocal next_i = nil\n` +
       `for line in io.lines(${lua(list)}) do targets[#targets + 1] = line end\n` +
       'local counter = 0\n' +
       'function setup(thread) thread:set("thread_no", counter); counter = counter + 1 end\n' +

@@ -1,0 +1,142 @@
+/**
+ * A PutObject beside its storage writes and syncs the file's bytes while its upload intent commits,
+ * yet the file gets no name (binlog record, link) before the intent is durable, so `fdfs s3 gc` can
+ * always find the file of a crashed upload (src/s3/intents.ts `alongside`, LocalUpload.commitAfter).
+ * In process: a real tracker and storage, the lmdb namespace with its intent commit held back,
+ * startS3 local to the storage, @aws-sdk/client-s3 as the client.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Crc32, silentLogger } from '../src/common/index.js';
+import { decodeRemoteFilename } from '../src/fileid/index.js';
+import { type Namespace, openLmdbNamespace, type UploadIntent } from '../src/namespace/index.js';
+import { type S3Handle, startS3 } from '../src/s3/index.js';
+import { type InProcessCluster, startCluster } from './helpers/gateway-cluster.js';
+import { eventually, tempDir } from './helpers/node-process.js';
+
+const ACCESS = 'ORDERKEY0001';
+const SECRET = 'order-secret-1';
+let cluster: InProcessCluster;
+let ns: Namespace;
+let s3: S3Handle;
+let client: S3Client;
+/** Set by a test: recordIntent waits for it (and fails if it rejects) before the real commit. */
+let hold: Promise<void> | undefined;
+const asked: Omit<UploadIntent, 'id'>[] = [];
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  const dir = await tempDir('fdfs-s3-order-');
+  const real = await openLmdbNamespace(join(dir, 'ns'), { durable: false });
+  ns = {
+    ...real,
+    async recordIntent(i, finished) {
+      asked.push(i);
+      await hold;
+      return real.recordIntent(i, finished);
+    },
+  };
+  s3 = await startS3(
+    {
+      port: 0,
+      region: 'us-east-1',
+      credentials: [{ accessKey: ACCESS, secretKey: SECRET }],
+      domain: '',
+      maxObjectSize: 64 * 1024 * 1024,
+      gcInterval: 0,
+      gcGrace: 0,
+      namespace: '',
+    },
+    { namespace: ns, local: cluster.local, spoolDir: join(dir, 'spool'), logger: silentLogger },
+    { host: '127.0.0.1', port: 0 },
+  );
+  client = new S3Client({
+    endpoint: `http://127.0.0.1:${s3.address.port}`,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: ACCESS, secretAccessKey: SECRET },
+    maxAttempts: 1,
+  });
+  await client.send(new CreateBucketCommand({ Bucket: 'order' }));
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await s3?.close();
+  await ns?.close();
+  await cluster?.close();
+});
+
+const storageData = () => join(cluster.base, 'storage', 'data');
+
+/** Names of files created in the storage's binlog. */
+async function createdInBinlog(): Promise<string[]> {
+  const dir = join(storageData(), 'sync');
+  const out: string[] = [];
+  for (const f of await readdir(dir)) {
+    if (!/^binlog\.\d+$/.test(f)) continue;
+    for (const line of (await readFile(join(dir, f), 'utf8')).split('\n')) {
+      const [, op, name] = line.split(' ');
+      if (op === 'C' && name) out.push(name);
+    }
+  }
+  return out;
+}
+
+/** Sizes of the temp files in the storage's .tmp folder. */
+async function tempSizes(): Promise<number[]> {
+  const tmp = join(storageData(), '.tmp');
+  const names = await readdir(tmp).catch(() => [] as string[]);
+  return Promise.all(names.map(async (n) => (await stat(join(tmp, n))).size));
+}
+
+describe('a PutObject beside its storage', () => {
+  it('writes the bytes while the intent commits, and names the file only after it', async () => {
+    const body = Buffer.alloc(300 * 1024, 0x5a);
+    body.write('intent order', 1000);
+    const before = await cluster.storedFiles();
+    const createdBefore = await createdInBinlog();
+    let release!: () => void;
+    hold = new Promise((r) => {
+      release = r;
+    });
+    asked.length = 0;
+    const putting = client.send(new PutObjectCommand({ Bucket: 'order', Key: 'held.bin', Body: body }));
+    // The whole body sits in a temp file while the intent has not committed yet.
+    await eventually(async () => {
+      expect(asked).toHaveLength(1);
+      expect(await tempSizes()).toContain(body.length);
+    });
+    expect(await cluster.storedFiles()).toEqual(before);
+    expect(await createdInBinlog()).toEqual(createdBefore);
+    release();
+    await putting;
+    hold = undefined;
+    const created = (await createdInBinlog()).filter((n) => !createdBefore.includes(n));
+    expect(created).toHaveLength(1);
+    const named = decodeRemoteFilename(created[0] as string);
+    const crc = new Crc32();
+    crc.update(body);
+    expect(asked[0]).toMatchObject({ group: 'group1', size: body.length, crc32: crc.value });
+    expect({ size: named.size, crc32: named.crc32 }).toEqual({ size: body.length, crc32: crc.value });
+    const intents = await ns.listIntents(100);
+    expect(intents.some((i) => i.size === body.length && i.crc32 === crc.value)).toBe(true);
+  });
+
+  it('drops the synced bytes when the intent cannot commit: no file, no temp file', async () => {
+    const before = await cluster.storedFiles();
+    const createdBefore = await createdInBinlog();
+    hold = Promise.reject(new Error('namespace down'));
+    hold.catch(() => {});
+    const err = await client
+      .send(new PutObjectCommand({ Bucket: 'order', Key: 'refused.bin', Body: Buffer.alloc(70_000, 1) }))
+      .catch((e: unknown) => e as { name: string; $metadata?: { httpStatusCode?: number } });
+    hold = undefined;
+    expect(err).toMatchObject({ name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+    expect(await cluster.storedFiles()).toEqual(before);
+    expect(await createdInBinlog()).toEqual(createdBefore);
+    await eventually(async () => expect(await cluster.tempFiles()).toEqual([]));
+  });
+});
