@@ -24,7 +24,7 @@ import { KeyedLock } from './keyed-lock.js';
 import { checkMetadata, META_SUFFIX, readMetadataRaw, writeMetadata } from './metadata-file.js';
 import { ReadCache } from './read-cache.js';
 import { hex, type StorePaths, subdirsOf } from './store-paths.js';
-import { statTrunk, type TrunkLocation, type Trunks } from './trunk/index.js';
+import { statTrunk, type TrunkLocation, type Trunks, uploadToTrunk } from './trunk/index.js';
 
 export interface UploadInput {
   /** A Readable, or the frame reader's chunks of a native request. */
@@ -149,7 +149,18 @@ export class StorageEngine {
   /** Upload (11) and appender upload (23): temp file, fsync, name from size+crc, link, binlog, reply. */
   async upload(input: UploadInput): Promise<string> {
     validateExt(input.ext);
-    const { paths } = this.deps;
+    const { paths, trunk } = this.deps;
+    // Small files go into trunk slots when the group uses trunk files (never appenders, as FastDFS).
+    if ((input.kind ?? 'normal') === 'normal' && trunk?.canPack(input.size) && input.size !== undefined) {
+      const remote = await uploadToTrunk(this, trunk, {
+        body: input.body,
+        size: input.size,
+        ext: input.ext,
+        storePathIndex: input.storePathIndex,
+        source: this.source(),
+      });
+      if (remote !== undefined) return remote;
+    }
     const pathIndex = paths.choose(input.storePathIndex, input.size ?? 0);
     const tmp = await writeTemp(paths.tmpDir(pathIndex), input.body, input.size, this.durable, input.maxSize);
     if (input.commitAfter) {
@@ -208,12 +219,17 @@ export class StorageEngine {
     );
   }
 
+  /** What new names carry as their source: the numeric id, or the address. */
+  source(): SourceId {
+    return this.deps.sourceId?.() ?? { kind: 'ip', ip: this.deps.sourceIp() };
+  }
+
   private newName(pathIndex: number, size: number, crc32: number, ext: string, kind: NameKind): string {
     const base = encodeRemoteFilename({
       storePathIndex: pathIndex,
       subdirHigh: 0,
       subdirLow: 0,
-      source: this.deps.sourceId?.() ?? { kind: 'ip', ip: this.deps.sourceIp() },
+      source: this.source(),
       timestamp: Math.floor(Date.now() / 1000),
       size,
       crc32,

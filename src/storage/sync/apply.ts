@@ -12,6 +12,7 @@ import { splitRemoteFilename } from '../../fileid/index.js';
 import { commitNew, commitReplace, syncDir, writeAt, writeTemp } from '../durable.js';
 import type { StorageEngine } from '../engine.js';
 import { META_SUFFIX } from '../metadata-file.js';
+import { applyTrunkCreate, applyTrunkDelete } from '../trunk/index.js';
 
 /** A name from a sync request, checked and resolved. */
 export interface SyncTarget {
@@ -87,6 +88,13 @@ export async function applyFile(
     await drain(body);
     return 'stale';
   }
+  const trunk = t.meta ? undefined : engine.deps.trunk?.locate(t.name);
+  if (trunk && engine.deps.trunk) {
+    // A trunk-packed file lands in this storage's copy of its trunk file, at its slot.
+    const done = await applyTrunkCreate(engine, engine.deps.trunk, t.name, trunk, body, size);
+    await log(engine, replace ? 'u' : 'c', t.name, ts);
+    return done;
+  }
   const tmp = await writeTemp(paths.tmpDir(t.pathIndex), body, size, durable);
   let result = 'applied' as ApplyResult;
   try {
@@ -121,6 +129,12 @@ async function drain(body: Readable): Promise<void> {
 
 /** 17 SYNC_DELETE_FILE. */
 export async function applyDelete(engine: StorageEngine, t: SyncTarget, ts: number): Promise<ApplyResult> {
+  const trunk = t.meta ? undefined : engine.deps.trunk?.locate(t.name);
+  if (trunk && engine.deps.trunk) {
+    const done = await applyTrunkDelete(engine, engine.deps.trunk, t.name, trunk);
+    await log(engine, 'd', t.name, ts);
+    return done;
+  }
   const result = await engine.locks.run(t.name, async (): Promise<ApplyResult> => {
     try {
       await unlink(t.path);

@@ -19,6 +19,7 @@ import {
   encodeWatermark,
 } from '../../protocol/index.js';
 import type { StorageEngine } from '../engine.js';
+import { TRUNK_HEADER_SIZE } from '../trunk/index.js';
 import { syncTarget } from './apply.js';
 import type { BinlogRecord } from './record.js';
 
@@ -95,6 +96,29 @@ export class RecordSender {
   /** 16 / 18 with the file's current content; skipped when the file is gone. */
   async file(cmd: typeof Cmd.SYNC_CREATE_FILE | typeof Cmd.SYNC_UPDATE_FILE, name: string, ts: number) {
     const t = syncTarget(this.engine, name);
+    const trunk = t.meta ? undefined : this.engine.deps.trunk;
+    const loc = trunk?.locate(name);
+    if (trunk && loc) {
+      // A trunk-packed file: its bytes sit 24 past its slot in the trunk file, while the header holds.
+      const size = await this.engine.locks.run(name, () =>
+        this.engine.existing(name).then(
+          (f) => f.size,
+          () => undefined,
+        ),
+      );
+      const fh = size === undefined ? undefined : await openIfThere(trunk.trunkPath(loc));
+      if (!fh || size === undefined) return SKIPPED;
+      try {
+        const status = await call(this.conn, cmd, encodeSyncFile(this.group, name, size, ts), {
+          size,
+          stream: readRange(fh, loc.slot.offset + TRUNK_HEADER_SIZE, size),
+        });
+        if (status !== 0 && status !== Status.EEXIST) fail(this.engine, cmd, name, status);
+        return { sent: true, bytes: size };
+      } finally {
+        await fh.close();
+      }
+    }
     // The record is logged before the file is linked (or the sidecar replaced) under this lock:
     // waiting for it tells "not there yet" from "gone since".
     const fh = await this.engine.locks.run(name, () => openIfThere(t.path));

@@ -101,7 +101,12 @@ export class TrunkBinlog {
   /** Appends records; resolves once they are written (and on disk, durable). */
   append(records: readonly TrunkRecord[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
-    const data = records.map(formatTrunkRecord).join('');
+    return this.appendText(records.map(formatTrunkRecord).join(''));
+  }
+
+  /** Appends whole lines as the trunk server sent them (cmd 30): a peer's copy of its binlog. */
+  appendText(data: string): Promise<void> {
+    if (data.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.pending.push({ data, resolve, reject });
       this.flushing ??= this.flush();
@@ -124,6 +129,29 @@ export class TrunkBinlog {
       }
     }
     this.flushing = undefined;
+  }
+
+  /** Up to `max` bytes written at `offset` and after (what a peer is sent next). */
+  async readChunk(offset: number, max: number): Promise<Buffer> {
+    if (!this.fh) throw new Error('trunk binlog is not open');
+    const len = Math.max(0, Math.min(max, this.bytes - offset));
+    const buf = Buffer.alloc(len);
+    let got = 0;
+    while (got < len) {
+      const { bytesRead } = await this.fh.read(buf, got, len - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buf.subarray(0, got);
+  }
+
+  /** Empties the file (cmd 33: the trunk server resends its binlog from the start). */
+  async truncate(): Promise<void> {
+    await this.settled();
+    if (!this.fh) throw new Error('trunk binlog is not open');
+    await this.fh.truncate(0);
+    if (this.durable) await this.fh.sync();
+    this.bytes = 0;
   }
 
   /** Whatever was appended is written (not necessarily synced). */

@@ -22,8 +22,14 @@ const COMMANDS: ReadonlySet<number> = new Set([
   Cmd.TRUNK_ALLOC_SPACE,
   Cmd.TRUNK_ALLOC_CONFIRM,
   Cmd.TRUNK_FREE_SPACE,
+  Cmd.TRUNK_SYNC_BINLOG,
   Cmd.TRUNK_GET_BINLOG_SIZE,
+  Cmd.TRUNK_DELETE_BINLOG_MARKS,
+  Cmd.TRUNK_TRUNCATE_BINLOG_FILE,
 ]);
+
+/** A trunk binlog push carries at most this much (FastDFS sends 64 KB pieces). */
+const MAX_BINLOG_PUSH = 1024 * 1024;
 
 export function handlesTrunk(cmd: number): boolean {
   return COMMANDS.has(cmd);
@@ -61,6 +67,18 @@ export async function handleTrunk(
       else await server.confirm(q.slot, h.status);
       return ctx.reply();
     }
+    case Cmd.TRUNK_SYNC_BINLOG:
+      await trunks.takeBinlog(await ctx.reader.readBody(h.length, MAX_BINLOG_PUSH));
+      return ctx.reply();
+    case Cmd.TRUNK_TRUNCATE_BINLOG_FILE:
+      if (h.length !== 0)
+        throw new FdfsError(Status.EINVAL, `trunk binlog truncate: body of ${h.length} bytes`);
+      await trunks.truncateBinlog();
+      return ctx.reply();
+    case Cmd.TRUNK_DELETE_BINLOG_MARKS:
+      if (h.length !== 0) throw new FdfsError(Status.EINVAL, `trunk binlog marks: body of ${h.length} bytes`);
+      await trunks.forgetMarks();
+      return ctx.reply();
     case Cmd.TRUNK_GET_BINLOG_SIZE: {
       if (h.length !== 0) throw new FdfsError(Status.EINVAL, `trunk binlog size: body of ${h.length} bytes`);
       const size = Buffer.alloc(8);

@@ -9,8 +9,10 @@ export {
   trunkBinlogPath,
 } from './binlog.js';
 export { sendTrunkDownload, statTrunk, trunkPathOf } from './download.js';
+export { TrunkFiles } from './files.js';
 export { type BlockStatus, type FreeBlock, FreeSpace } from './free-space.js';
 export { handlesTrunk, handleTrunk } from './handlers.js';
+export { applyTrunkCreate, applyTrunkDelete } from './replica.js';
 export { TrunkServer, type TrunkServerDeps } from './server.js';
 export {
   describeSlot,
@@ -28,3 +30,4 @@ export {
 } from './slot.js';
 export { loadFreeSpace, saveFreeSpace, trunkDataPath } from './state.js';
 export { type FlagKeys, Trunks, type TrunksDeps } from './store.js';
+export { type TrunkUpload, uploadToTrunk } from './upload.js';

@@ -4,16 +4,25 @@
  * is this one, and what every storage does with trunk-packed files: find them, zero a deleted
  * file's slot and give the slot back to the trunk server.
  */
-import { stat } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ConnectionPool } from '../../client/index.js';
 import { FdfsError, type Logger, Status } from '../../common/index.js';
 import { defaultTrunkConfig } from '../../config/index.js';
 import type { HostPort, StorageConfig, TrunkConfig } from '../../config/types.js';
-import { Cmd, encodeTrunkConfirm, type StorageStat, StorageStatus } from '../../protocol/index.js';
+import {
+  Cmd,
+  decodeTrunkSlot,
+  encodeTrunkAlloc,
+  encodeTrunkConfirm,
+  type StorageStat,
+  StorageStatus,
+} from '../../protocol/index.js';
 import type { DistPath } from '../dist-path.js';
 import { closeFd, datasyncFd, openFd, preadFd, pwritevFd } from '../fd-io.js';
 import type { StorePaths } from '../store-paths.js';
 import { TrunkBinlog, trunkBinlogPath } from './binlog.js';
+import { TrunkFiles } from './files.js';
 import { TrunkServer } from './server.js';
 import {
   describeSlot,
@@ -26,6 +35,7 @@ import {
   trunkFilePath,
 } from './slot.js';
 import { trunkDataPath } from './state.js';
+import { TrunkBinlogPusher, type TrunkPeer, trunkMarkName } from './sync.js';
 
 /** The keys of `.data_init_flag` the trunk server keeps there, as FastDFS does. */
 export interface FlagKeys {
@@ -43,12 +53,20 @@ export interface TrunksDeps {
 }
 
 const ZEROS = Buffer.alloc(256 * 1024);
+/** Storages that no longer count for the group (upstream stops their trunk sync threads). */
+const GONE: ReadonlySet<number> = new Set([
+  StorageStatus.DELETED,
+  StorageStatus.IP_CHANGED,
+  StorageStatus.NONE,
+]);
 const CURRENT_ID_KEY = 'current_trunk_file_id';
 
 export class Trunks {
   /** FastDFS' defaults (trunk files off) until a tracker sends its settings. */
   params: TrunkConfig = defaultTrunkConfig();
   readonly binlog: TrunkBinlog;
+  /** Trunk files open for writing (uploads, replicas), with their shared fdatasyncs. */
+  readonly files: TrunkFiles;
   private server: TrunkServer | undefined;
   private switching: Promise<void> = Promise.resolve();
   /** The group's trunk server when it is another storage. */
@@ -57,12 +75,15 @@ export class Trunks {
   private readonly pool: ConnectionPool;
   private readonly log: Logger;
   private closed = false;
+  /** The trunk server's pushers of its binlog, one per peer (by id). */
+  private readonly pushers = new Map<string, TrunkBinlogPusher>();
   /** Slots of deleted files still to give back: no trunk server was known when they were freed. */
   private readonly owed: TrunkSlot[] = [];
 
   constructor(private readonly deps: TrunksDeps) {
     const c = deps.config;
     this.binlog = new TrunkBinlog(trunkBinlogPath(c.basePath), c.durableWrites);
+    this.files = new TrunkFiles(c.durableWrites);
     this.log = deps.logger.child({ part: 'trunk' });
     this.pool = new ConnectionPool({
       connectTimeout: c.connectTimeout,
@@ -128,7 +149,66 @@ export class Trunks {
         this.log.error('trunk server role change failed', { err }),
       );
     }
-    return this.switching.then(() => this.payOwed());
+    const peers = list
+      .filter((s) => s.id !== myId && !GONE.has(s.status))
+      .map((s) => ({ id: s.id, ip: s.ip, port: s.storagePort }));
+    return this.switching.then(async () => {
+      await this.pushTo(this.server ? peers : []);
+      await this.payOwed();
+    });
+  }
+
+  /** Runs a binlog pusher to each of `peers` (the trunk server's) and stops the others. */
+  private async pushTo(peers: readonly TrunkPeer[]): Promise<void> {
+    const wanted = new Map(peers.map((p) => [p.id, p]));
+    for (const [id, pusher] of this.pushers) {
+      const p = wanted.get(id);
+      if (p && p.ip === pusher.peer.ip && p.port === pusher.peer.port && !this.closed) continue;
+      this.pushers.delete(id);
+      await pusher.stop();
+    }
+    if (this.closed || !this.server) return;
+    for (const p of wanted.values()) {
+      if (this.pushers.has(p.id)) continue;
+      this.pushers.set(
+        p.id,
+        new TrunkBinlogPusher(p, {
+          binlog: this.binlog,
+          dir: join(this.deps.config.basePath, 'data', 'trunk'),
+          config: this.deps.config,
+          logger: this.log,
+        }),
+      );
+    }
+  }
+
+  /** How far each peer holds this trunk server's binlog (tests and monitoring). */
+  pushed(): { id: string; offset: number }[] {
+    return [...this.pushers.values()].map((p) => ({ id: p.peer.id, offset: p.offset }));
+  }
+
+  /** Cmd 30: lines of the trunk server's binlog for this storage's copy. */
+  async takeBinlog(lines: Buffer): Promise<void> {
+    if (this.server) throw new FdfsError(Status.EINVAL, 'trunk binlog sync to the trunk server itself');
+    if (lines.length > 0 && lines[lines.length - 1] !== 0x0a) {
+      throw new FdfsError(Status.EINVAL, 'trunk binlog sync: the last line is not whole');
+    }
+    await this.openBinlog();
+    await this.binlog.appendText(lines.toString('latin1'));
+  }
+
+  /** Cmd 33: the trunk server resends its binlog from the start; this copy and its snapshot go. */
+  async truncateBinlog(): Promise<void> {
+    if (this.server) throw new FdfsError(Status.EINVAL, 'trunk binlog truncate on the trunk server itself');
+    await this.openBinlog();
+    await this.binlog.truncate();
+    await unlink(trunkDataPath(this.deps.config.basePath)).catch(() => {});
+  }
+
+  /** Cmd 32 (from a tracker naming a new trunk server): every peer gets the whole binlog again. */
+  async forgetMarks(): Promise<void> {
+    const dir = join(this.deps.config.basePath, 'data', 'trunk');
+    for (const p of this.pushers.values()) await unlink(join(dir, trunkMarkName(p.peer))).catch(() => {});
   }
 
   /** Gives back the slots freed while no trunk server was known, now that one is. */
@@ -174,6 +254,7 @@ export class Trunks {
     const s = this.server;
     if (!s) return;
     this.server = undefined;
+    await this.pushTo([]);
     await s.save();
     this.log.info("this storage is no longer its group's trunk server");
   }
@@ -184,6 +265,48 @@ export class Trunks {
     const id = (Number.isSafeInteger(current) && current > 0 ? current : 0) + 1;
     await flag.set(CURRENT_ID_KEY, String(id));
     return id;
+  }
+
+  /**
+   * Whether an upload of `size` bytes goes into a trunk slot: trunk files are on, the size is
+   * known and fits slot_max_size with its header (FastDFS' trunk_check_size), and a trunk server
+   * is known to ask for the space.
+   */
+  canPack(size: number | undefined): boolean {
+    return (
+      this.params.useTrunkFile &&
+      size !== undefined &&
+      size + TRUNK_HEADER_SIZE <= this.params.slotMaxSize &&
+      (this.server !== undefined || this.remote !== undefined) &&
+      !this.closed
+    );
+  }
+
+  /** A held slot of at least `size` bytes (header included): from this storage's list or the trunk server's (27). */
+  async alloc(size: number, storePathIndex: number): Promise<TrunkSlot> {
+    if (this.server) return this.server.alloc(size, storePathIndex);
+    const to = this.remote;
+    if (!to) throw new FdfsError(Status.EAGAIN, 'no trunk server known to allocate trunk space');
+    const group = this.deps.config.groupName;
+    const reply = await this.pool.use(to, (c) =>
+      c.call(Cmd.TRUNK_ALLOC_SPACE, encodeTrunkAlloc(group, size, storePathIndex)),
+    );
+    return decodeTrunkSlot(reply);
+  }
+
+  /** Tells the trunk server how the upload into a held slot ended (28): 0 keeps it, an errno gives it back. */
+  async confirm(slot: TrunkSlot, status: number): Promise<void> {
+    if (this.server) return this.server.confirm(slot, status);
+    const to = this.remote;
+    if (!to) throw new FdfsError(Status.EAGAIN, `no trunk server known to confirm ${describeSlot(slot)}`);
+    await this.pool.use(to, (c) =>
+      c.call(Cmd.TRUNK_ALLOC_CONFIRM, encodeTrunkConfirm(this.deps.config.groupName, slot), status),
+    );
+  }
+
+  /** The trunk file a slot is in (absolute path). */
+  fileOf(slot: TrunkSlot): string {
+    return this.pathOf(slot);
   }
 
   /** The slot of a trunk-packed file's name; undefined for every other name. */
@@ -292,11 +415,13 @@ export class Trunks {
   async close(): Promise<void> {
     this.closed = true;
     await this.switching;
+    await this.pushTo([]);
     await this.server
       ?.save()
       .catch((err: unknown) => this.log.error('saving the trunk free list failed', { err }));
     this.server = undefined;
     this.pool.close();
+    await this.files.close();
     if (this.binlogOpen) await this.binlogOpen.then(() => this.binlog.close()).catch(() => {});
   }
 }

@@ -1,0 +1,102 @@
+/**
+ * The trunk server keeps every storage of its group holding a copy of its trunk binlog
+ * (trunk_sync.c), so whichever takes the role next starts from the same free list. One pusher
+ * per peer: from the offset in `data/trunk/<peer>.mark` it sends whole lines (30); a peer
+ * starting from 0 is first told to empty its copy (33).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '../../client/index.js';
+import { type Logger, writeFileAtomic } from '../../common/index.js';
+import type { StorageConfig } from '../../config/types.js';
+import { Cmd } from '../../protocol/index.js';
+import type { TrunkBinlog } from './binlog.js';
+
+export interface TrunkPeer {
+  readonly id: string;
+  readonly ip: string;
+  readonly port: number;
+}
+
+/** Lines sent per request (FastDFS reads its binlog 64 KB at a time). */
+const MAX_SEND = 64 * 1024;
+const IDLE_MS = 200;
+const RETRY_MS = 2000;
+
+export function trunkMarkName(peer: TrunkPeer): string {
+  const name = peer.id !== peer.ip ? peer.id : `${peer.ip}_${peer.port}`;
+  return `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.mark`;
+}
+
+async function readMark(path: string): Promise<number> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const m = /^binlog_offset=(\d{1,15})$/m.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+export class TrunkBinlogPusher {
+  private stopped = false;
+  private readonly abort = new AbortController();
+  private readonly done: Promise<void>;
+  /** How far the peer holds the binlog (tests and monitoring). */
+  offset = 0;
+
+  constructor(
+    readonly peer: TrunkPeer,
+    private readonly deps: {
+      readonly binlog: TrunkBinlog;
+      readonly dir: string;
+      readonly config: StorageConfig;
+      readonly logger: Logger;
+    },
+  ) {
+    this.done = this.run();
+  }
+
+  private get markPath(): string {
+    return join(this.deps.dir, trunkMarkName(this.peer));
+  }
+
+  private async run(): Promise<void> {
+    const log = this.deps.logger.child({ peer: `${this.peer.ip}:${this.peer.port}`, part: 'trunk-sync' });
+    while (!this.stopped) {
+      let conn: Connection | undefined;
+      try {
+        const c = this.deps.config;
+        conn = await Connection.open({
+          host: this.peer.ip,
+          port: this.peer.port,
+          connectTimeout: c.connectTimeout,
+          networkTimeout: c.networkTimeout,
+          ...(c.bindAddr && c.bindAddr !== '0.0.0.0' ? { localAddress: c.bindAddr } : {}),
+        });
+        this.offset = await readMark(this.markPath);
+        if (this.offset > this.deps.binlog.size) this.offset = 0;
+        if (this.offset === 0) await conn.call(Cmd.TRUNK_TRUNCATE_BINLOG_FILE);
+        while (!this.stopped) {
+          const buf = await this.deps.binlog.readChunk(this.offset, MAX_SEND);
+          const end = buf.lastIndexOf(0x0a) + 1;
+          if (end === 0) {
+            await sleep(IDLE_MS, undefined, { signal: this.abort.signal }).catch(() => {});
+            continue;
+          }
+          await conn.call(Cmd.TRUNK_SYNC_BINLOG, buf.subarray(0, end));
+          this.offset += end;
+          await writeFileAtomic(this.markPath, `binlog_offset=${this.offset}\n`, false);
+        }
+      } catch (err) {
+        if (!this.stopped) log.warn('trunk binlog push failed; retrying', { err });
+        await sleep(RETRY_MS, undefined, { signal: this.abort.signal }).catch(() => {});
+      } finally {
+        conn?.close();
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await this.done;
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * An upload into a trunk slot (FastDFS' use_trunk_file): the trunk server holds a slot, the bytes
+ * go 24 past its start in the trunk file, then the header (so a torn write leaves no header, no
+ * file); the name carries the slot. Before the client hears of it, three things reach the disk
+ * together — the trunk file (one fdatasync shared by every upload into it meanwhile), the binlog
+ * record, and the trunk server's confirmation (its own binlog record) — so a crash loses no
+ * answered upload and leaves no slot both used and free.
+ */
+import { Crc32, FdfsError, type Logger, Status } from '../../common/index.js';
+import { encodeRemoteFilename, type SourceId, validateExt } from '../../fileid/index.js';
+import { BinlogOp } from '../binlog.js';
+import type { StorageEngine } from '../engine.js';
+import { preadFd, pwritevFd } from '../fd-io.js';
+import { describeSlot, FILE_TYPE_REGULAR, packHeader, TRUNK_HEADER_SIZE, type TrunkSlot } from './slot.js';
+import type { Trunks } from './store.js';
+
+export interface TrunkUpload {
+  readonly body: AsyncIterable<Buffer>;
+  readonly size: number;
+  readonly ext: string;
+  readonly storePathIndex: number;
+  readonly source: SourceId;
+}
+
+/** A slot someone's file already occupies is dropped (confirm EEXIST) and another asked for, this often. */
+const MAX_OCCUPIED = 5;
+/** Body bytes gathered before they are written (one pwritev). */
+const GATHER = 256 * 1024;
+
+async function isFree(fd: number, slot: TrunkSlot): Promise<boolean> {
+  const head = Buffer.alloc(TRUNK_HEADER_SIZE);
+  const n = await preadFd(fd, head, 0, TRUNK_HEADER_SIZE, slot.offset);
+  return n < TRUNK_HEADER_SIZE || head.every((b) => b === 0);
+}
+
+/** A held, unoccupied slot with its trunk file open, or undefined when no space could be had. */
+async function takeSlot(
+  trunks: Trunks,
+  size: number,
+  storePathIndex: number,
+  log: Logger,
+): Promise<{ slot: TrunkSlot; path: string; fd: number } | undefined> {
+  for (let tries = 0; tries < MAX_OCCUPIED; tries++) {
+    let slot: TrunkSlot;
+    try {
+      slot = await trunks.alloc(size + TRUNK_HEADER_SIZE, storePathIndex);
+    } catch (err) {
+      log.warn('no trunk space: stored as a normal file', { size, err });
+      return undefined;
+    }
+    const path = trunks.fileOf(slot);
+    let fd: number;
+    try {
+      fd = await trunks.files.acquire(path, trunks.params.trunkFileSize);
+      if (await isFree(fd, slot)) return { slot, path, fd };
+    } catch (err) {
+      await trunks.confirm(slot, Status.EIO).catch(() => {});
+      throw err;
+    }
+    trunks.files.release(path);
+    log.warn('trunk slot already occupied, asking for another', { slot: describeSlot(slot) });
+    await trunks.confirm(slot, Status.EEXIST).catch(() => {});
+  }
+  return undefined;
+}
+
+/**
+ * Stores the upload in a trunk slot and returns its name, or undefined (nothing of the body read)
+ * when no slot could be had: the caller stores it as a normal file then.
+ */
+export async function uploadToTrunk(
+  engine: StorageEngine,
+  trunks: Trunks,
+  input: TrunkUpload,
+): Promise<string | undefined> {
+  validateExt(input.ext);
+  const { paths, binlog, logger } = engine.deps;
+  const storePathIndex = paths.choose(input.storePathIndex, input.size + TRUNK_HEADER_SIZE);
+  const startTime = Math.floor(Date.now() / 1000);
+  const got = await takeSlot(trunks, input.size, storePathIndex, logger);
+  if (!got) return undefined;
+  const { slot, path, fd } = got;
+  let confirmed = false;
+  try {
+    const base = slot.offset + TRUNK_HEADER_SIZE;
+    const crc = new Crc32();
+    let received = 0;
+    let written = 0;
+    let gathered: Buffer[] = [];
+    let gatheredBytes = 0;
+    for await (const chunk of input.body) {
+      received += chunk.length;
+      if (received > input.size) break;
+      crc.update(chunk);
+      gathered.push(chunk);
+      gatheredBytes += chunk.length;
+      if (gatheredBytes >= GATHER) {
+        await pwritevFd(fd, gathered, base + written);
+        written += gatheredBytes;
+        gathered = [];
+        gatheredBytes = 0;
+      }
+    }
+    if (received !== input.size) {
+      throw new FdfsError(Status.EINVAL, `received ${received} bytes, expected ${input.size}`);
+    }
+    const remote = encodeRemoteFilename({
+      storePathIndex: slot.storePathIndex,
+      subdirHigh: slot.subdirHigh,
+      subdirLow: slot.subdirLow,
+      source: input.source,
+      timestamp: startTime,
+      size: input.size,
+      crc32: crc.value,
+      ext: input.ext,
+      kind: 'trunk',
+      trunk: { trunkFileId: slot.id, offset: slot.offset, allocSize: slot.size },
+    });
+    const header = packHeader({
+      fileType: FILE_TYPE_REGULAR,
+      allocSize: slot.size,
+      fileSize: input.size,
+      crc32: crc.value,
+      mtime: startTime,
+      formattedExt: remote.slice(-7),
+    });
+    // Header and body in one write when the body came whole; else the header goes last.
+    if (written === 0) await pwritevFd(fd, [header, ...gathered], slot.offset);
+    else {
+      if (gatheredBytes > 0) await pwritevFd(fd, gathered, base + written);
+      await pwritevFd(fd, [header], slot.offset);
+    }
+    await engine.locks.run(
+      remote,
+      async () => {
+        confirmed = true;
+        await Promise.all([
+          trunks.files.sync(path),
+          binlog.append(BinlogOp.CREATE, remote),
+          trunks.confirm(slot, 0),
+        ]);
+      },
+      { fresh: true },
+    );
+    return remote;
+  } catch (err) {
+    // Before the confirmation the header is not on disk (or not yet written): the slot goes back.
+    if (!confirmed) {
+      const status = err instanceof FdfsError ? err.status : Status.EIO;
+      await trunks.confirm(slot, status === 0 ? Status.EIO : status).catch(() => {});
+    }
+    throw err;
+  } finally {
+    trunks.files.release(path);
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Two of our storages in a group with trunk files (in process, 127.0.0.2 and 127.0.0.3): one is
+ * the trunk server, the other asks it for space; trunk-packed files replicate into the peer's
+ * copy of the same trunk file at the same slot, deletes zero the slot on both, the trunk server's
+ * binlog reaches the peer, and when the trunk server goes the peer takes the role from its copy
+ * and hands out only free space.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FdfsClient, resolveSource, StorageClient } from '../src/client/index.js';
+import { silentLogger } from '../src/common/index.js';
+import { defaultClientConfig, defaultStorageConfig, defaultTrackerConfig } from '../src/config/index.js';
+import { decodeRemoteFilename } from '../src/fileid/index.js';
+import { type StorageNode, startStorage } from '../src/storage/index.js';
+import { locate, TRUNK_HEADER_SIZE, type TrunkSlot } from '../src/storage/trunk/index.js';
+import { startTracker, type TrackerHandle } from '../src/tracker/index.js';
+import { eventually, tempDir } from './helpers/node-process.js';
+import { TRUNK_TRACKER_KEYS } from './helpers/trunk-store.js';
+
+const map = (o: Record<string, string>) => new Map(Object.entries(o).map(([k, v]) => [k, [v]]));
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const remoteOf = (fileId: string) => fileId.slice(fileId.indexOf('/') + 1);
+
+let tracker: TrackerHandle;
+let client: FdfsClient;
+const nodes = new Map<string, { node: StorageNode; base: string }>();
+
+async function start(host: string): Promise<void> {
+  const base = await tempDir(`fdfs-trunk-repl-${host}-`);
+  const node = await startStorage(
+    defaultStorageConfig(
+      map({
+        base_path: base,
+        port: '0',
+        bind_addr: host,
+        tracker_server: `127.0.0.1:${tracker.address.port}`,
+        heart_beat_interval: '100ms',
+        stat_report_interval: '500ms',
+        sync_wait_msec: '20',
+        subdir_count_per_path: '4',
+        reserved_storage_space: '0',
+      }),
+    ).config,
+    { logger: silentLogger },
+  );
+  nodes.set(host, { node, base });
+}
+
+function server(): { host: string; node: StorageNode; base: string } {
+  for (const [host, n] of nodes) if (n.node.trunks.isServer) return { host, ...n };
+  throw new Error('no trunk server');
+}
+function other(): { host: string; node: StorageNode; base: string } {
+  const s = server();
+  for (const [host, n] of nodes) if (host !== s.host) return { host, ...n };
+  throw new Error('no peer');
+}
+
+/** Straight to one storage, as a client the tracker sent there. */
+async function uploadTo(n: StorageNode, content: Buffer): Promise<string> {
+  const stored = await client.pool.use(n.address, async (conn) =>
+    new StorageClient(conn).upload({
+      storePathIndex: 0xff,
+      ext: 'bin',
+      content: await resolveSource(content),
+      appender: false,
+    }),
+  );
+  return `${stored.group}/${stored.remote}`;
+}
+
+/** The slot's bytes in one storage's trunk file: header + content. */
+async function slotBytes(base: string, slot: TrunkSlot): Promise<Buffer> {
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(2, '0');
+  const file = join(
+    base,
+    'data',
+    hex(slot.subdirHigh),
+    hex(slot.subdirLow),
+    String(slot.id).padStart(6, '0'),
+  );
+  const all = await readFile(file);
+  return all.subarray(slot.offset, slot.offset + slot.size);
+}
+
+beforeAll(async () => {
+  tracker = await startTracker(
+    defaultTrackerConfig(
+      map({
+        base_path: await tempDir('fdfs-trunk-repl-t-'),
+        port: '0',
+        bind_addr: '127.0.0.1',
+        reserved_storage_space: '0',
+        check_active_interval: '2',
+        ...TRUNK_TRACKER_KEYS,
+      }),
+    ).config,
+    { logger: silentLogger },
+  );
+  client = new FdfsClient(
+    defaultClientConfig(map({ tracker_server: `127.0.0.1:${tracker.address.port}` })).config,
+  );
+  await Promise.all([start('127.0.0.2'), start('127.0.0.3')]);
+  await eventually(async () => {
+    const [g] = await client.listGroups();
+    if (!g || g.writableCount < 2) throw new Error('not both writable');
+    server();
+    if (!other().node.trunks.canPack(10)) throw new Error('peer does not know the trunk server yet');
+  }, 30_000);
+}, 60_000);
+
+afterAll(async () => {
+  await client?.close();
+  for (const { node } of nodes.values()) await node.close().catch(() => {});
+  await tracker?.close();
+});
+
+describe('trunk files in a group of two', () => {
+  const files: { id: string; data: Buffer }[] = [];
+
+  it('packs uploads on both storages into one shared layout and replicates them slot for slot', async () => {
+    for (let i = 0; i < 6; i++) {
+      const data = randomBytes(500 + i * 1500);
+      const to = i % 2 ? other().node : server().node;
+      files.push({ id: await uploadTo(to, data), data });
+    }
+    const slots = files.map((f) => locate(remoteOf(f.id))?.slot as TrunkSlot);
+    for (const s of slots) expect(s).toBeDefined();
+    // Slots never overlap: the peer's came from the trunk server too.
+    const sorted = [...slots].sort((a, b) => a.offset - b.offset);
+    for (let i = 1; i < sorted.length; i++) {
+      const p = sorted[i - 1] as TrunkSlot;
+      expect((sorted[i] as TrunkSlot).offset).toBeGreaterThanOrEqual(p.offset + p.size);
+    }
+    for (const { base } of nodes.values()) {
+      await eventually(async () => {
+        for (const [i, f] of files.entries()) {
+          const bytes = await slotBytes(base, slots[i] as TrunkSlot);
+          expect(sha(bytes.subarray(TRUNK_HEADER_SIZE, TRUNK_HEADER_SIZE + f.data.length))).toBe(sha(f.data));
+        }
+      }, 20_000);
+    }
+    for (const f of files) expect(sha(await client.downloadBuffer(f.id))).toBe(sha(f.data));
+  });
+
+  it("zeroes a deleted file's slot on both storages", async () => {
+    const gone = files.splice(1, 1)[0] as { id: string };
+    const slot = locate(remoteOf(gone.id))?.slot as TrunkSlot;
+    await client.delete(gone.id);
+    for (const { base } of nodes.values()) {
+      await eventually(async () => {
+        expect((await slotBytes(base, slot)).every((b) => b === 0)).toBe(true);
+      }, 20_000);
+    }
+    await expect(client.downloadBuffer(gone.id)).rejects.toMatchObject({ status: 2 });
+  });
+
+  it("keeps the peer's copy of the trunk binlog, and the peer takes over from it", async () => {
+    const s = server();
+    const peer = other();
+    await s.node.trunks.binlog.settled();
+    const theirs = () => readFile(join(peer.base, 'data', 'trunk', 'binlog'), 'latin1').catch(() => '');
+    const mine = await readFile(join(s.base, 'data', 'trunk', 'binlog'), 'latin1');
+    await eventually(async () => expect(await theirs()).toBe(mine), 20_000);
+
+    // The trunk server goes; the tracker names the peer, which loads the list from its copy.
+    await s.node.close();
+    nodes.delete(s.host);
+    await eventually(async () => {
+      if (!peer.node.trunks.isServer) throw new Error('peer not the trunk server yet');
+    }, 30_000);
+    const more: { id: string; data: Buffer }[] = [];
+    for (let i = 0; i < 5; i++) {
+      const data = randomBytes(700 + i * 900);
+      more.push({ id: await uploadTo(peer.node, data), data });
+    }
+    for (const m of more) expect(decodeRemoteFilename(remoteOf(m.id)).type).toBe('trunk');
+    // Nothing written before the takeover was overwritten.
+    for (const f of [...files, ...more])
+      expect(sha(await client.downloadBuffer(f.id)), f.id).toBe(sha(f.data));
+  }, 90_000);
+});

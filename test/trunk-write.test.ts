@@ -1,0 +1,130 @@
+/**
+ * Writing trunk files: with use_trunk_file on, uploads up to slot_max_size (header included) go
+ * into trunk slots and come back byte for byte through npm `fdfs` and our client; bigger files,
+ * appenders and slaves stay normal files; deletes give the slot back for the next upload; and the
+ * free list the trunk server saves and reloads is the one it had.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import FdfsNpm from 'fdfs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeRemoteFilename } from '../src/fileid/index.js';
+import { locate, parseTrunkLines, type TrunkSlot } from '../src/storage/trunk/index.js';
+import { tempDir } from './helpers/node-process.js';
+import { serveTrunkStore, type TrunkCluster } from './helpers/trunk-store.js';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const remoteOf = (fileId: string) => fileId.slice(fileId.indexOf('/') + 1);
+const slotKey = (s: TrunkSlot) =>
+  `${s.storePathIndex}/${s.subdirHigh}/${s.subdirLow}/${s.id}@${s.offset}+${s.size}`;
+const quiet = { log() {} };
+
+let c: TrunkCluster;
+let npm: FdfsNpm;
+
+async function npmDownload(fileId: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const target = new Writable({
+    write(chunk, _enc, cb) {
+      chunks.push(chunk);
+      cb();
+    },
+  });
+  await npm.download(fileId, { target });
+  return Buffer.concat(chunks);
+}
+
+beforeAll(async () => {
+  c = await serveTrunkStore(await tempDir('fdfs-trunk-write-'));
+  npm = new FdfsNpm({
+    trackers: [{ host: '127.0.0.1', port: c.tracker.address.port }],
+    timeout: 10_000,
+    logger: quiet,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await c?.close();
+});
+
+describe('uploads into trunk files', () => {
+  it('packs small files into trunk slots and serves them back byte for byte', async () => {
+    const sizes = [1, 100, 232, 233, 4096, 20_000, 65_512];
+    const ids: { id: string; data: Buffer }[] = [];
+    for (const [i, n] of sizes.entries()) {
+      const data = randomBytes(n);
+      const id = i % 2 ? await npm.upload(data, { ext: 'bin' }) : await c.client.upload(data, { ext: 'jpg' });
+      ids.push({ id, data });
+    }
+    for (const { id, data } of ids) {
+      const d = decodeRemoteFilename(remoteOf(id));
+      expect(d.type, id).toBe('trunk');
+      expect(d.size).toBe(data.length);
+      expect(sha(await c.client.downloadBuffer(id))).toBe(sha(data));
+      expect(sha(await npmDownload(id))).toBe(sha(data));
+      const info = await npm.getFileInfo(id);
+      expect(info.size).toBe(data.length);
+    }
+    // One trunk file, slots one after another, rounded up to 256 (slot_min_size, alignment).
+    const slots = ids.map(({ id }) => locate(remoteOf(id))?.slot as TrunkSlot);
+    expect(new Set(slots.map((s) => s.id)).size).toBe(1);
+    for (let i = 1; i < slots.length; i++) {
+      const prev = slots[i - 1] as TrunkSlot;
+      expect(slots[i]?.offset).toBe(prev.offset + prev.size);
+    }
+    expect(slots.map((s) => s.size)).toEqual([256, 256, 256, 512, 4352, 20_224, 65_536]);
+  });
+
+  it('keeps bigger files, appenders and slaves as normal files', async () => {
+    const big = await npm.upload(randomBytes(65_513), { ext: 'bin' });
+    expect(decodeRemoteFilename(remoteOf(big)).type).toBe('normal');
+    const appender = await c.client.upload(randomBytes(10), { ext: 'log', appender: true });
+    expect(decodeRemoteFilename(remoteOf(appender)).type).toBe('appender');
+    const master = await c.client.upload(randomBytes(300), { ext: 'png' });
+    expect(decodeRemoteFilename(remoteOf(master)).type).toBe('trunk');
+    const thumb = randomBytes(77);
+    const slave = await c.client.uploadSlave(master, thumb, { prefix: '_s', ext: 'png' });
+    expect(decodeRemoteFilename(remoteOf(slave)).type).toBe('slave');
+    expect((await c.client.downloadBuffer(slave)).equals(thumb)).toBe(true);
+    await c.client.setMetadata(master, { w: '1', h: '2' });
+    expect(await c.client.getMetadata(master)).toEqual({ w: '1', h: '2' });
+  });
+
+  it("gives a deleted file's slot to the next upload that fits it", async () => {
+    const a = await c.client.upload(randomBytes(3000), { ext: 'a' });
+    const b = await c.client.upload(randomBytes(3000), { ext: 'b' });
+    const slotA = locate(remoteOf(a))?.slot as TrunkSlot;
+    await c.client.delete(a);
+    const data = randomBytes(2900);
+    const again = await c.client.upload(data, { ext: 'c' });
+    expect(slotKey(locate(remoteOf(again))?.slot as TrunkSlot)).toBe(slotKey(slotA));
+    expect((await c.client.downloadBuffer(again)).equals(data)).toBe(true);
+    expect((await c.client.downloadBuffer(b)).length).toBe(3000);
+  });
+
+  it('logs every slot it hands out and takes back, so a saved and reloaded list is the same', async () => {
+    const server = c.storage.trunks.serverRole;
+    if (!server) throw new Error('not the trunk server');
+    const before = server.space
+      .all()
+      .map((b) => slotKey(b.slot))
+      .sort();
+    // Replaying the whole trunk binlog from nothing gives the list the server holds.
+    const { FreeSpace } = await import('../src/storage/trunk/index.js');
+    const replay = new FreeSpace();
+    await c.storage.trunks.binlog.settled();
+    for (const r of parseTrunkLines(await readFile(join(c.store, 'data', 'trunk', 'binlog'), 'latin1'))) {
+      if (r.op === 'A') replay.add(r.slot);
+      else replay.remove(r.slot);
+    }
+    expect(
+      replay
+        .all()
+        .map((b) => slotKey(b.slot))
+        .sort(),
+    ).toEqual(before);
+    expect(before.length).toBeGreaterThan(0);
+  });
+});
