@@ -96,18 +96,34 @@ describe.each(['tracker', 'storage'] as const)('bad packets to the %s', (role) =
       await stillServing();
       return;
     }
-    // A consistent upload: 15 bytes of fields announcing 985 content bytes, of which 5 come.
-    const fields = Buffer.concat([Buffer.from([0xff]), int64(1000 - 15), fixed('bin', 6)]);
+    // A consistent upload: 15 bytes of fields announcing 1 MB of content, of which 5 come (past
+    // 256 KB a body streams to its temp file as it arrives; smaller ones are read whole first).
+    const length = 15 + 1024 * 1024;
+    const fields = Buffer.concat([Buffer.from([0xff]), int64(length - 15), fixed('bin', 6)]);
     const tmpDir = join(node.base, 'storage', 'data', '.tmp');
     const s = await openRaw(addr().host, addr().port);
     const closed = new Promise<void>((res) => s.once('close', () => res()));
     s.on('error', () => {});
-    s.write(Buffer.concat([header(1000, 11), fields, Buffer.from('12345')]));
+    s.write(Buffer.concat([header(length, 11), fields, Buffer.from('12345')]));
     // The storage has started the file: its temp file exists before the body is cut.
     await eventually(async () => expect(await tempFiles(tmpDir)).toHaveLength(1), 5000);
     s.end();
     await closed;
     await eventually(async () => expect(await tempFiles(tmpDir)).toEqual([]), 3000);
+    await stillServing();
+  });
+
+  it('a truncated small body closes the connection and leaves nothing behind', async () => {
+    if (role === 'tracker') return;
+    const fields = Buffer.concat([Buffer.from([0xff]), int64(1000 - 15), fixed('bin', 6)]);
+    const r = await exchange(
+      addr().host,
+      addr().port,
+      Buffer.concat([header(1000, 11), fields, Buffer.from('12345')]),
+      { endWrite: true },
+    );
+    expect(r.closed).toBe(true);
+    expect(await tempFiles(join(node.base, 'storage', 'data', '.tmp'))).toEqual([]);
     await stillServing();
   });
 });

@@ -156,6 +156,19 @@ describe('log first, then change (no change a crash can hide from the peers)', (
     expect(await exists(paths.resolve(remote))).toBe(true);
   });
 
+  it('the same for a small upload read whole (written by the disk thread)', async () => {
+    const node = await storage(await temp());
+    const paths = node.engine.deps.paths;
+    expect(node.engine.deps.disk).toBeDefined();
+    const hold = holdAppends(node, 'C', (n) => paths.resolve(n));
+    const upload = node.engine.uploadData(Buffer.from(CONTENT), 'bin', 0xff);
+    await hold.reached;
+    expect(hold.seen[0]?.visible).toBe(false);
+    hold.release();
+    const remote = await upload;
+    expect(await readFile(paths.resolve(remote))).toEqual(CONTENT);
+  });
+
   it('a delete is logged before the file goes, and start finishes a delete a crash cut short', async () => {
     const base = await temp();
     let node = await storage(base);

@@ -27,8 +27,17 @@ export interface TempFile {
   readonly crc32: number;
 }
 
-function tempName(tmpDir: string): string {
-  return join(tmpDir, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}.tmp`);
+/** Random per process, so processes sharing a .tmp (storage worker processes) never collide. */
+const TEMP_PREFIX = randomBytes(6).toString('hex');
+let tempCount = 0;
+
+/**
+ * A new temp file name in `tmpDir`. A counter after a per-process random part: randomBytes per
+ * name cost a getpid system call each (OpenSSL's fork check) on every upload.
+ */
+export function tempName(tmpDir: string): string {
+  tempCount = (tempCount + 1) % Number.MAX_SAFE_INTEGER;
+  return join(tmpDir, `${Date.now().toString(36)}-${TEMP_PREFIX}-${tempCount.toString(36)}.tmp`);
 }
 
 /**
@@ -44,7 +53,7 @@ function tempName(tmpDir: string): string {
  */
 export async function writeTemp(
   tmpDir: string,
-  source: AsyncIterable<Buffer>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   expectedSize: number | undefined,
   durable: boolean,
   maxSize = Number.MAX_SAFE_INTEGER,
@@ -54,7 +63,7 @@ export async function writeTemp(
   const crc = new Crc32();
   let size = 0;
   let written = 0;
-  let batch: Buffer[] = [];
+  let batch: Uint8Array[] = [];
   let batched = 0;
   let running: Promise<void> | undefined;
   let writeFailed: { err: unknown } | undefined;

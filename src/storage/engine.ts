@@ -3,7 +3,7 @@
  * and a gateway running beside the storage can call them directly.
  */
 import { stat, unlink } from 'node:fs/promises';
-import { FdfsError, type Logger, Status } from '../common/index.js';
+import { crc32, FdfsError, type Logger, Status } from '../common/index.js';
 import type { StorageConfig } from '../config/types.js';
 import {
   decodeRemoteFilename,
@@ -18,8 +18,9 @@ import {
 } from '../fileid/index.js';
 import { type Metadata, unpackMetadata } from '../protocol/index.js';
 import { type Binlog, BinlogOp } from './binlog.js';
+import type { DiskThread } from './disk-thread.js';
 import type { DistPath } from './dist-path.js';
-import { commitNew, type TempFile, writeTemp } from './durable.js';
+import { commitNew, type TempFile, tempName, writeTemp } from './durable.js';
 import { KeyedLock } from './keyed-lock.js';
 import { checkMetadata, META_SUFFIX, readMetadataRaw, writeMetadata } from './metadata-file.js';
 import { ReadCache } from './read-cache.js';
@@ -58,6 +59,8 @@ export interface EngineDeps {
   readonly sourceId?: () => SourceId | undefined;
   /** Trunk files (FastDFS' use_trunk_file): packed small files are read, deleted and written through it. */
   readonly trunk?: Trunks;
+  /** With durable_writes = false: writes small uploads (see disk-thread.ts). */
+  readonly disk?: DiskThread;
 }
 
 export class StorageEngine {
@@ -172,6 +175,48 @@ export class StorageEngine {
       }
     }
     return this.commitTemp(tmp, pathIndex, input.ext, input.kind ?? 'normal');
+  }
+
+  /**
+   * Upload of a body already read whole (a small native upload). Without durable writes the disk
+   * thread writes it: binlog record, then temp file and link in one job under the name's lock (a
+   * crash in between leaves a record whose file never appeared, as logThenLink may).
+   */
+  async uploadData(
+    data: Buffer,
+    ext: string,
+    storePathIndex: number,
+    kind: NameKind = 'normal',
+  ): Promise<string> {
+    const { paths, disk, trunk } = this.deps;
+    // Durable uploads and those a trunk slot takes go the usual way.
+    if (!disk || this.durable || (kind === 'normal' && trunk?.canPack(data.length))) {
+      return this.upload({ body: once(data), size: data.length, ext, storePathIndex, kind });
+    }
+    validateExt(ext);
+    const pathIndex = paths.choose(storePathIndex, data.length);
+    const size = data.length;
+    const crc = crc32(data);
+    const remote = this.newName(pathIndex, size, crc, ext, kind);
+    const tmp = tempName(paths.tmpDir(pathIndex));
+    await paths.ensureDir(paths.dirOf(pathIndex, ...subdirsOf(remote)));
+    try {
+      await this.locks.run(
+        remote,
+        async () => {
+          await this.deps.binlog.append(BinlogOp.CREATE, remote);
+          await disk.createFile(tmp, paths.resolve(remote), data);
+        },
+        { fresh: true },
+      );
+      return remote;
+    } catch (err) {
+      // The name was taken (same second, size, CRC and random bits): the written temp file
+      // takes another name, as commitTemp does for every upload.
+      if ((err as { tempKept?: boolean }).tempKept)
+        return this.commitTemp({ path: tmp, size, crc32: crc }, pathIndex, ext, kind);
+      throw err;
+    }
   }
 
   /**
@@ -332,6 +377,10 @@ export class StorageEngine {
       });
     return raw;
   }
+}
+
+async function* once(data: Buffer): AsyncGenerator<Buffer> {
+  yield data;
 }
 
 async function drain(body: AsyncIterable<Buffer>): Promise<void> {

@@ -26,7 +26,7 @@ export function preadFd(
 }
 
 /** Writes every byte of `bufs` at `position` (writev may write less than asked; the rest follows). */
-export async function pwritevFd(fd: number, bufs: readonly Buffer[], position: number): Promise<void> {
+export async function pwritevFd(fd: number, bufs: readonly Uint8Array[], position: number): Promise<void> {
   const list = bufs.slice();
   let at = position;
   while (list.length > 0) {

@@ -7,6 +7,7 @@ import type { StorageConfig } from '../config/types.js';
 import { ConnectionGuard, listenOn, servePackets } from '../protocol/index.js';
 import { Binlog } from './binlog.js';
 import { StorageCounters } from './counters.js';
+import { DiskThread } from './disk-thread.js';
 import { DistPath } from './dist-path.js';
 import { StorageEngine } from './engine.js';
 import { finishLoggedDeletes, removeStateTemps } from './recover.js';
@@ -52,6 +53,8 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
   await dist.load();
   const trunks = new Trunks({ config, paths, dist, logger, flag: () => sync.self.flag });
   await finishLoggedDeletes(binlog, paths, logger, trunks);
+  // Small non-durable uploads go to a disk thread; durable ones wait on fsyncs the pool overlaps.
+  const disk = config.durableWrites ? undefined : DiskThread.start();
   let sourceIp = advertised(config) ?? '127.0.0.1';
   const fixedIp = advertised(config) !== undefined;
   const counters = new StorageCounters();
@@ -65,6 +68,7 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
     // Called per upload, after `sync` below exists.
     sourceId: () => sync.fileSource(),
     trunk: trunks,
+    ...(disk ? { disk } : {}),
   });
   let listenPort = config.port;
   const sync = new SyncManager({
@@ -121,6 +125,7 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
       await sync.close();
       await trunks.close();
       await binlog.close();
+      await disk?.close();
       throw err;
     },
   );
@@ -133,6 +138,7 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
         await sync.close();
         await trunks.close();
         await binlog.close();
+        await disk?.close();
         throw err;
       },
     );
@@ -187,6 +193,7 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
       await closed;
       await trunks.close();
       await dist.save();
+      await disk?.close();
       await binlog.close();
     },
   };

@@ -1,0 +1,107 @@
+/**
+ * The disk thread small non-durable uploads go through (src/storage/disk-thread.ts): a file is
+ * written under its temp name and linked into place, a taken name is refused and never replaced
+ * (the written temp stays for another name), a failure leaves nothing, and close() answers what
+ * was already asked. A storage that packs small files into trunk slots still does so without
+ * durable writes (the disk thread writes normal files only).
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeRemoteFilename } from '../src/fileid/index.js';
+import { DiskThread } from '../src/storage/disk-thread.js';
+import { tempDir } from './helpers/node-process.js';
+import { serveTrunkStore } from './helpers/trunk-store.js';
+
+let dir = '';
+let disk: DiskThread;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fdfs-disk-thread-'));
+  await mkdir(join(dir, 'tmp'));
+  await mkdir(join(dir, 'data'));
+  disk = DiskThread.start();
+});
+afterAll(async () => {
+  await disk.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const tmp = (n: string) => join(dir, 'tmp', n);
+const final = (n: string) => join(dir, 'data', n);
+
+describe('DiskThread.createFile', () => {
+  it('writes the bytes, links them into place and drops the temp name', async () => {
+    const body = Buffer.alloc(100_000, 7);
+    body.write('start');
+    // A view into a larger buffer (a socket chunk) is copied; a whole one is handed over.
+    const view = Buffer.concat([Buffer.from('xx'), Buffer.from('view')]).subarray(2);
+    await Promise.all([
+      disk.createFile(tmp('a'), final('a'), body),
+      disk.createFile(tmp('b'), final('b'), view),
+      disk.createFile(tmp('c'), final('c'), new Uint8Array(0)),
+    ]);
+    expect((await readFile(final('a'))).subarray(0, 5).toString()).toBe('start');
+    expect((await readFile(final('a'))).length).toBe(100_000);
+    expect((await readFile(final('b'))).toString()).toBe('view');
+    expect((await readFile(final('c'))).length).toBe(0);
+    expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+  });
+
+  it('refuses a taken name with EEXIST, leaves that file alone and keeps the written temp', async () => {
+    await writeFile(final('taken'), 'first');
+    const err = await disk.createFile(tmp('t'), final('taken'), Buffer.from('second')).catch((e) => e);
+    expect(err).toMatchObject({ code: 'EEXIST', tempKept: true });
+    expect(await readFile(final('taken'), 'utf8')).toBe('first');
+    expect(await readFile(tmp('t'), 'utf8')).toBe('second');
+    await rm(tmp('t'));
+  });
+
+  it('a failure before the link leaves nothing behind', async () => {
+    const err = await disk
+      .createFile(tmp('n'), join(dir, 'no-such-dir', 'n'), Buffer.from('x'))
+      .catch((e) => e);
+    expect(err).toMatchObject({ code: 'ENOENT', tempKept: false });
+    const noTmpDir = await disk
+      .createFile(join(dir, 'missing', 'n'), final('n'), Buffer.from('x'))
+      .catch((e) => e);
+    expect(noTmpDir).toMatchObject({ code: 'ENOENT', tempKept: false });
+    expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+    expect(await readdir(join(dir, 'data'))).not.toContain('n');
+  });
+
+  it('close() answers the jobs already asked for, then refuses new ones', async () => {
+    const own = DiskThread.start();
+    const jobs = Array.from({ length: 50 }, (_, i) =>
+      own.createFile(tmp(`q${i}`), final(`q${i}`), Buffer.from(`q${i}`)),
+    );
+    await own.close();
+    await Promise.all(jobs);
+    for (let i = 0; i < 50; i++) expect(await readFile(final(`q${i}`), 'utf8')).toBe(`q${i}`);
+    await expect(own.createFile(tmp('late'), final('late'), Buffer.from('x'))).rejects.toMatchObject({
+      status: 5,
+    });
+  });
+});
+
+describe('a non-durable storage with trunk files', () => {
+  it('puts a small native upload into a trunk slot, and a bigger one into a normal file', async () => {
+    const c = await serveTrunkStore(await tempDir('fdfs-disk-trunk-'), {
+      storage: { durable_writes: 'false' },
+      host: '127.0.0.57',
+    });
+    try {
+      expect(c.storage.engine.deps.disk).toBeDefined();
+      const small = Buffer.from('packed small file');
+      const big = Buffer.alloc(200_000, 3);
+      const smallId = await c.client.upload(small, { ext: 'bin' });
+      const bigId = await c.client.upload(big, { ext: 'bin' });
+      expect(decodeRemoteFilename(smallId.slice(smallId.indexOf('/') + 1)).type).toBe('trunk');
+      expect(decodeRemoteFilename(bigId.slice(bigId.indexOf('/') + 1)).type).toBe('normal');
+      expect(await c.client.downloadBuffer(smallId)).toEqual(small);
+      expect(await c.client.downloadBuffer(bigId)).toEqual(big);
+    } finally {
+      await c.close();
+    }
+  });
+});
