@@ -96,6 +96,38 @@ describe.skipIf(skip !== undefined)('postgres namespace', () => {
     expect(reads).toBeLessThan(60);
   });
 
+  it('commits writes that arrive together in one transaction; one the database refuses fails alone', async () => {
+    const schema = freshSchema();
+    const ns = await openPgNamespace(urlOf(schema));
+    await ns.createBucket({ name: 'b', owner: OWNER, createdAt: 1, public: false });
+    const commits = async () =>
+      Number(
+        (
+          await sql<{ n: string }>("SELECT xact_commit AS n FROM pg_stat_database WHERE datname = 'postgres'")
+        )[0]?.n,
+      );
+    const before = await commits();
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => ns.putObject(obj('b', `k${i}`)).catch((e: unknown) => e)),
+    );
+    expect(answers).toEqual(Array(100).fill('ok'));
+    // A session's counters reach pg_stat_database when it ends.
+    await ns.close();
+    expect((await commits()) - before).toBeLessThan(50);
+
+    const again = await openPgNamespace(urlOf(schema));
+    const mixed = await Promise.all([
+      ...Array.from({ length: 20 }, (_, i) => again.putObject(obj('b', `m${i}`))),
+      again.putObject(obj('b', 'bad', { meta: { x: 'a\u0000b' } })).catch((e: unknown) => e),
+      ...Array.from({ length: 20 }, (_, i) => again.putObject(obj('b', `n${i}`))),
+    ]);
+    expect(mixed.filter((r) => r === 'ok')).toHaveLength(40);
+    expect((mixed[20] as FdfsError).detail).toBe('InvalidArgument');
+    expect(await again.getObject('b', 'bad')).toBeUndefined();
+    expect((await again.listObjects('b', { maxKeys: 1000 })).objects).toHaveLength(140);
+    await again.close();
+  });
+
   it('migrates once when many gateways start at once, and refuses a newer schema', async () => {
     const schema = freshSchema();
     const opened: Namespace[] = await Promise.all(
@@ -109,7 +141,8 @@ describe.skipIf(skip !== undefined)('postgres namespace', () => {
     // A database left at version 1 (before borrowed files and the write functions): the next start
     // migrates it, data kept.
     await sql(
-      `DROP FUNCTION ${schema}.put_object, ${schema}.delete_object, ${schema}.apply_refs, ${schema}.part_ids;
+      `DROP FUNCTION ${schema}.put_objects, ${schema}.put_object, ${schema}.delete_object, ${schema}.apply_refs,
+         ${schema}.part_ids;
        ALTER TABLE ${schema}.refs DROP COLUMN borrowed; UPDATE ${schema}.version SET version = 1`,
     );
     const again = await openPgNamespace(urlOf(schema));

@@ -31,5 +31,33 @@ export function intentCases(factory: NamespaceFactory): void {
       // Ids are never reused, so a late clear of an old id cannot drop a new intent.
       expect(await ns.recordIntent({ group: 'g', size: 1, crc32: 1, at: 1 })).toBeGreaterThan(c);
     });
+
+    it('gives each of many concurrent records its own id, and clears what each one names', async () => {
+      const h = await factory.fresh();
+      ns = h.ns;
+      const store = ns;
+      const first = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          store.recordIntent({ group: `g${i}`, size: i, crc32: i * 7, at: i }),
+        ),
+      );
+      expect(new Set(first).size).toBe(50);
+      const byId = new Map((await ns.listIntents(100)).map((i) => [i.id, i]));
+      first.forEach((id, i) => {
+        expect(byId.get(id)).toEqual({ id, group: `g${i}`, size: i, crc32: i * 7, at: i });
+      });
+      // Each of a second wave clears two of the first.
+      const second = await Promise.all(
+        Array.from({ length: 25 }, (_, i) =>
+          store.recordIntent({ group: 'h', size: 100 + i, crc32: 0, at: 100 + i }, [
+            first[2 * i] as number,
+            first[2 * i + 1] as number,
+          ]),
+        ),
+      );
+      expect((await ns.listIntents(100)).map((i) => i.id).sort((a, b) => a - b)).toEqual(
+        [...second].sort((a, b) => a - b),
+      );
+    });
   });
 }

@@ -152,6 +152,32 @@ export function bucketAndObjectCases(factory: NamespaceFactory): void {
       expect(swap.filter((r) => r === 'ok')).toHaveLength(1);
     });
 
+    it('answers each of many concurrent writes as if they ran one after another', async () => {
+      await fresh();
+      await ns.createBucket({ name: 'b', owner: OWNER, createdAt: 1, public: false });
+      const store = ns;
+      const distinct = Array.from({ length: 40 }, (_, i) => obj('b', `k${i}`));
+      const same = Array.from({ length: 10 }, () => obj('b', 'same'));
+      const answers = await Promise.all([
+        ...distinct.map((r) => store.putObject(r)),
+        ...same.map((r) => store.putObject(r)),
+        ...Array.from({ length: 5 }, () => store.putObject(obj('gone', 'x'))),
+        ...Array.from({ length: 5 }, () => store.putObject(obj('b', 'cond'), { ifMatch: 'nope' })),
+      ]);
+      expect(answers).toEqual([
+        ...Array(50).fill('ok'),
+        ...Array(5).fill('no-bucket'),
+        ...Array(5).fill('precondition-failed'),
+      ]);
+      for (const r of distinct) expect(await ns.getObject('b', r.key)).toEqual(r);
+      expect(await ns.getObject('b', 'cond')).toBeUndefined();
+      // One version of `same` won; the files of the nine it replaced are queued, nothing else.
+      const won = (await ns.getObject('b', 'same'))?.parts[0]?.fileId;
+      const queued = (await ns.takeGarbage(100)).map((g) => g.fileId).sort();
+      const lost = same.flatMap((r) => r.parts.map((p) => p.fileId)).filter((f) => f !== won);
+      expect(queued).toEqual(lost.sort());
+    });
+
     it('keeps buckets, objects and sequence numbers across close and reopen', async () => {
       await fresh();
       await ns.createBucket({ name: 'b', owner: OWNER, createdAt: 1, public: true });

@@ -38,6 +38,17 @@ export function refusedClaim(err: unknown): boolean {
   return causeCode(err) === 'FDPF1';
 }
 
+/**
+ * The server refused the statement for what it holds (an error answer, not a lost connection or a
+ * server going away): its transaction rolled back whole, so running its parts again is safe.
+ */
+export function refusedStatement(err: unknown): boolean {
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  if (!(cause instanceof pg.DatabaseError)) return false;
+  const code = cause.code ?? '';
+  return !UNAVAILABLE_CLASSES.some((c) => code.startsWith(c)) && !RETRYABLE.has(code);
+}
+
 /** SQLSTATEs after which the same transaction, run again, can succeed. */
 const RETRYABLE = new Set(['40001', '40P01']);
 /** SQLSTATE classes (and codes) meaning the server is gone, going, or not yet there. */

@@ -135,3 +135,20 @@ export const CACHED_REF_FUNCTIONS = `
             FROM jsonb_array_elements(coalesce(parts, '[]')) AS p);
   END $f$;
 `;
+
+/**
+ * Migration 5: put_object over a batch, one call after the other in one transaction (objects.ts
+ * sends the plain PutObjects that arrive together this way: one round trip and one commit for all).
+ */
+export const BATCH_FUNCTIONS = `
+  CREATE FUNCTION put_objects(b text[], k text[], o jsonb[], if_none_match boolean[], if_match text[])
+  RETURNS text[] LANGUAGE plpgsql AS $f$
+  DECLARE
+    r text[] := '{}';
+  BEGIN
+    FOR i IN 1 .. coalesce(cardinality(k), 0) LOOP
+      r := r || put_object(b[i], k[i], o[i], if_none_match[i], if_match[i], NULL, NULL, NULL);
+    END LOOP;
+    RETURN r;
+  END $f$;
+`;

@@ -24,10 +24,10 @@ import {
   getBucket,
   getObject,
   listBuckets,
-  putObject,
+  objectWriter,
   setBucketPublic,
 } from './objects.js';
-import { ackGarbage, clearIntents, isReferenced, listIntents, recordIntent, takeGarbage } from './refs.js';
+import { ackGarbage, clearIntents, intentWriter, isReferenced, listIntents, takeGarbage } from './refs.js';
 import { migrate } from './schema.js';
 
 export { SCHEMA_VERSION as PG_SCHEMA_VERSION } from './schema.js';
@@ -81,6 +81,8 @@ export async function openPgNamespace(url: string, opts: PgNamespaceOptions = {}
     throw err;
   }
   let closed: Promise<void> | undefined;
+  const recordIntent = intentWriter(s);
+  const putObject = objectWriter(s);
   return {
     createBucket: (b) => createBucket(s, b),
     getBucket: (name) => getBucket(s, name),
@@ -88,7 +90,7 @@ export async function openPgNamespace(url: string, opts: PgNamespaceOptions = {}
     setBucketPublic: (name, pub) => setBucketPublic(s, name, pub),
     deleteBucket: (name) => deleteBucket(s, name),
     getObject: (bucket, key) => getObject(s, bucket, key),
-    putObject: (rec, cond) => putObject(s, rec, cond),
+    putObject,
     deleteObject: (bucket, key) => deleteObject(s, bucket, key),
     listObjects: (bucket, q) => listObjects(s, bucket, q),
     createUpload: (u) => createUpload(s, u),
@@ -102,7 +104,7 @@ export async function openPgNamespace(url: string, opts: PgNamespaceOptions = {}
     isReferenced: (fileId) => isReferenced(s, fileId),
     takeGarbage: (max) => takeGarbage(s, max),
     ackGarbage: (seqs) => ackGarbage(s, seqs),
-    recordIntent: (i, finished) => recordIntent(s, i, finished),
+    recordIntent,
     listIntents: (max) => listIntents(s, max),
     clearIntents: (ids) => clearIntents(s, ids),
     close: () => {

@@ -9,7 +9,18 @@
 import { FdfsError, Status } from '../../common/index.js';
 import { checkKey } from '../lmdb-keys.js';
 import type { BucketRecord, ObjectPart, ObjectRecord, WriteCondition } from '../types.js';
-import { missingParent, type PgStore, query, Retry, refusedClaim, type Sql, statement, tx } from './db.js';
+import { Batcher, Failed } from './batch.js';
+import {
+  missingParent,
+  type PgStore,
+  query,
+  Retry,
+  refusedClaim,
+  refusedStatement,
+  type Sql,
+  statement,
+  tx,
+} from './db.js';
 import { abortInTx } from './multipart.js';
 import { type BucketRow, bucketOf, OBJECT_COLUMNS, type ObjectRow, objectJson, objectOf } from './rows.js';
 
@@ -78,6 +89,68 @@ export async function putObject(s: PgStore, rec: ObjectRecord, cond?: WriteCondi
   const rows = await statement<{ r: PutResult }>(s, PUT, putValues(rec, cond, [])).catch(putRefusal);
   return Array.isArray(rows) ? (rows[0]?.r ?? 'precondition-failed') : rows;
 }
+
+interface PutInput {
+  readonly rec: ObjectRecord;
+  readonly cond: WriteCondition | undefined;
+}
+
+const PUT_BATCH = 256;
+
+/**
+ * putObject of one gateway. Plain writes that arrive together (no shared or borrowed file to
+ * check) go in one statement, put_objects: one round trip and one commit, whose WAL flush they
+ * share (batch.ts). Each is the same put_object as alone, one after the other in one transaction,
+ * locking keys in (bucket, key) order, the order every gateway uses, so two batches never wait
+ * for each other in a circle; two writes of one key keep their order of arrival.
+ */
+export function objectWriter(s: PgStore): (rec: ObjectRecord, cond?: WriteCondition) => Promise<PutResult> {
+  const batcher = new Batcher<PutInput, PutResult>((batch) => putBatch(s, batch), PUT_BATCH);
+  return async (rec, cond) => {
+    checkKey(rec.key);
+    if (cond?.requireReferenced !== undefined || cond?.requireUnknown !== undefined)
+      return putObject(s, rec, cond);
+    return batcher.add({ rec, cond });
+  };
+}
+
+const byKey = (a: PutInput, b: PutInput) =>
+  a.rec.bucket < b.rec.bucket
+    ? -1
+    : a.rec.bucket > b.rec.bucket
+      ? 1
+      : a.rec.key < b.rec.key
+        ? -1
+        : a.rec.key > b.rec.key
+          ? 1
+          : 0;
+
+async function putBatch(s: PgStore, batch: readonly PutInput[]): Promise<(PutResult | Failed)[]> {
+  const only = batch.length === 1 ? batch[0] : undefined;
+  if (only) return [await putObject(s, only.rec, only.cond)];
+  // Array.prototype.sort is stable: writes of one key stay in arrival order.
+  const order = [...batch].sort(byKey);
+  let results: PutResult[];
+  try {
+    const rows = await statement<{ r: PutResult[] }>(s, PUT_MANY, [
+      order.map((p) => p.rec.bucket),
+      order.map((p) => p.rec.key),
+      order.map((p) => objectJson(p.rec)),
+      order.map((p) => p.cond?.ifNoneMatch === '*'),
+      order.map((p) => p.cond?.ifMatch ?? null),
+    ]);
+    results = rows[0]?.r ?? [];
+  } catch (err) {
+    // One write the database refuses (its bucket deleted meanwhile, a U+0000) rolls the whole
+    // statement back: each then goes alone and gets its own answer.
+    if (!refusedStatement(err)) throw err;
+    return Promise.all(batch.map((p) => putObject(s, p.rec, p.cond).catch((e: unknown) => new Failed(e))));
+  }
+  const of = new Map(order.map((p, i) => [p, results[i] ?? 'precondition-failed']));
+  return batch.map((p) => of.get(p) ?? 'precondition-failed');
+}
+
+const PUT_MANY = 'SELECT put_objects($1::text[], $2::text[], $3::jsonb[], $4::boolean[], $5::text[]) AS r';
 
 export async function deleteObject(s: PgStore, bucket: string, key: string): Promise<boolean> {
   const rows = await statement<{ r: boolean }>(s, 'SELECT delete_object($1, $2) AS r', [bucket, key]);

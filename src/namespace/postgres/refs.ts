@@ -6,6 +6,7 @@
  * a crash in between only repeats a delete (of a file already gone, which counts as done).
  */
 import type { ObjectPart, UploadIntent } from '../types.js';
+import { Batcher } from './batch.js';
 import { type PgStore, query, type Sql, tx } from './db.js';
 
 /**
@@ -74,31 +75,52 @@ export async function ackGarbage(s: PgStore, seqs: readonly number[]): Promise<v
   );
 }
 
+interface IntentInput {
+  readonly intent: Omit<UploadIntent, 'id'>;
+  readonly finished: readonly number[];
+}
+
+const INTENT_BATCH = 1000;
+
 /**
- * The intent commits without waiting for its WAL flush (synchronous_commit off for this one
- * transaction; the key's commit keeps the server's setting). Committed is enough for what an intent
- * is for: every gateway and gc see it at once, a gateway killed now loses nothing (the row is in
- * the server), and the key's commit, which does wait, flushes the log up to itself and so every
- * intent before it (WAL is one ordered log). Only a crash of the database server in the WAL
- * writer's next interval, before the key commits, can lose it: that PUT was not answered, and
- * what is left is at worst a file gc cannot find (space, never a key naming missing bytes).
- * It spares each PutObject one of its two waits for the disk.
+ * recordIntent of one gateway: intents that arrive together share one statement (batch.ts).
+ *
+ * The commit does not wait for its WAL flush (synchronous_commit off for that one transaction; a
+ * key's commit keeps the server's setting). Committed is enough for what an intent is for: every
+ * gateway and gc see it at once, a gateway killed now loses nothing (the row is in the server),
+ * and the key's commit, which does wait, flushes the log up to itself and so every intent before
+ * it (WAL is one ordered log). Only a crash of the database server in the WAL writer's next
+ * interval, before the key commits, can lose one: that PUT was not answered, and what is left is
+ * at worst a file gc cannot find (space, never a key naming missing bytes). It spares each
+ * PutObject one of its two waits for the disk.
  */
-export async function recordIntent(
+export function intentWriter(
   s: PgStore,
-  i: Omit<UploadIntent, 'id'>,
-  finished: readonly number[] = [],
-): Promise<number> {
-  const done = validSeqs(finished);
+): (intent: Omit<UploadIntent, 'id'>, finished?: readonly number[]) => Promise<number> {
+  const batcher = new Batcher<IntentInput, number>((batch) => insertIntents(s, batch), INTENT_BATCH);
+  return (intent, finished = []) => batcher.add({ intent, finished: validSeqs(finished) });
+}
+
+/** Inserts the batch's intents in its order; their ids, in that order (a sequence only grows). */
+async function insertIntents(s: PgStore, batch: readonly IntentInput[]): Promise<number[]> {
   const rows = await query<{ id: number }>(
     s,
     `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
           cleared AS (DELETE FROM intents WHERE id = ANY($5::bigint[]))
-     INSERT INTO intents (grp, size, crc32, at) SELECT $1::text, $2::bigint, $3::bigint, $4::bigint FROM async
+     INSERT INTO intents (grp, size, crc32, at)
+     SELECT g, n, c, t FROM async, unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
+       WITH ORDINALITY AS i(g, n, c, t, o)
+     ORDER BY o
      RETURNING id`,
-    [i.group, i.size, i.crc32, i.at, done],
+    [
+      batch.map((p) => p.intent.group),
+      batch.map((p) => p.intent.size),
+      batch.map((p) => p.intent.crc32),
+      batch.map((p) => p.intent.at),
+      batch.flatMap((p) => p.finished),
+    ],
   );
-  return rows[0]?.id ?? 0;
+  return rows.map((r) => r.id).sort((a, b) => a - b);
 }
 
 export async function listIntents(s: PgStore, max: number): Promise<readonly UploadIntent[]> {

@@ -6,7 +6,7 @@
  */
 import { FdfsError, Status } from '../../common/index.js';
 import { type PgStore, quoteIdent, tx } from './db.js';
-import { CACHED_REF_FUNCTIONS, WRITE_FUNCTIONS } from './functions.js';
+import { BATCH_FUNCTIONS, CACHED_REF_FUNCTIONS, WRITE_FUNCTIONS } from './functions.js';
 
 const MIGRATIONS: readonly string[] = [
   // 1: everything the Namespace contract holds.
@@ -110,6 +110,8 @@ const MIGRATIONS: readonly string[] = [
   WRITE_FUNCTIONS,
   // 4: reference counting in PL/pgSQL, whose plans outlive a call.
   CACHED_REF_FUNCTIONS,
+  // 5: plain PutObjects that arrive together, in one statement.
+  BATCH_FUNCTIONS,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
