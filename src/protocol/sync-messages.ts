@@ -236,7 +236,7 @@ export function decodeStatusReport(body: Buffer): StatusReport {
   if (body.length !== STATUS_REPORT_SIZE && body.length !== OLD_STATUS_REPORT_SIZE) {
     throw new FdfsError(
       Status.EINVAL,
-      `report status: body of ${body.length} bytes, expected ${STATUS_REPORT_SIZE}`,
+      `report status: body of ${body.length} bytes, expected ${STATUS_REPORT_SIZE} (or ${OLD_STATUS_REPORT_SIZE}, the older form)`,
     );
   }
   const r = new BodyReader(body, 'report status');
