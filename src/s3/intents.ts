@@ -14,6 +14,8 @@ import type { Namespace } from '../namespace/index.js';
 
 /** How long a stored file may wait for its commit before its intent is left to gc. */
 const SETTLE_MS = 60_000;
+/** Settled uploads a sweep checks at once. */
+const SWEEP_PARALLEL = 256;
 
 interface Settled {
   readonly id: number;
@@ -122,10 +124,16 @@ export class IntentLog {
   private async sweepOnce(): Promise<void> {
     const keep: Settled[] = [];
     const now = this.now();
-    for (const s of this.settled.splice(0)) {
-      if (await this.ns.isReferenced(s.fileId)) this.finished.push(s.id);
-      // Never committed (refused, failed, or deleted already): fdfs s3 gc decides.
-      else if (now - s.at < SETTLE_MS) keep.push(s);
+    const pending = this.settled.splice(0);
+    // Asked together, so a namespace behind a network (PostgreSQL) answers many in one round trip.
+    for (let i = 0; i < pending.length; i += SWEEP_PARALLEL) {
+      const some = pending.slice(i, i + SWEEP_PARALLEL);
+      const named = await Promise.all(some.map((s) => this.ns.isReferenced(s.fileId)));
+      some.forEach((s, k) => {
+        if (named[k]) this.finished.push(s.id);
+        // Never committed (refused, failed, or deleted already): fdfs s3 gc decides.
+        else if (now - s.at < SETTLE_MS) keep.push(s);
+      });
     }
     this.settled.push(...keep);
     const done = this.finished.splice(0);

@@ -17,6 +17,15 @@ export function garbageCases(factory: NamespaceFactory): void {
   }
 
   describe('garbage', () => {
+    it('answers many concurrent isReferenced, each for its own file', async () => {
+      const ns = await fresh();
+      const named = Array.from({ length: 20 }, (_, i) => obj('b', `k${i}`));
+      for (const r of named) await ns.putObject(r);
+      const ids = named.flatMap((r, i) => [r.parts[0]?.fileId ?? '', `group1/M00/00/00/none${i}.bin`]);
+      const answers = await Promise.all(ids.map((id) => ns.isReferenced(id)));
+      expect(answers).toEqual(ids.map((_, i) => i % 2 === 0));
+    });
+
     it('queues a shared file only when its last reference goes', async () => {
       const ns = await fresh();
       const a = obj('b', 'a');

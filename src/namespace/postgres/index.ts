@@ -27,7 +27,14 @@ import {
   objectWriter,
   setBucketPublic,
 } from './objects.js';
-import { ackGarbage, clearIntents, intentWriter, isReferenced, listIntents, takeGarbage } from './refs.js';
+import {
+  ackGarbage,
+  clearIntents,
+  intentWriter,
+  listIntents,
+  referenceChecker,
+  takeGarbage,
+} from './refs.js';
 import { migrate } from './schema.js';
 
 export { SCHEMA_VERSION as PG_SCHEMA_VERSION } from './schema.js';
@@ -83,6 +90,7 @@ export async function openPgNamespace(url: string, opts: PgNamespaceOptions = {}
   let closed: Promise<void> | undefined;
   const recordIntent = intentWriter(s);
   const putObject = objectWriter(s);
+  const isReferenced = referenceChecker(s);
   return {
     createBucket: (b) => createBucket(s, b),
     getBucket: (name) => getBucket(s, name),
@@ -101,7 +109,7 @@ export async function openPgNamespace(url: string, opts: PgNamespaceOptions = {}
     completeUpload: (id, rec, cond) => completeUpload(s, id, rec, cond),
     getCompleted: (id) => getCompleted(s, id),
     abortUpload: (id) => abortUpload(s, id),
-    isReferenced: (fileId) => isReferenced(s, fileId),
+    isReferenced,
     takeGarbage: (max) => takeGarbage(s, max),
     ackGarbage: (seqs) => ackGarbage(s, seqs),
     recordIntent,

@@ -40,10 +40,18 @@ export async function allReferenced(c: Sql, fileIds: readonly string[]): Promise
   return rows.rowCount === want.length;
 }
 
-export async function isReferenced(s: PgStore, fileId: string): Promise<boolean> {
-  return (
-    (await query(s, 'SELECT 1 FROM refs WHERE file_id = $1 AND (n > 0 OR borrowed)', [fileId])).length > 0
-  );
+/** isReferenced of one gateway: asks that arrive together (the intent sweep's) share a statement. */
+export function referenceChecker(s: PgStore): (fileId: string) => Promise<boolean> {
+  const batcher = new Batcher<string, boolean>(async (ids) => {
+    const rows = await query<{ file_id: string }>(
+      s,
+      'SELECT file_id FROM refs WHERE file_id = ANY($1::text[]) AND (n > 0 OR borrowed)',
+      [[...new Set(ids)]],
+    );
+    const named = new Set(rows.map((r) => r.file_id));
+    return ids.map((id) => named.has(id));
+  }, 1000);
+  return (fileId) => batcher.add(fileId);
 }
 
 export async function takeGarbage(
