@@ -8,6 +8,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Crc32, silentLogger } from '../src/common/index.js';
 import { decodeRemoteFilename } from '../src/fileid/index.js';
@@ -17,6 +18,7 @@ import { type InProcessCluster, startCluster } from './helpers/gateway-cluster.j
 import { eventually, tempDir } from './helpers/node-process.js';
 
 const ACCESS = 'ORDERKEY0001';
+const MAX = 1024 * 1024;
 const SECRET = 'order-secret-1';
 let cluster: InProcessCluster;
 let ns: Namespace;
@@ -44,7 +46,7 @@ beforeAll(async () => {
       region: 'us-east-1',
       credentials: [{ accessKey: ACCESS, secretKey: SECRET }],
       domain: '',
-      maxObjectSize: 64 * 1024 * 1024,
+      maxObjectSize: MAX,
       gcInterval: 0,
       gcGrace: 0,
       namespace: '',
@@ -137,6 +139,30 @@ describe('a PutObject beside its storage', () => {
     expect(err).toMatchObject({ name: 'InternalError', $metadata: { httpStatusCode: 500 } });
     expect(await cluster.storedFiles()).toEqual(before);
     expect(await createdInBinlog()).toEqual(createdBefore);
+    await eventually(async () => expect(await cluster.tempFiles()).toEqual([]));
+  });
+
+  it('refuses a body of unknown length past s3.max_object_size: EntityTooLarge, no file, no temp file', async () => {
+    const before = await cluster.storedFiles();
+    asked.length = 0;
+    const url = await getSignedUrl(client, new PutObjectCommand({ Bucket: 'order', Key: 'big.bin' }), {
+      expiresIn: 60,
+    });
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    let sent = 0;
+    // No Content-Length: the body goes chunked, so only counting can find it too large.
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent >= MAX + 4 * chunk.length) return c.close();
+        sent += chunk.length;
+        c.enqueue(chunk);
+      },
+    });
+    const res = await fetch(url, { method: 'PUT', body, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('<Code>EntityTooLarge</Code>');
+    expect(asked).toEqual([]);
+    expect(await cluster.storedFiles()).toEqual(before);
     await eventually(async () => expect(await cluster.tempFiles()).toEqual([]));
   });
 });

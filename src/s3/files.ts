@@ -6,7 +6,7 @@
  * local storage syncs the bytes meanwhile, a remote one gets the last chunk only then.
  * Reads of an object walk its parts, so a Range may start in one file and end in another.
  */
-import { PassThrough, Readable } from 'node:stream';
+import { type Duplex, PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extOfPath } from '../client/index.js';
 import { isFdfsError, Status } from '../common/index.js';
@@ -60,33 +60,21 @@ export async function storeFile(ctx: S3Context, body: Readable, o: StoreOptions)
   const ext = extOf(o.key);
   const local = ctx.local;
   if (local && isLocalGroup(ctx, o.group)) {
-    let size = 0;
-    const counted = new PassThrough();
-    const intent = ctx.intents.alongside(local.group);
-    const piping = pipeline(
-      body,
-      limiter(
-        max,
-        (n) => {
-          size += n;
-        },
-        entityTooLarge,
-      ),
-      intent.transform,
-      counted,
-    );
+    const intent = ctx.intents.alongside(local.group, max, entityTooLarge);
+    // The store reads the intent's Transform itself: the pipeline ends when it has taken the body.
+    const piping = pipeline(body, intent.transform);
     const uploading = local
-      .upload(counted, {
+      .upload(intent.transform, {
         ext,
         maxSize: max,
         ...(o.size === undefined ? {} : { size: o.size }),
         commitAfter: intent.recorded,
       })
       .then((remoteName) => `${local.group}/${remoteName}`);
-    const fileId = await settle(ctx, uploading, piping, counted);
+    const fileId = await settle(ctx, uploading, piping, intent.transform);
     // The store named the file, so it awaited the intent: recorded() has resolved.
     ctx.intents.settle(await intent.recorded(), fileId);
-    return { fileId, size };
+    return { fileId, size: intent.size() };
   }
   const remote = ctx.remote;
   if (!remote)
@@ -113,7 +101,7 @@ export async function storeFile(ctx: S3Context, body: Readable, o: StoreOptions)
 }
 
 /** Waits for both the store and the body; a body failure after a stored file deletes the file. */
-async function settle(ctx: S3Context, uploading: Promise<string>, piping: Promise<void>, feed: PassThrough) {
+async function settle(ctx: S3Context, uploading: Promise<string>, piping: Promise<void>, feed: Duplex) {
   const [up, pipe] = await Promise.allSettled([uploading, piping]);
   if (pipe.status === 'rejected') {
     feed.destroy();

@@ -4,9 +4,10 @@
  * can only name it once the last byte arrived; the file must not exist (in the binlog, under its
  * name) before its intent (group, size, CRC-32, time) is durable in the namespace. A remote
  * storage is held off by `gate`, which keeps the last chunk back until then; the local one by
- * `alongside`, which lets it write and sync the bytes meanwhile and waits only before the name. An intent is finished once its
- * file is referenced; finished ones are cleared with the next intent's own write (or by a sweep
- * when uploads stop), so a PUT costs one extra durable write, batched with its neighbours.
+ * `alongside`, which lets it write and sync the bytes meanwhile and waits only before the name.
+ * An intent is finished once its file is referenced; finished ones are cleared with the next
+ * intent's own write (or by a sweep when uploads stop), so a PUT costs one extra durable write,
+ * batched with its neighbours.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { Crc32, type Logger } from '../common/index.js';
@@ -82,12 +83,17 @@ export class IntentLog {
 
   /**
    * For a store that can wait before naming its file (LocalUpload.commitAfter): a Transform that
-   * passes every chunk on at once and starts recording the intent when the body ends, and
+   * passes every chunk on at once (failing with `tooLarge` past `max` bytes) and starts recording
+   * the intent when the body ends, and
    * `recorded()`, which the store awaits after syncing the file's bytes and before naming it. The
    * intent's commit and the file's sync run side by side instead of one after the other; the
    * file still cannot appear (binlog record, link) before its intent is durable.
    */
-  alongside(group: string): { readonly transform: Transform; recorded(): Promise<number> } {
+  alongside(
+    group: string,
+    max: number,
+    tooLarge: (max: number) => Error,
+  ): { readonly transform: Transform; size(): number; recorded(): Promise<number> } {
     const crc = new Crc32();
     let size = 0;
     let resolve!: (id: number) => void;
@@ -100,8 +106,10 @@ export class IntentLog {
     done.catch(() => {});
     const transform = new Transform({
       transform(chunk: Buffer, _enc, cb: TransformCallback) {
-        crc.update(chunk);
         size += chunk.length;
+        // The size limit is counted here too: one stage less per chunk than a separate limiter.
+        if (size > max) return cb(tooLarge(max));
+        crc.update(chunk);
         cb(null, chunk);
       },
       flush: (cb: TransformCallback) => {
@@ -109,7 +117,7 @@ export class IntentLog {
         cb();
       },
     });
-    return { transform, recorded: () => done };
+    return { transform, size: () => size, recorded: () => done };
   }
 
   sweep(): Promise<void> {
