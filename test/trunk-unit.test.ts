@@ -14,11 +14,13 @@ import { decodeRemoteFilename } from '../src/fileid/index.js';
 import {
   FreeSpace,
   headerMatches,
+  loadFreeSpace,
   locate,
   packHeader,
   parseTrunkLines,
   parseTrunkRecord,
   TrunkBinlog,
+  TrunkFiles,
   TrunkServer,
   type TrunkSlot,
   unpackHeader,
@@ -202,6 +204,65 @@ const SCRIPT = [
   ['up', 'after-restart-300'],
   ['del', 'small-4096'],
 ] as const;
+
+describe('trunk file syncs', () => {
+  it('are shared: callers during a running fdatasync wait for one next one, together', async () => {
+    const dir = await tempDir('fdfs-trunk-files-');
+    const files = new TrunkFiles(true);
+    const path = join(dir, '000001');
+    await files.acquire(path, 4096);
+    const calls = Array.from({ length: 10 }, () => files.sync(path));
+    // The first starts a sync; the nine that came while it ran share the one after it.
+    expect(new Set(calls).size).toBe(2);
+    await Promise.all(calls);
+    const later = files.sync(path);
+    expect(calls).not.toContain(later);
+    await later;
+    files.release(path);
+    await files.close();
+  });
+});
+
+describe('loading the free list', () => {
+  it('tells slots handed out and never confirmed (a crash came between) from the rest', async () => {
+    const base = await tempDir('fdfs-trunk-load-');
+    const binlog = new TrunkBinlog(join(base, 'binlog'), false);
+    await binlog.open();
+    const A = (o: number, n: number) => ({ ts: 1, op: 'A' as const, slot: slot(o, n) });
+    const D = (o: number, n: number) => ({ ts: 1, op: 'D' as const, slot: slot(o, n) });
+    await binlog.append([
+      A(0, 4096), // a new trunk file
+      D(0, 4096),
+      A(256, 3840),
+      A(0, 256),
+      D(0, 256), // handed out and confirmed
+      D(256, 3840),
+      A(768, 3328),
+      A(256, 512), // handed out, no confirmation
+      A(0, 256), // freed by a delete
+      D(768, 3328),
+      A(1024, 3072),
+      A(768, 256), // handed out, no confirmation
+      D(0, 256),
+      D(1024, 3072),
+      A(0, 256),
+      A(1024, 3072), // two parts joined... of separate blocks: not a hand-out
+    ]);
+    const loaded = await loadFreeSpace(join(base, 'none.dat'), binlog, {
+      slotMinSize: 256,
+      storePathCount: 1,
+      reloadFromBinlog: false,
+    });
+    expect(loaded.unconfirmed).toEqual([slot(256, 512), slot(768, 256)]);
+    expect(loaded.space.all().map((b) => [b.slot.offset, b.slot.size])).toEqual([
+      [0, 256],
+      [256, 512],
+      [768, 256],
+      [1024, 3072],
+    ]);
+    await binlog.close();
+  });
+});
 
 describe('trunk server', () => {
   it('allocates, confirms and frees exactly as FastDFS did, record for record', async () => {

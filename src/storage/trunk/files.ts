@@ -30,6 +30,8 @@ function ftruncateFd(fd: number, len: number): Promise<void> {
 
 export class TrunkFiles {
   private readonly files = new Map<string, Promise<OpenFile>>();
+  /** The same files once open: sync() hands out shared promises, so it must not await. */
+  private readonly ready = new Map<string, OpenFile>();
 
   constructor(private readonly durable: boolean) {}
 
@@ -39,7 +41,10 @@ export class TrunkFiles {
     if (!p) {
       p = this.openFile(path, fileSize);
       this.files.set(path, p);
-      p.catch(() => this.files.delete(path));
+      p.then(
+        (f) => this.ready.set(path, f),
+        () => this.files.delete(path),
+      );
     }
     const f = await p;
     f.users++;
@@ -63,6 +68,7 @@ export class TrunkFiles {
     if (f.users > 0 || f.closed) return;
     f.closed = true;
     this.files.delete(path);
+    this.ready.delete(path);
     await this.settle(f);
     await closeFd(f.fd).catch(() => {});
   }
@@ -94,12 +100,13 @@ export class TrunkFiles {
     return { fd, users: 0, idleTimer: undefined, running: undefined, next: undefined, closed: false };
   }
 
-  /** Resolves once everything written to `path` before the call is on disk (a shared fdatasync). */
-  async sync(path: string): Promise<void> {
-    if (!this.durable) return;
-    const p = this.files.get(path);
-    if (!p) return;
-    const f = await p;
+  /**
+   * Resolves once everything written to `path` (an acquired file) before the call is on disk: the
+   * caller shares the running fdatasync's successor with everyone else who asks meanwhile.
+   */
+  sync(path: string): Promise<void> {
+    const f = this.ready.get(path);
+    if (!this.durable || !f) return Promise.resolve();
     if (!f.running) {
       f.running = this.start(f);
       return f.running;
@@ -128,6 +135,7 @@ export class TrunkFiles {
   async close(): Promise<void> {
     const all = [...this.files.values()];
     this.files.clear();
+    this.ready.clear();
     for (const p of all) {
       const f = await p.catch(() => undefined);
       if (!f || f.closed) continue;

@@ -28,6 +28,8 @@ export interface TrunkServerDeps {
   readonly subdirsFor: (id: number) => { high: number; low: number };
   /** Whether a slot's header shows a file (trunk_init_check_occupying). */
   readonly occupied?: (slot: TrunkSlot) => Promise<boolean>;
+  /** Zeroes a slot's header: a slot handed out before a crash and never confirmed is free again. */
+  readonly clearHeader?: (slot: TrunkSlot) => Promise<void>;
   readonly now?: () => number;
 }
 
@@ -52,6 +54,8 @@ export class TrunkServer {
       reloadFromBinlog: deps.params.trunkInitReloadFromBinlog,
       ...(deps.params.trunkInitCheckOccupying && deps.occupied ? { occupied: deps.occupied } : {}),
     });
+    // Without this, the header an unanswered upload left would make the slot look taken forever.
+    for (const slot of loaded.unconfirmed) await deps.clearHeader?.(slot);
     const server = new TrunkServer(deps, loaded.space);
     deps.logger.info('trunk server: free list loaded', {
       blocks: loaded.space.count,
@@ -59,6 +63,7 @@ export class TrunkServer {
       savedOffset: loaded.savedOffset,
       replayed: loaded.replayed,
       skipped: loaded.skipped,
+      unconfirmed: loaded.unconfirmed.length,
     });
     if (loaded.replayed > 0 || loaded.skipped > 0) await server.save();
     return server;

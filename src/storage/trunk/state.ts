@@ -38,6 +38,11 @@ export interface Loaded {
   readonly replayed: number;
   /** Lines of the saved file or binlog that were not records (torn or foreign). */
   readonly skipped: number;
+  /**
+   * Slots handed out (an A record right after the D of the block they came from) and never
+   * confirmed: a crash came before. Free again; their bytes belong to no name.
+   */
+  readonly unconfirmed: TrunkSlot[];
 }
 
 async function readSaved(path: string): Promise<{ offset: number; slots: TrunkSlot[] } | undefined> {
@@ -61,6 +66,15 @@ async function readSaved(path: string): Promise<{ offset: number; slots: TrunkSl
   return { offset: Number(first.trim()), slots };
 }
 
+function sameFile(a: TrunkSlot, b: TrunkSlot): boolean {
+  return (
+    a.storePathIndex === b.storePathIndex &&
+    a.subdirHigh === b.subdirHigh &&
+    a.subdirLow === b.subdirLow &&
+    a.id === b.id
+  );
+}
+
 export async function loadFreeSpace(dataPath: string, binlog: TrunkBinlog, o: LoadOptions): Promise<Loaded> {
   const saved = o.reloadFromBinlog ? undefined : await readSaved(dataPath);
   const space = new FreeSpace();
@@ -75,21 +89,45 @@ export async function loadFreeSpace(dataPath: string, binlog: TrunkBinlog, o: Lo
     }
   }
   let replayed = 0;
+  // A hand-out is logged D(block) [A(rest of it)] A(slot at the block's start); its confirmation
+  // is D(slot). Followed here to find hand-outs a crash left unconfirmed.
+  let handout: { from: TrunkSlot; rest: boolean } | undefined;
+  const held = new Map<string, TrunkSlot>();
+  const key = (s: TrunkSlot) =>
+    `${s.storePathIndex}/${s.subdirHigh}/${s.subdirLow}/${s.id}@${s.offset}+${s.size}`;
   for await (const { record } of binlog.records(offset)) {
     if (!record || record.slot.storePathIndex >= o.storePathCount) {
       skipped++;
       continue;
     }
     replayed++;
+    const slot = record.slot;
     if (record.op === TrunkOp.ADD) {
       // Blocks under slot_min_size are never reused; an overlap is a record already applied.
-      if (record.slot.size >= o.slotMinSize) space.add(record.slot);
+      if (slot.size >= o.slotMinSize) space.add(slot);
+      const from = handout?.from;
+      if (from && sameFile(from, slot) && slot.offset === from.offset && slot.size <= from.size) {
+        held.set(key(slot), slot);
+        handout = undefined;
+      } else if (
+        handout &&
+        from &&
+        !handout.rest &&
+        sameFile(from, slot) &&
+        slot.offset > from.offset &&
+        slot.offset + slot.size === from.offset + from.size
+      ) {
+        handout.rest = true;
+      } else handout = undefined;
     } else {
-      const b = space.find(record.slot);
-      if (b && sameSlot(b.slot, record.slot)) space.remove(record.slot);
+      const b = space.find(slot);
+      if (b && sameSlot(b.slot, slot)) space.remove(slot);
+      held.delete(key(slot));
+      handout = { from: slot, rest: false };
     }
   }
-  return { space, savedOffset: offset, replayed, skipped };
+  const unconfirmed = [...held.values()].filter((s) => space.find(s) !== undefined);
+  return { space, savedOffset: offset, replayed, skipped, unconfirmed };
 }
 
 /**

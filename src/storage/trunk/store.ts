@@ -245,6 +245,11 @@ export class Trunks {
         return dist.next(b.toString('base64url'));
       },
       occupied: (slot) => this.occupied(slot),
+      clearHeader: (slot) =>
+        this.zero({ ...slot, size: TRUNK_HEADER_SIZE }).catch((err: unknown) => {
+          // The trunk file is not here (the upload went into a peer's copy): nothing to clear.
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }),
     });
     this.remote = undefined;
     this.log.info("this storage is now its group's trunk server");

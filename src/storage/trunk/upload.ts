@@ -1,10 +1,10 @@
 /**
  * An upload into a trunk slot (FastDFS' use_trunk_file): the trunk server holds a slot, the bytes
  * go 24 past its start in the trunk file, then the header (so a torn write leaves no header, no
- * file); the name carries the slot. Before the client hears of it, three things reach the disk
- * together — the trunk file (one fdatasync shared by every upload into it meanwhile), the binlog
- * record, and the trunk server's confirmation (its own binlog record) — so a crash loses no
- * answered upload and leaves no slot both used and free.
+ * file); the name carries the slot. Before the client hears of it the trunk file (one fdatasync
+ * shared by every upload into it meanwhile) and the trunk server's confirmation (its binlog
+ * record, group-committed too) reach the disk, then the binlog record: a crash loses no answered
+ * upload, and no name anyone knows points into space listed as free.
  */
 import { Crc32, FdfsError, type Logger, Status } from '../../common/index.js';
 import { encodeRemoteFilename, type SourceId, validateExt } from '../../fileid/index.js';
@@ -134,11 +134,10 @@ export async function uploadToTrunk(
       remote,
       async () => {
         confirmed = true;
-        await Promise.all([
-          trunks.files.sync(path),
-          binlog.append(BinlogOp.CREATE, remote),
-          trunks.confirm(slot, 0),
-        ]);
+        // The binlog record only once the bytes and the confirmation are on disk: a name the
+        // binlog (or a client) knows never points into space a crash left listed as free.
+        await Promise.all([trunks.files.sync(path), trunks.confirm(slot, 0)]);
+        await binlog.append(BinlogOp.CREATE, remote);
       },
       { fresh: true },
     );
