@@ -132,10 +132,13 @@ describe('a newcomer copies old data before it serves', () => {
     expect(syncDestReq(group, node, 7)?.srcId).toBe('10.0.0.5');
     cluster.disconnect('group1', '10.0.0.9');
     expect(cluster.join(req('10.0.0.9', { initFlag: 1 })).node.status).toBe(StorageStatus.WAIT_SYNC);
-    // The storage says it holds its data (initFlag 0): whatever copy we remember is over.
-    expect(cluster.join(req('10.0.0.9')).node.status).toBe(StorageStatus.ONLINE);
+    // A stock storage joins with initFlag 0 as soon as it has a source, long before its copy is
+    // done: the copy in progress stands until its source reports it (upstream keeps it too).
+    expect(cluster.join(req('10.0.0.9')).node.status).toBe(StorageStatus.WAIT_SYNC);
+    reportStatus(cluster.reporting('group1', '10.0.0.9').node, StorageStatus.OFFLINE);
     // A storage we know as serving that joins needing old data (a wiped disk) copies again.
     cluster.heartbeat('group1', '10.0.0.9');
+    expect(cluster.reporting('group1', '10.0.0.9').node.status).toBe(StorageStatus.ACTIVE);
     expect(cluster.join(req('10.0.0.9', { initFlag: 1 })).node.status).toBe(StorageStatus.INIT);
   });
 

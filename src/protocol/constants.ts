@@ -37,6 +37,7 @@ export const Cmd = {
   STORAGE_GET_MY_IP: 60,
   STORAGE_GET_STATUS: 71,
   STORAGE_GET_GROUP_NAME: 109,
+  STORAGE_CHANGELOG_REQ: 77,
   // tracker → tracker: leader election and the leader's data files (tracker_relationship.c)
   TRACKER_JOIN_LEADER: 58,
   TRACKER_GET_SYS_FILES_START: 61,

@@ -20,10 +20,12 @@ export interface JoinRequest {
   readonly storageId: string;
   readonly currentTrackerIp: string;
   readonly trackers: readonly string[];
+  /** Lines after the tracker lines (fastdfs-ts' `advertise=`), not counted in tracker_count. */
+  readonly extraLines?: readonly string[];
 }
 
 export function encodeJoin(j: JoinRequest): Buffer {
-  const lines = Buffer.from(j.trackers.map((t) => `${t}\n`).join(''), 'utf8');
+  const lines = Buffer.from([...j.trackers, ...(j.extraLines ?? [])].map((t) => `${t}\n`).join(''), 'utf8');
   return new BodyWriter(JOIN_FIXED_SIZE + lines.length)
     .fixed(j.group, GROUP_NAME_LEN + 1)
     .int64(j.storagePort)

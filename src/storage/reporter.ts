@@ -131,7 +131,9 @@ export class TrackerReporter {
           status: sync?.status ?? 0,
           storageId: sync?.storageId ?? '',
           currentTrackerIp: conn.opts.host,
-          trackers: [...config.trackerServers.map((t) => `${t.host}:${t.port}`), ...(sync?.extraLines ?? [])],
+          // A stock tracker parses tracker_count lines as addresses: ours follow, uncounted.
+          trackers: config.trackerServers.map((t) => `${t.host}:${t.port}`),
+          extraLines: sync?.extraLines ?? [],
         }),
       ),
     );

@@ -31,6 +31,8 @@ export interface ConnectionState {
   sent?: { leader: string; trunk: string; group: string };
   /** A follower tracker that joined us as leader (cmd 58) on this connection. */
   peerTracker?: string;
+  /** The data files a peer tracker is fetching (61 … 63 … 62), fixed at its 61. */
+  sysFiles?: Buffer[];
 }
 
 /**

@@ -138,6 +138,25 @@ const syncDestQuery: CommandHandler = async (ctx, conn, body) => {
     : encodeSyncSource({ srcId: node.syncSrcId, until: node.syncUntilTimestamp });
 };
 
+/**
+ * 77: the storage change log since this storage last read it (IP changes). We keep none, so the
+ * answer is empty, as upstream's when nothing changed. A link that never joined names itself
+ * (group str[16] + id str[16]).
+ */
+const changelogRequest: CommandHandler = async (ctx, conn, body) => {
+  if (conn.storage) {
+    if (body.length !== 0) throw badLength('changelog request', body.length, '0');
+    return undefined;
+  }
+  if (body.length !== GROUP_NAME_LEN + 16) throw badLength('changelog request', body.length, '32');
+  const group = groupField(body);
+  const id = textField(body.subarray(GROUP_NAME_LEN));
+  if (!ctx.cluster.group(group)) throw new FdfsError(Status.ENOENT, `group ${group} not found`);
+  if (!ctx.cluster.storage(group, id))
+    throw new FdfsError(Status.ENOENT, `storage ${id} not found in ${group}`);
+  return undefined;
+};
+
 export const clusterHandlers: ReadonlyMap<number, CommandHandler> = new Map([
   [Cmd.STORAGE_GET_MY_IP, getMyIp],
   [Cmd.STORAGE_GET_SERVER_ID, getServerId],
@@ -146,4 +165,5 @@ export const clusterHandlers: ReadonlyMap<number, CommandHandler> = new Map([
   [Cmd.STORAGE_REPLICA_CHG, replicaChange],
   [Cmd.STORAGE_CHANGE_STATUS, changeStatus],
   [Cmd.STORAGE_SYNC_DEST_QUERY, syncDestQuery],
+  [Cmd.STORAGE_CHANGELOG_REQ, changelogRequest],
 ]);

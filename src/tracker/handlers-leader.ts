@@ -1,7 +1,8 @@
 /**
  * Tracker → tracker commands of FastDFS' leader election (tracker_relationship.c): status (64),
  * next-leader notice and commit (66, 67), re-select (68, from storages), a follower's join and
- * pings (58, 65), and the leader's address for monitors (95). Logic in relationship.ts.
+ * pings (58, 65), the leader's address for monitors (95) and our data files for an empty tracker
+ * (61/63/62, sys-files.ts). Logic in relationship.ts.
  */
 import {
   Cmd,
@@ -14,6 +15,7 @@ import {
   Status,
 } from '../protocol/index.js';
 import { badLength, type CommandHandler } from './context.js';
+import { renderSysFiles } from './sys-files.js';
 
 /** 64: ENOENT until a group is known, as upstream (a fresh tracker has nothing to offer). */
 const getStatus: CommandHandler = async (ctx, _conn, body) => {
@@ -68,6 +70,42 @@ const pingLeader: CommandHandler = async (ctx, conn, body) => {
   return encodePingLeaderReply(rows);
 };
 
+/** 61: a tracker that starts empty fetches our data files; they are fixed now, served by 63. */
+const sysFilesStart: CommandHandler = async (ctx, conn, body) => {
+  if (body.length !== 0) throw badLength('get sys files start', body.length, '0');
+  if (ctx.cluster.groups.size === 0) throw new FdfsError(Status.ENOENT, 'no groups: no data files to give');
+  conn.sysFiles = renderSysFiles(ctx.cluster, ctx.config.useStorageId);
+  return undefined;
+};
+
+const sysFilesEnd: CommandHandler = async (_ctx, conn, body) => {
+  if (body.length !== 0) throw badLength('get sys files end', body.length, '0');
+  delete conn.sysFiles;
+  return undefined;
+};
+
+/** Upstream sends at most its package size less header, size field and a spare byte a piece. */
+const SYS_FILE_PIECE = 64 * 1024;
+
+/** 63: file index (1 byte) + offset int64 → file size int64 + the bytes from offset. */
+const sysFileOne: CommandHandler = async (ctx, conn, body) => {
+  if (body.length !== 9) throw badLength('get one sys file', body.length, '9');
+  const index = body[0] as number;
+  const offset = body.readBigInt64BE(1);
+  const files = conn.sysFiles ?? renderSysFiles(ctx.cluster, ctx.config.useStorageId);
+  const file = files[index];
+  if (!file) throw new FdfsError(Status.EINVAL, `get one sys file: invalid index ${index}`);
+  if (offset < 0n || offset > BigInt(file.length)) {
+    throw new FdfsError(Status.EINVAL, `get one sys file: offset ${offset} outside 0..${file.length}`);
+  }
+  const from = Number(offset);
+  const piece = file.subarray(from, from + SYS_FILE_PIECE);
+  const out = Buffer.allocUnsafe(8 + piece.length);
+  out.writeBigInt64BE(BigInt(file.length), 0);
+  piece.copy(out, 8);
+  return out;
+};
+
 /** 95: the leader as "ip:port" text; ENOENT while there is none. */
 const getLeader: CommandHandler = async (ctx, _conn, body) => {
   if (body.length !== 0) throw badLength('get leader', body.length, '0');
@@ -84,4 +122,7 @@ export const leaderHandlers: ReadonlyMap<number, CommandHandler> = new Map([
   [Cmd.TRACKER_JOIN_LEADER, joinLeader],
   [Cmd.TRACKER_PING_LEADER, pingLeader],
   [Cmd.SERVER_GET_LEADER, getLeader],
+  [Cmd.TRACKER_GET_SYS_FILES_START, sysFilesStart],
+  [Cmd.TRACKER_GET_SYS_FILES_END, sysFilesEnd],
+  [Cmd.TRACKER_GET_ONE_SYS_FILE, sysFileOne],
 ]);

@@ -46,12 +46,16 @@ export interface TrackerDeps {
   readonly saveDebounceMs?: number;
   /** How often to look for silent storages; default half of check_active_interval, at most 60 s. */
   readonly sweepIntervalMs?: number;
+  /** false: no election loop; a test drives `relationship.tick()` itself. Default true. */
+  readonly electLeader?: boolean;
 }
 
 export interface TrackerHandle {
   readonly address: { readonly host: string; readonly port: number };
   /** The live model, for tests and status pages. */
   readonly cluster: Cluster;
+  /** The cluster's trackers and the leader, for tests and status pages. */
+  readonly relationship: Relationship;
   /** Stops accepting, drops connections, writes the state file one last time. */
   close(): Promise<void>;
 }
@@ -177,7 +181,7 @@ export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Pr
   server.on('error', (err) => logger.error('tracker server error', { err }));
   const addr = server.address() as AddressInfo;
   listenPort = addr.port;
-  relationship.start();
+  if (deps.electLeader !== false) relationship.start();
   logger.info('tracker listening', { host: addr.address, port: addr.port, groups: cluster.groups.size });
 
   const sweepEvery = deps.sweepIntervalMs ?? Math.max(100, Math.min(config.checkActiveInterval / 2, 60_000));
@@ -204,5 +208,5 @@ export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Pr
     return closing;
   };
 
-  return { address: { host: addr.address, port: addr.port }, cluster, close };
+  return { address: { host: addr.address, port: addr.port }, cluster, relationship, close };
 }

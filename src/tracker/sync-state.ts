@@ -28,14 +28,17 @@ function copying(node: StorageNode): boolean {
 }
 
 /**
- * At join. `initFlag` 0: the storage says it holds its group's data (it is the authority on its
- * own disk), so any copy we remember is over. 1: it still needs the old data; it keeps a copy in
- * progress, becomes ONLINE when there is nobody to copy from, else INIT until it asks (87) or
- * tells (88) which source it copies from.
+ * At join. `initFlag` 0: the storage says it holds its group's data. A storage known here as INIT
+ * (no copy assigned) is then ONLINE, but a copy in progress stands, as upstream keeps it: a stock
+ * storage sends 0 as soon as it has a source, long before its copy is done (the source reports
+ * that, 76; ours reports itself ONLINE once a tracker lists it serving). `initFlag` 1 (it still
+ * needs the data) with no copy in progress: INIT until it asks for a source (87) or tells which it
+ * got (88), or ONLINE at once when this tracker knows no peer to copy from (upstream waits for
+ * the 87 to say so).
  */
 export function settleJoin(group: StorageGroup, node: StorageNode, initFlag: number): void {
   if (!initFlag) {
-    if (node.isCopyingOldData) node.status = StorageStatus.ONLINE;
+    if (node.status === StorageStatus.INIT) node.status = StorageStatus.ONLINE;
     return;
   }
   if (copying(node)) return;
