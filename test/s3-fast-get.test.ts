@@ -95,6 +95,17 @@ describe('a hot small object', () => {
     });
     expect(hot.headers.get('x-fdfs-file-id')).toMatch(/^group1\/M00\//);
     expect(hot.headers.get('x-amz-request-id')).not.toBe(first.headers.get('x-amz-request-id'));
+    // x-amz-id-2: base64 of the endpoint's host id (24 hex digits) and the request id.
+    const ids = [first, hot, full].map((r) => ({
+      id: r.headers.get('x-amz-request-id') ?? '',
+      id2: Buffer.from(r.headers.get('x-amz-id-2') ?? '', 'base64').toString(),
+    }));
+    for (const { id, id2 } of ids) {
+      expect(id).toMatch(/^[0-9A-F]{16}$/);
+      expect(id2).toMatch(/^[0-9a-f]{24}[0-9A-F]{16}$/);
+      expect(id2.slice(24)).toBe(id);
+      expect(id2.slice(0, 24)).toBe(ids[0]?.id2.slice(0, 24));
+    }
 
     const headUrl = await getSignedUrl(
       client,

@@ -1,6 +1,7 @@
 /** Pure parts of the S3 front end: addressing, bucket names, byte ranges, multipart ETags, list tokens. */
 import { describe, expect, it } from 'vitest';
 import type { FdfsError } from '../src/common/index.js';
+import { newRequestId } from '../src/s3/errors.js';
 import { parseRange } from '../src/s3/headers.js';
 import { tokenOf } from '../src/s3/list-ops.js';
 import { multipartEtag } from '../src/s3/multipart-complete.js';
@@ -173,5 +174,16 @@ describe('small-file cache', () => {
     expect([cache.get('a'), cache.get('d'), cache.get('e')]).toEqual([undefined, bytes('d'), bytes('e')]);
     cache.set('big', Buffer.alloc(11)); // past maxFileSize: not kept
     expect(cache.get('big')).toBeUndefined();
+  });
+});
+
+describe('request ids', () => {
+  it('are 16 upper-case hex digits, each one more than the last (mod 2^64)', () => {
+    const ids = Array.from({ length: 1000 }, () => newRequestId());
+    for (const id of ids) expect(id).toMatch(/^[0-9A-F]{16}$/);
+    for (let i = 1; i < ids.length; i++) {
+      const step = (BigInt(`0x${ids[i]}`) - BigInt(`0x${ids[i - 1]}`)) & ((1n << 64n) - 1n);
+      expect(step).toBe(1n);
+    }
   });
 });

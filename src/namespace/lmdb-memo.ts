@@ -8,7 +8,7 @@ import type { Database } from 'lmdb';
 
 interface Entry<V> {
   readonly k: Buffer;
-  readonly raw: Uint8Array;
+  readonly raw: Buffer;
   readonly value: V;
 }
 
@@ -31,7 +31,7 @@ export class RecordMemo<V, R> {
       if (hit) this.entries.delete(id);
       return undefined;
     }
-    if (hit && Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).equals(hit.raw)) return hit.value;
+    if (hit?.raw.equals(raw)) return hit.value;
     // The same read snapshot as getBinary's (lmdb-js renews it once per event turn).
     const stored = this.db.get(k);
     if (stored === undefined) return undefined;

@@ -21,8 +21,11 @@ import { type AuthResult, verifyRequest } from './sigv4.js';
 import { parseTarget, type Target } from './target.js';
 
 const SOCKET_IDLE_MS = 120_000;
-/** Names this endpoint in x-amz-id-2 (AWS's "host id"), made once per process. */
-const HOST_ID = randomBytes(12).toString('hex');
+/**
+ * Names this endpoint in x-amz-id-2 (AWS's "host id"), made once per process: base64 of the host
+ * id's 24 characters and the request id. 24 is a multiple of 3, so the host id's part is encoded once.
+ */
+const HOST_ID_B64 = Buffer.from(randomBytes(12).toString('hex')).toString('base64');
 
 export interface S3Listen {
   readonly host: string;
@@ -75,7 +78,7 @@ async function send(
 ): Promise<void> {
   const headers: Record<string, string | number> = {
     'x-amz-request-id': requestId,
-    'x-amz-id-2': Buffer.from(`${HOST_ID}${requestId}`).toString('base64'),
+    'x-amz-id-2': HOST_ID_B64 + Buffer.from(requestId, 'latin1').toString('base64'),
     server: 'fdfs-s3',
   };
   const given = reply.headers;
