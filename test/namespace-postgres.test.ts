@@ -126,7 +126,7 @@ describe.skipIf(skip !== undefined)('postgres namespace', () => {
     expect(await again.getObject('b', 'bad')).toBeUndefined();
     expect((await again.listObjects('b', { maxKeys: 1000 })).objects).toHaveLength(140);
     await again.close();
-  });
+  }, 30_000);
 
   it('migrates once when many gateways start at once, and refuses a newer schema', async () => {
     const schema = freshSchema();
@@ -141,8 +141,9 @@ describe.skipIf(skip !== undefined)('postgres namespace', () => {
     // A database left at version 1 (before borrowed files and the write functions): the next start
     // migrates it, data kept.
     await sql(
-      `DROP FUNCTION ${schema}.put_objects, ${schema}.put_object, ${schema}.delete_object, ${schema}.apply_refs,
-         ${schema}.part_ids;
+      `DROP TRIGGER buckets_changed ON ${schema}.buckets;
+       DROP FUNCTION ${schema}.bucket_changed, ${schema}.put_objects, ${schema}.put_object, ${schema}.delete_object,
+         ${schema}.apply_refs, ${schema}.part_ids;
        ALTER TABLE ${schema}.refs DROP COLUMN borrowed; UPDATE ${schema}.version SET version = 1`,
     );
     const again = await openPgNamespace(urlOf(schema));

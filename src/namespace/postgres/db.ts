@@ -79,19 +79,22 @@ export interface PoolOptions {
   readonly logger: Logger;
 }
 
-export function openPool(o: PoolOptions): pg.Pool {
-  const pool = new pg.Pool({
+/** Settings of every connection of the store (the pool's, the bucket notices'). */
+export function clientConfig(o: PoolOptions): pg.ClientConfig {
+  return {
     connectionString: o.url,
-    max: o.max,
     connectionTimeoutMillis: o.connectTimeoutMs,
-    idleTimeoutMillis: 30_000,
     // Every statement names its tables bare: they live in the store's own schema.
     options: `-c search_path=${quoteIdent(o.schema)}`,
     application_name: 'fdfs-s3',
     // A database host that vanished (no reset) is noticed on idle connections too.
     keepAlive: true,
     types,
-  });
+  };
+}
+
+export function openPool(o: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({ ...clientConfig(o), max: o.max, idleTimeoutMillis: 30_000 });
   // An idle connection the server dropped (a restart) must not crash the process: the pool
   // forgets it and the next request opens a new one.
   pool.on('error', (err) => o.logger.warn('namespace database connection lost', { err: describe(err) }));

@@ -152,3 +152,20 @@ export const BATCH_FUNCTIONS = `
     RETURN r;
   END $f$;
 `;
+
+/**
+ * Migration 6: every change to a bucket row is announced (bucket-cache.ts), whichever client makes
+ * it; the notice goes out when its transaction commits, and not at all if it rolls back.
+ */
+export const BUCKET_NOTICES = `
+  CREATE FUNCTION bucket_changed() RETURNS trigger LANGUAGE plpgsql AS $f$
+  DECLARE
+    name text;
+  BEGIN
+    IF TG_OP = 'DELETE' THEN name := OLD.name; ELSE name := NEW.name; END IF;
+    PERFORM pg_notify('fdfs_s3_buckets', TG_TABLE_SCHEMA || '/' || name);
+    RETURN NULL;
+  END $f$;
+  CREATE TRIGGER buckets_changed AFTER INSERT OR UPDATE OR DELETE ON buckets
+    FOR EACH ROW EXECUTE FUNCTION bucket_changed();
+`;

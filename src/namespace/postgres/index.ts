@@ -1,11 +1,14 @@
 /**
  * openPgNamespace: the Namespace contract on PostgreSQL, shared by every gateway that names the
  * same database (s3.namespace = postgres://user@host:port/db). The schema is created and migrated
- * at open; `?schema=name` in the URL picks the PostgreSQL schema (default fdfs_s3).
+ * at open; `?schema=name` in the URL picks the PostgreSQL schema (default fdfs_s3). Bucket records
+ * are cached per gateway and dropped on the database's notice of a change (bucket-cache.ts); writes
+ * and intents that arrive together share a statement (batch.ts).
  */
 import { FdfsError, type Logger, Status, silentLogger } from '../../common/index.js';
 import type { Namespace } from '../types.js';
-import { openPool, type PgStore } from './db.js';
+import { BucketCache } from './bucket-cache.js';
+import { clientConfig, openPool, type PgStore } from './db.js';
 import { listObjects } from './list.js';
 import {
   abortUpload,
@@ -69,13 +72,15 @@ export async function openPgNamespace(url: string, opts: PgNamespaceOptions = {}
     );
   }
   parsed.searchParams.delete('schema');
-  const pool = openPool({
+  const logger = opts.logger ?? silentLogger;
+  const poolOptions = {
     url: parsed.toString(),
     schema,
     max: opts.maxConnections ?? 32,
     connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
-    logger: opts.logger ?? silentLogger,
-  });
+    logger,
+  };
+  const pool = openPool(poolOptions);
   const s: PgStore = {
     pool,
     now: opts.now ?? Date.now,
@@ -88,15 +93,24 @@ export async function openPgNamespace(url: string, opts: PgNamespaceOptions = {}
     throw err;
   }
   let closed: Promise<void> | undefined;
+  const buckets = new BucketCache({
+    client: clientConfig(poolOptions),
+    schema,
+    logger,
+    now: () => performance.now(),
+  });
+  await buckets.start();
+  /** A bucket verb, then its name dropped from this gateway's cache (whatever the outcome). */
+  const changing = <T>(name: string, verb: Promise<T>) => verb.finally(() => buckets.forget(name));
   const recordIntent = intentWriter(s);
   const putObject = objectWriter(s);
   const isReferenced = referenceChecker(s);
   return {
-    createBucket: (b) => createBucket(s, b),
-    getBucket: (name) => getBucket(s, name),
+    createBucket: (b) => changing(b.name, createBucket(s, b)),
+    getBucket: (name) => buckets.get(name, () => getBucket(s, name)),
     listBuckets: (owner) => listBuckets(s, owner),
-    setBucketPublic: (name, pub) => setBucketPublic(s, name, pub),
-    deleteBucket: (name) => deleteBucket(s, name),
+    setBucketPublic: (name, pub) => changing(name, setBucketPublic(s, name, pub)),
+    deleteBucket: (name) => changing(name, deleteBucket(s, name)),
     getObject: (bucket, key) => getObject(s, bucket, key),
     putObject,
     deleteObject: (bucket, key) => deleteObject(s, bucket, key),
@@ -116,7 +130,7 @@ export async function openPgNamespace(url: string, opts: PgNamespaceOptions = {}
     listIntents: (max) => listIntents(s, max),
     clearIntents: (ids) => clearIntents(s, ids),
     close: () => {
-      closed ??= pool.end();
+      closed ??= buckets.close().then(() => pool.end());
       return closed;
     },
   };

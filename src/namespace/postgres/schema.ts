@@ -6,7 +6,7 @@
  */
 import { FdfsError, Status } from '../../common/index.js';
 import { type PgStore, quoteIdent, tx } from './db.js';
-import { BATCH_FUNCTIONS, CACHED_REF_FUNCTIONS, WRITE_FUNCTIONS } from './functions.js';
+import { BATCH_FUNCTIONS, BUCKET_NOTICES, CACHED_REF_FUNCTIONS, WRITE_FUNCTIONS } from './functions.js';
 
 const MIGRATIONS: readonly string[] = [
   // 1: everything the Namespace contract holds.
@@ -112,6 +112,8 @@ const MIGRATIONS: readonly string[] = [
   CACHED_REF_FUNCTIONS,
   // 5: plain PutObjects that arrive together, in one statement.
   BATCH_FUNCTIONS,
+  // 6: bucket changes announced, for the gateways' bucket caches.
+  BUCKET_NOTICES,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
