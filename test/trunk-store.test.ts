@@ -234,6 +234,41 @@ describe('a trunk delete cut short by a crash', () => {
   }, 60_000);
 });
 
+describe('a free list that lost the record taking a slot (crash after the answer)', () => {
+  it("is set right at load from the binlog: the named file's slot comes off the list", async () => {
+    const store = await unpackTrunkStore();
+    const f = files.find((x) => x.note === 'small-777') as ManifestFile;
+    const t = decodeRemoteFilename(remoteOf(f.fileId)).trunk;
+    if (!t) throw new Error('not a trunk name');
+    const slot: TrunkSlot = {
+      storePathIndex: 0,
+      subdirHigh: 0,
+      subdirLow: 0,
+      id: t.trunkFileId,
+      offset: t.offset,
+      size: t.allocSize,
+    };
+    // As if the D record never reached the disk: the trunk binlog lists the live file's slot free.
+    await appendFile(
+      join(store, 'data', 'trunk', 'binlog'),
+      `${Math.floor(Date.now() / 1000)} A 0 0 0 ${t.trunkFileId} ${t.offset} ${t.allocSize}\n`,
+    );
+    const x = await serveTrunkStore(store);
+    try {
+      expect(x.storage.trunks.serverRole?.space.find(slot)).toBeUndefined();
+      expect(x.storage.trunks.serverRole?.space.covering(slot)).toBeUndefined();
+      // Uploads that would fit the slot do not land on it.
+      for (let i = 0; i < 4; i++) {
+        const id = await x.client.upload(Buffer.alloc(f.size, i), { ext: 'bin' });
+        expect(decodeRemoteFilename(remoteOf(id)).trunk?.offset).not.toBe(t.offset);
+      }
+      expect(sha(await x.client.downloadBuffer(f.fileId))).toBe(f.sha256);
+    } finally {
+      await x.close();
+    }
+  }, 60_000);
+});
+
 describe('the trunk store behind `fdfs storage --http-port` (processes, HTTP)', () => {
   const procs: Proc[] = [];
   afterAll(async () => {

@@ -51,7 +51,15 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
     config.fileDistributeRotateCount,
   );
   await dist.load();
-  const trunks = new Trunks({ config, paths, dist, logger, flag: () => sync.self.flag });
+  const trunks = new Trunks({
+    config,
+    paths,
+    dist,
+    logger,
+    flag: () => sync.self.flag,
+    binlogDir: binlog.dir,
+    binlogIndex: () => binlog.currentIndex,
+  });
   await finishLoggedDeletes(binlog, paths, logger, trunks);
   // Small non-durable uploads go to a disk thread; durable ones wait on fsyncs the pool overlaps.
   const disk = config.durableWrites ? undefined : DiskThread.start();

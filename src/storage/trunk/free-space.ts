@@ -133,6 +133,18 @@ export class FreeSpace {
     return b && b.slot.offset === slot.offset && b.slot.size === slot.size ? b : undefined;
   }
 
+  /** The free block that holds all of `slot`, if one does. */
+  covering(slot: TrunkSlot): TrunkSlot | undefined {
+    const list = this.files.get(fileKey(slot)) ?? [];
+    for (const b of list) {
+      if (b.status !== 'free') continue;
+      if (b.slot.offset <= slot.offset && b.slot.offset + b.slot.size >= slot.offset + slot.size)
+        return b.slot;
+      if (b.slot.offset > slot.offset) break;
+    }
+    return undefined;
+  }
+
   /** Unlists the block equal to `slot` (with `status`, if given); false when there is none. */
   remove(slot: TrunkSlot, status?: BlockStatus): boolean {
     const b = this.find(slot);

@@ -11,7 +11,7 @@ import { FdfsError, type Logger, Status, syncDir } from '../../common/index.js';
 import type { TrunkConfig } from '../../config/types.js';
 import { type TrunkBinlog, TrunkOp, type TrunkRecord } from './binlog.js';
 import type { FreeSpace } from './free-space.js';
-import { describeSlot, type TrunkSlot, trunkFilePath } from './slot.js';
+import { describeSlot, type TrunkLocation, type TrunkSlot, trunkFilePath } from './slot.js';
 import { loadFreeSpace, saveFreeSpace } from './state.js';
 
 export interface TrunkServerDeps {
@@ -30,6 +30,10 @@ export interface TrunkServerDeps {
   readonly occupied?: (slot: TrunkSlot) => Promise<boolean>;
   /** Zeroes a slot's header: a slot handed out before a crash and never confirmed is free again. */
   readonly clearHeader?: (slot: TrunkSlot) => Promise<void>;
+  /** Trunk-packed files the binlog's last records name (reconcile.ts). */
+  readonly recentFiles?: () => Promise<Map<string, TrunkLocation>>;
+  /** Whether the slot holds the named file (its header is in place). */
+  readonly holds?: (loc: TrunkLocation) => Promise<boolean>;
   readonly now?: () => number;
 }
 
@@ -54,9 +58,10 @@ export class TrunkServer {
       reloadFromBinlog: deps.params.trunkInitReloadFromBinlog,
       ...(deps.params.trunkInitCheckOccupying && deps.occupied ? { occupied: deps.occupied } : {}),
     });
-    // Without this, the header an unanswered upload left would make the slot look taken forever.
-    for (const slot of loaded.unconfirmed) await deps.clearHeader?.(slot);
     const server = new TrunkServer(deps, loaded.space);
+    const carved = await server.reconcile();
+    // Without this, the header an unanswered upload left would make the slot look taken forever.
+    for (const slot of loaded.unconfirmed) if (loaded.space.find(slot)) await deps.clearHeader?.(slot);
     deps.logger.info('trunk server: free list loaded', {
       blocks: loaded.space.count,
       freeBytes: loaded.space.totalBytes,
@@ -64,9 +69,53 @@ export class TrunkServer {
       replayed: loaded.replayed,
       skipped: loaded.skipped,
       unconfirmed: loaded.unconfirmed.length,
+      reconciled: carved,
     });
-    if (loaded.replayed > 0 || loaded.skipped > 0) await server.save();
+    if (loaded.replayed > 0 || loaded.skipped > 0 || carved > 0) await server.save();
     return server;
+  }
+
+  /**
+   * Takes off the list the slots of files the binlog's last records name and whose headers are in
+   * place: uploads answered before their D record reached the trunk binlog (see upload.ts).
+   * Returns how many.
+   */
+  private async reconcile(): Promise<number> {
+    const { recentFiles, holds } = this.deps;
+    if (!recentFiles || !holds) return 0;
+    let carved = 0;
+    for (const loc of (await recentFiles()).values()) {
+      const slot = loc.slot;
+      if (slot.storePathIndex >= this.deps.storeRoots.length) continue;
+      const block = this.space.covering(slot);
+      if (!block || !(await holds(loc))) continue;
+      this.carve(block, slot);
+      carved++;
+    }
+    return carved;
+  }
+
+  /** Takes `slot` out of free `block` (which holds it), keeping the pieces around it. */
+  private carve(block: TrunkSlot, slot: TrunkSlot): void {
+    const ts = this.now();
+    const records: TrunkRecord[] = [];
+    this.space.remove(block);
+    records.push({ ts, op: TrunkOp.DEL, slot: block });
+    const before = { ...block, size: slot.offset - block.offset };
+    const after = {
+      ...block,
+      offset: slot.offset + slot.size,
+      size: block.offset + block.size - slot.offset - slot.size,
+    };
+    for (const piece of [before, after]) {
+      if (piece.size >= this.deps.params.slotMinSize && this.space.add(piece)) {
+        records.push({ ts, op: TrunkOp.ADD, slot: piece });
+      }
+    }
+    this.deps.logger.warn('trunk slot of a file the binlog names was listed free; taken off', {
+      slot: describeSlot(slot),
+    });
+    void this.log(records).catch(() => {});
   }
 
   get freeBytes(): number {
@@ -130,7 +179,7 @@ export class TrunkServer {
    * The upload that held `slot` finished: status 0 (written) or EEXIST (someone's file was
    * already there) takes it off the list for good; anything else gives it back.
    */
-  async confirm(slot: TrunkSlot, status: number): Promise<void> {
+  async confirm(slot: TrunkSlot, status: number, waitForDisk = true): Promise<void> {
     if (status === 0 || status === Status.EEXIST) {
       if (!this.space.remove(slot, 'hold')) {
         throw new FdfsError(Status.ENOENT, `trunk confirm: no held slot ${describeSlot(slot)}`);
@@ -139,8 +188,13 @@ export class TrunkServer {
         this.deps.logger.warn('trunk slot already occupied; dropped from the free list', {
           slot: describeSlot(slot),
         });
+      const logged = this.log([{ ts: this.now(), op: TrunkOp.DEL, slot }]);
+      if (!waitForDisk) {
+        logged.catch(() => {});
+        return;
+      }
       await this.lastAppend;
-      await this.log([{ ts: this.now(), op: TrunkOp.DEL, slot }]);
+      await logged;
       return;
     }
     const b = this.space.find(slot);

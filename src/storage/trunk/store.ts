@@ -23,6 +23,7 @@ import { closeFd, datasyncFd, openFd, preadFd, pwritevFd } from '../fd-io.js';
 import type { StorePaths } from '../store-paths.js';
 import { TrunkBinlog, trunkBinlogPath } from './binlog.js';
 import { TrunkFiles } from './files.js';
+import { recentTrunkFiles } from './reconcile.js';
 import { TrunkServer } from './server.js';
 import {
   describeSlot,
@@ -50,6 +51,9 @@ export interface TrunksDeps {
   readonly logger: Logger;
   /** `.data_init_flag`, once replication has loaded it. */
   readonly flag: () => FlagKeys;
+  /** The binlog's folder and the index it writes to (the trunk server reads its last records). */
+  readonly binlogDir?: string;
+  readonly binlogIndex?: () => number;
 }
 
 const ZEROS = Buffer.alloc(256 * 1024);
@@ -245,6 +249,13 @@ export class Trunks {
         return dist.next(b.toString('base64url'));
       },
       occupied: (slot) => this.occupied(slot),
+      ...(this.deps.binlogDir !== undefined
+        ? {
+            recentFiles: () =>
+              recentTrunkFiles(this.deps.binlogDir as string, this.deps.binlogIndex?.() ?? 0),
+            holds: (loc: TrunkLocation) => this.holds(loc),
+          }
+        : {}),
       clearHeader: (slot) =>
         this.zero({ ...slot, size: TRUNK_HEADER_SIZE }).catch((err: unknown) => {
           // The trunk file is not here (the upload went into a peer's copy): nothing to clear.
@@ -299,9 +310,13 @@ export class Trunks {
     return decodeTrunkSlot(reply);
   }
 
-  /** Tells the trunk server how the upload into a held slot ended (28): 0 keeps it, an errno gives it back. */
-  async confirm(slot: TrunkSlot, status: number): Promise<void> {
-    if (this.server) return this.server.confirm(slot, status);
+  /**
+   * Tells the trunk server how the upload into a held slot ended (28): 0 keeps it, an errno gives
+   * it back. `lazy` (this storage being the trunk server): its record need not be on disk yet,
+   * the binlog record of the file covers a crash (reconcile.ts). Over the wire it always is.
+   */
+  async confirm(slot: TrunkSlot, status: number, lazy = false): Promise<void> {
+    if (this.server) return this.server.confirm(slot, status, !lazy);
     const to = this.remote;
     if (!to) throw new FdfsError(Status.EAGAIN, `no trunk server known to confirm ${describeSlot(slot)}`);
     await this.pool.use(to, (c) =>
@@ -321,6 +336,19 @@ export class Trunks {
 
   private pathOf(slot: TrunkSlot): string {
     return trunkFilePath(this.deps.paths.root(slot.storePathIndex), slot);
+  }
+
+  /** Whether the slot holds the file its name says (the header is in place). */
+  private async holds(loc: TrunkLocation): Promise<boolean> {
+    const fd = await openFd(this.pathOf(loc.slot), 'r').catch(() => undefined);
+    if (fd === undefined) return false;
+    try {
+      const head = Buffer.alloc(TRUNK_HEADER_SIZE);
+      const n = await preadFd(fd, head, 0, TRUNK_HEADER_SIZE, loc.slot.offset);
+      return n === TRUNK_HEADER_SIZE && headerMatches(head, loc.header);
+    } finally {
+      await closeFd(fd);
+    }
   }
 
   /** Whether the slot's first bytes are a header (a file lives there). */

@@ -2,9 +2,10 @@
  * An upload into a trunk slot (FastDFS' use_trunk_file): the trunk server holds a slot, the bytes
  * go 24 past its start in the trunk file, then the header (so a torn write leaves no header, no
  * file); the name carries the slot. Before the client hears of it the trunk file (one fdatasync
- * shared by every upload into it meanwhile) and the trunk server's confirmation (its binlog
- * record, group-committed too) reach the disk, then the binlog record: a crash loses no answered
- * upload, and no name anyone knows points into space listed as free.
+ * shared by every upload into it meanwhile) and the binlog record (group-committed too) reach the
+ * disk, and the trunk server has the confirmation — on its disk first when it is another storage;
+ * when it is this one, its restart checks the list against the binlog instead (reconcile.ts). A
+ * crash loses no answered upload, and leaves no named file in space listed as free.
  */
 import { Crc32, FdfsError, type Logger, Status } from '../../common/index.js';
 import { encodeRemoteFilename, type SourceId, validateExt } from '../../fileid/index.js';
@@ -134,10 +135,20 @@ export async function uploadToTrunk(
       remote,
       async () => {
         confirmed = true;
-        // The binlog record only once the bytes and the confirmation are on disk: a name the
-        // binlog (or a client) knows never points into space a crash left listed as free.
-        await Promise.all([trunks.files.sync(path), trunks.confirm(slot, 0)]);
-        await binlog.append(BinlogOp.CREATE, remote);
+        if (trunks.isServer) {
+          // This storage's own list: the binlog record, synced with the bytes, is the witness a
+          // restart checks the list against (reconcile.ts); the D record follows unhurried.
+          await Promise.all([
+            trunks.files.sync(path),
+            trunks.confirm(slot, 0, true),
+            binlog.append(BinlogOp.CREATE, remote),
+          ]);
+        } else {
+          // The trunk server's list: the record only once it has the confirmation on its disk, so a
+          // name the binlog (or a client) knows never points into space listed there as free.
+          await Promise.all([trunks.files.sync(path), trunks.confirm(slot, 0)]);
+          await binlog.append(BinlogOp.CREATE, remote);
+        }
       },
       { fresh: true },
     );
