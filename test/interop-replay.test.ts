@@ -5,15 +5,31 @@
  * ours from the address its sender had, in the recorded order; our answer must be the stock
  * daemon's, or differ only as the README's compatibility notes explain (EXPLAINED below).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/common/index.js';
-import { Cmd } from '../src/protocol/index.js';
+import { defaultStorageConfig } from '../src/config/index.js';
+import {
+  Cmd,
+  cmdName,
+  decodeSyncDelete,
+  decodeSyncFileHead,
+  decodeSyncPair,
+  decodeSyncRangeHead,
+  StorageStatus,
+  SYNC_FILE_FIXED,
+  SYNC_RANGE_FIXED,
+  statusName,
+} from '../src/protocol/index.js';
+import { startStorage } from '../src/storage/index.js';
 import { startTracker, type TrackerHandle } from '../src/tracker/index.js';
 import { testTrackerConfig } from './helpers/fixtures.js';
+import { joinGroupPeer } from './helpers/group-peer.js';
+import { eventually } from './helpers/node-process.js';
 import {
   type ChangeView,
   compareTracker,
@@ -237,4 +253,155 @@ describe.each(['plain', 'ids'])('recorded FastDFS 6.16.1 (%s): our tracker', (sc
       `${faceOf(rec, leader)}:22122`,
     ]);
   });
+});
+
+/**
+ * The files a storage must hold after the recorded sync stream to `role`, by logic file name:
+ * what FastDFS' own receiver ended with (each command applied once, in order).
+ */
+function expectedFiles(rec: Recording, role: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  // What the stock receiver applied (answered OK), across its connections in answer order.
+  const applied: { t: number; p: (typeof rec.connections)[number]['packets'][number] }[] = [];
+  for (const c of rec.connections) {
+    if (c.server !== role || !c.client.startsWith('s')) continue;
+    c.packets.forEach((p, i) => {
+      const a = c.packets[i + 1];
+      if (p.dir === 'req' && a?.dir === 'resp' && a.status === 0) applied.push({ t: a.t, p });
+    });
+  }
+  applied.sort((x, y) => x.t - y.t);
+  for (const { p } of applied) {
+    const b = Buffer.from(p.body, 'hex');
+    if (p.cmd === Cmd.SYNC_CREATE_FILE || p.cmd === Cmd.SYNC_UPDATE_FILE) {
+      const h = decodeSyncFileHead(b.subarray(0, SYNC_FILE_FIXED));
+      const name = b.toString('utf8', SYNC_FILE_FIXED, SYNC_FILE_FIXED + h.nameLen);
+      files.set(name, b.subarray(SYNC_FILE_FIXED + h.nameLen));
+    } else if (p.cmd === Cmd.SYNC_DELETE_FILE) {
+      files.delete(decodeSyncDelete(b).name);
+    } else if (p.cmd === Cmd.SYNC_APPEND_FILE || p.cmd === Cmd.SYNC_MODIFY_FILE) {
+      const h = decodeSyncRangeHead(b.subarray(0, SYNC_RANGE_FIXED));
+      const name = b.toString('utf8', SYNC_RANGE_FIXED, SYNC_RANGE_FIXED + h.nameLen);
+      const data = b.subarray(SYNC_RANGE_FIXED + h.nameLen);
+      const old = files.get(name) ?? Buffer.alloc(0);
+      const out = Buffer.alloc(Math.max(old.length, h.a + h.b));
+      old.copy(out);
+      data.copy(out, h.a);
+      files.set(name, out);
+    } else if (p.cmd === Cmd.SYNC_TRUNCATE_FILE) {
+      const h = decodeSyncRangeHead(b.subarray(0, SYNC_RANGE_FIXED));
+      const name = b.toString('utf8', SYNC_RANGE_FIXED, SYNC_RANGE_FIXED + h.nameLen);
+      files.set(name, (files.get(name) ?? Buffer.alloc(0)).subarray(0, h.b));
+    } else if (p.cmd === Cmd.SYNC_RENAME_FILE || p.cmd === Cmd.SYNC_CREATE_LINK) {
+      const pair = decodeSyncPair(b);
+      const src = files.get(pair.src);
+      if (src) files.set(pair.dest, src);
+      if (p.cmd === Cmd.SYNC_RENAME_FILE) files.delete(pair.src);
+    }
+  }
+  return files;
+}
+
+/** Every file under a store path's data/ (binlogs and state files aside), by logic name. */
+async function storedUnder(store: string): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  const data = join(store, 'data');
+  for (const rel of (await readdir(data, { recursive: true })) as string[]) {
+    if (!/^[0-9A-F]{2}\/[0-9A-F]{2}\/[^/]+$/.test(rel)) continue;
+    const full = join(data, rel);
+    if ((await stat(full)).isFile()) out.set(`M00/${rel}`, await readFile(full));
+  }
+  return out;
+}
+
+/**
+ * Sync statuses a stock receiver answers where ours answers 0: it refuses what it already did
+ * (EEXIST for an append or truncate replayed over a newer file, ENOENT for a delete or rename of
+ * a file that is gone), which its sender takes as done. README: "Apply, never forward".
+ */
+const SYNC_EXPLAINED = new Set([
+  'SYNC_APPEND_FILE EEXIST→OK',
+  'SYNC_TRUNCATE_FILE EEXIST→OK',
+  'SYNC_DELETE_FILE ENOENT→OK',
+  'SYNC_RENAME_FILE ENOENT→OK',
+]);
+
+describe.each(['plain', 'ids'])('recorded FastDFS 6.16.1 (%s): our storage', (scene) => {
+  const rec = loadRecording(scene);
+
+  it.each([
+    ['s2', 's1'],
+    ['s1', 's2'],
+  ])(
+    'as %s takes what the stock %s pushed, answers as the stock one did, ends with its files',
+    async (role, peer) => {
+      const base = await mkdtemp(join(tmpdir(), 'fdfs-interop-st-'));
+      cleanups.push(() => rm(base, { recursive: true, force: true }));
+      const ids = join(base, 'storage_ids.conf');
+      await writeFile(ids, '100001 group1 127.0.0.181\n100002 group1 127.0.0.182\n');
+      const t = await startTracker(
+        testTrackerConfig(join(base, 't'), {
+          bindAddr: '127.0.0.1',
+          port: 0,
+          useStorageId: scene === 'ids',
+          storageIdsFilename: ids,
+        }),
+        { logger: silentLogger },
+      );
+      cleanups.push(() => t.close());
+      const idOf = (name: string) => (scene === 'ids' ? (name === 's1' ? '100001' : '100002') : undefined);
+      const host = faceOf(rec, role) ?? '';
+      const { config } = defaultStorageConfig(
+        new Map([
+          ['base_path', [join(base, 's')]],
+          ['bind_addr', [host]],
+          ['port', ['0']],
+          ['tracker_server', [`127.0.0.1:${t.address.port}`]],
+          ['subdir_count_per_path', ['4']],
+          ['durable_writes', ['false']],
+          ['heart_beat_interval', ['1']],
+          ...(scene === 'ids' ? [['server_id', [idOf(role) ?? '']] as [string, string[]]] : []),
+        ]),
+      );
+      const node = await startStorage(config, { logger: silentLogger });
+      cleanups.push(() => node.close());
+      const peerId = idOf(peer);
+      const member = await joinGroupPeer([t.address], 'group1', faceOf(rec, peer) ?? '', {
+        subdirCountPerPath: 4,
+        ...(peerId ? { storageId: peerId } : {}),
+      });
+      cleanups.push(() => member.close());
+      // A stock peer pushes once the tracker lists ours ACTIVE; by then ours knows its own id.
+      await eventually(async () => {
+        const me = [...(t.cluster.group('group1')?.storages.values() ?? [])].find((s) => s.ip === host);
+        expect(me?.status).toBe(StorageStatus.ACTIVE);
+      }, 10_000);
+      await sleep(1500);
+      const exchanges = await replay(rec, {
+        server: role,
+        target: node.address,
+        include: (c) => c.client === peer,
+        from: () => faceOf(rec, peer) ?? '',
+      });
+      expect(exchanges.some((e) => e.cmd === Cmd.SYNC_CREATE_FILE)).toBe(true);
+      const unexplained = exchanges
+        .filter((e) => e.expected)
+        .map((e) => {
+          const stock = statusName(e.expected?.status ?? -1);
+          const ours = e.actual ? statusName(e.actual.status) : 'closed';
+          const body = e.actual && e.expected && !e.actual.body.equals(e.expected.body) ? ' (body)' : '';
+          return stock === ours && !body ? '' : `${cmdName(e.cmd)} ${stock}→${ours}${body}`;
+        })
+        .filter((d) => d !== '' && !SYNC_EXPLAINED.has(d));
+      expect(unexplained).toEqual([]);
+      const want = expectedFiles(rec, role);
+      const got = await storedUnder(join(base, 's'));
+      expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+      for (const [name, bytes] of want)
+        expect(
+          got.get(name)?.equals(bytes),
+          `${name} ${got.get(name)?.length} ${bytes.length} ${got.get(name)?.findIndex((x, i) => x !== bytes[i])}`,
+        ).toBe(true);
+    },
+  );
 });

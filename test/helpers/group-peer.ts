@@ -1,7 +1,8 @@
 /**
  * A storage the trackers know without running one: a connection from `host` (a 127.0.0.x
  * address) that joins `group`, so tests can push sync commands as a legitimate member from that
- * address. It stays INIT (no beats), so real storages never push to it.
+ * address (with storage ids, as `layout.storageId`). It stays INIT (no beats), so real storages
+ * never push to it.
  */
 import { Connection } from '../../src/client/index.js';
 import { Cmd, encodeJoin, PROTOCOL_VERSION } from '../../src/protocol/index.js';
@@ -16,7 +17,7 @@ export async function joinGroupPeer(
   trackers: readonly { host: string; port: number }[],
   group: string,
   host: string,
-  layout: { storePathCount?: number; subdirCountPerPath?: number } = {},
+  layout: { storePathCount?: number; subdirCountPerPath?: number; storageId?: string } = {},
 ): Promise<GroupPeer> {
   const conns: Connection[] = [];
   const now = Math.floor(Date.now() / 1000);
@@ -42,14 +43,14 @@ export async function joinGroupPeer(
         version: PROTOCOL_VERSION,
         initFlag: 1,
         status: 0,
-        storageId: '',
+        storageId: layout.storageId ?? '',
         currentTrackerIp: t.host,
         trackers: [`${t.host}:${t.port}`],
       }),
     );
   }
   return {
-    id: host,
+    id: layout.storageId ?? host,
     async close() {
       for (const c of conns) c.close();
     },
