@@ -11,6 +11,45 @@ export function hmac(key: Uint8Array | string, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
 }
 
+/** A signing key's HMAC pads (RFC 2104: the 64-byte block, XOR 0x36 and XOR 0x5c). */
+interface Pads {
+  readonly inner: Buffer;
+  readonly outer: Buffer;
+}
+const padsOf = new WeakMap<Buffer, Pads>();
+
+function pads(key: Buffer): Pads {
+  let p = padsOf.get(key);
+  if (p === undefined) {
+    const inner = Buffer.alloc(64, 0x36);
+    const outer = Buffer.alloc(64 + 32, 0);
+    outer.fill(0x5c, 0, 64);
+    for (let i = 0; i < key.length; i++) {
+      inner[i] = (key[i] as number) ^ 0x36;
+      outer[i] = (key[i] as number) ^ 0x5c;
+    }
+    p = { inner, outer };
+    padsOf.set(key, p);
+  }
+  return p;
+}
+
+/**
+ * HMAC-SHA256 of an ASCII `data` under a 32-byte derived signing key, as hex: the same bytes as
+ * hmac(), from two one-shot hashes over pads made once per key. createHmac builds a key object and
+ * a stream each time, which cost a third of checking a presigned GET's signature.
+ */
+export function signatureHex(key: Buffer, data: string): string {
+  if (key.length !== 32) return hmac(key, data).toString('hex');
+  const p = pads(key);
+  const msg = Buffer.allocUnsafe(64 + Buffer.byteLength(data, 'utf8'));
+  p.inner.copy(msg, 0);
+  msg.write(data, 64, 'utf8');
+  const outer = Buffer.from(p.outer);
+  hash('sha256', msg, 'buffer').copy(outer, 64);
+  return hash('sha256', outer, 'hex');
+}
+
 /** Compares two hex signatures without leaking where they differ (lengths are public: always 64). */
 export function sameSignature(expected: string, given: string): boolean {
   const a = Buffer.from(expected, 'latin1');

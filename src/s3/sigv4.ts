@@ -9,7 +9,7 @@ import {
   strictPath,
 } from './sigv4-canonical.js';
 import { ChainedChunkSigner } from './sigv4-chunk-signer.js';
-import { hmac, sameSignature, sha256Hex, signingKey } from './sigv4-crypto.js';
+import { sameSignature, sha256Hex, signatureHex, signingKey } from './sigv4-crypto.js';
 import {
   ALGORITHM,
   formatAmzDate,
@@ -184,7 +184,7 @@ function checkSignature(
   const signs = (path: string) => {
     const creq = canonicalRequest(req.method, path, query, headerBlock, claim.signedHeaders, payloadHash);
     const toSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(creq)}`;
-    return sameSignature(hmac(key, toSign).toString('hex'), claim.signature);
+    return sameSignature(signatureHex(key, toSign), claim.signature);
   };
   if (signs(req.rawPath === '' ? '/' : req.rawPath)) return;
   // The strict re-encoding is worked out only for a request the raw path did not verify.

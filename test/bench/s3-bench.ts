@@ -1,6 +1,7 @@
 /**
  * The S3 section of `npm run bench`: PutObject of 100 KB next to the gateway's multipart
- * `POST /upload` of the same bytes, GetObject of 4 KB next to the direct-URL GET of the same file,
+ * `POST /upload` of the same bytes, GetObject of 4 KB next to the direct-URL GET of the same file
+ * (one presigned URL fetched over and over, then a new presigned URL for every request),
  * each pair in turns (3 rounds, the order alternating) from the same load generator (s3-load.ts:
  * wrk when installed), S3 requests presigned by the AWS SDK's own signer before each run; then
  * ListObjectsV2 pages of 1,000 keys from a bucket filled straight through openLmdbNamespace
@@ -61,8 +62,16 @@ export class S3Urls {
   ) {
     this.signer = smithySigner(accessKey, secretKey);
   }
-  /** A presigned path and query for `method` on `path` (UNSIGNED-PAYLOAD, as presigned requests are). */
-  async target(method: string, path: string, query: Record<string, string> = {}): Promise<string> {
+  /**
+   * A presigned path and query for `method` on `path` (UNSIGNED-PAYLOAD, as presigned requests are).
+   * URLs signed within the same second are identical unless `expiresIn` differs.
+   */
+  async target(
+    method: string,
+    path: string,
+    query: Record<string, string> = {},
+    expiresIn = 3600,
+  ): Promise<string> {
     const { host, port } = this.node.s3;
     const signed = await this.signer.presign(
       {
@@ -74,7 +83,7 @@ export class S3Urls {
         query,
         headers: { host: `${host}:${port}`, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' },
       },
-      { expiresIn: 3600 },
+      { expiresIn },
     );
     return `${path}?${wireQuery(signed.query as Record<string, string>)}`;
   }
@@ -226,6 +235,19 @@ export async function s3Rates(
       op: 's3 GetObject',
       load: async () => ({ method: 'GET', origin: s3Origin, targets: [getTarget] }),
     };
+    // A link fetched once each: every request verifies a signature the endpoint has not seen.
+    let signed = 0;
+    const freshSide: Side = {
+      op: 's3 GetObject, new URL each',
+      async load(expected) {
+        // The first (warm-up) run comes before any rate is known: enough for 20,000 a second.
+        const n = Math.max(expected, 20_000);
+        const targets: string[] = [];
+        for (let i = 0; i < n; i++)
+          targets.push(await s3.target('GET', `/${BUCKET}/small.bin`, {}, 3600 + (signed++ % 600_000)));
+        return { method: 'GET', origin: s3Origin, targets };
+      },
+    };
     const directSide: Side = {
       op: 'http GET direct URL',
       load: async () => ({ method: 'GET', origin, targets: [`/${head}`] }),
@@ -234,6 +256,19 @@ export async function s3Rates(
       const p = await inTurns(
         'GetObject/direct-URL GET, 4 KB',
         getSide,
+        directSide,
+        small.length,
+        c,
+        seconds,
+        o,
+      );
+      rows.push(...p.rows);
+      ratios.push(p.line);
+    }
+    for (const c of CONCURRENCY) {
+      const p = await inTurns(
+        'GetObject, a new presigned URL each request/direct-URL GET, 4 KB',
+        freshSide,
         directSide,
         small.length,
         c,
