@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRemoteFilename } from '../src/fileid/index.js';
 import { DiskThread } from '../src/storage/disk-thread.js';
+import { Binlog } from '../src/storage/index.js';
 import { tempDir } from './helpers/node-process.js';
 import { serveTrunkStore } from './helpers/trunk-store.js';
 
@@ -81,6 +82,32 @@ describe('DiskThread.createFile', () => {
     await expect(own.createFile(tmp('late'), final('late'), Buffer.from('x'))).rejects.toMatchObject({
       status: 5,
     });
+  });
+});
+
+describe('a non-durable binlog written by the disk thread', () => {
+  it('writes appended lines and lines riding with files in the order asked; close waits for them', async () => {
+    const own = DiskThread.start();
+    const binlog = new Binlog(join(dir, 'binlog'), false, own);
+    await binlog.open();
+    const done: Promise<void>[] = [];
+    for (let i = 0; i < 40; i++) {
+      if (i % 3 === 0) {
+        done.push(binlog.append('D', `n${i}`, undefined, 1_700_000_000));
+        continue;
+      }
+      const log = binlog.claim('C', `n${i}`, undefined, 1_700_000_000);
+      expect(log).toBeDefined();
+      done.push(own.createFile(tmp(`l${i}`), final(`l${i}`), Buffer.from(`l${i}`), log));
+    }
+    await Promise.all(done);
+    await binlog.close();
+    await own.close();
+    const lines = (await readFile(join(dir, 'binlog', Binlog.fileName(0)), 'utf8')).trim().split('\n');
+    expect(lines).toEqual(
+      Array.from({ length: 40 }, (_, i) => `1700000000 ${i % 3 === 0 ? 'D' : 'C'} n${i}`),
+    );
+    for (let i = 1; i < 40; i += 3) expect(await readFile(final(`l${i}`), 'utf8')).toBe(`l${i}`);
   });
 });
 

@@ -18,7 +18,9 @@ function decode(text: string, expectedChars: number, expectedBytes: number): Uin
     invalid(`invalid base64 part ${quote(text)}: need ${expectedChars} chars of [A-Za-z0-9_-]`);
   }
   // Node ignores the unused low bits of the last char, as FastDFS's pad-and-drop decoder does.
-  const out = Uint8Array.from(Buffer.from(text, 'base64url'));
+  // Copied into its own buffer (Buffer.from may slice a shared pool), with one memcpy:
+  // Uint8Array.from iterates element by element.
+  const out = new Uint8Array(Buffer.from(text, 'base64url'));
   if (out.length !== expectedBytes) invalid(`invalid base64 part ${quote(text)}`);
   return out;
 }

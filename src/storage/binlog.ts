@@ -31,6 +31,16 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/**
+ * Where a non-durable binlog's writes go instead of the thread pool: the storage's disk thread,
+ * which writes them in the order asked, between the files it creates (disk-thread.ts).
+ */
+export interface BinlogWriter {
+  append(fd: number, text: string): Promise<void>;
+  /** Resolves once every write asked for so far is done (before the file is closed). */
+  drain(): Promise<void>;
+}
+
 export class Binlog {
   private fh: FileHandle | undefined;
   private index = 0;
@@ -39,11 +49,16 @@ export class Binlog {
   private flushing: Promise<void> | undefined;
   /** Names deleted here (D/d) and not created again since, with the delete's timestamp. */
   readonly tombstones = new Tombstones();
+  private readonly writer: BinlogWriter | undefined;
 
   constructor(
     readonly dir: string,
     private readonly durable: boolean,
-  ) {}
+    writer?: BinlogWriter,
+  ) {
+    // Durable lines wait for an fdatasync, which stays on the pool (group-committed below).
+    this.writer = durable ? undefined : writer;
+  }
 
   static fileName(index: number): string {
     return `binlog.${index.toString().padStart(3, '0')}`;
@@ -98,10 +113,39 @@ export class Binlog {
   append(op: string, name: string, extra?: string, timestamp = Math.floor(Date.now() / 1000)): Promise<void> {
     const line = `${timestamp} ${op} ${name}${extra ? ` ${extra}` : ''}\n`;
     this.tombstones.note(op, name, extra, timestamp);
+    const fd = this.reserve(line);
+    if (fd !== undefined && this.writer) return this.writer.append(fd, line);
     return new Promise((resolve, reject) => {
       this.pending.push({ line, resolve, reject });
       if (!this.flushing) this.flushing = this.flush();
     });
+  }
+
+  /**
+   * A record for the writer's next job to write itself (the disk thread writes an upload's record
+   * and then its file in one job): counted here now, written by that job. undefined when there is
+   * no writer or lines are queued (a new binlog file being opened): append() it then.
+   */
+  claim(
+    op: string,
+    name: string,
+    extra?: string,
+    timestamp = Math.floor(Date.now() / 1000),
+  ): { fd: number; text: string } | undefined {
+    const text = `${timestamp} ${op} ${name}${extra ? ` ${extra}` : ''}\n`;
+    const fd = this.reserve(text);
+    if (fd === undefined) return undefined;
+    this.tombstones.note(op, name, extra, timestamp);
+    return { fd, text };
+  }
+
+  /** The open file's fd, with `line` counted, when a writer may write it now (in order). */
+  private reserve(line: string): number | undefined {
+    if (!this.writer || !this.fh || this.flushing || this.pending.length > 0) return undefined;
+    const n = Buffer.byteLength(line);
+    if (this.size + n > MAX_BINLOG_SIZE && this.size > 0) return undefined;
+    this.size += n;
+    return this.fh.fd;
   }
 
   private async flush(): Promise<void> {
@@ -111,12 +155,15 @@ export class Binlog {
       try {
         const data = Buffer.from(batch.map((p) => p.line).join(''), 'utf8');
         if (this.size + data.length > MAX_BINLOG_SIZE && this.size > 0) {
+          // The writer may still hold lines for the old file's fd: they go first.
+          await this.writer?.drain();
           await this.fh?.close();
           this.index++;
           await this.openCurrent();
         }
         if (!this.fh) throw new Error('binlog is not open');
-        await this.fh.write(data);
+        if (this.writer) await this.writer.append(this.fh.fd, data.toString('utf8'));
+        else await this.fh.write(data);
         if (this.durable) await this.fh.datasync();
         this.size += data.length;
         for (const p of batch) p.resolve();
@@ -129,6 +176,7 @@ export class Binlog {
 
   async close(): Promise<void> {
     await this.flushing;
+    await this.writer?.drain();
     await this.fh?.close();
     this.fh = undefined;
   }

@@ -204,8 +204,10 @@ export class StorageEngine {
       await this.locks.run(
         remote,
         async () => {
-          await this.deps.binlog.append(BinlogOp.CREATE, remote);
-          await disk.createFile(tmp, paths.resolve(remote), data);
+          // The record goes in the same job as the file when it can (one trip to the thread).
+          const log = this.deps.binlog.claim(BinlogOp.CREATE, remote);
+          if (!log) await this.deps.binlog.append(BinlogOp.CREATE, remote);
+          await disk.createFile(tmp, paths.resolve(remote), data, log);
         },
         { fresh: true },
       );

@@ -42,7 +42,10 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
   await paths.init();
   const dataDir = join(config.basePath, 'data');
   await removeStateTemps([dataDir, join(dataDir, 'sync')], logger);
-  const binlog = new Binlog(join(dataDir, 'sync'), config.durableWrites);
+  // Non-durable uploads and binlog lines go to a disk thread; durable ones wait on fsyncs the
+  // pool overlaps.
+  const disk = config.durableWrites ? undefined : DiskThread.start();
+  const binlog = new Binlog(join(dataDir, 'sync'), config.durableWrites, disk);
   await binlog.open();
   const dist = new DistPath(
     join(dataDir, 'storage_stat.dat'),
@@ -61,8 +64,6 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
     binlogIndex: () => binlog.currentIndex,
   });
   await finishLoggedDeletes(binlog, paths, logger, trunks);
-  // Small non-durable uploads go to a disk thread; durable ones wait on fsyncs the pool overlaps.
-  const disk = config.durableWrites ? undefined : DiskThread.start();
   let sourceIp = advertised(config) ?? '127.0.0.1';
   const fixedIp = advertised(config) !== undefined;
   const counters = new StorageCounters();
@@ -201,8 +202,9 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
       await closed;
       await trunks.close();
       await dist.save();
-      await disk?.close();
+      // The binlog hands its last lines to the disk thread and waits for them; then it can go.
       await binlog.close();
+      await disk?.close();
     },
   };
 }
