@@ -6,28 +6,19 @@
  */
 import { stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConnectionPool } from '../../client/index.js';
 import { FdfsError, type Logger, Status } from '../../common/index.js';
 import { defaultTrunkConfig } from '../../config/index.js';
 import type { HostPort, StorageConfig, TrunkConfig } from '../../config/types.js';
-import {
-  Cmd,
-  decodeTrunkSlot,
-  encodeTrunkAlloc,
-  encodeTrunkConfirm,
-  type StorageStat,
-  StorageStatus,
-} from '../../protocol/index.js';
+import { type StorageStat, StorageStatus } from '../../protocol/index.js';
 import type { DistPath } from '../dist-path.js';
-import { closeFd, datasyncFd, openFd, preadFd, pwritevFd } from '../fd-io.js';
 import type { StorePaths } from '../store-paths.js';
 import { TrunkBinlog, trunkBinlogPath } from './binlog.js';
 import { TrunkFiles } from './files.js';
 import { recentTrunkFiles } from './reconcile.js';
+import { RemoteTrunkServer } from './remote.js';
 import { TrunkServer } from './server.js';
 import {
   describeSlot,
-  headerMatches,
   isTrunkName,
   locate,
   TRUNK_HEADER_SIZE,
@@ -35,8 +26,9 @@ import {
   type TrunkSlot,
   trunkFilePath,
 } from './slot.js';
+import { slotHolds, slotOccupied, zeroSlot } from './slot-io.js';
 import { trunkDataPath } from './state.js';
-import { TrunkBinlogPusher, type TrunkPeer, trunkMarkName } from './sync.js';
+import { TrunkPushers } from './sync.js';
 
 /** The keys of `.data_init_flag` the trunk server keeps there, as FastDFS does. */
 export interface FlagKeys {
@@ -56,7 +48,6 @@ export interface TrunksDeps {
   readonly binlogIndex?: () => number;
 }
 
-const ZEROS = Buffer.alloc(256 * 1024);
 /** Storages that no longer count for the group (upstream stops their trunk sync threads). */
 const GONE: ReadonlySet<number> = new Set([
   StorageStatus.DELETED,
@@ -76,11 +67,11 @@ export class Trunks {
   /** The group's trunk server when it is another storage. */
   private remote: (HostPort & { id: string }) | undefined;
   private binlogOpen: Promise<void> | undefined;
-  private readonly pool: ConnectionPool;
+  private readonly wire: RemoteTrunkServer;
   private readonly log: Logger;
   private closed = false;
-  /** The trunk server's pushers of its binlog, one per peer (by id). */
-  private readonly pushers = new Map<string, TrunkBinlogPusher>();
+  /** The trunk server's pushers of its binlog, one per peer. */
+  private readonly pushers: TrunkPushers;
   /** Slots of deleted files still to give back: no trunk server was known when they were freed. */
   private readonly owed: TrunkSlot[] = [];
 
@@ -89,11 +80,11 @@ export class Trunks {
     this.binlog = new TrunkBinlog(trunkBinlogPath(c.basePath), c.durableWrites);
     this.files = new TrunkFiles(c.durableWrites);
     this.log = deps.logger.child({ part: 'trunk' });
-    this.pool = new ConnectionPool({
-      connectTimeout: c.connectTimeout,
-      networkTimeout: c.networkTimeout,
-      maxIdleTime: 60_000,
-      ...(c.bindAddr && c.bindAddr !== '0.0.0.0' ? { localAddress: c.bindAddr } : {}),
+    this.wire = new RemoteTrunkServer(c, this.log);
+    this.pushers = new TrunkPushers({
+      binlog: this.binlog,
+      dir: join(c.basePath, 'data', 'trunk'),
+      config: c,
       logger: this.log,
     });
   }
@@ -162,33 +153,14 @@ export class Trunks {
     });
   }
 
-  /** Runs a binlog pusher to each of `peers` (the trunk server's) and stops the others. */
-  private async pushTo(peers: readonly TrunkPeer[]): Promise<void> {
-    const wanted = new Map(peers.map((p) => [p.id, p]));
-    for (const [id, pusher] of this.pushers) {
-      const p = wanted.get(id);
-      if (p && p.ip === pusher.peer.ip && p.port === pusher.peer.port && !this.closed) continue;
-      this.pushers.delete(id);
-      await pusher.stop();
-    }
-    if (this.closed || !this.server) return;
-    for (const p of wanted.values()) {
-      if (this.pushers.has(p.id)) continue;
-      this.pushers.set(
-        p.id,
-        new TrunkBinlogPusher(p, {
-          binlog: this.binlog,
-          dir: join(this.deps.config.basePath, 'data', 'trunk'),
-          config: this.deps.config,
-          logger: this.log,
-        }),
-      );
-    }
+  /** The trunk server pushes its binlog to `peers`; any other storage to none. */
+  private pushTo(peers: readonly { id: string; ip: string; port: number }[]): Promise<void> {
+    return this.pushers.set(this.closed || !this.server ? [] : peers);
   }
 
   /** How far each peer holds this trunk server's binlog (tests and monitoring). */
   pushed(): { id: string; offset: number }[] {
-    return [...this.pushers.values()].map((p) => ({ id: p.peer.id, offset: p.offset }));
+    return this.pushers.offsets();
   }
 
   /** Cmd 30: lines of the trunk server's binlog for this storage's copy. */
@@ -210,9 +182,8 @@ export class Trunks {
   }
 
   /** Cmd 32 (from a tracker naming a new trunk server): every peer gets the whole binlog again. */
-  async forgetMarks(): Promise<void> {
-    const dir = join(this.deps.config.basePath, 'data', 'trunk');
-    for (const p of this.pushers.values()) await unlink(join(dir, trunkMarkName(p.peer))).catch(() => {});
+  forgetMarks(): Promise<void> {
+    return this.pushers.forgetMarks();
   }
 
   /** Gives back the slots freed while no trunk server was known, now that one is. */
@@ -303,11 +274,7 @@ export class Trunks {
     if (this.server) return this.server.alloc(size, storePathIndex);
     const to = this.remote;
     if (!to) throw new FdfsError(Status.EAGAIN, 'no trunk server known to allocate trunk space');
-    const group = this.deps.config.groupName;
-    const reply = await this.pool.use(to, (c) =>
-      c.call(Cmd.TRUNK_ALLOC_SPACE, encodeTrunkAlloc(group, size, storePathIndex)),
-    );
-    return decodeTrunkSlot(reply);
+    return this.wire.alloc(to, size, storePathIndex);
   }
 
   /**
@@ -319,9 +286,7 @@ export class Trunks {
     if (this.server) return this.server.confirm(slot, status, !lazy);
     const to = this.remote;
     if (!to) throw new FdfsError(Status.EAGAIN, `no trunk server known to confirm ${describeSlot(slot)}`);
-    await this.pool.use(to, (c) =>
-      c.call(Cmd.TRUNK_ALLOC_CONFIRM, encodeTrunkConfirm(this.deps.config.groupName, slot), status),
-    );
+    await this.wire.confirm(to, slot, status);
   }
 
   /** The trunk file a slot is in (absolute path). */
@@ -338,43 +303,17 @@ export class Trunks {
     return trunkFilePath(this.deps.paths.root(slot.storePathIndex), slot);
   }
 
-  /** Whether the slot holds the file its name says (the header is in place). */
-  private async holds(loc: TrunkLocation): Promise<boolean> {
-    const fd = await openFd(this.pathOf(loc.slot), 'r').catch(() => undefined);
-    if (fd === undefined) return false;
-    try {
-      const head = Buffer.alloc(TRUNK_HEADER_SIZE);
-      const n = await preadFd(fd, head, 0, TRUNK_HEADER_SIZE, loc.slot.offset);
-      return n === TRUNK_HEADER_SIZE && headerMatches(head, loc.header);
-    } finally {
-      await closeFd(fd);
-    }
+  private holds(loc: TrunkLocation): Promise<boolean> {
+    return slotHolds(this.pathOf(loc.slot), loc);
   }
 
-  /** Whether the slot's first bytes are a header (a file lives there). */
-  private async occupied(slot: TrunkSlot): Promise<boolean> {
-    const fd = await openFd(this.pathOf(slot), 'r').catch(() => undefined);
-    if (fd === undefined) return false;
-    try {
-      const head = Buffer.alloc(TRUNK_HEADER_SIZE);
-      const n = await preadFd(fd, head, 0, TRUNK_HEADER_SIZE, slot.offset);
-      return n === TRUNK_HEADER_SIZE && head.some((b) => b !== 0);
-    } finally {
-      await closeFd(fd);
-    }
+  private occupied(slot: TrunkSlot): Promise<boolean> {
+    return slotOccupied(this.pathOf(slot), slot);
   }
 
   /** Writes zeros over a whole slot (FastDFS' trunk_file_delete), synced when durable. */
-  async zero(slot: TrunkSlot): Promise<void> {
-    const fd = await openFd(this.pathOf(slot), 'r+');
-    try {
-      for (let at = 0; at < slot.size; at += ZEROS.length) {
-        await pwritevFd(fd, [ZEROS.subarray(0, Math.min(ZEROS.length, slot.size - at))], slot.offset + at);
-      }
-      if (this.deps.config.durableWrites) await datasyncFd(fd);
-    } finally {
-      await closeFd(fd);
-    }
+  zero(slot: TrunkSlot): Promise<void> {
+    return zeroSlot(this.pathOf(slot), slot, this.deps.config.durableWrites);
   }
 
   /**
@@ -387,9 +326,7 @@ export class Trunks {
     if (!to) {
       throw new FdfsError(Status.EAGAIN, `no trunk server known to take back ${describeSlot(slot)}`);
     }
-    await this.pool.use(to, (c) =>
-      c.call(Cmd.TRUNK_FREE_SPACE, encodeTrunkConfirm(this.deps.config.groupName, slot)),
-    );
+    await this.wire.free(to, slot);
   }
 
   /**
@@ -421,17 +358,7 @@ export class Trunks {
    * hand it out twice.
    */
   async finishDelete(remote: string, loc: TrunkLocation): Promise<boolean> {
-    const fd = await openFd(this.pathOf(loc.slot), 'r').catch(() => undefined);
-    if (fd === undefined) return false;
-    let live: boolean;
-    try {
-      const head = Buffer.alloc(TRUNK_HEADER_SIZE);
-      const n = await preadFd(fd, head, 0, TRUNK_HEADER_SIZE, loc.slot.offset);
-      live = n === TRUNK_HEADER_SIZE && headerMatches(head, loc.header);
-    } finally {
-      await closeFd(fd);
-    }
-    if (!live) return false;
+    if (!(await this.holds(loc))) return false;
     await this.zero(loc.slot);
     this.owed.push(loc.slot);
     this.log.info('finished a trunk delete logged before a crash', {
@@ -453,7 +380,7 @@ export class Trunks {
       ?.save()
       .catch((err: unknown) => this.log.error('saving the trunk free list failed', { err }));
     this.server = undefined;
-    this.pool.close();
+    this.wire.close();
     await this.files.close();
     if (this.binlogOpen) await this.binlogOpen.then(() => this.binlog.close()).catch(() => {});
   }

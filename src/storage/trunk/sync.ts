@@ -4,7 +4,7 @@
  * per peer: from the offset in `data/trunk/<peer>.mark` it sends whole lines (30); a peer
  * starting from 0 is first told to empty its copy (33).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '../../client/index.js';
@@ -98,5 +98,36 @@ export class TrunkBinlogPusher {
     this.stopped = true;
     this.abort.abort();
     await this.done;
+  }
+}
+
+/** A trunk server's pushers, one per peer (by id), kept to the group's current list. */
+export class TrunkPushers {
+  private readonly pushers = new Map<string, TrunkBinlogPusher>();
+
+  constructor(private readonly deps: ConstructorParameters<typeof TrunkBinlogPusher>[1]) {}
+
+  /** Runs a pusher to each of `peers` and stops the others (a moved peer gets a new one). */
+  async set(peers: readonly TrunkPeer[]): Promise<void> {
+    const wanted = new Map(peers.map((p) => [p.id, p]));
+    for (const [id, pusher] of this.pushers) {
+      const p = wanted.get(id);
+      if (p && p.ip === pusher.peer.ip && p.port === pusher.peer.port) continue;
+      this.pushers.delete(id);
+      await pusher.stop();
+    }
+    for (const p of wanted.values()) {
+      if (!this.pushers.has(p.id)) this.pushers.set(p.id, new TrunkBinlogPusher(p, this.deps));
+    }
+  }
+
+  offsets(): { id: string; offset: number }[] {
+    return [...this.pushers.values()].map((p) => ({ id: p.peer.id, offset: p.offset }));
+  }
+
+  /** Every peer gets the whole binlog again (its mark goes). */
+  async forgetMarks(): Promise<void> {
+    for (const p of this.pushers.values())
+      await unlink(join(this.deps.dir, trunkMarkName(p.peer))).catch(() => {});
   }
 }
