@@ -13,8 +13,10 @@ export interface TrunkSlotFields {
   readonly storePathIndex: number;
   readonly subdirHigh: number;
   readonly subdirLow: number;
+  /** Trunk file id: the file is named after it. */
   readonly id: number;
   readonly offset: number;
+  /** Bytes given to the file, header included (slot_min_size, aligned). */
   readonly size: number;
 }
 

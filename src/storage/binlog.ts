@@ -8,6 +8,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { binlogFileName } from './binlog-tail.js';
 import { writeFileAtomic } from './durable.js';
 import { Tombstones } from './tombstones.js';
 
@@ -61,7 +62,7 @@ export class Binlog {
   }
 
   static fileName(index: number): string {
-    return `binlog.${index.toString().padStart(3, '0')}`;
+    return binlogFileName(index);
   }
 
   async open(): Promise<void> {

@@ -9,8 +9,7 @@
  * Kept in memory, rebuilt at start from the tail of the binlog, and capped: a stale create comes
  * from a peer's unsaved mark or link retries, seconds behind, never from deletes far back.
  */
-import { open, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { forEachTailLine } from './binlog-tail.js';
 import { parseRecord } from './sync/record.js';
 
 const CAP = 65_536;
@@ -18,10 +17,6 @@ const CAP = 65_536;
 const TAIL_BYTES = 8 * 1024 * 1024;
 /** Deletes in this last stretch may have been logged but not yet carried out when a crash hit. */
 const RECENT_BYTES = 1024 * 1024;
-
-function binlogName(index: number): string {
-  return `binlog.${index.toString().padStart(3, '0')}`;
-}
 
 export class Tombstones {
   private readonly deleted = new Map<string, number>();
@@ -81,43 +76,11 @@ export class Tombstones {
 
   /** Replays the last TAIL_BYTES of the binlog (files `currentIndex` and older). */
   async load(dir: string, currentIndex: number): Promise<void> {
-    const parts: { path: string; from: number; size: number }[] = [];
-    let left = TAIL_BYTES;
-    for (let i = currentIndex; i >= 0 && left > 0; i--) {
-      const path = join(dir, binlogName(i));
-      const size = await stat(path).then(
-        (s) => s.size,
-        () => 0,
-      );
-      const take = Math.min(size, left);
-      parts.unshift({ path, from: size - take, size });
-      left -= take;
-    }
-    const total = parts.reduce((n, p) => n + p.size - p.from, 0);
-    let seen = 0;
-    for (const p of parts) {
-      if (p.size === p.from) continue;
-      const fh = await open(p.path, 'r');
-      let text: string;
-      try {
-        const buf = Buffer.allocUnsafe(p.size - p.from);
-        const { bytesRead } = await fh.read(buf, 0, buf.length, p.from);
-        text = buf.toString('utf8', 0, bytesRead);
-      } finally {
-        await fh.close();
-      }
-      const lines = text.split('\n');
-      // Starting mid-file, the first line is a fragment.
-      if (p.from > 0) {
-        seen += Buffer.byteLength(lines.shift() ?? '') + 1;
-      }
-      for (const line of lines) {
-        seen += Buffer.byteLength(line) + 1;
-        const r = parseRecord(line);
-        if (!r) continue;
-        this.note(r.op, r.name, undefined, r.ts);
-        if (r.op.toUpperCase() === 'D' && total - seen < RECENT_BYTES) this.recentDeletes.push(r.name);
-      }
-    }
+    await forEachTailLine(dir, currentIndex, TAIL_BYTES, (line, bytesAfter) => {
+      const r = parseRecord(line);
+      if (!r) return;
+      this.note(r.op, r.name, undefined, r.ts);
+      if (r.op.toUpperCase() === 'D' && bytesAfter < RECENT_BYTES) this.recentDeletes.push(r.name);
+    });
   }
 }

@@ -5,17 +5,10 @@
  */
 import { join } from 'node:path';
 import { type DecodedName, decodeRemoteFilename, TRUNK_NAME_LEN } from '../../fileid/index.js';
+import type { TrunkSlotFields } from '../../protocol/index.js';
 
-export interface TrunkSlot {
-  readonly storePathIndex: number;
-  readonly subdirHigh: number;
-  readonly subdirLow: number;
-  /** Trunk file id: the file is named after it. */
-  readonly id: number;
-  readonly offset: number;
-  /** Bytes given to the file, header included (slot_min_size, aligned). */
-  readonly size: number;
-}
+/** The same fields the trunk commands carry. */
+export type TrunkSlot = TrunkSlotFields;
 
 /** FDFS_TRUNK_FILE_HEADER_SIZE: type 1, alloc size 4, file size 4, crc32 4, mtime 4, ext 7. */
 export const TRUNK_HEADER_SIZE = 24;
