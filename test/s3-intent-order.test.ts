@@ -7,10 +7,10 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Crc32, silentLogger } from '../src/common/index.js';
+import { Crc32, FdfsError, Status, silentLogger } from '../src/common/index.js';
 import { decodeRemoteFilename } from '../src/fileid/index.js';
 import { type Namespace, openLmdbNamespace, type UploadIntent } from '../src/namespace/index.js';
 import { type S3Handle, startS3 } from '../src/s3/index.js';
@@ -26,6 +26,8 @@ let s3: S3Handle;
 let client: S3Client;
 /** Set by a test: recordIntent waits for it (and fails if it rejects) before the real commit. */
 let hold: Promise<void> | undefined;
+/** Set by a test: putObject commits, then answers as a database whose connection dropped. */
+let loseCommitAnswer = false;
 const asked: Omit<UploadIntent, 'id'>[] = [];
 
 beforeAll(async () => {
@@ -38,6 +40,13 @@ beforeAll(async () => {
       asked.push(i);
       await hold;
       return real.recordIntent(i, finished);
+    },
+    async putObject(rec, cond) {
+      const outcome = await real.putObject(rec, cond);
+      if (!loseCommitAnswer) return outcome;
+      throw new FdfsError(Status.EAGAIN, 'The namespace database is unavailable; please retry.', {
+        detail: 'ServiceUnavailable',
+      });
     },
   };
   s3 = await startS3(
@@ -140,6 +149,21 @@ describe('a PutObject beside its storage', () => {
     expect(await cluster.storedFiles()).toEqual(before);
     expect(await createdInBinlog()).toEqual(createdBefore);
     await eventually(async () => expect(await cluster.tempFiles()).toEqual([]));
+  });
+
+  it("keeps the file when the commit's answer is lost: the key may name it, so gc decides", async () => {
+    const body = Buffer.alloc(5_000, 9);
+    loseCommitAnswer = true;
+    const err = await client
+      .send(new PutObjectCommand({ Bucket: 'order', Key: 'doubtful.bin', Body: body }))
+      .catch((e: unknown) => e as { name: string; $metadata?: { httpStatusCode?: number } });
+    loseCommitAnswer = false;
+    expect(err).toMatchObject({ name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } });
+    // The commit did land: the key must still find its bytes.
+    const got = await client.send(new GetObjectCommand({ Bucket: 'order', Key: 'doubtful.bin' }));
+    expect(
+      Buffer.from(await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()),
+    ).toEqual(body);
   });
 
   it('refuses a body of unknown length past s3.max_object_size: EntityTooLarge, no file, no temp file', async () => {

@@ -3,7 +3,7 @@
  * the files of the object it replaces go to the namespace's garbage queue in that same commit and
  * the drain deletes them afterwards. A crash leaves at worst an orphan file, never a dangling key.
  */
-import type { FdfsError } from '../common/index.js';
+import { FdfsError, Status } from '../common/index.js';
 import type { ObjectRecord, WriteCondition } from '../namespace/index.js';
 import { type Reply, type S3Call, xmlReply } from './call.js';
 import type { S3Context } from './context.js';
@@ -39,7 +39,11 @@ export async function commit(
   try {
     outcome = await ctx.ns.putObject(rec, cond);
   } catch (err) {
-    await dropFiles(ctx, newFiles);
+    // Only a write the namespace refused is known not to have landed. After a lost answer (the
+    // database gone mid-commit, an I/O error) a key may name these files: their intents stay,
+    // and fdfs s3 gc deletes them only if no key does.
+    if (err instanceof FdfsError && err.status === Status.EINVAL) await dropFiles(ctx, newFiles);
+    else ctx.logger.warn('object commit in doubt; its files are left to gc', { fileIds: newFiles, err });
     throw err;
   }
   if (outcome === 'ok') {
