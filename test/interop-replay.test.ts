@@ -11,8 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Connection, FdfsClient } from '../src/client/index.js';
 import { silentLogger } from '../src/common/index.js';
-import { defaultStorageConfig } from '../src/config/index.js';
+import { defaultClientConfig, defaultStorageConfig } from '../src/config/index.js';
 import {
   Cmd,
   cmdName,
@@ -20,6 +21,9 @@ import {
   decodeSyncFileHead,
   decodeSyncPair,
   decodeSyncRangeHead,
+  encodeJoin,
+  encodePacket,
+  FrameReader,
   StorageStatus,
   SYNC_FILE_FIXED,
   SYNC_RANGE_FIXED,
@@ -302,6 +306,16 @@ function expectedFiles(rec: Recording, role: string): Map<string, Buffer> {
   return files;
 }
 
+/** The source's timestamp in a sync request (0 for others). */
+function recordTime(cmd: number, b: Buffer): number {
+  if (cmd === Cmd.SYNC_CREATE_FILE || cmd === Cmd.SYNC_UPDATE_FILE) return decodeSyncFileHead(b).timestamp;
+  if (cmd === Cmd.SYNC_APPEND_FILE || cmd === Cmd.SYNC_MODIFY_FILE || cmd === Cmd.SYNC_TRUNCATE_FILE)
+    return decodeSyncRangeHead(b).timestamp;
+  if (cmd === Cmd.SYNC_DELETE_FILE) return decodeSyncDelete(b).timestamp;
+  if (cmd === Cmd.SYNC_RENAME_FILE || cmd === Cmd.SYNC_CREATE_LINK) return decodeSyncPair(b).timestamp;
+  return 0;
+}
+
 /** Every file under a store path's data/ (binlogs and state files aside), by logic name. */
 async function storedUnder(store: string): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
@@ -394,6 +408,13 @@ describe.each(['plain', 'ids'])('recorded FastDFS 6.16.1 (%s): our storage', (sc
         })
         .filter((d) => d !== '' && !SYNC_EXPLAINED.has(d));
       expect(unexplained).toEqual([]);
+      // A stock source sends no watermarks: how far ours holds its files comes from the records,
+      // as with FastDFS' receiver, and reaches the tracker in a sync report (89).
+      const newest = Math.max(...exchanges.map((e) => recordTime(e.cmd, e.request)));
+      await eventually(async () => {
+        const me = [...(t.cluster.group('group1')?.storages.values() ?? [])].find((s) => s.ip === host);
+        expect(me?.syncedFrom.get(peerId ?? faceOf(rec, peer) ?? '')).toBe(newest);
+      }, 10_000);
       const want = expectedFiles(rec, role);
       const got = await storedUnder(join(base, 's'));
       expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
@@ -405,3 +426,119 @@ describe.each(['plain', 'ids'])('recorded FastDFS 6.16.1 (%s): our storage', (sc
     },
   );
 });
+
+/**
+ * A stock receiver refuses what it already holds: an append or truncate over a file it got whole
+ * while copying old data answers EEXIST (recorded: SYNC_APPEND_FILE and SYNC_TRUNCATE_FILE →
+ * EEXIST above), and FastDFS' sender takes that as done. A scripted peer answering so, listed
+ * ACTIVE by our tracker: our storage must push past it, not retry it forever.
+ */
+describe('our storage pushing to a stock storage', () => {
+  it('takes EEXIST for an append or truncate as done and goes on', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'fdfs-interop-push-'));
+    cleanups.push(() => rm(base, { recursive: true, force: true }));
+    const got: string[] = [];
+    const peer = createServer((sock) => {
+      const reader = new FrameReader(sock);
+      void (async () => {
+        for (;;) {
+          const h = await reader.readHeader();
+          if (!h) return;
+          const body = await reader.readExact(h.length);
+          const stock = [Cmd.SYNC_APPEND_FILE, Cmd.SYNC_MODIFY_FILE, Cmd.SYNC_TRUNCATE_FILE] as number[];
+          const status = h.cmd === Cmd.SYNC_WATERMARK ? 22 : stock.includes(h.cmd) ? 17 : 0;
+          if (h.cmd !== Cmd.REPORT_SERVER_ID && h.cmd !== Cmd.ACTIVE_TEST && h.cmd !== Cmd.SYNC_WATERMARK)
+            got.push(`${cmdName(h.cmd)} ${recordName(h.cmd, body)} → ${statusName(status)}`);
+          sock.write(encodePacket(Cmd.RESP, undefined, status));
+          if (status === 22) sock.end(); // a stock storage closes after an unknown command
+        }
+      })().catch(() => sock.destroy());
+    });
+    await new Promise<void>((r) => peer.listen(0, '127.0.0.187', r));
+    cleanups.push(() => new Promise((r) => peer.close(() => r())));
+    const t = await startTracker(
+      testTrackerConfig(join(base, 't'), { bindAddr: '127.0.0.1', port: 0, storeServer: 1 }),
+      { logger: silentLogger },
+    );
+    cleanups.push(() => t.close());
+    const node = await startStorage(
+      defaultStorageConfig(
+        new Map([
+          ['base_path', [join(base, 's')]],
+          ['bind_addr', ['127.0.0.186']],
+          ['port', ['0']],
+          ['tracker_server', [`127.0.0.1:${t.address.port}`]],
+          ['subdir_count_per_path', ['4']],
+          ['durable_writes', ['false']],
+          ['heart_beat_interval', ['1']],
+        ]),
+      ).config,
+      { logger: silentLogger },
+    );
+    cleanups.push(() => node.close());
+    // The scripted peer joins as a storage that holds its data, and beats: ACTIVE.
+    const link = await Connection.open({
+      host: '127.0.0.1',
+      port: t.address.port,
+      localAddress: '127.0.0.187',
+      connectTimeout: 2000,
+      networkTimeout: 60_000,
+    });
+    cleanups.push(async () => link.close());
+    const port = (peer.address() as { port: number }).port;
+    await link.call(
+      Cmd.STORAGE_JOIN,
+      encodeJoin({
+        group: 'group1',
+        storagePort: port,
+        storePathCount: 1,
+        subdirCountPerPath: 4,
+        uploadPriority: 10,
+        joinTime: 1,
+        upTime: 1,
+        version: '6.16.1',
+        initFlag: 0,
+        status: StorageStatus.ACTIVE,
+        storageId: '',
+        currentTrackerIp: '127.0.0.1',
+        trackers: [`127.0.0.1:${t.address.port}`],
+      }),
+    );
+    await link.call(Cmd.STORAGE_BEAT);
+    await eventually(async () => {
+      const active = [...(t.cluster.group('group1')?.storages.values() ?? [])].filter(
+        (s) => s.status === StorageStatus.ACTIVE,
+      );
+      expect(active.map((s) => s.ip).sort()).toEqual(['127.0.0.186', '127.0.0.187']);
+    }, 10_000);
+    const client = new FdfsClient(
+      defaultClientConfig(new Map([['tracker_server', [`127.0.0.1:${t.address.port}`]]])).config,
+    );
+    cleanups.push(() => client.close());
+    const ap = await client.upload(Buffer.from('first part '), { ext: 'log', appender: true });
+    await client.append(ap, Buffer.from('second part'));
+    await client.truncate(ap, 5);
+    const after = await client.upload(Buffer.from('a later file'), { ext: 'txt' });
+    const name = (id: string) => id.slice('group1/'.length);
+    // The truncate always meets EEXIST (the append may have gone as the whole file, if the
+    // truncate came first); the file uploaded after it must still arrive.
+    const refused = `SYNC_TRUNCATE_FILE ${name(ap)} → EEXIST`;
+    const later = `SYNC_CREATE_FILE ${name(after)} → OK`;
+    await eventually(async () => expect(got).toContain(later), 15_000);
+    expect(got.indexOf(refused)).toBeGreaterThanOrEqual(0);
+    expect(got.indexOf(refused)).toBeLessThan(got.indexOf(later));
+  });
+});
+
+/** The file a sync request is about (the dest of a rename or link). */
+function recordName(cmd: number, b: Buffer): string {
+  if (cmd === Cmd.SYNC_CREATE_FILE || cmd === Cmd.SYNC_UPDATE_FILE) {
+    return b.toString('utf8', SYNC_FILE_FIXED, SYNC_FILE_FIXED + decodeSyncFileHead(b).nameLen);
+  }
+  if (cmd === Cmd.SYNC_APPEND_FILE || cmd === Cmd.SYNC_MODIFY_FILE || cmd === Cmd.SYNC_TRUNCATE_FILE) {
+    return b.toString('utf8', SYNC_RANGE_FIXED, SYNC_RANGE_FIXED + decodeSyncRangeHead(b).nameLen);
+  }
+  if (cmd === Cmd.SYNC_DELETE_FILE) return decodeSyncDelete(b).name;
+  if (cmd === Cmd.SYNC_RENAME_FILE || cmd === Cmd.SYNC_CREATE_LINK) return decodeSyncPair(b).dest;
+  return '';
+}

@@ -84,7 +84,7 @@ function compareSysFile(out: Difference[], index: number, stock: Buffer, ours: B
       t
         .split('\n')
         .filter(Boolean)
-        .map((r) => r.split(',').slice(0, 2).join(',') + `/${r.split(',').length}`);
+        .map((r) => `${r.split(',').slice(0, 2).join(',')}/${r.split(',').length}`);
     diff(out, '63 sync timestamps rows', shape(s), shape(o));
     return;
   }

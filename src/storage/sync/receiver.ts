@@ -64,6 +64,8 @@ export interface ReceiverDeps {
 export class SyncReceiver {
   /** Per source storage id: unix seconds up to which this storage holds its files. */
   readonly syncedFrom = new Map<string, number>();
+  /** Peers that send watermarks (fastdfs-ts): their records do not move syncedFrom. */
+  private readonly watermarked = new Set<string>();
   private readonly peers = new WeakMap<Socket, string>();
 
   constructor(private readonly deps: ReceiverDeps) {}
@@ -105,10 +107,15 @@ export class SyncReceiver {
     const checkGroup = (group: string, name: string) => engine.checkGroup(group, name);
     let target: SyncTarget | undefined;
     let bytes = 0;
+    /** The record's timestamp (when its source made the change). */
+    let ts = 0;
     switch (h.cmd) {
       case Cmd.SYNC_WATERMARK: {
         const ts = decodeWatermark(await ctx.reader.readBody(h.length, 64));
-        if (ts > (this.syncedFrom.get(peer) ?? 0)) this.syncedFrom.set(peer, ts);
+        // The first watermark replaces what its records said (they may run ahead of it).
+        if (!this.watermarked.has(peer) || ts > (this.syncedFrom.get(peer) ?? 0))
+          this.syncedFrom.set(peer, ts);
+        this.watermarked.add(peer);
         return ctx.reply();
       }
       case Cmd.SYNC_CREATE_FILE:
@@ -130,6 +137,7 @@ export class SyncReceiver {
           head.timestamp,
         );
         bytes = head.fileSize;
+        ts = head.timestamp;
         if (r === 'stale') {
           log.info('sync of a file deleted here since; not applied', {
             fileId: engine.fileId(target.remote),
@@ -149,6 +157,7 @@ export class SyncReceiver {
         checkGroup(q.group, q.name);
         target = syncTarget(engine, q.name);
         await applyDelete(engine, target, q.timestamp);
+        ts = q.timestamp;
         log.debug('replica deleted', { fileId: engine.fileId(target.remote), name: q.name });
         break;
       }
@@ -171,6 +180,7 @@ export class SyncReceiver {
         const op = h.cmd === Cmd.SYNC_APPEND_FILE ? 'a' : 'm';
         await applyWriteAt(engine, target, op, head.a, ctx.reader.stream(head.b), head.b, head.timestamp);
         bytes = head.b;
+        ts = head.timestamp;
         break;
       }
       case Cmd.SYNC_TRUNCATE_FILE: {
@@ -182,6 +192,7 @@ export class SyncReceiver {
         checkGroup(head.group, name);
         target = syncTarget(engine, name);
         await applyTruncate(engine, target, head.a, head.b, head.timestamp);
+        ts = head.timestamp;
         break;
       }
       case Cmd.SYNC_RENAME_FILE:
@@ -191,6 +202,7 @@ export class SyncReceiver {
         target = syncTarget(engine, q.dest);
         const src = syncTarget(engine, q.src);
         await applyRename(engine, target, src, q.timestamp, h.cmd === Cmd.SYNC_CREATE_LINK);
+        ts = q.timestamp;
         break;
       }
       default:
@@ -198,6 +210,9 @@ export class SyncReceiver {
     }
     this.deps.counters.bytes('SyncIn', bytes);
     this.deps.counters.values.lastSyncUpdate = Math.floor(Date.now() / 1000);
+    // A stock source sends no watermarks: as FastDFS' receiver does, the newest record applied
+    // from it is how far this storage holds its files (reported to trackers, 89).
+    if (!this.watermarked.has(peer) && ts > (this.syncedFrom.get(peer) ?? 0)) this.syncedFrom.set(peer, ts);
     await ctx.reply();
   }
 

@@ -2,7 +2,8 @@
  * Pushing one binlog record to a peer (§7.2). Content is read from the file as it is now and
  * streamed, never buffered whole. A record whose file has since gone is skipped: the later
  * delete or rename record carries the change. When a positioned change cannot apply on the peer
- * (ENOENT: file missing or shorter there), the whole file is sent instead, as FastDFS does.
+ * (ENOENT: file missing or shorter there), the whole file is sent instead, as FastDFS does; one a
+ * FastDFS peer refuses with EEXIST (it holds a newer version) is done, as its own sender takes it.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
@@ -151,7 +152,9 @@ export class RecordSender {
     } finally {
       await fh.close();
     }
-    if (status === 0) return { sent: true, bytes: length };
+    // EEXIST: a FastDFS peer holds a newer version already (it took the whole file while copying
+    // old data); its own sender counts that as done too.
+    if (status === 0 || status === Status.EEXIST) return { sent: true, bytes: length };
     if (status === Status.ENOENT) return this.file(Cmd.SYNC_UPDATE_FILE, name, ts);
     return fail(this.engine, cmd, name, status);
   }
@@ -182,7 +185,7 @@ export class RecordSender {
       case 'T': {
         const fixed = encodeSyncRange(this.group, r.name, Number(x), Number(y), r.ts);
         const status = await call(this.conn, Cmd.SYNC_TRUNCATE_FILE, fixed);
-        if (status === 0) return { sent: true, bytes: 0 };
+        if (status === 0 || status === Status.EEXIST) return { sent: true, bytes: 0 };
         if (status === Status.ENOENT) return this.file(Cmd.SYNC_UPDATE_FILE, r.name, r.ts);
         return fail(this.engine, Cmd.SYNC_TRUNCATE_FILE, r.name, status);
       }
