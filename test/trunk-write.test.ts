@@ -128,3 +128,21 @@ describe('uploads into trunk files', () => {
     expect(before.length).toBeGreaterThan(0);
   });
 });
+
+describe('a trunk upload bigger than the writer thread takes (slot_max_size = 1 MB)', () => {
+  it('streams into its slot and reads back', async () => {
+    const big = await serveTrunkStore(await tempDir('fdfs-trunk-write-big-'), {
+      tracker: { slot_max_size: '1MB' },
+    });
+    try {
+      const data = randomBytes(700_000);
+      const id = await big.client.upload(data, { ext: 'bin' });
+      expect(decodeRemoteFilename(remoteOf(id)).type).toBe('trunk');
+      expect(sha(await big.client.downloadBuffer(id))).toBe(sha(data));
+      const part = await big.client.downloadBuffer(id, { offset: 300_000, length: 1000 });
+      expect(part.equals(data.subarray(300_000, 301_000))).toBe(true);
+    } finally {
+      await big.close();
+    }
+  }, 60_000);
+});

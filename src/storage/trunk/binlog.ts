@@ -63,6 +63,8 @@ export function parseTrunkLines(text: string): TrunkRecord[] {
 
 interface Pending {
   readonly data: string;
+  /** Wants the write on disk before it resolves (durable mode). */
+  readonly sync: boolean;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
@@ -72,6 +74,8 @@ export class TrunkBinlog {
   private bytes = 0;
   private pending: Pending[] = [];
   private flushing: Promise<void> | undefined;
+  /** Written but not synced yet (appends that did not ask). */
+  private unsynced = false;
 
   constructor(
     readonly path: string,
@@ -98,17 +102,20 @@ export class TrunkBinlog {
     }
   }
 
-  /** Appends records; resolves once they are written (and on disk, durable). */
-  append(records: readonly TrunkRecord[]): Promise<void> {
+  /**
+   * Appends records; resolves once they are written, and on disk (durable) unless `sync` is
+   * false: a later synced append, or close(), takes them to the disk then.
+   */
+  append(records: readonly TrunkRecord[], sync = true): Promise<void> {
     if (records.length === 0) return Promise.resolve();
-    return this.appendText(records.map(formatTrunkRecord).join(''));
+    return this.appendText(records.map(formatTrunkRecord).join(''), sync);
   }
 
   /** Appends whole lines as the trunk server sent them (cmd 30): a peer's copy of its binlog. */
-  appendText(data: string): Promise<void> {
+  appendText(data: string, sync = true): Promise<void> {
     if (data.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.pending.push({ data, resolve, reject });
+      this.pending.push({ data, sync, resolve, reject });
       this.flushing ??= this.flush();
     });
   }
@@ -121,7 +128,10 @@ export class TrunkBinlog {
         if (!this.fh) throw new Error('trunk binlog is not open');
         const data = Buffer.from(batch.map((p) => p.data).join(''), 'latin1');
         await this.fh.write(data);
-        if (this.durable) await this.fh.datasync();
+        if (this.durable && batch.some((p) => p.sync)) {
+          await this.fh.datasync();
+          this.unsynced = false;
+        } else this.unsynced = true;
         this.bytes += data.length;
         for (const p of batch) p.resolve();
       } catch (err) {
@@ -192,6 +202,7 @@ export class TrunkBinlog {
 
   async close(): Promise<void> {
     await this.settled();
+    if (this.durable && this.unsynced) await this.fh?.datasync().catch(() => {});
     await this.fh?.close();
     this.fh = undefined;
   }

@@ -115,7 +115,7 @@ export class TrunkServer {
     this.deps.logger.warn('trunk slot of a file the binlog names was listed free; taken off', {
       slot: describeSlot(slot),
     });
-    void this.log(records).catch(() => {});
+    void this.log(records, false).catch(() => {});
   }
 
   get freeBytes(): number {
@@ -130,8 +130,9 @@ export class TrunkServer {
     return size + (align - (size % align));
   }
 
-  private log(records: TrunkRecord[]): Promise<void> {
-    const p = this.deps.binlog.append(records);
+  /** `sync` false: no need to wait for the disk (a later synced record, or close, takes it there). */
+  private log(records: TrunkRecord[], sync = true): Promise<void> {
+    const p = this.deps.binlog.append(records, sync);
     this.lastAppend = p.catch((err: unknown) => {
       this.deps.logger.error('trunk binlog write failed', { err });
     });
@@ -171,7 +172,7 @@ export class TrunkServer {
     }
     this.space.add(node, 'hold');
     records.push({ ts, op: TrunkOp.ADD, slot: node });
-    void this.log(records).catch(() => {});
+    void this.log(records, false).catch(() => {});
     return node;
   }
 
@@ -188,7 +189,7 @@ export class TrunkServer {
         this.deps.logger.warn('trunk slot already occupied; dropped from the free list', {
           slot: describeSlot(slot),
         });
-      const logged = this.log([{ ts: this.now(), op: TrunkOp.DEL, slot }]);
+      const logged = this.log([{ ts: this.now(), op: TrunkOp.DEL, slot }], waitForDisk);
       if (!waitForDisk) {
         logged.catch(() => {});
         return;
@@ -252,7 +253,7 @@ export class TrunkServer {
         size: this.deps.params.trunkFileSize,
       };
       this.space.add(slot);
-      void this.log([{ ts: this.now(), op: TrunkOp.ADD, slot }]).catch(() => {});
+      void this.log([{ ts: this.now(), op: TrunkOp.ADD, slot }], false).catch(() => {});
       this.deps.logger.info('trunk file created', { trunk: describeSlot(slot) });
       return;
     }

@@ -29,6 +29,7 @@ import {
 import { slotHolds, slotOccupied, zeroSlot } from './slot-io.js';
 import { trunkDataPath } from './state.js';
 import { TrunkPushers } from './sync.js';
+import { TrunkWriter } from './writer.js';
 
 /** The keys of `.data_init_flag` the trunk server keeps there, as FastDFS does. */
 export interface FlagKeys {
@@ -62,6 +63,8 @@ export class Trunks {
   readonly binlog: TrunkBinlog;
   /** Trunk files open for writing (uploads, replicas), with their shared fdatasyncs. */
   readonly files: TrunkFiles;
+  /** The thread that writes small uploads into trunk files; started when trunk files are turned on. */
+  writer: TrunkWriter | undefined;
   private server: TrunkServer | undefined;
   private switching: Promise<void> = Promise.resolve();
   /** The group's trunk server when it is another storage. */
@@ -127,6 +130,9 @@ export class Trunks {
       });
     }
     this.params = params;
+    if (params.useTrunkFile && !this.writer && !this.closed) {
+      this.writer = TrunkWriter.start(this.deps.config.durableWrites);
+    }
   }
 
   /**
@@ -382,6 +388,8 @@ export class Trunks {
     this.server = undefined;
     this.wire.close();
     await this.files.close();
+    await this.writer?.close();
+    this.writer = undefined;
     if (this.binlogOpen) await this.binlogOpen.then(() => this.binlog.close()).catch(() => {});
   }
 }

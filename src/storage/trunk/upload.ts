@@ -7,13 +7,14 @@
  * when it is this one, its restart checks the list against the binlog instead (reconcile.ts). A
  * crash loses no answered upload, and leaves no named file in space listed as free.
  */
-import { Crc32, FdfsError, type Logger, Status } from '../../common/index.js';
+import { Crc32, crc32, FdfsError, type Logger, Status } from '../../common/index.js';
 import { encodeRemoteFilename, type SourceId, validateExt } from '../../fileid/index.js';
 import { BinlogOp } from '../binlog.js';
 import type { StorageEngine } from '../engine.js';
 import { preadFd, pwritevFd } from '../fd-io.js';
 import { describeSlot, FILE_TYPE_REGULAR, packHeader, TRUNK_HEADER_SIZE, type TrunkSlot } from './slot.js';
 import type { Trunks } from './store.js';
+import type { TrunkWriter } from './writer.js';
 
 export interface TrunkUpload {
   readonly body: AsyncIterable<Buffer>;
@@ -65,6 +66,104 @@ async function takeSlot(
   return undefined;
 }
 
+/** Uploads up to this size go whole to the writer thread (a bigger one streams in pieces). */
+const THREAD_MAX = 256 * 1024;
+
+async function gather(body: AsyncIterable<Buffer>, size: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let got = 0;
+  for await (const c of body) {
+    got += c.length;
+    if (got > size) break;
+    chunks.push(c);
+  }
+  if (got !== size) throw new FdfsError(Status.EINVAL, `received ${got} bytes, expected ${size}`);
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+}
+
+function nameAndHeader(slot: TrunkSlot, input: TrunkUpload, crc32: number, startTime: number) {
+  const remote = encodeRemoteFilename({
+    storePathIndex: slot.storePathIndex,
+    subdirHigh: slot.subdirHigh,
+    subdirLow: slot.subdirLow,
+    source: input.source,
+    timestamp: startTime,
+    size: input.size,
+    crc32,
+    ext: input.ext,
+    kind: 'trunk',
+    trunk: { trunkFileId: slot.id, offset: slot.offset, allocSize: slot.size },
+  });
+  const header = packHeader({
+    fileType: FILE_TYPE_REGULAR,
+    allocSize: slot.size,
+    fileSize: input.size,
+    crc32,
+    mtime: startTime,
+    formattedExt: remote.slice(-7),
+  });
+  return { remote, header };
+}
+
+/**
+ * A small upload through the writer thread (writer.ts): the body is read whole, the slot's
+ * header and bytes go over in one job, and that job, the confirmation and the binlog record run
+ * together (the binlog record after the confirmation when the trunk server is another storage).
+ */
+async function uploadWhole(
+  engine: StorageEngine,
+  trunks: Trunks,
+  writer: TrunkWriter,
+  input: TrunkUpload,
+  first: TrunkSlot,
+): Promise<string> {
+  const { binlog, logger } = engine.deps;
+  const startTime = Math.floor(Date.now() / 1000);
+  let data: Buffer;
+  try {
+    data = await gather(input.body, input.size);
+  } catch (err) {
+    await trunks.confirm(first, Status.EIO).catch(() => {});
+    throw err;
+  }
+  const crc = crc32(data);
+  let slot = first;
+  for (let tries = 0; ; tries++) {
+    const { remote, header } = nameAndHeader(slot, input, crc, startTime);
+    const job = {
+      path: trunks.fileOf(slot),
+      fileSize: trunks.params.trunkFileSize,
+      offset: slot.offset,
+      header,
+      data,
+    };
+    try {
+      await engine.locks.run(
+        remote,
+        async () => {
+          if (trunks.isServer) {
+            await Promise.all([
+              writer.write(job),
+              trunks.confirm(slot, 0, true),
+              binlog.append(BinlogOp.CREATE, remote),
+            ]);
+          } else {
+            await Promise.all([writer.write(job), trunks.confirm(slot, 0)]);
+            await binlog.append(BinlogOp.CREATE, remote);
+          }
+        },
+        { fresh: true },
+      );
+      return remote;
+    } catch (err) {
+      // Confirmed with 0 already: an occupied slot is off the list either way (as EEXIST does).
+      if (!(err instanceof FdfsError && err.status === Status.EEXIST) || tries + 1 >= MAX_OCCUPIED) throw err;
+      logger.warn('trunk slot already occupied, asking for another', { slot: describeSlot(slot) });
+      slot = await trunks.alloc(input.size + TRUNK_HEADER_SIZE, slot.storePathIndex);
+    }
+  }
+}
+
 /**
  * Stores the upload in a trunk slot and returns its name, or undefined (nothing of the body read)
  * when no slot could be had: the caller stores it as a normal file then.
@@ -77,6 +176,17 @@ export async function uploadToTrunk(
   validateExt(input.ext);
   const { paths, binlog, logger } = engine.deps;
   const storePathIndex = paths.choose(input.storePathIndex, input.size + TRUNK_HEADER_SIZE);
+  const writer = trunks.writer;
+  if (writer && input.size <= THREAD_MAX) {
+    let slot: TrunkSlot;
+    try {
+      slot = await trunks.alloc(input.size + TRUNK_HEADER_SIZE, storePathIndex);
+    } catch (err) {
+      logger.warn('no trunk space: stored as a normal file', { size: input.size, err });
+      return undefined;
+    }
+    return uploadWhole(engine, trunks, writer, input, slot);
+  }
   const startTime = Math.floor(Date.now() / 1000);
   const got = await takeSlot(trunks, input.size, storePathIndex, logger);
   if (!got) return undefined;
