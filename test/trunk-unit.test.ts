@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/common/index.js';
-import { trunkConfigFromParameters } from '../src/config/index.js';
+import { defaultTrackerConfig, trunkConfigFromParameters } from '../src/config/index.js';
 import { decodeRemoteFilename } from '../src/fileid/index.js';
 import {
   FreeSpace,
@@ -25,6 +25,7 @@ import {
   type TrunkSlot,
   unpackHeader,
 } from '../src/storage/trunk/index.js';
+import { parameterText } from '../src/tracker/index.js';
 import { tempDir } from './helpers/node-process.js';
 import { TRUNK_DATA, TRUNK_TRACKER_KEYS, trunkManifest, unpackTrunkStore } from './helpers/trunk-store.js';
 
@@ -42,6 +43,46 @@ const params = trunkConfigFromParameters(
     .map(([k, v]) => `${k}=${v}\n`)
     .join(''),
 );
+
+describe('trunk settings', () => {
+  const parse = (o: Record<string, string>) =>
+    trunkConfigFromParameters(
+      Object.entries(o)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(''),
+    );
+
+  it("has FastDFS' defaults and corrections", () => {
+    const d = parse({});
+    expect(d).toMatchObject({
+      useTrunkFile: false,
+      slotMinSize: 256,
+      trunkFileSize: 64 * 1024 * 1024,
+      slotMaxSize: 8 * 1024 * 1024,
+    });
+    expect(parse({ trunk_file_size: '1MB' }).trunkFileSize).toBe(4 * 1024 * 1024);
+    expect(parse({ slot_min_size: '100KB', slot_max_size: '1MB' }).slotMinSize).toBe(64 * 1024);
+    expect(parse({ slot_min_size: '100', trunk_alloc_alignment_size: '512' }).slotMinSize).toBe(512);
+    expect(parse({ trunk_file_size: '4MB', slot_max_size: '3MB' }).slotMaxSize).toBe(2 * 1024 * 1024);
+    expect(() => parse({ slot_min_size: '4096', slot_max_size: '4096' })).toThrow(/slot_max_size/);
+    expect(() => parse({ trunk_create_file_time_base: '25:00' })).toThrow(/HH:MM/);
+  });
+
+  it('travel from tracker.conf to the storages through cmd 75 unchanged', () => {
+    const tracker = defaultTrackerConfig(
+      new Map(
+        Object.entries({ ...TRUNK_TRACKER_KEYS, trunk_create_file_interval: '3600' }).map(([k, v]) => [
+          k,
+          [v],
+        ]),
+      ),
+    ).config;
+    expect(tracker.trunk.useTrunkFile).toBe(true);
+    // With trunk files, round robin over storages becomes "first by ip", as FastDFS does.
+    expect(tracker.storeServer).toBe(1);
+    expect(trunkConfigFromParameters(parameterText(tracker))).toEqual(tracker.trunk);
+  });
+});
 
 describe('trunk header', () => {
   it('packs and unpacks the 24 bytes FastDFS writes', () => {
