@@ -133,6 +133,14 @@ describe('per-peer sync lag (tracker command 121)', () => {
     ).toBeGreaterThan(lines.indexOf('id = B'));
     const stock = monitorText(tracker, [{ group: g, storages: [a, b] }], true);
     expect(stock).not.toContain('synced from');
+    // The leader (cmd 95) under the tracker's line when it is known, nothing when not.
+    expect(stock).not.toContain('leader');
+    const led = monitorText({ ...tracker, leader: '10.0.0.8:22122' }, [{ group: g, storages: [a, b] }], true);
+    expect(led.split('\n').slice(2, 5)).toEqual([
+      'tracker server is 10.0.0.9:22122',
+      'tracker leader is 10.0.0.8:22122',
+      '',
+    ]);
   });
 });
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Connection, FdfsClient } from '../src/client/index.js';
-import { silentLogger } from '../src/common/index.js';
+import { type LogFields, type Logger, silentLogger } from '../src/common/index.js';
 import { defaultClientConfig, defaultStorageConfig } from '../src/config/index.js';
 import {
   Cmd,
@@ -434,10 +434,12 @@ describe.each(['plain', 'ids'])('recorded FastDFS 6.16.1 (%s): our storage', (sc
  * ACTIVE by our tracker: our storage must push past it, not retry it forever.
  */
 describe('our storage pushing to a stock storage', () => {
-  it('takes EEXIST for an append or truncate as done and goes on', async () => {
+  it('takes EEXIST for an append or truncate as done and goes on; a refused watermark costs no record', async () => {
     const base = await mkdtemp(join(tmpdir(), 'fdfs-interop-push-'));
     cleanups.push(() => rm(base, { recursive: true, force: true }));
     const got: string[] = [];
+    let watermarks = 0;
+    const warnings: string[] = [];
     const peer = createServer((sock) => {
       const reader = new FrameReader(sock);
       void (async () => {
@@ -446,6 +448,7 @@ describe('our storage pushing to a stock storage', () => {
           if (!h) return;
           const body = await reader.readExact(h.length);
           const stock = [Cmd.SYNC_APPEND_FILE, Cmd.SYNC_MODIFY_FILE, Cmd.SYNC_TRUNCATE_FILE] as number[];
+          if (h.cmd === Cmd.SYNC_WATERMARK) watermarks++;
           const status = h.cmd === Cmd.SYNC_WATERMARK ? 22 : stock.includes(h.cmd) ? 17 : 0;
           if (h.cmd !== Cmd.REPORT_SERVER_ID && h.cmd !== Cmd.ACTIVE_TEST && h.cmd !== Cmd.SYNC_WATERMARK)
             got.push(`${cmdName(h.cmd)} ${recordName(h.cmd, body)} → ${statusName(status)}`);
@@ -473,7 +476,7 @@ describe('our storage pushing to a stock storage', () => {
           ['heart_beat_interval', ['1']],
         ]),
       ).config,
-      { logger: silentLogger },
+      { logger: warnLogger(warnings) },
     );
     cleanups.push(() => node.close());
     // The scripted peer joins as a storage that holds its data, and beats: ACTIVE.
@@ -515,6 +518,8 @@ describe('our storage pushing to a stock storage', () => {
       defaultClientConfig(new Map([['tracker_server', [`127.0.0.1:${t.address.port}`]]])).config,
     );
     cleanups.push(() => client.close());
+    // Our pusher first tries a watermark on its idle link; the stock peer refuses it and closes.
+    await eventually(async () => expect(watermarks).toBe(1), 15_000);
     const ap = await client.upload(Buffer.from('first part '), { ext: 'log', appender: true });
     await client.append(ap, Buffer.from('second part'));
     await client.truncate(ap, 5);
@@ -527,8 +532,20 @@ describe('our storage pushing to a stock storage', () => {
     await eventually(async () => expect(got).toContain(later), 15_000);
     expect(got.indexOf(refused)).toBeGreaterThanOrEqual(0);
     expect(got.indexOf(refused)).toBeLessThan(got.indexOf(later));
+    // The pusher went on over a new connection (no record failed on the closed one) and did not
+    // try watermarks again.
+    expect(warnings).toEqual([]);
+    expect(watermarks).toBe(1);
   });
 });
+
+/** Records warn and error lines, message and err code, and drops the rest. */
+function warnLogger(lines: string[]): Logger {
+  const keep = (msg: string, fields?: LogFields) =>
+    lines.push(`${msg} ${JSON.stringify((fields?.err as { code?: unknown } | undefined)?.code ?? '')}`);
+  const logger: Logger = { debug() {}, info() {}, warn: keep, error: keep, child: () => logger };
+  return logger;
+}
 
 /** The file a sync request is about (the dest of a rename or link). */
 function recordName(cmd: number, b: Buffer): string {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Connection } from '../src/client/index.js';
+import { Connection, ConnectionPool, TrackerClient } from '../src/client/index.js';
 import { FdfsError, silentLogger } from '../src/common/index.js';
 import {
   BodyReader,
@@ -425,6 +425,12 @@ describe('tracker service: what stock storages and trackers ask', () => {
     ).toBe(winner);
     expect(await s1.call(Cmd.STORAGE_BEAT)).toEqual(Buffer.from([0]));
     expect(decodeChangeLog(await s2.call(Cmd.STORAGE_BEAT)).leader?.ip).toBe('127.0.0.3');
+    // What `fdfs monitor` prints as "tracker leader is": the same answer from either tracker.
+    const pool = new ConnectionPool({ connectTimeout: 2000, networkTimeout: 5000, maxIdleTime: 60_000 });
+    cleanups.push(async () => pool.close());
+    const ask = (t: TrackerHandle) =>
+      new TrackerClient({ trackers: [{ host: t.address.host, port: t.address.port }], pool }).leader();
+    expect([await ask(t1), await ask(t2)]).toEqual([winner, winner]);
     await t2.close();
     expect(
       await until(
@@ -434,5 +440,6 @@ describe('tracker service: what stock storages and trackers ask', () => {
       ),
     ).toBe(lines[0]);
     expect(decodeChangeLog(await s1.call(Cmd.STORAGE_BEAT)).leader?.ip).toBe('127.0.0.2');
+    expect(await ask(t1)).toBe(lines[0]);
   }, 30_000);
 });

@@ -141,7 +141,7 @@ function groupLines(report: GroupReport): string[] {
 
 /** The whole fdfs_monitor `list` report; `one` prints a single group without the count header. */
 export function monitorText(
-  tracker: { index: number; count: number; address: string },
+  tracker: { index: number; count: number; address: string; leader?: string | undefined },
   reports: readonly GroupReport[],
   one: boolean,
 ): string {
@@ -149,8 +149,10 @@ export function monitorText(
     `server_count=${tracker.count}, server_index=${tracker.index}`,
     '',
     `tracker server is ${tracker.address}`,
-    '',
   ];
+  // fdfs_monitor does not say which tracker leads; this line does (cmd 95), when the tracker knows.
+  if (tracker.leader !== undefined) lines.push(`tracker leader is ${tracker.leader}`);
+  lines.push('');
   if (!one) lines.push(`group count: ${reports.length}`);
   reports.forEach((r, i) => {
     if (!one) lines.push('', `Group ${i + 1}:`);

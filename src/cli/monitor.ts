@@ -17,7 +17,8 @@ fdfs monitor <client.conf> delete <group> <storage_id>
   SYNCING, OFFLINE, ONLINE, ACTIVE, …), free space, counters, last heartbeat and, once its peers
   have written files, how far it lags behind them ("(5s delay)", "(never synced)"). A fastdfs-ts
   tracker also tells, per peer, up to when the storage holds that peer's files:
-  "synced from 127.0.0.3 until 2026-11-22 03:01:02 (delay 3s)" (--json: syncFrom).
+  "synced from 127.0.0.3 until 2026-11-22 03:01:02 (delay 3s)" (--json: syncFrom). Under the
+  tracker's address, "tracker leader is IP:PORT": the leader that tracker follows (--json: leader).
   delete removes a storage that is no longer running from every tracker (fdfs_monitor delete).
   --tracker HOST:PORT ask this tracker instead of the conf's tracker_server list
   --brief             one line per group and per storage: status, free space, heartbeat age, sync lag
@@ -65,11 +66,13 @@ async function list(ctx: VerbContext, client: FdfsClient, trackers: readonly Hos
     const syncStatus = await tracker.syncStatus(group.groupName);
     reports.push({ group, storages, ...(syncStatus ? { syncStatus } : {}) });
   }
+  const leader = await tracker.leader();
   const text = ctx.values.brief
     ? briefText(address, reports, Math.floor(Date.now() / 1000))
-    : monitorText({ index, count: trackers.length, address }, reports, only !== undefined);
+    : monitorText({ index, count: trackers.length, address, leader }, reports, only !== undefined);
   emit(ctx, text, {
     tracker: address,
+    leader: leader ?? null,
     groups: reports.map(({ group, storages, syncStatus }) => ({
       ...group,
       storages: storages.map((s) => {

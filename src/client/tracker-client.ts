@@ -147,6 +147,20 @@ export class TrackerClient {
   }
 
   /**
+   * 95: the tracker leader as "ip:port", as this tracker knows it. undefined while there is none
+   * (ENOENT) or when the tracker does not know the command, so a monitor works with any tracker.
+   */
+  async leader(signal?: AbortSignal): Promise<string | undefined> {
+    try {
+      const what = { action: 'get tracker leader', notFound: 'no tracker leader' };
+      return await this.ask(what, Cmd.SERVER_GET_LEADER, EMPTY, (b) => b.toString('latin1'), signal);
+    } catch (err) {
+      if (isStatusReply(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
    * 93, sent to every tracker as the C client does: each keeps its own copy of the cluster.
    * Unreachable trackers are skipped; ENOENT and EALREADY from some trackers are tolerated.
    */

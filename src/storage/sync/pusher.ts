@@ -307,9 +307,14 @@ export class PeerPusher {
       const claim = (atEnd ? Math.floor(Date.now() / 1000) : lastSourceTs) - WATERMARK_MARGIN_S;
       if (this.watermarks && claim > claimed && (atEnd || Date.now() - lastClaimAt >= WATERMARK_EVERY_MS)) {
         this.watermarks = await sender.watermark(claim);
-        if (!this.watermarks) this.log.info('peer does not take sync watermarks', { address });
         claimed = claim;
         lastClaimAt = Date.now();
+        if (!this.watermarks) {
+          // A FastDFS storage closes the connection after a command it does not know: go on over
+          // a new one rather than fail the next record on this one.
+          this.log.info('peer does not take sync watermarks', { address });
+          break;
+        }
       }
       if (atEnd) await this.idle(config.syncWaitMsec);
     }
