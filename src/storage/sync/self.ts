@@ -1,6 +1,7 @@
 /**
  * This storage's own first copy of its group's data, kept in `.data_init_flag`: after a join it
- * asks the tracker for a source (87), or tells a tracker the source another one named (88);
+ * asks the tracker for a source (87), or tells a tracker the source another one named, or that
+ * there was none (88);
  * after beats it notices the copy finished (a tracker lists it ONLINE/ACTIVE) or that a tracker
  * missed that, and tells it (76 about itself).
  */
@@ -67,8 +68,11 @@ export class SelfSync {
   settleSource(conn: Connection, tracker: string): Promise<void> {
     const run = async () => {
       const s = this.flag.state;
-      if (s.syncOldDone) return;
-      if (s.syncSrcServer !== '') {
+      if (s.syncOldDone || s.syncSrcServer !== '') {
+        // As FastDFS' storage does after every join: the source (88), empty when there was none.
+        // A tracker listing this storage INIT with no source then takes it ONLINE; a FastDFS
+        // tracker ignores the self report (76) below for an INIT storage, so this is the way
+        // when another tracker answered the 87 first.
         await conn.call(
           Cmd.STORAGE_SYNC_NOTIFY,
           encodeSyncSource({ srcId: s.syncSrcServer, until: s.syncUntilTimestamp }),
