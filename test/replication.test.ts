@@ -4,6 +4,7 @@
  * compared straight from the storages' disks.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FdfsClient, resolveSource, StorageClient } from '../src/client/index.js';
@@ -101,6 +102,21 @@ async function sameFiles(x: Proc, y: Proc): Promise<void> {
   const [fx, fy] = await Promise.all([storedFiles(x.base), storedFiles(y.base)]);
   expect(fy.size).toBe(fx.size);
   expect(new Map([...fy].sort())).toEqual(new Map([...fx].sort()));
+}
+
+/** ESTABLISHED TCP connections from `from` to `to:port` (IPv4 loopback, /proc/net/tcp). */
+async function linksBetween(from: string, to: string, port: number): Promise<number> {
+  const hex = (ip: string, p?: number) =>
+    ip
+      .split('.')
+      .reverse()
+      .map((x) => Number(x).toString(16).padStart(2, '0').toUpperCase())
+      .join('') + (p === undefined ? '' : `:${p.toString(16).padStart(4, '0').toUpperCase()}`);
+  const rows = (await readFile('/proc/net/tcp', 'utf8')).split('\n').slice(1);
+  return rows.filter((r) => {
+    const [, local = '', remote = '', state] = r.trim().split(/\s+/);
+    return state === '01' && local.startsWith(`${hex(from)}:`) && remote === hex(to, port);
+  }).length;
 }
 
 beforeAll(async () => {
@@ -324,6 +340,50 @@ describe('replication across processes', () => {
         await holdsGroup1(b);
         await sameFiles(a, b);
       }, 30_000);
+    },
+    T,
+  );
+
+  it(
+    'a backlog goes to B over several connections; kill -9 B while it takes it in: B converges to exactly A',
+    async () => {
+      const port = b.port;
+      await b.stop();
+      const appender = await client.upload(Buffer.from('a'), { ext: 'log', group: 'group1', appender: true });
+      let text = 'a';
+      for (let i = 0; i < 300; i++) {
+        const id = await uploadTo(a, randomBytes(100 + i));
+        if (i % 7 === 0) await client.setMetadata(id, { i: String(i) });
+        if (i % 11 === 0) {
+          await client.delete(id);
+          live.delete(id);
+          deleted.add(id);
+        }
+        if (i % 40 === 0) {
+          // Positioned writes of one file must land in order, whatever lane they travel.
+          await client.append(appender, Buffer.from(String(i)));
+          text += String(i);
+        }
+      }
+      live.set(appender, sha1(Buffer.from(text)));
+      b = await startStorage('127.0.0.3', 'group1', { base: b.base, port });
+      // Links from A to B, counted in the kernel's table while B takes the backlog in.
+      let most = 0;
+      const counting = setInterval(() => {
+        void linksBetween(a.host, b.host, port).then((n) => {
+          most = Math.max(most, n);
+        });
+      }, 10);
+      await eventually(async () => expect((await storedFiles(b.base)).size).toBeGreaterThan(100), 30_000, 20);
+      clearInterval(counting);
+      await b.kill9();
+      b = await startStorage('127.0.0.3', 'group1', { base: b.base, port });
+      await activeOnBoth('group1', '127.0.0.3');
+      await eventually(async () => {
+        await holdsGroup1(b);
+        await sameFiles(a, b);
+      }, 30_000);
+      expect(most).toBeGreaterThan(1);
     },
     T,
   );

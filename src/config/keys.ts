@@ -79,6 +79,7 @@ const storageUsed = [
   'reserved_storage_space',
   'sync_wait_msec',
   'sync_interval',
+  'sync_push_connections',
   'upload_priority',
   'durable_writes',
   'advertise_addr',

@@ -104,6 +104,11 @@ export interface StorageConfig {
   readonly reservedStorageSpace: ReservedSpace;
   readonly syncWaitMsec: number;
   readonly syncInterval: number;
+  /**
+   * Our key: connections a pusher uses to a fastdfs-ts peer, records of different files in flight
+   * at once. 1 = FastDFS' one record at a time (always so towards a stock FastDFS peer).
+   */
+  readonly syncPushConnections: number;
   readonly uploadPriority: number;
   /** Our switch: fsync each file before acknowledging it. Default true; false is stock FastDFS. */
   readonly durableWrites: boolean;

@@ -23,6 +23,7 @@ import type { PeerInfo } from './peers.js';
 import { isSourceRecord } from './record.js';
 import { RecordSender } from './send.js';
 import type { TrackerOps } from './tracker-ops.js';
+import { PushWindow } from './window.js';
 
 /**
  * A watermark claims "every file I created before T is on you". A file's name carries the time
@@ -49,7 +50,8 @@ export class PeerPusher {
   private peer: PeerInfo;
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
-  private conn: Connection | undefined;
+  /** The link's connections: the first carries watermarks, the others only records. */
+  private conns: Connection[] = [];
   private wakeUp: (() => void) | undefined;
   private readonly log: Logger;
   readonly markFile: MarkFile;
@@ -58,6 +60,11 @@ export class PeerPusher {
   lastError: string | undefined;
   /** Cleared for a peer that refuses SYNC_WATERMARK (a FastDFS storage). */
   private watermarks = true;
+  /**
+   * Set once the peer took a watermark: a fastdfs-ts storage, pushed to over several
+   * connections. Until then, as towards a stock FastDFS peer, one record at a time.
+   */
+  private peerIsOurs = false;
 
   constructor(
     private readonly deps: PusherDeps,
@@ -104,7 +111,7 @@ export class PeerPusher {
 
   async stop(removeMark = false): Promise<void> {
     this.abort.abort();
-    this.conn?.destroy();
+    for (const c of this.conns) c.destroy();
     this.wake();
     await this.loop;
     if (removeMark) await this.markFile.remove();
@@ -136,7 +143,7 @@ export class PeerPusher {
           continue;
         }
         const mark = await this.prepareMark();
-        this.conn = await this.connect();
+        this.conns.push(await this.connect());
         this.log.info('sync link up', {
           address: this.address,
           binlogIndex: mark.binlogIndex,
@@ -157,7 +164,7 @@ export class PeerPusher {
           },
           { index: mark.binlogIndex, offset: mark.binlogOffset },
         );
-        await this.push(this.conn, reader, mark);
+        await this.push(reader, mark);
         backoff = 100;
         this.lastError = undefined;
       } catch (err) {
@@ -167,8 +174,8 @@ export class PeerPusher {
         await this.idle(backoff);
         backoff = Math.min(backoff * 2, Math.max(1000, config.heartBeatInterval));
       } finally {
-        this.conn?.close();
-        this.conn = undefined;
+        for (const c of this.conns) c.close();
+        this.conns = [];
         await reader?.close();
       }
     }
@@ -254,71 +261,119 @@ export class PeerPusher {
     return m.binlogOffset <= size;
   }
 
-  private async push(conn: Connection, reader: BinlogReader, mark: SyncMark): Promise<void> {
+  /** Connections the link may use now: several to a fastdfs-ts peer, else FastDFS' one. */
+  private lanesWanted(): number {
+    const { config, trunk } = this.deps.engine.deps;
+    // A pause between records asks for one at a time. Trunk slots are reused: a delete and the
+    // upload that takes its slot name different files, so they must not pass each other.
+    if (!this.peerIsOurs || config.syncInterval > 0 || trunk?.params.useTrunkFile) return 1;
+    return config.syncPushConnections;
+  }
+
+  /** A window over the link's connections, opening more while the peer may take them. */
+  private async window(mark: SyncMark, acked: (sourceTs: number) => void): Promise<PushWindow> {
+    const want = this.lanesWanted();
+    while (this.conns.length < want && !this.stopped) this.conns.push(await this.connect());
+    const { engine, counters } = this.deps;
+    const lanes = this.conns.slice(0, want).map((c) => new RecordSender(engine, c));
+    if (want > 1)
+      this.log.info('sync link pushes over several connections', {
+        address: this.address,
+        connections: want,
+      });
+    return new PushWindow(lanes, lanes.length === 1 ? 1 : lanes.length * 4, {
+      sent: (_r, res) => {
+        if (res.sent) mark.syncRowCount++;
+        counters.bytes('SyncOut', res.bytes);
+      },
+      failed: (record, err) =>
+        this.log.warn('sync record failed', {
+          op: record.op,
+          name: record.name,
+          fileId: `${engine.group}/${record.name}`,
+          err,
+        }),
+      acked: (next, sourceTs) => {
+        mark.binlogIndex = next.index;
+        mark.binlogOffset = next.offset;
+        acked(sourceTs);
+      },
+    });
+  }
+
+  private async push(reader: BinlogReader, mark: SyncMark): Promise<void> {
     const { config } = this.deps.engine.deps;
-    const sender = new RecordSender(this.deps.engine, conn);
     const address = this.address;
     let lastSave = Date.now();
     let dirty = false;
     let lastSourceTs = 0;
     let claimed = 0;
     let lastClaimAt = 0;
-    while (!this.stopped && this.address === address) {
-      const batch = await reader.read();
-      for (const { record, next } of batch) {
-        mark.scanRowCount++;
-        const source = isSourceRecord(record);
-        if (source || (mark.needSyncOld && !mark.syncOldDone && record.ts <= mark.untilTimestamp)) {
-          try {
-            const r = await sender.record(record);
-            if (r.sent) mark.syncRowCount++;
-            this.deps.counters.bytes('SyncOut', r.bytes);
-          } catch (err) {
-            this.log.warn('sync record failed', {
-              op: record.op,
-              name: record.name,
-              fileId: `${this.deps.engine.group}/${record.name}`,
-              err,
-            });
-            throw err;
+    const acked = (sourceTs: number) => {
+      dirty = true;
+      if (sourceTs > lastSourceTs) lastSourceTs = sourceTs;
+    };
+    let window = await this.window(mark, acked);
+    try {
+      while (!this.stopped && this.address === address) {
+        const batch = await reader.read();
+        for (const { record, next } of batch) {
+          mark.scanRowCount++;
+          const source = isSourceRecord(record);
+          if (source || (mark.needSyncOld && !mark.syncOldDone && record.ts <= mark.untilTimestamp)) {
+            await window.push(record, next, source ? record.ts : 0);
+            if (config.syncInterval > 0) {
+              await window.drain();
+              await sleep(config.syncInterval);
+            }
+          } else window.skip(next);
+          if (this.stopped) break;
+        }
+        const atEnd = batch.length === 0;
+        // What follows speaks for every record read so far (old data done, a claim, the mark):
+        // at the end, or when a claim is due, the records still in flight land first.
+        const claimDue = this.watermarks && (atEnd || Date.now() - lastClaimAt >= WATERMARK_EVERY_MS);
+        if (atEnd || claimDue) await window.drain();
+        if (atEnd && mark.needSyncOld && !mark.syncOldDone) {
+          mark.syncOldDone = true;
+          dirty = true;
+          this.log.info('old data copied to peer', { rows: mark.syncRowCount, until: mark.untilTimestamp });
+        }
+        if (atEnd && mark.needSyncOld && mark.syncOldDone && this.peer.copying) {
+          this.deps.reportStatus(this.peer, StorageStatus.ONLINE);
+        }
+        if (dirty && (atEnd || Date.now() - lastSave >= MARK_SAVE_MS)) {
+          await this.markFile.save(mark);
+          lastSave = Date.now();
+          dirty = false;
+        }
+        const claim = (atEnd ? Math.floor(Date.now() / 1000) : lastSourceTs) - WATERMARK_MARGIN_S;
+        if (claimDue && claim > claimed) {
+          // The first connection carries the claim; drained above, so no record is on it now.
+          this.watermarks = await new RecordSender(this.deps.engine, this.conns[0] as Connection).watermark(
+            claim,
+          );
+          claimed = claim;
+          lastClaimAt = Date.now();
+          if (!this.watermarks) {
+            // A FastDFS storage closes the connection after a command it does not know: go on over
+            // a new one rather than fail the next record on this one.
+            this.log.info('peer does not take sync watermarks', { address });
+            this.peerIsOurs = false;
+            break;
           }
-          if (source) lastSourceTs = Math.max(lastSourceTs, record.ts);
-          if (config.syncInterval > 0) await sleep(config.syncInterval);
+          if (!this.peerIsOurs) {
+            this.peerIsOurs = true;
+            if (this.lanesWanted() > window.width) window = await this.window(mark, acked);
+          }
         }
-        mark.binlogIndex = next.index;
-        mark.binlogOffset = next.offset;
-        dirty = true;
-        if (this.stopped) break;
+        if (atEnd) await this.idle(config.syncWaitMsec);
       }
-      const atEnd = batch.length === 0;
-      if (atEnd && mark.needSyncOld && !mark.syncOldDone) {
-        mark.syncOldDone = true;
-        dirty = true;
-        this.log.info('old data copied to peer', { rows: mark.syncRowCount, until: mark.untilTimestamp });
-      }
-      if (atEnd && mark.needSyncOld && mark.syncOldDone && this.peer.copying) {
-        this.deps.reportStatus(this.peer, StorageStatus.ONLINE);
-      }
-      if (dirty && (atEnd || Date.now() - lastSave >= MARK_SAVE_MS)) {
-        await this.markFile.save(mark);
-        lastSave = Date.now();
-        dirty = false;
-      }
-      const claim = (atEnd ? Math.floor(Date.now() / 1000) : lastSourceTs) - WATERMARK_MARGIN_S;
-      if (this.watermarks && claim > claimed && (atEnd || Date.now() - lastClaimAt >= WATERMARK_EVERY_MS)) {
-        this.watermarks = await sender.watermark(claim);
-        claimed = claim;
-        lastClaimAt = Date.now();
-        if (!this.watermarks) {
-          // A FastDFS storage closes the connection after a command it does not know: go on over
-          // a new one rather than fail the next record on this one.
-          this.log.info('peer does not take sync watermarks', { address });
-          break;
-        }
-      }
-      if (atEnd) await this.idle(config.syncWaitMsec);
+    } finally {
+      // Whatever is still in flight lands (or fails) before the mark is written for good.
+      await window.drain().catch(() => {});
+      if (dirty) await this.markFile.save(mark);
     }
-    if (dirty) await this.markFile.save(mark);
   }
 }
 

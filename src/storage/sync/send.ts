@@ -207,9 +207,15 @@ export class RecordSender {
     }
   }
 
-  /** SYNC_WATERMARK; false when the peer does not know it (a FastDFS storage). */
+  /**
+   * SYNC_WATERMARK; false when the peer does not know it (a FastDFS storage answers EINVAL to a
+   * command it lacks). Any other refusal (a peer just restarted that does not know this storage
+   * yet answers EACCES) fails the link like a record would: it does not make the peer stock.
+   */
   async watermark(ts: number): Promise<boolean> {
     const status = await call(this.conn, Cmd.SYNC_WATERMARK, encodeWatermark(ts));
-    return status === 0;
+    if (status === 0) return true;
+    if (status === Status.EINVAL) return false;
+    throw new FdfsError(status, `${cmdName(Cmd.SYNC_WATERMARK)} refused by the peer (status ${status})`);
   }
 }
