@@ -82,3 +82,51 @@ describe('lmdb namespace under kill -9', () => {
     }
   });
 });
+
+describe('lmdb namespace read memo', () => {
+  it('answers the same record while the bytes stay, and the new one after a same-size write elsewhere', async () => {
+    const dir = await newDir();
+    const reader = await openLmdbNamespace(dir);
+    // A second handle on the same files: its writes never pass through the reader's memo.
+    const writer = await openLmdbNamespace(dir);
+    try {
+      await writer.createBucket({ name: 'memo', owner: 'o', createdAt: 1, public: false });
+      const put = (etag: string, big = false) =>
+        writer.putObject({
+          bucket: 'memo',
+          key: 'k',
+          parts: [{ fileId: 'group1/M00/00/00/f', size: 1 }],
+          size: 1,
+          etag,
+          lastModified: 1,
+          contentType: 'x/y',
+          headers: {},
+          // Past lmdb-js's shared read buffer (64 KiB): such values come back another way.
+          meta: big ? { pad: 'p'.repeat(80_000) } : {},
+        });
+      expect(await put('aaaa')).toBe('ok');
+      const first = reader.getObjectSync?.('memo', 'k');
+      expect(first?.etag).toBe('aaaa');
+      expect(reader.getObjectSync?.('memo', 'k')).toBe(first);
+      expect(reader.getBucketSync?.('memo')).toBe(reader.getBucketSync?.('memo'));
+      // Same length, one byte different: only a byte comparison tells them apart.
+      expect(await put('aaab')).toBe('ok');
+      await new Promise((r) => setImmediate(r)); // lmdb-js renews its read snapshot once per turn
+      const second = reader.getObjectSync?.('memo', 'k');
+      expect(second?.etag).toBe('aaab');
+      expect(reader.getObjectSync?.('memo', 'k')).toBe(second);
+      expect(await put('aaac', true)).toBe('ok');
+      await new Promise((r) => setImmediate(r));
+      const third = reader.getObjectSync?.('memo', 'k');
+      expect(third?.etag).toBe('aaac');
+      expect(third?.meta.pad?.length).toBe(80_000);
+      expect(reader.getObjectSync?.('memo', 'k')).toBe(third);
+      expect(await writer.deleteObject('memo', 'k')).toBe(true);
+      await new Promise((r) => setImmediate(r));
+      expect(reader.getObjectSync?.('memo', 'k')).toBeUndefined();
+    } finally {
+      await writer.close();
+      await reader.close();
+    }
+  });
+});

@@ -7,7 +7,7 @@ import { parseRange } from '../src/s3/headers.js';
 import { tokenOf } from '../src/s3/list-ops.js';
 import { multipartEtag } from '../src/s3/multipart-complete.js';
 import { assertKey, bucketNameProblem } from '../src/s3/names.js';
-import { hmac, signatureHex, tryDecode, uriEncode } from '../src/s3/sigv4-crypto.js';
+import { hmac, sameSignature, signatureHex, tryDecode, uriEncode } from '../src/s3/sigv4-crypto.js';
 import { SmallFiles } from '../src/s3/small-files.js';
 import { bucketOfHost, parseTarget } from '../src/s3/target.js';
 
@@ -190,6 +190,22 @@ describe('request ids', () => {
 });
 
 describe('signature HMAC', () => {
+  it('sameSignature holds only for equal text', () => {
+    const sig = randomBytes(32).toString('hex');
+    expect(sameSignature(sig, `${sig}`)).toBe(true);
+    expect(sameSignature('', '')).toBe(true);
+    for (let i = 0; i < sig.length; i++) {
+      const other = `${sig.slice(0, i)}${sig[i] === '0' ? '1' : '0'}${sig.slice(i + 1)}`;
+      expect(sameSignature(sig, other), `differs at ${i}`).toBe(false);
+    }
+    expect(sameSignature(sig, sig.slice(0, 63))).toBe(false);
+    expect(sameSignature(sig, `${sig}0`)).toBe(false);
+    // Units past latin1 differ too (a latin1 Buffer would keep only their low byte).
+    expect(sameSignature('aĀ', 'a\u0000')).toBe(false);
+    expect(sameSignature('+/Ab=', '+/Ab=')).toBe(true);
+  });
+
+
   it('signatureHex is HMAC-SHA256 as node:crypto computes it, for any key and text', () => {
     const texts = [
       '',
@@ -198,6 +214,8 @@ describe('signature HMAC', () => {
       'é ü ✓',
     ];
     for (let i = 0; i < 300; i++) texts.push(randomBytes(i).toString('base64'));
+    // Past the reused 1 KiB block, then shorter ones after it: no stale byte may count.
+    texts.push('x'.repeat(5000), 'y'.repeat(1024 - 64), 'y'.repeat(1024 - 63), 'z'.repeat(3));
     for (const text of texts) {
       for (const key of [randomBytes(32), randomBytes(32), randomBytes(20), randomBytes(64)]) {
         const want = createHmac('sha256', key).update(text, 'utf8').digest('hex');

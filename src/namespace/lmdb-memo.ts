@@ -26,13 +26,18 @@ export class RecordMemo<V, R> {
   get(id: string, keyOf: () => Buffer, make: (value: V) => R): R | undefined {
     const hit = this.entries.get(id);
     const k = hit?.k ?? keyOf();
-    const raw = this.db.getBinary(k);
-    if (raw === undefined) {
+    // lmdb-js's shared read buffer, valid until the next read: compared in place, as getBinary's
+    // copy (an allocation on every read of every request) is needed only when the bytes changed.
+    const now = this.db.getBinaryFast(k) as Uint8Array | undefined;
+    if (now === undefined) {
       if (hit) this.entries.delete(id);
       return undefined;
     }
-    if (hit?.raw.equals(raw)) return hit.value;
-    // The same read snapshot as getBinary's (lmdb-js renews it once per event turn).
+    // `length` is the value's; the shared buffer's byteLength is its capacity.
+    const size = now.length;
+    if (hit && hit.raw.length === size && hit.raw.compare(now, 0, size) === 0) return hit.value;
+    const raw = Buffer.copyBytesFrom(now, 0, size);
+    // The same read snapshot as getBinaryFast's (lmdb-js renews it once per event turn).
     const stored = this.db.get(k);
     if (stored === undefined) return undefined;
     const value = Object.freeze(make(stored));

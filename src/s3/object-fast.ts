@@ -32,7 +32,7 @@ export function fastObject(
   req: IncomingMessage,
   target: Target,
   auth: AuthResult,
-): Reply | undefined {
+): (Reply & { readonly body: Buffer }) | undefined {
   const { bucket, key } = target;
   const ns = ctx.ns;
   if (bucket === undefined || key === undefined || !ns.getBucketSync || !ns.getObjectSync) return;

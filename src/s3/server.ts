@@ -54,6 +54,17 @@ function headersOfReq(req: IncomingMessage): Record<string, string | undefined> 
   return out;
 }
 
+/** One request's state, as far as it got: what an error answer and its log line name. */
+interface Req {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly expectsContinue: boolean;
+  readonly t0: number;
+  readonly requestId: string;
+  target?: Target;
+  call?: S3Call;
+}
+
 /** Fields some error codes carry besides Code and Message, as S3 answers them. */
 function extraOf(
   code: string,
@@ -66,19 +77,18 @@ function extraOf(
   return {};
 }
 
+/** Request ids are 16 latin1 characters: their base64 is made in one reused buffer, not a new one. */
+const ID_BYTES = Buffer.alloc(16);
+
 /**
- * Writes the answer with one writeHead of one headers object: headers set earlier with setHeader
+ * Writes the head with one writeHead of one headers object: headers set earlier with setHeader
  * would make node:http merge and re-validate them one by one on every request.
  */
-async function send(
-  req: IncomingMessage,
-  res: ServerResponse,
-  reply: Reply,
-  requestId: string,
-): Promise<void> {
+function writeHead(res: ServerResponse, reply: Reply, requestId: string): void {
+  ID_BYTES.write(requestId, 0, 16, 'latin1');
   const headers: Record<string, string | number> = {
     'x-amz-request-id': requestId,
-    'x-amz-id-2': HOST_ID_B64 + Buffer.from(requestId, 'latin1').toString('base64'),
+    'x-amz-id-2': HOST_ID_B64 + ID_BYTES.toString('base64'),
     server: 'fdfs-s3',
   };
   const given = reply.headers;
@@ -88,13 +98,35 @@ async function send(
   else if (body === undefined && headers['content-length'] === undefined && reply.status !== 304)
     headers['content-length'] = 0;
   res.writeHead(reply.status, headers);
-  if (body === undefined || req.method === 'HEAD') {
-    if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) body.destroy();
-    res.end();
+}
+
+/** An answer whose body is in memory (or none), written in this turn. */
+function sendNow(
+  req: IncomingMessage,
+  res: ServerResponse,
+  reply: Reply,
+  body: string | Buffer | undefined,
+  requestId: string,
+): void {
+  writeHead(res, reply, requestId);
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+async function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  reply: Reply,
+  requestId: string,
+): Promise<void> {
+  const body = reply.body;
+  if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
+    sendNow(req, res, reply, body, requestId);
     return;
   }
-  if (typeof body === 'string' || Buffer.isBuffer(body)) {
-    res.end(body);
+  writeHead(res, reply, requestId);
+  if (req.method === 'HEAD') {
+    body.destroy();
+    res.end();
     return;
   }
   await pipeline(body, res);
@@ -120,23 +152,26 @@ export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen):
         })
       : undefined;
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
-    const t0 = performance.now();
-    const requestId = newRequestId();
-    let target: Target | undefined;
-    let call: S3Call | undefined;
+  /**
+   * One request: its id, target and authentication, then a hot small object answered in this
+   * turn (no promise, no S3Call); anything else goes on to `operation`. Everything up to the
+   * fast answer is synchronous.
+   */
+  const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
+    const r: Req = { req, res, expectsContinue, t0: performance.now(), requestId: newRequestId() };
+    let auth: AuthResult;
+    let joined: Record<string, string | undefined> | undefined;
     try {
       const method = req.method;
       const url = req.url ?? '/';
       const now = ctx.now();
       const seen = ctx.presigned.lookup(method, url, req.headers, now);
-      let joined: Record<string, string | undefined> | undefined;
-      let auth: AuthResult;
       if (seen) {
-        target = seen.target;
+        r.target = seen.target;
         auth = seen.auth;
       } else {
-        target = parseTarget(url, req.headers.host, ctx.domains);
+        const target = parseTarget(url, req.headers.host, ctx.domains);
+        r.target = target;
         joined = headersOfReq(req);
         auth = verifyRequest(
           {
@@ -154,52 +189,73 @@ export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen):
       }
       // The signature holds: now the client may send the body it held back.
       if (expectsContinue) res.writeContinue();
-      const fast = method === 'GET' || method === 'HEAD' ? fastObject(ctx, req, target, auth) : undefined;
+      const fast = method === 'GET' || method === 'HEAD' ? fastObject(ctx, req, r.target, auth) : undefined;
       if (fast) {
-        await send(req, res, fast, requestId);
+        sendNow(req, res, fast, fast.body, r.requestId);
         return;
       }
-      call = new S3Call(ctx, req, target, auth, requestId, joined ?? headersOfReq(req));
-      const reply = await operationOf(call)(call);
-      await send(req, res, reply, requestId);
-      if (reply.status >= 400) log(reply.status, undefined);
     } catch (err) {
-      if (res.headersSent) {
-        // Mid-body: the client sees a cut-off answer; a client that left is routine.
-        if ((err as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') log(500, err);
-        res.destroy();
-        return;
-      }
-      if (call) call.abandonBody();
-      else if (!req.readableEnded) req.resume();
-      const f = s3FailureOf(err);
-      const resource = target?.resource ?? (req.url ?? '/').split('?')[0] ?? '/';
-      const xml = errorXml(f, resource, requestId, extraOf(f.code, target, target?.query.get('uploadId')));
-      const headers: Record<string, string | number> = {
-        'content-type': 'application/xml',
-        ...headersOf(err),
-      };
-      if (expectsContinue && !req.readableEnded) headers.connection = 'close';
-      await send(req, res, { status: f.status, headers, body: xml }, requestId).catch(() => res.destroy());
-      log(f.status, err, f.code);
+      void failed(r, err);
+      return;
     }
+    void operation(r, auth, joined);
+  };
 
-    function log(status: number, err: unknown, code?: string) {
-      const fields = {
-        method: req.method,
-        // Without the query: a presigned URL carries its signature there.
-        path: (req.url ?? '').split('?')[0],
-        status,
-        ...(code ? { code } : {}),
-        ms: Math.round(performance.now() - t0),
-        peer: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
-        requestId,
-        ...(call?.owner ? { by: call.owner } : {}),
-        ...(err === undefined ? {} : { err }),
-      };
-      if (status >= 500) ctx.logger.error('s3 request failed', fields);
-      else ctx.logger.info('s3 request refused', fields);
+  const operation = async (
+    r: Req,
+    auth: AuthResult,
+    joined: Record<string, string | undefined> | undefined,
+  ): Promise<void> => {
+    const { req, res } = r;
+    try {
+      const call = new S3Call(ctx, req, r.target as Target, auth, r.requestId, joined ?? headersOfReq(req));
+      r.call = call;
+      const reply = await operationOf(call)(call);
+      await send(req, res, reply, r.requestId);
+      if (reply.status >= 400) log(r, reply.status, undefined);
+    } catch (err) {
+      await failed(r, err);
     }
+  };
+
+  const failed = async (r: Req, err: unknown): Promise<void> => {
+    const { req, res, target, call } = r;
+    if (res.headersSent) {
+      // Mid-body: the client sees a cut-off answer; a client that left is routine.
+      if ((err as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') log(r, 500, err);
+      res.destroy();
+      return;
+    }
+    if (call) call.abandonBody();
+    else if (!req.readableEnded) req.resume();
+    const f = s3FailureOf(err);
+    const resource = target?.resource ?? (req.url ?? '/').split('?')[0] ?? '/';
+    const xml = errorXml(f, resource, r.requestId, extraOf(f.code, target, target?.query.get('uploadId')));
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/xml',
+      ...headersOf(err),
+    };
+    if (r.expectsContinue && !req.readableEnded) headers.connection = 'close';
+    await send(req, res, { status: f.status, headers, body: xml }, r.requestId).catch(() => res.destroy());
+    log(r, f.status, err, f.code);
+  };
+
+  const log = (r: Req, status: number, err: unknown, code?: string): void => {
+    const { req } = r;
+    const fields = {
+      method: req.method,
+      // Without the query: a presigned URL carries its signature there.
+      path: (req.url ?? '').split('?')[0],
+      status,
+      ...(code ? { code } : {}),
+      ms: Math.round(performance.now() - r.t0),
+      peer: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
+      requestId: r.requestId,
+      ...(r.call?.owner ? { by: r.call.owner } : {}),
+      ...(err === undefined ? {} : { err }),
+    };
+    if (status >= 500) ctx.logger.error('s3 request failed', fields);
+    else ctx.logger.info('s3 request refused', fields);
   };
 
   const server: Server = createServer(
@@ -208,9 +264,9 @@ export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen):
       // Large objects may take long; the header timeout still closes idle connections.
       requestTimeout: 0,
     },
-    (req, res) => void handle(req, res, false),
+    (req, res) => handle(req, res, false),
   );
-  server.on('checkContinue', (req, res) => void handle(req, res, true));
+  server.on('checkContinue', (req, res) => handle(req, res, true));
   // No whole-request deadline (large objects), but a connection silent this long mid-request goes.
   server.setTimeout(SOCKET_IDLE_MS);
   if (listen.maxConnections !== undefined) server.maxConnections = listen.maxConnections;

@@ -53,6 +53,7 @@ export function bucketOfHost(host: string | undefined, domains: readonly string[
  * so a different authority could otherwise steer a signed request to another bucket.
  */
 function originForm(url: string, host: string | undefined): string {
+  if (url.charCodeAt(0) === 0x2f) return url; // '/': origin-form already, as nearly every client sends
   const abs = /^https?:\/\/([^/?#]*)/i.exec(url);
   if (!abs) return url;
   if ((abs[1] ?? '').toLowerCase() !== (host ?? '').toLowerCase()) {

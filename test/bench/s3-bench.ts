@@ -175,11 +175,20 @@ async function inTurns(
   };
 }
 
+/** A part of the section, for a short run while working on one path (s3-quick.ts). */
+export interface S3Only {
+  readonly pairs?: readonly ('put' | 'get' | 'fresh')[];
+  readonly conns?: readonly number[];
+}
+
 /** PutObject vs POST /upload, GetObject vs direct-URL GET; returns the table rows and ratio lines. */
 export async function s3Rates(
   node: RunningNode,
   seconds: number,
+  only: S3Only = {},
 ): Promise<{ rows: Row[]; ratios: string[]; wrk: boolean }> {
+  const pairs = only.pairs ?? ['put', 'get', 'fresh'];
+  const conns = only.conns ?? CONCURRENCY;
   const [ak, sk] = await credentialOf(node);
   const s3 = new S3Urls(node, ak, sk);
   const agent = new Agent({ keepAlive: true });
@@ -214,7 +223,7 @@ export async function s3Rates(
         body: form,
       }),
     };
-    for (const c of CONCURRENCY) {
+    for (const c of pairs.includes('put') ? conns : []) {
       const p = await inTurns('PutObject/POST /upload, 100 KB', putSide, postSide, put.length, c, seconds, o);
       rows.push(...p.rows);
       ratios.push(p.line);
@@ -252,7 +261,7 @@ export async function s3Rates(
       op: 'http GET direct URL',
       load: async () => ({ method: 'GET', origin, targets: [`/${head}`] }),
     };
-    for (const c of CONCURRENCY) {
+    for (const c of pairs.includes('get') ? conns : []) {
       const p = await inTurns(
         'GetObject/direct-URL GET, 4 KB',
         getSide,
@@ -265,7 +274,7 @@ export async function s3Rates(
       rows.push(...p.rows);
       ratios.push(p.line);
     }
-    for (const c of CONCURRENCY) {
+    for (const c of pairs.includes('fresh') ? conns : []) {
       const p = await inTurns(
         'GetObject, a new presigned URL each request/direct-URL GET, 4 KB',
         freshSide,

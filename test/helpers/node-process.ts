@@ -39,10 +39,11 @@ function hostPort(s: string | undefined): { host: string; port: number } {
 }
 
 export async function startNode(
-  opts: { base?: string; args?: string[]; bind?: string } = {},
+  opts: { base?: string; args?: string[]; bind?: string; nodeArgs?: string[] } = {},
 ): Promise<RunningNode> {
   const base = opts.base ?? (await tempDir());
   const args = [
+    ...(opts.nodeArgs ?? []),
     CLI,
     'start',
     '--base-path',
