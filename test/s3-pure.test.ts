@@ -205,7 +205,6 @@ describe('signature HMAC', () => {
     expect(sameSignature('+/Ab=', '+/Ab=')).toBe(true);
   });
 
-
   it('signatureHex is HMAC-SHA256 as node:crypto computes it, for any key and text', () => {
     const texts = [
       '',

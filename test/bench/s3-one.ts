@@ -53,12 +53,20 @@ try {
     fresh: async () => ({
       method: 'GET',
       origin: s3Origin,
-      targets: await many('GET', () => '/bench/small.bin', (i) => 3600 + i),
+      targets: await many(
+        'GET',
+        () => '/bench/small.bin',
+        (i) => 3600 + i,
+      ),
     }),
     put: async () => ({
       method: 'PUT',
       origin: s3Origin,
-      targets: await many('PUT', (i) => `/bench/p-${i}.bin`, () => 3600),
+      targets: await many(
+        'PUT',
+        (i) => `/bench/p-${i}.bin`,
+        () => 3600,
+      ),
       body: put,
     }),
   };
