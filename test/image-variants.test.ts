@@ -225,6 +225,11 @@ describe('image variants beside a storage', () => {
     const b = await cl.client.upload(await picture(640, 480, 'png'), { ext: 'png' });
     expect((await get(`${b}?w=800`)).status).toBe(200);
     expect(await missing(slaveOf(b, '_800x0', 'png'))).toBe(false);
+    // A client replacing the master's metadata keeps its own keys, and the variant's record stays.
+    await cl.client.setMetadata(b, { title: 'new' }, 'overwrite');
+    const meta = await cl.client.getMetadata(b);
+    expect(Object.keys(meta).sort()).toEqual(['fdfs.slave_800x0.png', 'title']);
+    expect(meta.title).toBe('new');
     await cl.client.delete(b);
     expect(await missing(slaveOf(b, '_800x0', 'png'))).toBe(true);
     expect(

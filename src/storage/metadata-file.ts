@@ -1,5 +1,6 @@
 /** The `-m` sidecar: packed metadata (fact sheet §4.4), sorted by name, replaced atomically. */
 import { readFile, unlink } from 'node:fs/promises';
+import { SLAVE_RECORD_PREFIX } from '../fileid/index.js';
 import {
   FdfsError,
   MAX_META_NAME_LEN,
@@ -59,6 +60,9 @@ export async function writeMetadata(
 ): Promise<'C' | 'U' | 'D' | undefined> {
   const existing = await readMetadataRaw(path);
   if (mode === 'merge' && Object.keys(update).length === 0) return undefined;
+  // The records of slaves made from this file (image variants) outlive an overwrite: they are
+  // how a delete of the file finds its slaves, which would otherwise stay behind for good.
+  if (mode === 'overwrite' && existing) update = { ...slaveRecordsOf(unpackMetadata(existing)), ...update };
   if (mode === 'overwrite' && Object.keys(update).length === 0) {
     if (!existing) return undefined;
     await beforeChange('D');
@@ -71,4 +75,10 @@ export async function writeMetadata(
   // The temp goes to the store path's .tmp/, which start empties, not beside the sidecar.
   await writeFileAtomicIn(tmpDir, path + META_SUFFIX, packMetadata(next), durable);
   return op;
+}
+
+function slaveRecordsOf(meta: Metadata): Metadata {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(meta)) if (k.startsWith(SLAVE_RECORD_PREFIX)) out[k] = v;
+  return out;
 }
