@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { FdfsError, type Logger, Status, toStatus } from '../common/index.js';
 import type { ConnectionGuard } from './connection-guard.js';
-import { Cmd, cmdName } from './constants.js';
+import { Cmd, cmdName, HEADER_SIZE } from './constants.js';
 import { FrameReader } from './frame-reader.js';
 import { encodeHeader, encodePacket, type Header } from './header.js';
 import { drained, streamToSocket } from './stream-to-socket.js';
@@ -25,6 +25,14 @@ export interface PacketContext {
 
 export type PacketHandler = (header: Header, ctx: PacketContext) => Promise<void>;
 
+/**
+ * Answers a complete request synchronously: either writes its whole reply and returns true, or
+ * writes nothing and returns false, leaving the request to the PacketHandler (which then parses
+ * it again: a fast handler takes only what it can finish, and every failure goes the slow way,
+ * so errors are answered and logged in one place).
+ */
+export type FastHandler = (header: Header, body: Buffer, socket: Socket) => boolean;
+
 export interface ServeOptions {
   readonly logger: Logger;
   /** Idle/network timeout in ms; the socket is dropped when it passes with no traffic. */
@@ -42,6 +50,9 @@ export interface ServeOptions {
   readonly remote?: { readonly address: string; readonly port: number };
   /** A reader already made over `socket` (which has read something before the first request). */
   readonly reader?: FrameReader;
+  /** Requests of at most `fastMaxBody` body bytes that arrive whole are offered to it first. */
+  readonly fast?: FastHandler;
+  readonly fastMaxBody?: number;
 }
 
 const sent = Promise.resolve();
@@ -90,6 +101,32 @@ export async function servePackets(
     firstHeader.unref();
   }
   const reader = opts.reader ?? new FrameReader(socket, peer);
+  const fast = opts.fast;
+  if (fast) {
+    const maxBody = opts.fastMaxBody ?? 256;
+    reader.setFastPath((c) => {
+      let at = 0;
+      // A reply the client has not read yet stops the fast path: the loop's write waits for it.
+      while (c.length - at >= HEADER_SIZE && !socket.writableNeedDrain && !socket.destroyed) {
+        const high = c.readUInt32BE(at);
+        const len = c.readUInt32BE(at + 4);
+        const cmd = c[at + 8] as number;
+        if (high !== 0 || len > maxBody || c.length - at - HEADER_SIZE < len || cmd === Cmd.QUIT) break;
+        const header: Header = { length: len, cmd, status: c[at + 9] as number };
+        const body = c.subarray(at + HEADER_SIZE, at + HEADER_SIZE + len);
+        let done = false;
+        try {
+          done = fast(header, body, socket);
+        } catch (err) {
+          log.error('fast path failed; the request goes the usual way', { cmd: cmdName(cmd), err });
+        }
+        if (!done) break;
+        clearTimeout(firstHeader);
+        at += HEADER_SIZE + len;
+      }
+      return at === 0 ? c : at === c.length ? undefined : c.subarray(at);
+    });
+  }
   const ctx: PacketContext = {
     socket,
     reader,

@@ -10,7 +10,15 @@
 import type { Socket } from 'node:net';
 import { FdfsError, Status } from '../common/index.js';
 import { TRUNK_NAME_LEN, validateRemoteFilename } from '../fileid/index.js';
-import { Cmd, drained, encodeHeader } from '../protocol/index.js';
+import {
+  Cmd,
+  drained,
+  encodeHeader,
+  type FastHandler,
+  GROUP_NAME_LEN,
+  HEADER_SIZE,
+} from '../protocol/index.js';
+import type { StorageCounters } from './counters.js';
 import { CHUNK_BYTES, closeFdLater, giveChunk, openFd, preadFd, sizeOfFd, takeChunk } from './fd-io.js';
 import type { ReadCache } from './read-cache.js';
 import { isTrunkName, locate, sendTrunkDownload } from './trunk/index.js';
@@ -96,14 +104,55 @@ export async function sendDownload(disk: DiskReader, socket: Socket, q: Download
   const fills = cache.enabled && q.offset === 0 && !disk.busy(q.remote);
   if (fills) cache.beginFill(q.remote);
   let whole: Buffer | undefined;
+  let reply: Buffer | undefined;
   try {
     return await sendFromDisk(disk, socket, q, (data) => {
-      if (fills && cache.fits(data.length)) whole = Buffer.from(data);
+      if (fills && cache.fits(data.length)) {
+        reply = framed(data);
+        whole = reply.subarray(HEADER_SIZE);
+      }
       return whole;
     });
   } finally {
-    if (fills) cache.fill(q.remote, whole);
+    if (fills) cache.fill(q.remote, whole, reply);
   }
+}
+
+/** A copy of a whole file behind its download reply's header, kept so a hit is one write. */
+function framed(data: Buffer): Buffer {
+  const out = Buffer.allocUnsafeSlow(HEADER_SIZE + data.length);
+  encodeHeader(data.length, Cmd.RESP, 0).copy(out, 0);
+  data.copy(out, HEADER_SIZE);
+  return out;
+}
+
+/**
+ * The download of a whole cached file, answered synchronously from the request's bytes (see
+ * FastHandler): one lookup and one write. Anything else (a range, a miss, a request that would
+ * fail) returns undefined untouched, and sendDownload answers it. Returns the bytes sent.
+ */
+export function sendCachedWhole(
+  disk: DiskReader,
+  group: string,
+  body: Buffer,
+  socket: Socket,
+): number | undefined {
+  // offset 0, length 0 (the whole file), group[16], then the name (fact sheet §4, cmd 14)
+  if (body.length < 16 + GROUP_NAME_LEN + 22 || !disk.cache.enabled) return undefined;
+  for (let i = 0; i < 16; i++) if (body[i] !== 0) return undefined;
+  if (!groupIs(body, 16, group)) return undefined;
+  const remote = body.toString('latin1', 16 + GROUP_NAME_LEN);
+  const reply = disk.cache.reply(remote);
+  if (reply === undefined) return undefined;
+  socket.write(reply);
+  return reply.length - HEADER_SIZE;
+}
+
+/** Whether the NUL-padded group field at `at` names `group` (ASCII, as group names are). */
+function groupIs(body: Buffer, at: number, group: string): boolean {
+  const n = group.length;
+  for (let i = 0; i < n; i++) if (body[at + i] !== group.charCodeAt(i)) return false;
+  return n === GROUP_NAME_LEN || body[at + n] === 0;
 }
 
 /** `keep(bytes)` sees a whole file read in one go and may return its own copy to send instead. */
@@ -211,4 +260,23 @@ async function sendRest(
       return;
     }
   }
+}
+
+/** Largest request body offered to the fast path (a download's is at most 16 + 16 + 128). */
+export const FAST_MAX_BODY = 256;
+
+/**
+ * The requests a storage answers synchronously as they arrive (see FastHandler): downloads of
+ * whole cached files. Counted as the PacketHandler would count them.
+ */
+export function storageFastPath(disk: DiskReader, group: string, counters: StorageCounters): FastHandler {
+  return (h, body, socket) => {
+    if (h.cmd !== Cmd.DOWNLOAD_FILE) return false;
+    const sent = sendCachedWhole(disk, group, body, socket);
+    if (sent === undefined) return false;
+    counters.values.totalDownloadCount++;
+    counters.values.successDownloadCount++;
+    counters.bytes('Download', sent);
+    return true;
+  };
 }

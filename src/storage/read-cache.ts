@@ -20,6 +20,8 @@ export interface ReadCacheOptions {
 
 interface Entry {
   readonly data: Buffer;
+  /** The whole-file download reply (header + data), when the filler made one: one write. */
+  readonly reply: Buffer | undefined;
   readonly at: number;
 }
 
@@ -46,6 +48,15 @@ export class ReadCache {
 
   /** The whole content of `remote`, if cached and still fresh (marked most recently used). */
   get(remote: string): Buffer | undefined {
+    return this.entry(remote)?.data;
+  }
+
+  /** The whole-file download reply kept with `remote`'s content, if there is one and it is fresh. */
+  reply(remote: string): Buffer | undefined {
+    return this.entry(remote)?.reply;
+  }
+
+  private entry(remote: string): Entry | undefined {
     const e = this.entries.get(remote);
     if (e === undefined) return undefined;
     this.entries.delete(remote);
@@ -54,7 +65,7 @@ export class ReadCache {
       return undefined;
     }
     this.entries.set(remote, e);
-    return e.data;
+    return e;
   }
 
   /** Announces a read that may fill the entry; end it with fill() or cancel(). */
@@ -62,8 +73,11 @@ export class ReadCache {
     this.filling.set(remote, (this.filling.get(remote) ?? 0) + 1);
   }
 
-  /** Ends a fill: `data` (the whole file, never modified afterwards) is kept unless spoiled. */
-  fill(remote: string, data: Buffer | undefined): void {
+  /**
+   * Ends a fill: `data` (the whole file, never modified afterwards) is kept unless spoiled, with
+   * `reply` (header + data, ending in the same bytes) when given.
+   */
+  fill(remote: string, data: Buffer | undefined, reply?: Buffer): void {
     const spoiled = this.spoiled.has(remote);
     const n = (this.filling.get(remote) ?? 1) - 1;
     if (n > 0) this.filling.set(remote, n);
@@ -73,7 +87,7 @@ export class ReadCache {
     }
     if (data === undefined || spoiled || !this.fits(data.length)) return;
     this.drop(remote);
-    this.entries.set(remote, { data, at: this.now() });
+    this.entries.set(remote, { data, reply, at: this.now() });
     this.bytes += data.length;
     for (const [key, old] of this.entries) {
       if (this.bytes <= this.o.maxMemory) break;

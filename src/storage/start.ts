@@ -9,6 +9,7 @@ import { Binlog } from './binlog.js';
 import { StorageCounters } from './counters.js';
 import { DiskThread } from './disk-thread.js';
 import { DistPath } from './dist-path.js';
+import { FAST_MAX_BODY, storageFastPath } from './download.js';
 import { StorageEngine } from './engine.js';
 import { finishLoggedDeletes, removeStateTemps } from './recover.js';
 import { TrackerReporter } from './reporter.js';
@@ -98,6 +99,7 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
   });
   await sync.init();
   const handler = storageHandler(engine, counters, sync.receiver);
+  const fast = storageFastPath(engine, engine.group, counters);
   const sockets = new Set<import('node:net').Socket>();
   const allowed = await allowHostsFilter(config.allowHosts, (name, err) =>
     logger.warn('allow_hosts: host name does not resolve; it allows nobody', { host: name, err }),
@@ -123,6 +125,8 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
       firstHeaderTimeout: config.firstHeaderTimeout,
       closeAfterEinval: true,
       guard,
+      fast,
+      fastMaxBody: FAST_MAX_BODY,
     }).finally(() => {
       sockets.delete(socket);
       counters.connection(-1);

@@ -52,6 +52,14 @@ export type CommandHandler = (
   log: Logger,
 ) => Promise<Buffer | undefined>;
 
+/** A handler that answers without waiting for anything (a query of the model). */
+export type SyncCommandHandler = (
+  ctx: TrackerContext,
+  conn: ConnectionState,
+  body: Buffer,
+  log: Logger,
+) => Buffer | undefined;
+
 export function badLength(what: string, got: number, expect: string): FdfsError {
   return new FdfsError(Status.EINVAL, `${what}: body of ${got} bytes, expected ${expect}`);
 }

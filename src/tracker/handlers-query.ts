@@ -10,12 +10,12 @@ import {
   GROUP_NAME_LEN,
   Status,
 } from '../protocol/index.js';
-import { badLength, type CommandHandler, groupField } from './context.js';
+import { badLength, type CommandHandler, groupField, type SyncCommandHandler } from './context.js';
 import { type FileFacts, selectFetchAll, selectFetchOne, selectUpdate } from './fetch-policy.js';
 import { selectStore } from './store-policy.js';
 
-function storeHandler(named: boolean, all: boolean): CommandHandler {
-  return async (ctx, _conn, body, log) => {
+function storeHandler(named: boolean, all: boolean): SyncCommandHandler {
+  return (ctx, _conn, body, log) => {
     const expect = named ? GROUP_NAME_LEN : 0;
     if (body.length !== expect) throw badLength('query store', body.length, String(expect));
     const choice = selectStore(ctx.cluster, ctx.config, named ? { group: groupField(body), all } : { all });
@@ -39,8 +39,8 @@ function storeHandler(named: boolean, all: boolean): CommandHandler {
 const MIN_FETCH_BODY = GROUP_NAME_LEN + 22;
 const MAX_FETCH_BODY = GROUP_NAME_LEN + 128;
 
-function fetchHandler(cmd: number): CommandHandler {
-  return async (ctx, _conn, body, log) => {
+function fetchHandler(cmd: number): SyncCommandHandler {
+  return (ctx, _conn, body, log) => {
     if (body.length < MIN_FETCH_BODY || body.length >= MAX_FETCH_BODY) {
       throw badLength('query fetch', body.length, `${MIN_FETCH_BODY}..${MAX_FETCH_BODY - 1}`);
     }
@@ -74,7 +74,11 @@ function fetchHandler(cmd: number): CommandHandler {
   };
 }
 
-export const queryHandlers: ReadonlyMap<number, CommandHandler> = new Map([
+/**
+ * Queries only read the cluster model, so they are answered synchronously: the server's fast path
+ * calls them as a request arrives (see FastHandler), the usual loop through `queryHandlers`.
+ */
+export const syncQueryHandlers: ReadonlyMap<number, SyncCommandHandler> = new Map([
   [Cmd.QUERY_STORE_WITHOUT_GROUP_ONE, storeHandler(false, false)],
   [Cmd.QUERY_STORE_WITH_GROUP_ONE, storeHandler(true, false)],
   [Cmd.QUERY_STORE_WITHOUT_GROUP_ALL, storeHandler(false, true)],
@@ -83,3 +87,10 @@ export const queryHandlers: ReadonlyMap<number, CommandHandler> = new Map([
   [Cmd.QUERY_UPDATE, fetchHandler(Cmd.QUERY_UPDATE)],
   [Cmd.QUERY_FETCH_ALL, fetchHandler(Cmd.QUERY_FETCH_ALL)],
 ]);
+
+export const queryHandlers: ReadonlyMap<number, CommandHandler> = new Map(
+  [...syncQueryHandlers].map(([cmd, h]): [number, CommandHandler] => [
+    cmd,
+    async (ctx, conn, body, log) => h(ctx, conn, body, log),
+  ]),
+);

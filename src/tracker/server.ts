@@ -6,8 +6,10 @@ import type { Logger } from '../common/index.js';
 import { allowHostsFilter, loadStorageIds, StorageIdList } from '../config/index.js';
 import type { TrackerConfig } from '../config/types.js';
 import {
+  Cmd,
   ConnectionGuard,
   cmdName,
+  encodePacket,
   type Header,
   listenOn,
   type PacketContext,
@@ -26,7 +28,7 @@ import {
 import { adminHandlers } from './handlers-admin.js';
 import { clusterHandlers } from './handlers-cluster.js';
 import { leaderHandlers } from './handlers-leader.js';
-import { queryHandlers } from './handlers-query.js';
+import { queryHandlers, syncQueryHandlers } from './handlers-query.js';
 import { storageHandlers } from './handlers-storage.js';
 import { syncHandlers } from './handlers-sync.js';
 import { PeerLink } from './peer-link.js';
@@ -34,6 +36,9 @@ import { Relationship } from './relationship.js';
 import { restoreCluster, snapshotCluster } from './snapshot.js';
 import { loadState, StatePersister, stateFilePath } from './state-store.js';
 import { trunkHandlers } from './trunk.js';
+
+/** Largest query body answered on the fast path (a fetch query's is under 16 + 128). */
+const FAST_MAX_BODY = 256;
 
 /** Upstream max_buff_size (128 KB): no tracker request body may be larger; refused before allocation. */
 export const TRACKER_MAX_BODY = 128 * 1024;
@@ -138,6 +143,23 @@ export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Pr
     await p.reply(await handler(ctx, conn, body, log));
   };
 
+  // Queries answered as they arrive (see FastHandler); a failing one returns false and goes the
+  // usual way, which answers and logs the error.
+  const fast = (header: Header, body: Buffer, socket: Socket, conn: ConnectionState): boolean => {
+    const handler = syncQueryHandlers.get(header.cmd);
+    if (!handler) return false;
+    const log = conn.log.child({ cmd: cmdName(header.cmd) });
+    let reply: Buffer | undefined;
+    try {
+      reply = handler(ctx, conn, body, log);
+    } catch {
+      return false;
+    }
+    log.debug('request', { length: header.length });
+    socket.write(encodePacket(Cmd.RESP, reply));
+    return true;
+  };
+
   const allowed = await allowHostsFilter(config.allowHosts, (name, err) =>
     logger.warn('allow_hosts: host name does not resolve; it allows nobody', { host: name, err }),
   );
@@ -174,6 +196,8 @@ export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Pr
       firstHeaderTimeout: config.firstHeaderTimeout,
       closeAfterEinval: false,
       guard,
+      fast: (header, body, s) => fast(header, body, s, conn),
+      fastMaxBody: FAST_MAX_BODY,
     });
   });
 

@@ -19,7 +19,7 @@ import {
   UPLOAD_PREFIX_SIZE,
 } from '../../protocol/index.js';
 import { StorageCounters } from '../counters.js';
-import { type DiskReader, sendDownload } from '../download.js';
+import { type DiskReader, FAST_MAX_BODY, sendDownload, storageFastPath } from '../download.js';
 import { writeTemp } from '../durable.js';
 import { ReadCache } from '../read-cache.js';
 import { StorePaths } from '../store-paths.js';
@@ -65,6 +65,7 @@ async function run(init: WorkerInit, server: Server): Promise<void> {
     busy: () => false,
   };
   const counters = new StorageCounters();
+  const fast = storageFastPath(disk, group, counters);
   let reported = { ...counters.values };
   const report = () => {
     const delta = counters.changesSince(reported);
@@ -176,6 +177,8 @@ async function run(init: WorkerInit, server: Server): Promise<void> {
             timeout: config.networkTimeout,
             firstHeaderTimeout: config.firstHeaderTimeout,
             closeAfterEinval: true,
+            fast,
+            fastMaxBody: FAST_MAX_BODY,
           },
         );
       } finally {
