@@ -6,12 +6,14 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { startNode } from '../helpers/node-process.js';
+import { diskCeilingSection } from './disk-bench.js';
 import { httpSection } from './http-bench.js';
 import { IMAGE_BENCH_ARGS, imageSection } from './image-bench.js';
 import { nativeBench, table } from './native-bench.js';
 import { replicationSection } from './replication-bench.js';
 import { s3Section } from './s3-bench.js';
 import { namespaceSection } from './s3-namespace-bench.js';
+import { sideBySideSection } from './side-by-side.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
 
@@ -25,6 +27,8 @@ async function main(): Promise<void> {
     try {
       const rows = await nativeBench(node, seconds);
       process.stdout.write(`${table(`Native protocol, durable_writes=${durable}`, rows)}\n\n`);
+      // The ceiling durable small uploads are measured against, on the durable node.
+      if (durable) process.stdout.write(`${await diskCeilingSection(node, seconds)}\n\n`);
       // HTTP figures once, on the default (durable) node, next to its native ones.
       if (durable) process.stdout.write(`${await httpSection(node, seconds)}\n\n`);
       // S3 figures next to the HTTP ones they are compared with, on the same node.
@@ -39,6 +43,8 @@ async function main(): Promise<void> {
 
 async function replication(): Promise<void> {
   process.stdout.write(`${await replicationSection(seconds)}\n\n`);
+  // Against FastDFS itself when it is installed here (../shared/perf), with the machine otherwise idle.
+  process.stdout.write(`${await sideBySideSection(seconds)}\n\n`);
   // The S3 namespace on lmdb and on PostgreSQL, on nodes of their own.
   process.stdout.write(`${await namespaceSection(seconds)}\n`);
 }

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** The repository root, whether this file runs from test/ (vitest) or dist/test/ (the bench). */
-const ROOT = existsSync(resolve(import.meta.dirname, '../../package.json'))
+export const ROOT = existsSync(resolve(import.meta.dirname, '../../package.json'))
   ? resolve(import.meta.dirname, '../..')
   : resolve(import.meta.dirname, '../../..');
 export const CLI = resolve(ROOT, 'dist/src/cli/main.js');
