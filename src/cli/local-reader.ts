@@ -109,6 +109,7 @@ export function localStoreOf(engine: StorageEngine, counters?: StorageCounters):
           storePathIndex: 0xff,
           ...(opts.size === undefined ? {} : { size: opts.size }),
           ...(opts.commitAfter === undefined ? {} : { commitAfter: opts.commitAfter }),
+          ...(opts.bodyEnded === undefined ? {} : { bodyEnded: opts.bodyEnded }),
         }),
       );
       counters?.bytes('Upload', decodeRemoteFilename(remote).size);

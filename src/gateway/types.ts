@@ -34,6 +34,12 @@ export interface LocalUpload {
    * the file's own bytes are synced, instead of before they may arrive. A rejection drops the file.
    */
   readonly commitAfter?: () => Promise<unknown>;
+  /**
+   * Called once the whole body is written, before it is synced, with its size and CRC-32 (the
+   * values the file's name will carry): S3's upload intent starts from them, so the bytes are not
+   * counted and summed a second time on their way in.
+   */
+  readonly bodyEnded?: (size: number, crc32: number) => void;
 }
 
 /** The storage the gateway runs beside. Every method throws FdfsError ENOENT for a missing file. */

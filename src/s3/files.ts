@@ -60,18 +60,29 @@ export async function storeFile(ctx: S3Context, body: Readable, o: StoreOptions)
   const ext = extOf(o.key);
   const local = ctx.local;
   if (local && isLocalGroup(ctx, o.group)) {
-    const intent = ctx.intents.alongside(local.group, max, entityTooLarge);
-    // The store reads the intent's Transform itself: the pipeline ends when it has taken the body.
-    const piping = pipeline(body, intent.transform);
-    const uploading = local
-      .upload(intent.transform, {
+    const intent = ctx.intents.alongside(local.group);
+    // The store reads the body itself (no stage between): it counts the bytes, enforces the
+    // limit, computes the CRC the intent needs and reports both once the body is written.
+    let remoteName: string;
+    try {
+      remoteName = await local.upload(body, {
         ext,
         maxSize: max,
         ...(o.size === undefined ? {} : { size: o.size }),
         commitAfter: intent.recorded,
-      })
-      .then((remoteName) => `${local.group}/${remoteName}`);
-    const fileId = await settle(ctx, uploading, piping, intent.transform);
+        bodyEnded: intent.ended,
+      });
+    } catch (err) {
+      if (isFdfsError(err, Status.EFBIG)) throw entityTooLarge(max);
+      throw err;
+    }
+    const fileId = `${local.group}/${remoteName}`;
+    // A store that named the file without a written body's report (a trunk slot): the name
+    // carries the same size and CRC.
+    if (!intent.started) {
+      const named = decodeRemoteFilename(remoteName);
+      intent.ended(named.size, named.crc32);
+    }
     // The store named the file, so it awaited the intent: recorded() has resolved.
     ctx.intents.settle(await intent.recorded(), fileId);
     return { fileId, size: intent.size() };

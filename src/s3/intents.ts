@@ -82,20 +82,22 @@ export class IntentLog {
   }
 
   /**
-   * For a store that can wait before naming its file (LocalUpload.commitAfter): a Transform that
-   * passes every chunk on at once (failing with `tooLarge` past `max` bytes) and starts recording
-   * the intent when the body ends, and
-   * `recorded()`, which the store awaits after syncing the file's bytes and before naming it. The
-   * intent's commit and the file's sync run side by side instead of one after the other; the
-   * file still cannot appear (binlog record, link) before its intent is durable.
+   * For a store that can wait before naming its file (LocalUpload.commitAfter) and tells when the
+   * body is written (LocalUpload.bodyEnded): `ended(size, crc32)` starts recording the intent from
+   * the store's own count and CRC, and `recorded()`, which the store awaits after syncing the
+   * file's bytes and before naming it, waits for that record. The intent's commit and the file's
+   * sync run side by side instead of one after the other; the file still cannot appear (binlog
+   * record, link) before its intent is durable.
    */
-  alongside(
-    group: string,
-    max: number,
-    tooLarge: (max: number) => Error,
-  ): { readonly transform: Transform; size(): number; recorded(): Promise<number> } {
-    const crc = new Crc32();
+  alongside(group: string): {
+    ended(size: number, crc32: number): void;
+    /** Whether ended() was called. */
+    readonly started: boolean;
+    size(): number;
+    recorded(): Promise<number>;
+  } {
     let size = 0;
+    let started = false;
     let resolve!: (id: number) => void;
     let reject!: (err: unknown) => void;
     const done = new Promise<number>((res, rej) => {
@@ -104,20 +106,19 @@ export class IntentLog {
     });
     // Awaited only once the file is synced: a failure before then must not count as unhandled.
     done.catch(() => {});
-    const transform = new Transform({
-      transform(chunk: Buffer, _enc, cb: TransformCallback) {
-        size += chunk.length;
-        // The size limit is counted here too: one stage less per chunk than a separate limiter.
-        if (size > max) return cb(tooLarge(max));
-        crc.update(chunk);
-        cb(null, chunk);
+    return {
+      ended: (n, crc32) => {
+        if (started) return;
+        started = true;
+        size = n;
+        this.record(group, n, crc32).then(resolve, reject);
       },
-      flush: (cb: TransformCallback) => {
-        this.record(group, size, crc.value).then(resolve, reject);
-        cb();
+      get started() {
+        return started;
       },
-    });
-    return { transform, size: () => size, recorded: () => done };
+      size: () => size,
+      recorded: () => done,
+    };
   }
 
   sweep(): Promise<void> {

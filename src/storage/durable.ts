@@ -57,6 +57,7 @@ export async function writeTemp(
   expectedSize: number | undefined,
   durable: boolean,
   maxSize = Number.MAX_SAFE_INTEGER,
+  ended?: (size: number, crc32: number) => void,
 ): Promise<TempFile> {
   const path = tempName(tmpDir);
   const fd = await openFd(path, 'wx', 0o644);
@@ -105,6 +106,8 @@ export async function writeTemp(
     await settle();
     if (expectedSize !== undefined && size !== expectedSize)
       throw new FdfsError(Status.EINVAL, `received ${size} bytes, expected ${expectedSize}`);
+    // Every byte is written: what waits on the size and CRC may start while the bytes are synced.
+    ended?.(size, crc.value);
     // fdatasync also flushes the size; the rest of the inode's metadata need not hit the disk.
     if (durable) await datasyncFd(fd);
   } catch (err) {

@@ -42,6 +42,8 @@ export interface UploadInput {
    * gateway's S3 upload intent, written meanwhile); a rejection removes the temp file.
    */
   readonly commitAfter?: () => Promise<unknown>;
+  /** Called once the whole body is written, before it is synced, with its size and CRC-32. */
+  readonly bodyEnded?: (size: number, crc32: number) => void;
 }
 
 export interface EngineDeps {
@@ -165,7 +167,14 @@ export class StorageEngine {
       if (remote !== undefined) return remote;
     }
     const pathIndex = paths.choose(input.storePathIndex, input.size ?? 0);
-    const tmp = await writeTemp(paths.tmpDir(pathIndex), input.body, input.size, this.durable, input.maxSize);
+    const tmp = await writeTemp(
+      paths.tmpDir(pathIndex),
+      input.body,
+      input.size,
+      this.durable,
+      input.maxSize,
+      input.bodyEnded,
+    );
     if (input.commitAfter) {
       try {
         await input.commitAfter();
