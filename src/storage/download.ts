@@ -19,7 +19,16 @@ import {
   HEADER_SIZE,
 } from '../protocol/index.js';
 import type { StorageCounters } from './counters.js';
-import { CHUNK_BYTES, closeFdLater, giveChunk, openFd, preadFd, sizeOfFd, takeChunk } from './fd-io.js';
+import {
+  CHUNK_BYTES,
+  closeFdLater,
+  giveChunk,
+  openFd,
+  preadFd,
+  sizeOfFd,
+  takeBigChunk,
+  takeChunk,
+} from './fd-io.js';
 import type { ReadCache } from './read-cache.js';
 import { isTrunkName, locate, sendTrunkDownload } from './trunk/index.js';
 
@@ -219,8 +228,8 @@ async function sendRest(
   let pos = from;
   let left = length;
   const readNext = async (): Promise<{ b: Buffer; n: number }> => {
-    const b = takeChunk();
-    const len = Math.min(CHUNK_BYTES, left);
+    const b = left > CHUNK_BYTES ? takeBigChunk() : takeChunk();
+    const len = Math.min(b.length, left);
     const at = pos;
     pos += len;
     left -= len;
