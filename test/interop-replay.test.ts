@@ -51,23 +51,23 @@ import { replaceAll, replay } from './interop/replay.js';
 const EXPLAINED: readonly { readonly key: RegExp; readonly why: string }[] = [
   {
     key: /^81 my_status$/,
-    why: 'compatibility notes: a storage alone in its group that needs data is ONLINE at join (stock: INIT until its 87 finds no source)',
+    why: 'README, mixed clusters table: a storage alone in its group that needs data is ONLINE at join (stock: INIT until its 87 finds no source)',
   },
   {
     key: /^75 storage_ip_changed_auto_adjust$/,
-    why: 'compatibility notes: no storage IP-change tracking, so 0 (storages then send no 77)',
+    why: 'README, mixed clusters table: no storage IP-change tracking, so 0 (storages then send no 77)',
   },
   {
     key: /^75 store_slave_file_use_link$/,
-    why: 'compatibility notes: slave files are always stored as files (store_slave_file_use_link is not used)',
+    why: 'README, mixed clusters table: slave files are always stored as files (store_slave_file_use_link is not used)',
   },
   {
     key: /^69 lines$/,
-    why: 'compatibility notes: a storage_ids.conf entry without a port matches any port and is listed without one (6.16 takes 23000)',
+    why: 'README, mixed clusters table: a storage_ids.conf entry without a port matches any port and is listed without one (6.16 takes 23000)',
   },
   {
     key: /^75 (slot_\w+|trunk_\w+)$/,
-    why: 'compatibility notes: trunk files are not used here, their parameters are defaults, not tracker.conf',
+    why: 'README, mixed clusters table: the replay runs our tracker with its defaults, not the recorded tracker.conf',
   },
 ];
 const explained = (key: string) => EXPLAINED.some((e) => e.key.test(key));
@@ -331,7 +331,8 @@ async function storedUnder(store: string): Promise<Map<string, Buffer>> {
 /**
  * Sync statuses a stock receiver answers where ours answers 0: it refuses what it already did
  * (EEXIST for an append or truncate replayed over a newer file, ENOENT for a delete or rename of
- * a file that is gone), which its sender takes as done. README: "Apply, never forward".
+ * a file that is gone), which its sender takes as done. README: "Apply, never forward" and the
+ * mixed clusters table.
  */
 const SYNC_EXPLAINED = new Set([
   'SYNC_APPEND_FILE EEXIST→OK',

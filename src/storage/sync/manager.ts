@@ -128,9 +128,11 @@ export class SyncManager {
   /** After a beat: sync report, the group's list, this storage's own status, queued reports. */
   async afterBeat(conn: Connection, tracker: string): Promise<void> {
     // Sent when it changed (or first on this link), not only with beats: a tracker learns
-    // within a poll how far this storage holds each peer, e.g. right after a restart.
+    // within a poll how far this storage holds each peer, e.g. right after a restart. Also when
+    // the tracker's ACTIVE set changed: it takes rows of ACTIVE sources only (FastDFS' drops the
+    // others), so a report sent before a source came back would stay unheard.
     const rows = this.receiver.reportRows();
-    const key = JSON.stringify(rows);
+    const key = JSON.stringify([rows, this.views.activeIds(tracker)]);
     if (rows.length > 0 && this.reported.get(tracker) !== key) {
       await conn.call(Cmd.STORAGE_SYNC_REPORT, encodeSyncReport(rows));
       this.reported.set(tracker, key);

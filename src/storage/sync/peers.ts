@@ -39,6 +39,15 @@ export class PeerViews {
     return this.views.size;
   }
 
+  /** The ids one tracker lists ACTIVE (its last list), sorted. */
+  activeIds(tracker: string): string[] {
+    const list = this.views.get(tracker)?.list ?? [];
+    return list
+      .filter((s) => s.status === StorageStatus.ACTIVE)
+      .map((s) => s.id)
+      .sort();
+  }
+
   /** This storage's record in one tracker's list. */
   self(tracker: string, myId: string): StorageStat | undefined {
     return this.views.get(tracker)?.list.find((s) => s.id === myId);
