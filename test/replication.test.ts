@@ -345,6 +345,39 @@ describe('replication across processes', () => {
   );
 
   it(
+    'an appender appended to and renamed while B was down reaches B whole under its new name',
+    async () => {
+      // B holds the first version; the append record is pushed only after the rename, when the
+      // old name is gone here: the rename must not leave B's stale copy under the new name.
+      const stored = await client.pool.use({ host: a.host, port: a.port }, async (conn) =>
+        new StorageClient(conn).upload({
+          storePathIndex: 0xff,
+          ext: 'log',
+          content: await resolveSource(Buffer.from('first ')),
+          appender: true,
+        }),
+      );
+      const first = `${stored.group}/${stored.remote}`;
+      await eventually(async () => {
+        expect((await storedFiles(b.base)).get(stored.remote)).toBe(sha1(Buffer.from('first ')));
+      }, 30_000);
+      const port = b.port;
+      await b.stop();
+      await client.append(first, Buffer.from('and second'));
+      await client.setMetadata(first, { v: '2' });
+      const renamed = await client.regenerateAppenderFilename(first);
+      live.set(renamed, sha1(Buffer.from('first and second')));
+      deleted.add(first);
+      b = await startStorage('127.0.0.3', 'group1', { base: b.base, port });
+      await eventually(async () => {
+        await holdsGroup1(b);
+        await sameFiles(a, b);
+      }, 30_000);
+    },
+    T,
+  );
+
+  it(
     'a backlog goes to B over several connections; kill -9 B while it takes it in: B converges to exactly A',
     async () => {
       const port = b.port;

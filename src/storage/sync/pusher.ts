@@ -21,7 +21,7 @@ import { BinlogReader } from './binlog-reader.js';
 import { freshMark, MarkFile, markFileName, type SyncMark } from './mark.js';
 import type { PeerInfo } from './peers.js';
 import { isSourceRecord } from './record.js';
-import { RecordSender } from './send.js';
+import { RecordSender, SkippedWrites } from './send.js';
 import type { TrackerOps } from './tracker-ops.js';
 import { PushWindow } from './window.js';
 
@@ -65,6 +65,7 @@ export class PeerPusher {
    * connections. Until then, as towards a stock FastDFS peer, one record at a time.
    */
   private peerIsOurs = false;
+  private readonly skippedWrites = new SkippedWrites();
 
   constructor(
     private readonly deps: PusherDeps,
@@ -275,7 +276,7 @@ export class PeerPusher {
     const want = this.lanesWanted();
     while (this.conns.length < want && !this.stopped) this.conns.push(await this.connect());
     const { engine, counters } = this.deps;
-    const lanes = this.conns.slice(0, want).map((c) => new RecordSender(engine, c));
+    const lanes = this.conns.slice(0, want).map((c) => new RecordSender(engine, c, this.skippedWrites));
     if (want > 1)
       this.log.info('sync link pushes over several connections', {
         address: this.address,

@@ -84,10 +84,29 @@ function fail(engine: StorageEngine, cmd: number, name: string, status: number):
   });
 }
 
+/**
+ * Appender files whose positioned changes (append, modify) were skipped because the file had
+ * already been renamed away on this storage. The rename's record then moves a copy on the peer
+ * that lacks those changes, so the renamed file is sent whole after it. Shared by the sender's
+ * connections to one peer; bounded, since a skipped file may never be renamed.
+ */
+export class SkippedWrites {
+  private readonly names = new Set<string>();
+  add(name: string): void {
+    if (this.names.size >= 10_000) this.names.clear();
+    this.names.add(name);
+  }
+  /** Whether `name` had a skipped change; forgets it. */
+  take(name: string): boolean {
+    return this.names.delete(name);
+  }
+}
+
 export class RecordSender {
   constructor(
     private readonly engine: StorageEngine,
     private readonly conn: Connection,
+    private readonly skipped = new SkippedWrites(),
   ) {}
 
   private get group(): string {
@@ -123,7 +142,10 @@ export class RecordSender {
     // The record is logged before the file is linked (or the sidecar replaced) under this lock:
     // waiting for it tells "not there yet" from "gone since".
     const fh = await this.engine.locks.run(name, () => openIfThere(t.path));
-    if (!fh) return SKIPPED;
+    if (!fh) {
+      if (t.meta) this.skipped.add(name);
+      return SKIPPED;
+    }
     try {
       const size = (await fh.stat()).size;
       const status = await call(this.conn, cmd, encodeSyncFile(this.group, name, size, ts), {
@@ -141,7 +163,10 @@ export class RecordSender {
   private async writeAt(cmd: number, name: string, offset: number, length: number, ts: number) {
     const t = syncTarget(this.engine, name);
     const fh = await openIfThere(t.path);
-    if (!fh) return SKIPPED;
+    if (!fh) {
+      this.skipped.add(name);
+      return SKIPPED;
+    }
     let status: number;
     try {
       if ((await fh.stat()).size < offset + length) status = Status.ENOENT;
@@ -196,7 +221,16 @@ export class RecordSender {
           Cmd.SYNC_RENAME_FILE,
           encodeSyncPair(this.group, r.name, x, r.ts),
         );
-        if (status === 0 || status === Status.EEXIST) return { sent: true, bytes: 0 };
+        if (status === 0 || status === Status.EEXIST) {
+          // The peer renamed a copy that missed changes made before the rename here: send the
+          // file as it is now over it.
+          const sidecar = this.skipped.take(`${x}-m`);
+          if (sidecar) await this.file(Cmd.SYNC_UPDATE_FILE, `${r.name}-m`, r.ts);
+          if (this.skipped.take(x)) return this.file(Cmd.SYNC_UPDATE_FILE, r.name, r.ts);
+          return { sent: true, bytes: 0 };
+        }
+        this.skipped.take(x);
+        this.skipped.take(`${x}-m`);
         if (status !== Status.ENOENT) fail(this.engine, Cmd.SYNC_RENAME_FILE, r.name, status);
         const whole = await this.file(Cmd.SYNC_CREATE_FILE, r.name, r.ts);
         await this.file(Cmd.SYNC_UPDATE_FILE, `${r.name}-m`, r.ts);
