@@ -135,6 +135,10 @@ describe('header edges', () => {
   it('encodes length, cmd and status big-endian in 10 bytes', () => {
     expect(encodeHeader(0x0102, 11, 2).toString('hex')).toBe('0000000000000102' + '0b' + '02');
     expect(encodeHeader(5, 11).readUInt8(9)).toBe(0);
+    // a number past 32 bits goes out in two halves, as a bigint does
+    expect(encodeHeader(2 ** 40 + 5, 11).toString('hex')).toBe('0000010000000005' + '0b' + '00');
+    expect(encodeHeader(Number.MAX_SAFE_INTEGER, 11)).toEqual(encodeHeader(BigInt(Number.MAX_SAFE_INTEGER), 11));
+    expect(decodeHeader(encodeHeader(2 ** 40 + 5, 11)).length).toBe(2 ** 40 + 5);
   });
 
   it.each([
