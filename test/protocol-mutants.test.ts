@@ -137,7 +137,9 @@ describe('header edges', () => {
     expect(encodeHeader(5, 11).readUInt8(9)).toBe(0);
     // a number past 32 bits goes out in two halves, as a bigint does
     expect(encodeHeader(2 ** 40 + 5, 11).toString('hex')).toBe('0000010000000005' + '0b' + '00');
-    expect(encodeHeader(Number.MAX_SAFE_INTEGER, 11)).toEqual(encodeHeader(BigInt(Number.MAX_SAFE_INTEGER), 11));
+    expect(encodeHeader(Number.MAX_SAFE_INTEGER, 11)).toEqual(
+      encodeHeader(BigInt(Number.MAX_SAFE_INTEGER), 11),
+    );
     expect(decodeHeader(encodeHeader(2 ** 40 + 5, 11)).length).toBe(2 ** 40 + 5);
   });
 
