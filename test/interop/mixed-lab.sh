@@ -14,6 +14,8 @@
 #   test/interop/mixed-lab.sh stop                                # stop every daemon of the lab
 # The lab lives in $LAB (default /tmp/fdfs-mixed-lab), wiped at each start; daemons are left
 # running for a look around (fdfs_monitor "$LAB/cl/client.conf") until `stop`.
+# Another FastDFS build: put its bin first in PATH and name its sample confs' folder, e.g. 6.06
+# installed under /opt/fdfs606 (DESTDIR): PATH=/opt/fdfs606/usr/bin:$PATH FDFS_CONF=/opt/fdfs606/etc/fdfs
 # On one machine a stock tracker's connections to other trackers leave from the default source
 # address, so our tracker refuses its join to the leader as a FastDFS tracker would (README). For
 # case 3 as on separate hosts, as root: ip route add local <.43>/32 dev lo src <.40> table local
@@ -25,13 +27,14 @@ P=${NET%.*}
 N0=${NET##*.}
 ST=$P.$N0 SS=$P.$((N0 + 1)) OS=$P.$((N0 + 2)) OT=$P.$((N0 + 3))
 FDFS="node $W/dist/src/cli/main.js"
+CONF=${FDFS_CONF:-/etc/fdfs}
 
 mk_stock_tracker() { # ids
   mkdir -p "$L/st"
   sed -e "s#^bind_addr *=.*#bind_addr = $ST#" -e "s#^base_path *=.*#base_path = $L/st#" -e 's#^port *=.*#port = 22122#' \
     -e "s#^use_storage_id *=.*#use_storage_id = $([ "$1" = 1 ] && echo true || echo false)#" \
     -e "s#^storage_ids_filename *=.*#storage_ids_filename = $L/storage_ids.conf#" \
-    -e 's#^check_active_interval *=.*#check_active_interval = 30#' /etc/fdfs/tracker.conf >"$L/st/tracker.conf"
+    -e 's#^check_active_interval *=.*#check_active_interval = 30#' "$CONF/tracker.conf" >"$L/st/tracker.conf"
 }
 start_stock_tracker() { fdfs_trackerd "$L/st/tracker.conf" start; }
 stop_stock_tracker() { fdfs_trackerd "$L/st/tracker.conf" stop >/dev/null 2>&1; }
@@ -50,7 +53,7 @@ start_stock_storage() { # trackers(comma)
       -e 's#^store_path_count *=.*#store_path_count = 1#' -e '/^store_path[1-9]/d' -e 's#^port *=.*#port = 23000#' \
       -e 's#^group_name *=.*#group_name = group1#' -e 's#^subdir_count_per_path *=.*#subdir_count_per_path = 256#' \
       -e 's#^heart_beat_interval *=.*#heart_beat_interval = 2#' -e 's#^stat_report_interval *=.*#stat_report_interval = 5#' \
-      /etc/fdfs/storage.conf |
+      "$CONF/storage.conf" |
       # our trackers where the sample's are (the file ends in [sections])
       awk -v tl="$1" 'BEGIN { n = split(tl, a, ",") }
         /^tracker_server/ { if (!done) for (i = 1; i <= n; i++) print "tracker_server = " a[i]; done = 1; next }
@@ -85,7 +88,7 @@ mk_client() { # name trackers(comma)
 fresh() { stop_all; rm -rf "$L"; mkdir -p "$L"; printf '100001 group1 %s\n100002 group1 %s\n' $SS $OS >"$L/storage_ids.conf"; }
 
 # Storages with their status as a tracker lists them (fdfs_monitor).
-status_at() { fdfs_monitor "$1" 2>/dev/null | grep -E "^\s+(id|host) =" | paste - - | sed 's/\t\t/ /g;s/^\s*//'; }
+status_at() { fdfs_monitor "$1" 2>/dev/null | grep -E "^\s+(id|host|ip_addr) =" | paste - - | sed 's/\t\t/ /g;s/^\s*//'; }
 wait_active_at() { # conf n
   local i
   for i in $(seq 1 150); do [ "$(status_at "$1" | grep -c ACTIVE)" -ge "$2" ] && return 0; sleep 1; done
@@ -175,7 +178,7 @@ case_1_2() { # stock|ours(tracker) ids first
   wait_active_at "$L/cl/client.conf" 2 || { echo "newcomer not ACTIVE"; return 1; }
   echo "newcomer ACTIVE after $(($(date +%s) - t1)) s; old data: $(wait_converged 60) ($(($(date +%s) - t1)) s after it started)"
   exercise "$L/cl/client.conf"
-  echo "--- fdfs_monitor"; fdfs_monitor "$L/cl/client.conf" 2>&1 | grep -E "tracker server is|Storage [0-9]|^\s+(id|host) =|source storage|last_synced"
+  echo "--- fdfs_monitor"; fdfs_monitor "$L/cl/client.conf" 2>&1 | grep -E "tracker server is|Storage [0-9]|^\s+(id|host|ip_addr) =|source storage|last_synced"
   echo "--- fdfs monitor"; $FDFS monitor "$L/cl/client.conf" 2>&1 | grep -E "tracker server is|leader|Storage [0-9]|^\s+(id|ip_addr) =|synced from"
 }
 
@@ -209,7 +212,7 @@ case3() { # ids
     t=$(date +%s)
     wait_active_at "$(conf_of "$k")" 2 && echo "restarted $k lists both ACTIVE after $(($(date +%s) - t)) s, leader $(leader_at "$(conf_of "$k")")"
   done
-  echo "--- fdfs_monitor (stock tracker)"; fdfs_monitor "$L/c1/client.conf" 2>&1 | grep -E "^\s+(id|host) =|last_synced"
+  echo "--- fdfs_monitor (stock tracker)"; fdfs_monitor "$L/c1/client.conf" 2>&1 | grep -E "^\s+(id|host|ip_addr) =|last_synced"
   echo "--- fdfs monitor (ours)"; $FDFS monitor "$L/c2/client.conf" 2>&1 | grep -E "leader|^\s+(id|ip_addr) =|synced from"
 }
 
