@@ -18,6 +18,7 @@ import {
 } from '../fileid/index.js';
 import { type Metadata, unpackMetadata } from '../protocol/index.js';
 import { type Binlog, BinlogOp } from './binlog.js';
+import { drainBody, onceBody } from './body.js';
 import type { DiskThread } from './disk-thread.js';
 import type { DistPath } from './dist-path.js';
 import { commitNew, type TempFile, tempName, writeTemp } from './durable.js';
@@ -200,7 +201,7 @@ export class StorageEngine {
     const { paths, disk, trunk } = this.deps;
     // Durable uploads and those a trunk slot takes go the usual way.
     if (!disk || this.durable || (kind === 'normal' && trunk?.canPack(data.length))) {
-      return this.upload({ body: once(data), size: data.length, ext, storePathIndex, kind });
+      return this.upload({ body: onceBody(data), size: data.length, ext, storePathIndex, kind });
     }
     validateExt(ext);
     const pathIndex = paths.choose(storePathIndex, data.length);
@@ -307,7 +308,7 @@ export class StorageEngine {
   ): Promise<string> {
     const remote = slaveRemoteFilename(master, prefix, ext);
     await this.existing(master).catch(async (err) => {
-      await drain(body);
+      await drainBody(body);
       throw err;
     });
     const pathIndex = decodeRemoteFilename(master).storePathIndex;
@@ -387,15 +388,5 @@ export class StorageEngine {
         fileId: this.fileId(remote),
       });
     return raw;
-  }
-}
-
-async function* once(data: Buffer): AsyncGenerator<Buffer> {
-  yield data;
-}
-
-async function drain(body: AsyncIterable<Buffer>): Promise<void> {
-  for await (const _ of body) {
-    // consume so the connection stays in step
   }
 }

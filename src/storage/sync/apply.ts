@@ -9,6 +9,7 @@ import { link, open, rename, truncate, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { FdfsError, Status } from '../../common/index.js';
 import { splitRemoteFilename } from '../../fileid/index.js';
+import { drainBody } from '../body.js';
 import { commitNew, commitReplace, syncDir, writeAt, writeTemp } from '../durable.js';
 import type { StorageEngine } from '../engine.js';
 import { META_SUFFIX } from '../metadata-file.js';
@@ -85,7 +86,7 @@ export async function applyFile(
   const names = t.meta ? [t.name, t.remote] : [t.name];
   if (tombstones.stale(names, ts)) {
     // Deleted here after the sender made this change: a replay, not news. Taken and dropped.
-    await drain(body);
+    await drainBody(body);
     return 'stale';
   }
   const trunk = t.meta ? undefined : engine.deps.trunk?.locate(t.name);
@@ -119,12 +120,6 @@ export async function applyFile(
   // Logged even when already present: a crash may have come between the link and the log line.
   if (result !== 'stale') await log(engine, replace ? 'u' : 'c', t.name, ts);
   return result;
-}
-
-async function drain(body: Readable): Promise<void> {
-  for await (const _ of body) {
-    // read off the wire so the connection stays in step
-  }
 }
 
 /** 17 SYNC_DELETE_FILE. */

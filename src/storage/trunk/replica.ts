@@ -8,6 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import { FdfsError, Status } from '../../common/index.js';
+import { drainBody } from '../body.js';
 import type { StorageEngine } from '../engine.js';
 import { preadFd, pwritevFd } from '../fd-io.js';
 import { headerMatches, packHeader, TRUNK_HEADER_SIZE, type TrunkLocation } from './slot.js';
@@ -17,12 +18,6 @@ async function holdsFile(fd: number, loc: TrunkLocation): Promise<boolean> {
   const head = Buffer.alloc(TRUNK_HEADER_SIZE);
   const n = await preadFd(fd, head, 0, TRUNK_HEADER_SIZE, loc.slot.offset);
   return n === TRUNK_HEADER_SIZE && headerMatches(head, loc.header);
-}
-
-async function drain(body: Readable): Promise<void> {
-  for await (const _ of body) {
-    // read off the wire so the connection stays in step
-  }
 }
 
 /** 16 / 18 for a trunk-packed file: 'already' when the slot holds it, else written. */
@@ -35,7 +30,7 @@ export async function applyTrunkCreate(
   size: number,
 ): Promise<'applied' | 'already'> {
   if (size !== loc.header.fileSize) {
-    await drain(body);
+    await drainBody(body);
     throw new FdfsError(
       Status.EINVAL,
       `sync of ${engine.fileId(name)}: ${size} bytes, its name says ${loc.header.fileSize}`,
@@ -51,7 +46,7 @@ export async function applyTrunkCreate(
   try {
     return await engine.locks.run(name, async () => {
       if (await holdsFile(fd, loc)) {
-        await drain(body);
+        await drainBody(body);
         return 'already';
       }
       let at = loc.slot.offset + TRUNK_HEADER_SIZE;
