@@ -104,6 +104,14 @@ describe('lmdb namespace read memo', () => {
           // Past lmdb-js's shared read buffer (64 KiB): such values come back another way.
           meta: big ? { pad: 'p'.repeat(80_000) } : {},
         });
+      // lmdb-js renews the reader's snapshot between turns, not at a set one: wait a few turns for
+      // the other handle's commit to show (a memo that keeps the old record never gets there).
+      const seen = async (etag: string | undefined) => {
+        for (let turn = 0; turn < 2000; turn++) {
+          if (reader.getObjectSync?.('memo', 'k')?.etag === etag) return;
+          await new Promise((r) => setImmediate(r));
+        }
+      };
       expect(await put('aaaa')).toBe('ok');
       const first = reader.getObjectSync?.('memo', 'k');
       expect(first?.etag).toBe('aaaa');
@@ -111,18 +119,18 @@ describe('lmdb namespace read memo', () => {
       expect(reader.getBucketSync?.('memo')).toBe(reader.getBucketSync?.('memo'));
       // Same length, one byte different: only a byte comparison tells them apart.
       expect(await put('aaab')).toBe('ok');
-      await new Promise((r) => setImmediate(r)); // lmdb-js renews its read snapshot once per turn
+      await seen('aaab');
       const second = reader.getObjectSync?.('memo', 'k');
       expect(second?.etag).toBe('aaab');
       expect(reader.getObjectSync?.('memo', 'k')).toBe(second);
       expect(await put('aaac', true)).toBe('ok');
-      await new Promise((r) => setImmediate(r));
+      await seen('aaac');
       const third = reader.getObjectSync?.('memo', 'k');
       expect(third?.etag).toBe('aaac');
       expect(third?.meta.pad?.length).toBe(80_000);
       expect(reader.getObjectSync?.('memo', 'k')).toBe(third);
       expect(await writer.deleteObject('memo', 'k')).toBe(true);
-      await new Promise((r) => setImmediate(r));
+      await seen(undefined);
       expect(reader.getObjectSync?.('memo', 'k')).toBeUndefined();
     } finally {
       await writer.close();
