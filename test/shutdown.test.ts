@@ -52,3 +52,16 @@ describe('fdfs start and SIGINT', () => {
     expect(node.stderr.join('\n')).toContain('"signal":"SIGINT"');
   });
 });
+
+describe('fdfs start and a supervisor that signals at once', () => {
+  // Node puts its signal handler in place a few ms after the first listener is added: a ready
+  // line printed before that let a SIGTERM sent on reading it kill the process outright.
+  it('handles a SIGTERM sent the moment the ready line is read: exit 0, every time', async () => {
+    const codes: (number | null)[] = [];
+    for (let i = 0; i < 8; i++) {
+      const quick = await startNode();
+      codes.push(await quick.stop('SIGTERM'));
+    }
+    expect(codes).toEqual(Array(8).fill(0));
+  }, 60_000);
+});

@@ -74,8 +74,9 @@ export async function gatewayCommand(argv: string[]): Promise<void> {
     return { http, s3 };
   });
   const s3 = gw.s3 ? ` s3=${gw.s3.address.host}:${gw.s3.address.port}` : '';
-  process.stdout.write(`fdfs ready http=${gw.http.address.host}:${gw.http.address.port}${s3}\n`);
-  await runUntilSignal(logger, () => startup.closeAll());
+  await runUntilSignal(logger, `fdfs ready http=${gw.http.address.host}:${gw.http.address.port}${s3}`, () =>
+    startup.closeAll(),
+  );
 }
 
 export interface EmbeddedGatewayOptions {

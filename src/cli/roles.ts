@@ -78,6 +78,9 @@ export async function roleCommand(role: 'tracker' | 'storage', argv: string[]): 
   });
   const http = gateway ? ` http=${gateway.address.host}:${gateway.address.port}` : '';
   const s3 = gateway?.s3 ? ` s3=${gateway.s3.address.host}:${gateway.s3.address.port}` : '';
-  process.stdout.write(`fdfs ready ${role}=${node.address.host}:${node.address.port}${http}${s3}\n`);
-  await runUntilSignal(logger, () => startup.closeAll());
+  await runUntilSignal(
+    logger,
+    `fdfs ready ${role}=${node.address.host}:${node.address.port}${http}${s3}`,
+    () => startup.closeAll(),
+  );
 }

@@ -1,7 +1,16 @@
 /** Runs a long-lived role until SIGINT/SIGTERM, then closes it cleanly. Only cli does this. */
 import type { Logger } from '../common/index.js';
 
-export async function runUntilSignal(logger: Logger, close: () => Promise<void>): Promise<void> {
+/**
+ * Prints `readyLine` once SIGINT/SIGTERM are handled (Node installs a signal handler a few ms
+ * after the first listener is added), so a supervisor that signals as soon as it reads the line
+ * gets a clean shutdown, not the default action; then waits for the signal and closes.
+ */
+export async function runUntilSignal(
+  logger: Logger,
+  readyLine: string,
+  close: () => Promise<void>,
+): Promise<void> {
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -19,6 +28,7 @@ export async function runUntilSignal(logger: Logger, close: () => Promise<void>)
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    process.stdout.write(`${readyLine}\n`);
   });
 }
 

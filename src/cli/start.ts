@@ -124,8 +124,6 @@ export async function startCommand(argv: string[]): Promise<void> {
   });
   const http = `${gateway.address.host}:${gateway.address.port}`;
   const s3 = gateway.s3 ? ` s3=${gateway.s3.address.host}:${gateway.s3.address.port}` : '';
-  process.stdout.write(
-    `fdfs ready tracker=${trackers[0]} storage=${bind}:${storageNode.address.port} http=${http}${s3} base=${base}\n`,
-  );
-  await runUntilSignal(logger, () => startup.closeAll());
+  const ready = `fdfs ready tracker=${trackers[0]} storage=${bind}:${storageNode.address.port} http=${http}${s3} base=${base}`;
+  await runUntilSignal(logger, ready, () => startup.closeAll());
 }
