@@ -436,91 +436,11 @@ describe.each(['plain', 'ids'])('recorded FastDFS 6.16.1 (%s): our storage', (sc
  */
 describe('our storage pushing to a stock storage', () => {
   it('takes EEXIST for an append or truncate as done and goes on; a refused watermark costs no record', async () => {
-    const base = await mkdtemp(join(tmpdir(), 'fdfs-interop-push-'));
-    cleanups.push(() => rm(base, { recursive: true, force: true }));
-    const got: string[] = [];
-    let watermarks = 0;
-    const warnings: string[] = [];
-    const peer = createServer((sock) => {
-      const reader = new FrameReader(sock);
-      void (async () => {
-        for (;;) {
-          const h = await reader.readHeader();
-          if (!h) return;
-          const body = await reader.readExact(h.length);
-          const stock = [Cmd.SYNC_APPEND_FILE, Cmd.SYNC_MODIFY_FILE, Cmd.SYNC_TRUNCATE_FILE] as number[];
-          if (h.cmd === Cmd.SYNC_WATERMARK) watermarks++;
-          const status = h.cmd === Cmd.SYNC_WATERMARK ? 22 : stock.includes(h.cmd) ? 17 : 0;
-          if (h.cmd !== Cmd.REPORT_SERVER_ID && h.cmd !== Cmd.ACTIVE_TEST && h.cmd !== Cmd.SYNC_WATERMARK)
-            got.push(`${cmdName(h.cmd)} ${recordName(h.cmd, body)} → ${statusName(status)}`);
-          sock.write(encodePacket(Cmd.RESP, undefined, status));
-          if (status === 22) sock.end(); // a stock storage closes after an unknown command
-        }
-      })().catch(() => sock.destroy());
-    });
-    await new Promise<void>((r) => peer.listen(0, '127.0.0.187', r));
-    cleanups.push(() => new Promise((r) => peer.close(() => r())));
-    const t = await startTracker(
-      testTrackerConfig(join(base, 't'), { bindAddr: '127.0.0.1', port: 0, storeServer: 1 }),
-      { logger: silentLogger },
+    const refusedByStock = [Cmd.SYNC_APPEND_FILE, Cmd.SYNC_MODIFY_FILE, Cmd.SYNC_TRUNCATE_FILE] as number[];
+    const lab = await pushToScriptedPeer(['127.0.0.186', '127.0.0.187'], async (h) =>
+      refusedByStock.includes(h.cmd) ? 17 : 0,
     );
-    cleanups.push(() => t.close());
-    const node = await startStorage(
-      defaultStorageConfig(
-        new Map([
-          ['base_path', [join(base, 's')]],
-          ['bind_addr', ['127.0.0.186']],
-          ['port', ['0']],
-          ['tracker_server', [`127.0.0.1:${t.address.port}`]],
-          ['subdir_count_per_path', ['4']],
-          ['durable_writes', ['false']],
-          ['heart_beat_interval', ['1']],
-        ]),
-      ).config,
-      { logger: warnLogger(warnings) },
-    );
-    cleanups.push(() => node.close());
-    // The scripted peer joins as a storage that holds its data, and beats: ACTIVE.
-    const link = await Connection.open({
-      host: '127.0.0.1',
-      port: t.address.port,
-      localAddress: '127.0.0.187',
-      connectTimeout: 2000,
-      networkTimeout: 60_000,
-    });
-    cleanups.push(async () => link.close());
-    const port = (peer.address() as { port: number }).port;
-    await link.call(
-      Cmd.STORAGE_JOIN,
-      encodeJoin({
-        group: 'group1',
-        storagePort: port,
-        storePathCount: 1,
-        subdirCountPerPath: 4,
-        uploadPriority: 10,
-        joinTime: 1,
-        upTime: 1,
-        version: '6.16.1',
-        initFlag: 0,
-        status: StorageStatus.ACTIVE,
-        storageId: '',
-        currentTrackerIp: '127.0.0.1',
-        trackers: [`127.0.0.1:${t.address.port}`],
-      }),
-    );
-    await link.call(Cmd.STORAGE_BEAT);
-    await eventually(async () => {
-      const active = [...(t.cluster.group('group1')?.storages.values() ?? [])].filter(
-        (s) => s.status === StorageStatus.ACTIVE,
-      );
-      expect(active.map((s) => s.ip).sort()).toEqual(['127.0.0.186', '127.0.0.187']);
-    }, 10_000);
-    const client = new FdfsClient(
-      defaultClientConfig(new Map([['tracker_server', [`127.0.0.1:${t.address.port}`]]])).config,
-    );
-    cleanups.push(() => client.close());
-    // Our pusher first tries a watermark on its idle link; the stock peer refuses it and closes.
-    await eventually(async () => expect(watermarks).toBe(1), 15_000);
+    const { client, got } = lab;
     const ap = await client.upload(Buffer.from('first part '), { ext: 'log', appender: true });
     await client.append(ap, Buffer.from('second part'));
     await client.truncate(ap, 5);
@@ -529,16 +449,143 @@ describe('our storage pushing to a stock storage', () => {
     // The truncate always meets EEXIST (the append may have gone as the whole file, if the
     // truncate came first); the file uploaded after it must still arrive.
     const refused = `SYNC_TRUNCATE_FILE ${name(ap)} → EEXIST`;
-    const later = `SYNC_CREATE_FILE ${name(after)} → OK`;
+    const later = `SYNC_CREATE_FILE ${name(after)} 12 bytes → OK`;
     await eventually(async () => expect(got).toContain(later), 15_000);
     expect(got.indexOf(refused)).toBeGreaterThanOrEqual(0);
     expect(got.indexOf(refused)).toBeLessThan(got.indexOf(later));
     // The pusher went on over a new connection (no record failed on the closed one) and did not
     // try watermarks again.
-    expect(warnings).toEqual([]);
-    expect(watermarks).toBe(1);
+    expect(lab.warnings).toEqual([]);
+    expect(lab.watermarks()).toBe(1);
+  });
+
+  it('sends an appender truncated while its append is on the wire again, whole, without a warning', async () => {
+    let truncated!: () => void;
+    const truncateDone = new Promise<void>((r) => (truncated = r));
+    let appendSeen!: () => void;
+    const appendOnWire = new Promise<void>((r) => (appendSeen = r));
+    // The peer stops reading once an append's header is in: the sender is mid-body when the
+    // file shrinks under it.
+    const lab = await pushToScriptedPeer(['127.0.0.188', '127.0.0.189'], async (h) => {
+      if (h.cmd === Cmd.SYNC_APPEND_FILE) {
+        appendSeen();
+        await truncateDone;
+      }
+      return 0;
+    });
+    const { client, got } = lab;
+    const ap = await client.upload(Buffer.from('head '), { ext: 'log', appender: true });
+    // Far more than loopback's socket buffers hold, so most of it is still to be read.
+    await client.append(ap, Buffer.alloc(32 * 1024 * 1024, 7));
+    await appendOnWire;
+    await client.truncate(ap, 3);
+    truncated();
+    const name = ap.slice('group1/'.length);
+    await eventually(async () => expect(got).toContain(`SYNC_UPDATE_FILE ${name} 3 bytes → OK`), 15_000);
+    expect(got).toContain(`SYNC_TRUNCATE_FILE ${name} → OK`);
+    expect(lab.warnings).toEqual([]);
   });
 });
+
+/**
+ * Our storage at `addrs[0]` and a scripted peer at `addrs[1]` that a tracker lists ACTIVE in the
+ * same group, so our storage pushes to it. The peer answers each request with `status(h)`, logs
+ * it to `got` (`CMD name [size bytes] → STATUS`) and, as a stock storage does, refuses
+ * SYNC_WATERMARK (EINVAL) and closes. Resolves once the pusher has tried its one watermark.
+ */
+async function pushToScriptedPeer(
+  addrs: [string, string],
+  status: (h: { cmd: number; length: number }) => Promise<number>,
+): Promise<{ client: FdfsClient; got: string[]; warnings: string[]; watermarks: () => number }> {
+  const [ours, scripted] = addrs;
+  const base = await mkdtemp(join(tmpdir(), 'fdfs-interop-push-'));
+  cleanups.push(() => rm(base, { recursive: true, force: true }));
+  const got: string[] = [];
+  let watermarks = 0;
+  const warnings: string[] = [];
+  const peer = createServer((sock) => {
+    const reader = new FrameReader(sock);
+    void (async () => {
+      for (;;) {
+        const h = await reader.readHeader();
+        if (!h) return;
+        if (h.cmd === Cmd.SYNC_WATERMARK) watermarks++;
+        const answer = h.cmd === Cmd.SYNC_WATERMARK ? 22 : await status(h);
+        const body = await reader.readExact(h.length);
+        if (h.cmd !== Cmd.REPORT_SERVER_ID && h.cmd !== Cmd.ACTIVE_TEST && h.cmd !== Cmd.SYNC_WATERMARK)
+          got.push(
+            `${cmdName(h.cmd)} ${recordName(h.cmd, body)}${contentSize(h.cmd, body)} → ${statusName(answer)}`,
+          );
+        sock.write(encodePacket(Cmd.RESP, undefined, answer));
+        if (answer === 22) sock.end(); // a stock storage closes after an unknown command
+      }
+    })().catch(() => sock.destroy());
+  });
+  await new Promise<void>((r) => peer.listen(0, scripted, r));
+  cleanups.push(() => new Promise((r) => peer.close(() => r())));
+  const t = await startTracker(
+    testTrackerConfig(join(base, 't'), { bindAddr: '127.0.0.1', port: 0, storeServer: 1 }),
+    { logger: silentLogger },
+  );
+  cleanups.push(() => t.close());
+  const node = await startStorage(
+    defaultStorageConfig(
+      new Map([
+        ['base_path', [join(base, 's')]],
+        ['bind_addr', [ours]],
+        ['port', ['0']],
+        ['tracker_server', [`127.0.0.1:${t.address.port}`]],
+        ['subdir_count_per_path', ['4']],
+        ['durable_writes', ['false']],
+        ['heart_beat_interval', ['1']],
+      ]),
+    ).config,
+    { logger: warnLogger(warnings) },
+  );
+  cleanups.push(() => node.close());
+  // The scripted peer joins as a storage that holds its data, and beats: ACTIVE.
+  const link = await Connection.open({
+    host: '127.0.0.1',
+    port: t.address.port,
+    localAddress: scripted,
+    connectTimeout: 2000,
+    networkTimeout: 60_000,
+  });
+  cleanups.push(async () => link.close());
+  const port = (peer.address() as { port: number }).port;
+  await link.call(
+    Cmd.STORAGE_JOIN,
+    encodeJoin({
+      group: 'group1',
+      storagePort: port,
+      storePathCount: 1,
+      subdirCountPerPath: 4,
+      uploadPriority: 10,
+      joinTime: 1,
+      upTime: 1,
+      version: '6.16.1',
+      initFlag: 0,
+      status: StorageStatus.ACTIVE,
+      storageId: '',
+      currentTrackerIp: '127.0.0.1',
+      trackers: [`127.0.0.1:${t.address.port}`],
+    }),
+  );
+  await link.call(Cmd.STORAGE_BEAT);
+  await eventually(async () => {
+    const active = [...(t.cluster.group('group1')?.storages.values() ?? [])].filter(
+      (s) => s.status === StorageStatus.ACTIVE,
+    );
+    expect(active.map((s) => s.ip).sort()).toEqual([ours, scripted]);
+  }, 10_000);
+  const client = new FdfsClient(
+    defaultClientConfig(new Map([['tracker_server', [`127.0.0.1:${t.address.port}`]]])).config,
+  );
+  cleanups.push(() => client.close());
+  // Our pusher first tries a watermark on its idle link; the stock peer refuses it and closes.
+  await eventually(async () => expect(watermarks).toBe(1), 15_000);
+  return { client, got, warnings, watermarks: () => watermarks };
+}
 
 /** Records warn and error lines, message and err code, and drops the rest. */
 function warnLogger(lines: string[]): Logger {
@@ -546,6 +593,12 @@ function warnLogger(lines: string[]): Logger {
     lines.push(`${msg} ${JSON.stringify((fields?.err as { code?: unknown } | undefined)?.code ?? '')}`);
   const logger: Logger = { debug() {}, info() {}, warn: keep, error: keep, child: () => logger };
   return logger;
+}
+
+/** ` N bytes` for a request that carries a whole file's content, else nothing. */
+function contentSize(cmd: number, b: Buffer): string {
+  if (cmd !== Cmd.SYNC_CREATE_FILE && cmd !== Cmd.SYNC_UPDATE_FILE) return '';
+  return ` ${b.length - SYNC_FILE_FIXED - decodeSyncFileHead(b).nameLen} bytes`;
 }
 
 /** The file a sync request is about (the dest of a rename or link). */

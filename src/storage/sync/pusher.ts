@@ -21,7 +21,7 @@ import { BinlogReader } from './binlog-reader.js';
 import { freshMark, MarkFile, markFileName, type SyncMark } from './mark.js';
 import type { PeerInfo } from './peers.js';
 import { isSourceRecord } from './record.js';
-import { RecordSender, SkippedWrites } from './send.js';
+import { changedWhileSending, RecordSender, SkippedWrites } from './send.js';
 import type { TrackerOps } from './tracker-ops.js';
 import { PushWindow } from './window.js';
 
@@ -170,6 +170,10 @@ export class PeerPusher {
         this.lastError = undefined;
       } catch (err) {
         if (this.stopped) break;
+        if (changedWhileSending(err)) {
+          this.log.info('file changed while being sent; sending it again', { address: this.address, err });
+          continue;
+        }
         this.lastError = (err as Error).message;
         this.log.warn('sync push failed; retrying', { address: this.address, backoffMs: backoff, err });
         await this.idle(backoff);
@@ -288,7 +292,7 @@ export class PeerPusher {
         counters.bytes('SyncOut', res.bytes);
       },
       failed: (record, err) =>
-        this.log.warn('sync record failed', {
+        (changedWhileSending(err) ? this.log.info : this.log.warn).call(this.log, 'sync record failed', {
           op: record.op,
           name: record.name,
           fileId: `${engine.group}/${record.name}`,

@@ -9,7 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { type Connection, isStatusReply } from '../../client/index.js';
-import { FdfsError, Status } from '../../common/index.js';
+import { FdfsError, isFdfsError, Status } from '../../common/index.js';
 import {
   Cmd,
   cmdName,
@@ -31,6 +31,17 @@ export interface SendResult {
 }
 
 const SKIPPED: SendResult = { sent: false, bytes: 0 };
+
+/**
+ * The file shrank while its bytes were on the wire (an appender truncated meanwhile). The peer
+ * waits for the length announced, so the link is dropped and the record sent again over a new
+ * one, from the file as it is then: an expected race, not a fault of either side.
+ */
+const CHANGED_WHILE_SENDING = 'FileChangedWhileSending';
+
+export function changedWhileSending(err: unknown): boolean {
+  return isFdfsError(err, Status.EAGAIN) && err.detail === CHANGED_WHILE_SENDING;
+}
 const CHUNK = 256 * 1024;
 
 /** Sends a request and returns the peer's status byte (0 = done); transport failures throw. */
@@ -59,7 +70,10 @@ function readRange(fh: FileHandle, start: number, length: number): Readable {
       while (left > 0) {
         const buf = Buffer.allocUnsafe(Math.min(CHUNK, left));
         const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-        if (bytesRead === 0) throw new FdfsError(Status.EIO, `file shrank while being sent (at ${pos})`);
+        if (bytesRead === 0)
+          throw new FdfsError(Status.EAGAIN, `file shrank while being sent (at ${pos}); sending it again`, {
+            detail: CHANGED_WHILE_SENDING,
+          });
         pos += bytesRead;
         left -= bytesRead;
         yield buf.subarray(0, bytesRead);
