@@ -5,13 +5,13 @@
  * free list the trunk server saves and reloads is the one it had.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import FdfsNpm from 'fdfs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRemoteFilename } from '../src/fileid/index.js';
-import { locate, parseTrunkLines, type TrunkSlot } from '../src/storage/trunk/index.js';
+import { locate, parseTrunkLines, type TrunkSlot, trunkFilePath } from '../src/storage/trunk/index.js';
 import { tempDir } from './helpers/node-process.js';
 import { serveTrunkStore, type TrunkCluster } from './helpers/trunk-store.js';
 
@@ -143,6 +143,37 @@ describe('a trunk upload bigger than the writer thread takes (slot_max_size = 1 
       expect(part.equals(data.subarray(300_000, 301_000))).toBe(true);
     } finally {
       await big.close();
+    }
+  }, 60_000);
+});
+
+describe('slots listed free that hold a header (uploads a crash cut off before their answer)', () => {
+  it('skips them, and past a few stores the upload as a normal file instead of failing it', async () => {
+    const dirty = await serveTrunkStore(await tempDir('fdfs-trunk-write-dirty-'));
+    try {
+      const probe = await dirty.client.upload(randomBytes(100), { ext: 'bin' });
+      const at = locate(remoteOf(probe))?.slot as TrunkSlot;
+      // The next 16 slots of 256 bytes, where the next uploads go, look taken.
+      const fh = await open(trunkFilePath(dirty.store, at), 'r+');
+      await fh.write(Buffer.alloc(16 * 256, 1), 0, 16 * 256, at.offset + at.size);
+      await fh.close();
+      const data = randomBytes(100);
+      const id = await dirty.client.upload(data, { ext: 'bin' });
+      expect(decodeRemoteFilename(remoteOf(id)).type).toBe('normal');
+      expect((await dirty.client.downloadBuffer(id)).equals(data)).toBe(true);
+      // Each try takes an occupied slot off the free list (five per upload): the fourth upload
+      // packs again, into the first slot past them.
+      const kinds: string[] = [];
+      let packed: TrunkSlot | undefined;
+      for (let i = 0; i < 3 && !packed; i++) {
+        const next = await dirty.client.upload(data, { ext: 'bin' });
+        kinds.push(decodeRemoteFilename(remoteOf(next)).type);
+        packed = locate(remoteOf(next))?.slot;
+      }
+      expect(kinds).toEqual(['normal', 'normal', 'trunk']);
+      expect(packed?.offset).toBe(at.offset + at.size + 16 * 256);
+    } finally {
+      await dirty.close();
     }
   }, 60_000);
 });

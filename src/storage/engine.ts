@@ -158,14 +158,15 @@ export class StorageEngine {
     const { paths, trunk } = this.deps;
     // Small files go into trunk slots when the group uses trunk files (never appenders, as FastDFS).
     if ((input.kind ?? 'normal') === 'normal' && trunk?.canPack(input.size) && input.size !== undefined) {
-      const remote = await uploadToTrunk(this, trunk, {
+      const packed = await uploadToTrunk(this, trunk, {
         body: input.body,
         size: input.size,
         ext: input.ext,
         storePathIndex: input.storePathIndex,
         source: this.source(),
       });
-      if (remote !== undefined) return remote;
+      if (typeof packed === 'string') return packed;
+      if (packed) input = { ...input, body: onceBody(packed.unpacked) };
     }
     const pathIndex = paths.choose(input.storePathIndex, input.size ?? 0);
     const tmp = await writeTemp(

@@ -30,4 +30,4 @@ export {
 } from './slot.js';
 export { loadFreeSpace, saveFreeSpace, trunkDataPath } from './state.js';
 export { type FlagKeys, Trunks, type TrunksDeps } from './store.js';
-export { type TrunkUpload, uploadToTrunk } from './upload.js';
+export { type TrunkUpload, type TrunkUploadResult, uploadToTrunk } from './upload.js';

@@ -106,6 +106,13 @@ function nameAndHeader(slot: TrunkSlot, input: TrunkUpload, crc32: number, start
 }
 
 /**
+ * What an upload into trunk space came to: the file's name; or, when no unoccupied slot could be
+ * had, nothing of the body read (undefined) or the body read whole (`unpacked`). Either way the
+ * caller stores it as a normal file.
+ */
+export type TrunkUploadResult = string | { readonly unpacked: Buffer } | undefined;
+
+/**
  * A small upload through the writer thread (writer.ts): the body is read whole, the slot's
  * header and bytes go over in one job, and that job, the confirmation and the binlog record run
  * together (the binlog record after the confirmation when the trunk server is another storage).
@@ -116,7 +123,7 @@ async function uploadWhole(
   writer: TrunkWriter,
   input: TrunkUpload,
   first: TrunkSlot,
-): Promise<string> {
+): Promise<TrunkUploadResult> {
   const { binlog, logger } = engine.deps;
   const startTime = Math.floor(Date.now() / 1000);
   let data: Buffer;
@@ -157,22 +164,28 @@ async function uploadWhole(
       return remote;
     } catch (err) {
       // Confirmed with 0 already: an occupied slot is off the list either way (as EEXIST does).
-      if (!(err instanceof FdfsError && err.status === Status.EEXIST) || tries + 1 >= MAX_OCCUPIED) throw err;
+      if (!(err instanceof FdfsError && err.status === Status.EEXIST)) throw err;
       logger.warn('trunk slot already occupied, asking for another', { slot: describeSlot(slot) });
-      slot = await trunks.alloc(input.size + TRUNK_HEADER_SIZE, slot.storePathIndex);
+      // A run of slots written by uploads a crash cut off before they were answered (listed free
+      // after the restart, their headers in place): past a few, the file goes to a normal file,
+      // as takeSlot's uploads do, rather than fail the client for the storage's own state.
+      if (tries + 1 >= MAX_OCCUPIED) return { unpacked: data };
+      try {
+        slot = await trunks.alloc(input.size + TRUNK_HEADER_SIZE, slot.storePathIndex);
+      } catch (allocErr) {
+        logger.warn('no trunk space: stored as a normal file', { size: input.size, err: allocErr });
+        return { unpacked: data };
+      }
     }
   }
 }
 
-/**
- * Stores the upload in a trunk slot and returns its name, or undefined (nothing of the body read)
- * when no slot could be had: the caller stores it as a normal file then.
- */
+/** Stores the upload in a trunk slot and returns its name, or what to store as a normal file. */
 export async function uploadToTrunk(
   engine: StorageEngine,
   trunks: Trunks,
   input: TrunkUpload,
-): Promise<string | undefined> {
+): Promise<TrunkUploadResult> {
   validateExt(input.ext);
   const { paths, binlog, logger } = engine.deps;
   const storePathIndex = paths.choose(input.storePathIndex, input.size + TRUNK_HEADER_SIZE);
