@@ -23,6 +23,7 @@ import {
   TrunkFiles,
   TrunkServer,
   type TrunkSlot,
+  TrunkWriter,
   unpackHeader,
 } from '../src/storage/trunk/index.js';
 import { parameterText } from '../src/tracker/index.js';
@@ -261,6 +262,30 @@ describe('trunk file syncs', () => {
     await later;
     files.release(path);
     await files.close();
+  });
+});
+
+describe('the trunk writer thread', () => {
+  it('leaves the caller its bytes: after a taken slot the same data goes into another', async () => {
+    const dir = await tempDir('fdfs-trunk-writer-');
+    const writer = TrunkWriter.start(false);
+    try {
+      const path = join(dir, '000001');
+      // A buffer that spans its whole ArrayBuffer, as Buffer.concat makes for a body in pieces.
+      const data = Buffer.from(new ArrayBuffer(5000)).fill(7);
+      const header = Buffer.alloc(24, 1);
+      const job = { path, fileSize: 64 * 1024, offset: 0, header, data };
+      await writer.write(job);
+      expect(data.length).toBe(5000);
+      await expect(writer.write(job)).rejects.toMatchObject({ code: 'FDFS_ERR_EEXIST' });
+      await writer.write({ ...job, offset: 8192 });
+      const back = await readFile(path);
+      expect(back.subarray(8192, 8192 + 24).equals(header)).toBe(true);
+      expect(back.subarray(8192 + 24, 8192 + 24 + 5000).equals(data)).toBe(true);
+      expect(data.every((b) => b === 7)).toBe(true);
+    } finally {
+      await writer.close();
+    }
   });
 });
 

@@ -31,3 +31,4 @@ export {
 export { loadFreeSpace, saveFreeSpace, trunkDataPath } from './state.js';
 export { type FlagKeys, Trunks, type TrunksDeps } from './store.js';
 export { type TrunkUpload, type TrunkUploadResult, uploadToTrunk } from './upload.js';
+export { type SlotWrite, TrunkWriter } from './writer.js';

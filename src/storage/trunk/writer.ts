@@ -136,14 +136,13 @@ export class TrunkWriter {
 
   /**
    * Writes header + bytes at the slot and, durable, syncs the trunk file. EEXIST when the slot
-   * already holds a header (nothing written). `data` moves to the thread when it spans a whole
-   * ArrayBuffer, and is copied otherwise.
+   * already holds a header (nothing written). The thread gets its own copy of `data`: the caller
+   * keeps it for another slot or a normal file should this one be taken (moving it would leave
+   * the caller an emptied buffer; the copy costs far less than the write).
    */
   write(job: SlotWrite): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    const whole = (b: Uint8Array) =>
-      b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
-    this.queue.push({ ...job, header: whole(job.header), data: whole(job.data) });
+    this.queue.push({ ...job, header: new Uint8Array(job.header), data: new Uint8Array(job.data) });
     const done = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
     if (!this.scheduled) {
       this.scheduled = true;
@@ -164,13 +163,20 @@ export class TrunkWriter {
       this.idle();
       return;
     }
-    this.posted.push(waiting);
-    const transfer = new Set<ArrayBuffer>();
-    for (const j of jobs) {
-      transfer.add(j.header.buffer as ArrayBuffer);
-      transfer.add(j.data.buffer as ArrayBuffer);
+    const transfer: ArrayBuffer[] = [];
+    for (const j of jobs) transfer.push(j.header.buffer as ArrayBuffer, j.data.buffer as ArrayBuffer);
+    try {
+      this.worker.postMessage(jobs, transfer);
+    } catch (err) {
+      // Nothing went to the thread: this batch fails alone, and later answers stay in step.
+      const failed = new FdfsError(Status.EIO, 'trunk writer: the batch could not be handed over', {
+        cause: err,
+      });
+      for (const w of waiting) w.reject(failed);
+      this.idle();
+      return;
     }
-    this.worker.postMessage(jobs, [...transfer]);
+    this.posted.push(waiting);
   }
 
   private idle(): void {
