@@ -5,6 +5,7 @@
  * a WAL writer that waits 10 s between flushes, so a commit that did not wait for its own flush is
  * still in the buffers when the crash comes.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPgNamespace } from '../src/namespace/index.js';
 import { postgresSkipReason, startPostgres, type TestPostgres } from './helpers/postgres.js';
@@ -46,4 +47,33 @@ describe.skipIf(skip !== undefined)('postgres namespace, database crash', () => 
       await after.close();
     }
   }, 120_000);
+});
+
+describe.skipIf(skip !== undefined)('postgres namespace, a statement that cannot finish', () => {
+  it('answers ServiceUnavailable past the statement timeout (a lock held elsewhere), and works once it is gone', async () => {
+    const db = server as TestPostgres;
+    const url = db.url('stuck');
+    const ns = await openPgNamespace(url, { statementTimeoutMs: 300 });
+    const holder = new pg.Client({ connectionString: db.url() });
+    await holder.connect();
+    try {
+      await ns.createBucket({ name: 'b', owner: OWNER, createdAt: 1, public: false });
+      expect(await ns.putObject(obj('b', 'before'))).toBe('ok');
+      // Another session (a stuck admin, a long report) holds the table.
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE stuck.objects IN ACCESS EXCLUSIVE MODE');
+      await expect(ns.putObject(obj('b', 'during'))).rejects.toMatchObject({
+        code: 'FDFS_ERR_EAGAIN',
+        detail: 'ServiceUnavailable',
+      });
+      await expect(ns.getObject('b', 'before')).rejects.toMatchObject({ detail: 'ServiceUnavailable' });
+      await holder.query('ROLLBACK');
+      expect(await ns.putObject(obj('b', 'after'))).toBe('ok');
+      expect(await ns.getObject('b', 'during')).toBeUndefined();
+      expect((await ns.getObject('b', 'before'))?.key).toBe('before');
+    } finally {
+      await holder.end();
+      await ns.close();
+    }
+  }, 60_000);
 });

@@ -76,6 +76,8 @@ export interface PoolOptions {
   readonly schema: string;
   readonly max: number;
   readonly connectTimeoutMs: number;
+  /** Longest a statement may run or wait on a lock; past it the server cancels it. */
+  readonly statementTimeoutMs: number;
   readonly logger: Logger;
 }
 
@@ -87,6 +89,10 @@ export function clientConfig(o: PoolOptions): pg.ClientConfig {
     // Every statement names its tables bare: they live in the store's own schema.
     options: `-c search_path=${quoteIdent(o.schema)}`,
     application_name: 'fdfs-s3',
+    // A statement stuck behind a lock someone holds, or on a server that stalls, is cancelled
+    // (57014, answered ServiceUnavailable) rather than holding the S3 request and its connection
+    // for good.
+    statement_timeout: o.statementTimeoutMs,
     // A database host that vanished (no reset) is noticed on idle connections too.
     keepAlive: true,
     types,

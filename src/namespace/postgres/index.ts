@@ -51,6 +51,8 @@ export interface PgNamespaceOptions {
   readonly maxConnections?: number;
   /** ms to wait for a connection before answering ServiceUnavailable. Default 5 s. */
   readonly connectTimeoutMs?: number;
+  /** ms a statement may run (or wait on a lock) before it is cancelled: ServiceUnavailable. Default 30 s. */
+  readonly statementTimeoutMs?: number;
   readonly logger?: Logger;
 }
 
@@ -78,6 +80,7 @@ export async function openPgNamespace(url: string, opts: PgNamespaceOptions = {}
     schema,
     max: opts.maxConnections ?? 32,
     connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
+    statementTimeoutMs: opts.statementTimeoutMs ?? 30_000,
     logger,
   };
   const pool = openPool(poolOptions);

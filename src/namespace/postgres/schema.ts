@@ -121,6 +121,9 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 /** Creates the schema and applies the migrations it lacks; refuses a database newer than this code. */
 export async function migrate(s: PgStore, schema: string): Promise<void> {
   await tx(s, async (c) => {
+    // A migration over a large table (an index build), and the wait for another gateway's, may
+    // take longer than a request's statement timeout: none for this transaction.
+    await c.query('SET LOCAL statement_timeout = 0');
     // One migrator at a time per schema; the lock goes with the transaction.
     await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`fdfs-namespace:${schema}`]);
     await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
