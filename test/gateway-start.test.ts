@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fdfs } from './helpers/cli.js';
 import { CLI, type RunningNode, startNode } from './helpers/node-process.js';
@@ -74,6 +75,39 @@ describe('fdfs start', () => {
     expect((await fetch(`${t.url}?sig=${sig}`)).status).toBe(403);
     const bad = await fdfs(['sign', s.fileId, '--ttl', '0', '--set', `http.jwt.secret=${SECRET}`], node.base);
     expect(bad.code).toBe(22);
+  });
+
+  it('fdfs sign --variant makes a link that renders that variant, and no other', async () => {
+    const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#c03' } })
+      .png()
+      .toBuffer();
+    const s = await upload('master.png', png);
+    const sign = (...more: string[]) =>
+      fdfs(
+        [
+          'sign',
+          s.fileId,
+          ...more,
+          '--set',
+          `http.jwt.secret=${SECRET}`,
+          '--set',
+          `http.public_url=${origin}`,
+        ],
+        node.base,
+      );
+    const out = await sign('--variant', 'w=17&fmt=webp');
+    expect(out.code, out.stderr).toBe(0);
+    const url = out.out.trim();
+    const res = await fetch(url);
+    expect(res.status, url).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/webp');
+    expect((await sharp(Buffer.from(await res.arrayBuffer())).metadata()).width).toBe(17);
+    // The signature names the variant: another size, or the bare master, does not open with it.
+    const sig = new URL(url).searchParams.get('sig');
+    expect((await fetch(`${s.url}?w=18&fmt=webp&sig=${sig}`)).status).toBe(403);
+    expect((await fetch(`${s.url}?sig=${sig}`)).status).toBe(403);
+    expect((await sign('--variant', 'w=0&h=0')).code).toBe(22);
+    expect((await sign('--variant', 'w=17', '--md5')).code).toBe(22);
   });
 });
 
