@@ -4,10 +4,9 @@
  * (Without that, every answer's bytes pile up in the server's memory.)
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { FdfsClient } from '../src/client/index.js';
-import { defaultClientConfig } from '../src/config/index.js';
+import type { FdfsClient } from '../src/client/index.js';
 import { Cmd, encodeDownload } from '../src/protocol/index.js';
-import { eventually, type RunningNode, startNode } from './helpers/node-process.js';
+import { eventually, type RunningNode, readyClient, startNode } from './helpers/node-process.js';
 import { header, openRaw } from './helpers/raw-peer.js';
 
 let node: RunningNode;
@@ -24,10 +23,7 @@ beforeAll(async () => {
       'cache_max_file_size=0',
     ],
   });
-  client = new FdfsClient(
-    defaultClientConfig(new Map([['tracker_server', [`${node.tracker.host}:${node.tracker.port}`]]])).config,
-  );
-  await eventually(() => client.upload(Buffer.from('warm-up')));
+  client = await readyClient(node);
 }, 60_000);
 
 afterAll(async () => {

@@ -4,10 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { FdfsClient } from '../src/client/index.js';
-import { defaultClientConfig } from '../src/config/index.js';
+import type { FdfsClient } from '../src/client/index.js';
 import { BIG_CHUNK_BYTES, CHUNK_BYTES, giveChunk, takeBigChunk } from '../src/storage/fd-io.js';
-import { eventually, type RunningNode, startNode } from './helpers/node-process.js';
+import { type RunningNode, readyClient, startNode } from './helpers/node-process.js';
 
 it('hands out at most 32 big chunks at once, then 256 KB ones, and big ones again once given back', () => {
   const big = Array.from({ length: 32 }, () => takeBigChunk());
@@ -28,10 +27,7 @@ let client: FdfsClient;
 
 beforeAll(async () => {
   node = await startNode();
-  client = new FdfsClient(
-    defaultClientConfig(new Map([['tracker_server', [`${node.tracker.host}:${node.tracker.port}`]]])).config,
-  );
-  await eventually(() => client.upload(Buffer.from('warm-up')));
+  client = await readyClient(node);
 }, 60_000);
 
 afterAll(async () => {

@@ -8,10 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { FdfsClient } from '../src/client/index.js';
-import { defaultClientConfig } from '../src/config/index.js';
+import type { FdfsClient } from '../src/client/index.js';
 import { Cmd, encodeDownload, GROUP_NAME_LEN, Status } from '../src/protocol/index.js';
-import { eventually, type RunningNode, startNode } from './helpers/node-process.js';
+import { eventually, type RunningNode, readyClient, startNode } from './helpers/node-process.js';
 import { fixed, header, openRaw } from './helpers/raw-peer.js';
 
 let node: RunningNode;
@@ -28,10 +27,7 @@ beforeAll(async () => {
       'cache_revalidate=1h',
     ],
   });
-  client = new FdfsClient(
-    defaultClientConfig(new Map([['tracker_server', [`${node.tracker.host}:${node.tracker.port}`]]])).config,
-  );
-  await eventually(() => client.upload(Buffer.from('warm-up')));
+  client = await readyClient(node);
 }, 60_000);
 
 afterAll(async () => {

@@ -5,6 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { FdfsClient } from '../../src/client/index.js';
+import { defaultClientConfig } from '../../src/config/index.js';
 
 /** The repository root, whether this file runs from test/ (vitest) or dist/test/ (the bench). */
 export const ROOT = existsSync(resolve(import.meta.dirname, '../../package.json'))
@@ -114,3 +116,12 @@ export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 15_000, st
 
 /** A logger for the npm `fdfs` client, which otherwise prints every packet to stdout. */
 export const quiet = { log() {} };
+
+/** A client of the node's tracker, returned once the node takes an upload (its storage joined). */
+export async function readyClient(node: RunningNode): Promise<FdfsClient> {
+  const client = new FdfsClient(
+    defaultClientConfig(new Map([['tracker_server', [`${node.tracker.host}:${node.tracker.port}`]]])).config,
+  );
+  await eventually(() => client.upload(Buffer.from('warm-up')));
+  return client;
+}
