@@ -1,7 +1,10 @@
 /** Request bodies as the storage's verbs take them: read off and dropped, or a buffer as a stream. */
 
+/** Content as the verbs take it: chunks as they arrive, or a body already read whole ([buf]). */
+export type BodyChunks = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
 /** Reads a body to its end and drops it, so the connection stays in step with its packets. */
-export async function drainBody(body: AsyncIterable<Uint8Array>): Promise<void> {
+export async function drainBody(body: BodyChunks): Promise<void> {
   for await (const _ of body) {
     // nothing kept
   }

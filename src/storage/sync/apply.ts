@@ -9,7 +9,7 @@ import { link, open, rename, truncate, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { FdfsError, Status } from '../../common/index.js';
 import { splitRemoteFilename } from '../../fileid/index.js';
-import { drainBody } from '../body.js';
+import { type BodyChunks, drainBody } from '../body.js';
 import { commitNew, commitReplace, syncDir, writeAt, writeTemp } from '../durable.js';
 import type { StorageEngine } from '../engine.js';
 import { META_SUFFIX } from '../metadata-file.js';
@@ -75,7 +75,7 @@ async function log(
 export async function applyFile(
   engine: StorageEngine,
   t: SyncTarget,
-  body: Readable,
+  body: BodyChunks,
   size: number,
   replace: boolean,
   ts: number,
@@ -98,6 +98,9 @@ export async function applyFile(
   }
   const tmp = await writeTemp(paths.tmpDir(t.pathIndex), body, size, durable);
   let result = 'applied' as ApplyResult;
+  // The commit takes the temp name away (rename, or link then unlink); any other way out drops it.
+  // Unlinking it again every time cost a failed system call and an error object per replica.
+  let taken = false;
   try {
     await paths.ensureDir(t.dir);
     await engine.locks.run(t.name, async () => {
@@ -106,16 +109,21 @@ export async function applyFile(
         result = 'stale';
         return;
       }
-      if (replace || t.meta) return commitReplace(tmp.path, t.path, durable);
+      if (replace || t.meta) {
+        await commitReplace(tmp.path, t.path, durable);
+        taken = true;
+        return;
+      }
       try {
         await commitNew(tmp.path, t.path, durable);
+        taken = true;
       } catch (err) {
         if (code(err) !== 'EEXIST') throw err;
         result = 'already';
       }
     });
   } finally {
-    await unlink(tmp.path).catch(() => {});
+    if (!taken) await unlink(tmp.path).catch(() => {});
   }
   // Logged even when already present: a crash may have come between the link and the log line.
   if (result !== 'stale') await log(engine, replace ? 'u' : 'c', t.name, ts);

@@ -20,6 +20,7 @@ import {
   encodeWatermark,
 } from '../../protocol/index.js';
 import type { StorageEngine } from '../engine.js';
+import { CHUNK_BYTES, closeFdLater, openFd, preadFd, sizeOfFd } from '../fd-io.js';
 import { TRUNK_HEADER_SIZE } from '../trunk/index.js';
 import { syncTarget } from './apply.js';
 import type { BinlogRecord } from './record.js';
@@ -92,6 +93,44 @@ async function openIfThere(path: string): Promise<FileHandle | undefined> {
   }
 }
 
+/** Files up to this size are read whole and sent in one write (bounded: the window's width of them). */
+const SMALL_FILE = CHUNK_BYTES;
+
+async function openFdIfThere(path: string): Promise<number | undefined> {
+  try {
+    return await openFd(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * A small file's bytes, read whole, and the fd closed; undefined (fd closed too) for a larger
+ * one. A profile of a peer absorbing 4 KB files put a third of the pusher's CPU in the
+ * FileHandle open/stat/read/close round trips and the Readable each record built; this is open,
+ * fstat, one pread and a close that is not waited for.
+ */
+async function readSmall(fd: number): Promise<Buffer | undefined> {
+  try {
+    const size = await sizeOfFd(fd);
+    if (size > SMALL_FILE) return undefined;
+    const buf = Buffer.allocUnsafe(size);
+    let got = 0;
+    while (got < size) {
+      const n = await preadFd(fd, buf, got, size - got, got);
+      if (n === 0)
+        throw new FdfsError(Status.EAGAIN, `file shrank while being read (at ${got}); sending it again`, {
+          detail: CHANGED_WHILE_SENDING,
+        });
+      got += n;
+    }
+    return buf;
+  } finally {
+    closeFdLater(fd);
+  }
+}
+
 function fail(engine: StorageEngine, cmd: number, name: string, status: number): never {
   throw new FdfsError(status, `${cmdName(cmd)} of ${name} refused by the peer (status ${status})`, {
     fileId: engine.fileId(name.replace(/-m$/, '')),
@@ -155,11 +194,28 @@ export class RecordSender {
     }
     // The record is logged before the file is linked (or the sidecar replaced) under this lock:
     // waiting for it tells "not there yet" from "gone since".
-    const fh = await this.engine.locks.run(name, () => openIfThere(t.path));
-    if (!fh) {
+    const fd = await this.engine.locks.run(name, () => openFdIfThere(t.path));
+    if (fd === undefined) {
       if (t.meta) this.skipped.add(name);
       return SKIPPED;
     }
+    const small = await readSmall(fd);
+    if (small) {
+      const status = await call(
+        this.conn,
+        cmd,
+        Buffer.concat([encodeSyncFile(this.group, name, small.length, ts), small]),
+      );
+      if (status !== 0 && status !== Status.EEXIST) fail(this.engine, cmd, name, status);
+      return { sent: true, bytes: small.length };
+    }
+    return this.streamWhole(cmd, name, ts, t.path);
+  }
+
+  /** A file past SMALL_FILE: streamed from a file handle in 256 KB reads. */
+  private async streamWhole(cmd: number, name: string, ts: number, path: string): Promise<SendResult> {
+    const fh = await openIfThere(path);
+    if (!fh) return SKIPPED;
     try {
       const size = (await fh.stat()).size;
       const status = await call(this.conn, cmd, encodeSyncFile(this.group, name, size, ts), {

@@ -6,9 +6,8 @@
  * back to the trunk server, once). Idempotent, as every apply: a slot already holding the file
  * counts as created, one without it as deleted.
  */
-import type { Readable } from 'node:stream';
 import { FdfsError, Status } from '../../common/index.js';
-import { drainBody } from '../body.js';
+import { type BodyChunks, drainBody } from '../body.js';
 import type { StorageEngine } from '../engine.js';
 import { preadFd, pwritevFd } from '../fd-io.js';
 import { headerMatches, packHeader, TRUNK_HEADER_SIZE, type TrunkLocation } from './slot.js';
@@ -26,7 +25,7 @@ export async function applyTrunkCreate(
   trunks: Trunks,
   name: string,
   loc: TrunkLocation,
-  body: Readable,
+  body: BodyChunks,
   size: number,
 ): Promise<'applied' | 'already'> {
   if (size !== loc.header.fileSize) {
@@ -51,7 +50,7 @@ export async function applyTrunkCreate(
       }
       let at = loc.slot.offset + TRUNK_HEADER_SIZE;
       let got = 0;
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      for await (const chunk of body) {
         got += chunk.length;
         if (got > size) break;
         await pwritevFd(fd, [chunk], at);
