@@ -192,4 +192,4 @@ export async function writeFileAtomicIn(
 
 /** Replaces `finalPath` atomically (state files, metadata sidecars). */
 export const commitReplace = replaceFile;
-export { syncDir, writeFileAtomic };
+export { syncDir, syncDirGrouped, writeFileAtomic };
