@@ -335,10 +335,15 @@ export class PeerPusher {
           if (this.stopped) break;
         }
         const atEnd = batch.length === 0;
-        // What follows speaks for every record read so far (old data done, a claim, the mark):
-        // at the end, or when a claim is due, the records still in flight land first.
-        const claimDue = this.watermarks && (atEnd || Date.now() - lastClaimAt >= WATERMARK_EVERY_MS);
-        if (atEnd || claimDue) await window.drain();
+        // A claim, and the end of old data, speak for every record read so far: the records still
+        // in flight land first. Nothing else waits for them: at the end of the binlog the window
+        // keeps going while the pusher waits for more. (Draining there each time emptied the
+        // window every sync_wait_msec, and a peer fell seconds behind a steady 500 uploads/s.)
+        const claimable = (atEnd ? Math.floor(Date.now() / 1000) : lastSourceTs) - WATERMARK_MARGIN_S;
+        const claimDue =
+          this.watermarks && claimable > claimed && (atEnd || Date.now() - lastClaimAt >= WATERMARK_EVERY_MS);
+        const oldDataEnds = atEnd && mark.needSyncOld && (!mark.syncOldDone || this.peer.copying);
+        if (claimDue || oldDataEnds) await window.drain();
         if (atEnd && mark.needSyncOld && !mark.syncOldDone) {
           mark.syncOldDone = true;
           dirty = true;
@@ -352,8 +357,9 @@ export class PeerPusher {
           lastSave = Date.now();
           dirty = false;
         }
-        const claim = (atEnd ? Math.floor(Date.now() / 1000) : lastSourceTs) - WATERMARK_MARGIN_S;
-        if (claimDue && claim > claimed) {
+        // Taken before the drain: a record appended while it ran was not read, so is not covered.
+        const claim = claimable;
+        if (claimDue) {
           // The first connection carries the claim; drained above, so no record is on it now.
           this.watermarks = await new RecordSender(this.deps.engine, this.conns[0] as Connection).watermark(
             claim,
