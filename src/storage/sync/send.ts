@@ -84,26 +84,21 @@ function readRange(fh: FileHandle, start: number, length: number): Readable {
   );
 }
 
-async function openIfThere(path: string): Promise<FileHandle | undefined> {
+/** What `opening` opens, or undefined when the file is not there (ENOENT). */
+async function ifThere<T>(opening: Promise<T>): Promise<T | undefined> {
   try {
-    return await open(path, 'r');
+    return await opening;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
 }
+
+const openIfThere = (path: string): Promise<FileHandle | undefined> => ifThere(open(path, 'r'));
+const openFdIfThere = (path: string): Promise<number | undefined> => ifThere(openFd(path, 'r'));
 
 /** Files up to this size are read whole and sent in one write (bounded: the window's width of them). */
 const SMALL_FILE = CHUNK_BYTES;
-
-async function openFdIfThere(path: string): Promise<number | undefined> {
-  try {
-    return await openFd(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 /**
  * A small file's bytes, read whole, and the fd closed; undefined (fd closed too) for a larger
