@@ -519,7 +519,7 @@ describe('stock FastDFS confs', () => {
       reservedStorageSpace: { kind: 'bytes', bytes: 0 },
       syncWaitMsec: syncWait,
       syncInterval: 0,
-      syncPushConnections: 16,
+      syncPushConnections: 64,
       uploadPriority: 10,
       durableWrites: true,
       advertiseAddr: '',

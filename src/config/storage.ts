@@ -113,7 +113,7 @@ export function storageConfigFrom(raw: RawConf, options: BuildOptions = {}): Loa
     ),
     syncWaitMsec: r.duration('sync_wait_msec', 50, 'ms', 1),
     syncInterval: r.duration('sync_interval', 0, 'ms', 0),
-    syncPushConnections: r.int('sync_push_connections', 16, 1, 64),
+    syncPushConnections: r.int('sync_push_connections', 64, 1, 64),
     uploadPriority: r.int('upload_priority', 10, -INT32_MAX - 1, INT32_MAX),
     durableWrites: r.bool('durable_writes', true),
     advertiseAddr: advertiseAddrOf(r),

@@ -1,7 +1,7 @@
 /**
  * Replication figures, with real processes (tracker, storages A and B on 127.0.0.2/.3):
  *  - absorb: A holds a backlog B has not seen; files/s and MB/s at which B takes it in
- *    (one pusher over sync_push_connections connections, its default 16; FastDFS pushes over one);
+ *    (one pusher over sync_push_connections connections, its default 64; FastDFS pushes over one);
  *  - lag: uploads to A at a steady rate; seconds from A acknowledging a file to the file
  *    being on B's disk (p50 / p95 / max).
  * Storages run with their defaults (durable_writes=true, sync_wait_msec=50) except a 1 s
@@ -212,7 +212,7 @@ export async function replicationSection(seconds: number): Promise<string> {
       const rows: AbsorbRow[] = [];
       for (const size of [4 * 1024, 100 * 1024, 1024 * 1024]) rows.push(await absorb(r, size, seconds));
       out.push(
-        `Replication: a peer absorbing a backlog (one pusher, sync_push_connections = 16), durable_writes=${durable}`,
+        `Replication: a peer absorbing a backlog (one pusher, sync_push_connections = 64), durable_writes=${durable}`,
       );
       out.push('| size | files | files/s | MB/s |', '|------|-------|---------|------|');
       for (const row of rows) {
