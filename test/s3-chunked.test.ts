@@ -11,38 +11,9 @@ import { FdfsError } from '../src/common/index.js';
 import { awsChunkedDecoder, storedContentEncoding } from '../src/s3/chunked.js';
 import { verifyRequest } from '../src/s3/sigv4.js';
 import type { PayloadMode, S3Request } from '../src/s3/sigv4-types.js';
+import { DOC_SIGS, docRequest, NOW, secretOf } from './helpers/aws-chunked-example.js';
 import { smithySigner } from './helpers/s3-smithy-signer.js';
 
-const AK = 'AKIAIOSFODNN7EXAMPLE';
-const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
-const secretOf = (k: string) => (k === AK ? SECRET : undefined);
-const NOW = Date.UTC(2013, 4, 24, 0, 0, 0);
-
-// --- the AWS documentation example: 64 KiB + 1 KiB of 'a' -------------------------------------
-const docRequest: S3Request = {
-  method: 'PUT',
-  rawPath: '/examplebucket/chunkObject.txt',
-  rawQuery: '',
-  headers: {
-    host: 's3.amazonaws.com',
-    'x-amz-date': '20130524T000000Z',
-    'x-amz-storage-class': 'REDUCED_REDUNDANCY',
-    'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
-    'content-encoding': 'aws-chunked',
-    'x-amz-decoded-content-length': '66560',
-    'content-length': '66824',
-    authorization:
-      `AWS4-HMAC-SHA256 Credential=${AK}/20130524/us-east-1/s3/aws4_request,` +
-      'SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;' +
-      'x-amz-decoded-content-length;x-amz-storage-class,' +
-      'Signature=4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9',
-  },
-};
-const DOC_SIGS = [
-  'ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648',
-  '0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497',
-  'b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9',
-];
 const docChunks = [Buffer.alloc(65536, 'a'), Buffer.alloc(1024, 'a')];
 
 function frame(chunks: readonly Buffer[], sigs: readonly (string | undefined)[], tail: string): Buffer {
