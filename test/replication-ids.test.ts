@@ -2,7 +2,7 @@
  * Peers are told apart by id, never by "is this one of my addresses": two storages of a group on
  * 127.0.0.1 itself (different ports, storage ids), and two that bind every interface and
  * advertise their own address (their links to the tracker all come from 127.0.0.1), replicate
- * both ways.
+ * both ways, small files and those past the 256 KiB a sync record carries in one buffer.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -56,12 +56,14 @@ async function bothWays(client: FdfsClient, group: string, x: Proc, y: Proc, xAd
     expect(list.map((s) => s.status)).toEqual([StorageStatus.ACTIVE, StorageStatus.ACTIVE]);
   }, 20_000);
   const files = new Map<string, string>();
-  for (let i = 0; i < 10; i++) {
+  // Files up to 256 KiB travel as one buffer each way, bigger ones stream: both sides of the line.
+  const sizes = [...Array.from({ length: 10 }, (_, i) => 64 + i), 256 * 1024, 256 * 1024 + 1, 700_000];
+  for (const size of sizes) {
     for (const [s, addr] of [
       [x, xAddr],
       [y, yAddr],
     ] as const) {
-      const content = randomBytes(64 + i);
+      const content = randomBytes(size);
       files.set(await upload(client, { host: addr, port: s.port }, content), sha1(content));
     }
   }
