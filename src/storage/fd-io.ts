@@ -4,7 +4,7 @@
  * promises per call, measured: 140 vs 63 µs for open+read+close), so downloads and uploads use
  * these thin wrappers over the callback calls, which still run on libuv's thread pool.
  */
-import { close, fdatasync, fstat, link, open, read, unlink, writev } from 'node:fs';
+import { close, fdatasync, fstat, link, open, read, unlink, write, writev } from 'node:fs';
 
 export function openFd(path: string, flags: string | number, mode?: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -37,6 +37,16 @@ export async function pwritevFd(fd: number, bufs: readonly Uint8Array[], positio
     let skip = n;
     while (list.length > 0 && skip >= (list[0]?.length ?? 0)) skip -= list.shift()?.length ?? 0;
     if (skip > 0 && list[0]) list[0] = list[0].subarray(skip);
+  }
+}
+
+/** Writes all of `data` at the end of a file opened for appending (O_APPEND: no position). */
+export async function appendFd(fd: number, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    off += await new Promise<number>((resolve, reject) => {
+      write(fd, data, off, data.length - off, null, (err, n) => (err ? reject(err) : resolve(n)));
+    });
   }
 }
 
