@@ -90,6 +90,11 @@ export function unlinkPath(path: string): Promise<void> {
  * write's callback gives it back. Bounded, so an idle storage holds at most `MAX_FREE` of them.
  */
 export const CHUNK_BYTES = 256 * 1024;
+/**
+ * Bodies up to this size are handled whole, in one buffer (a small upload, a small replica each
+ * way): at most what one write gathers anyway, and no stream per request.
+ */
+export const WHOLE_BODY_MAX = CHUNK_BYTES;
 const MAX_FREE = 16;
 const free: Buffer[] = [];
 

@@ -24,14 +24,11 @@ import { appendFile, crcOfFile, modifyFile, regenerateAppender, truncateAppender
 import type { StorageCounters } from './counters.js';
 import { sendDownload } from './download.js';
 import type { StorageEngine } from './engine.js';
-import { CHUNK_BYTES } from './fd-io.js';
+import { WHOLE_BODY_MAX } from './fd-io.js';
 import type { SyncReceiver } from './sync/index.js';
 import { handlesTrunk, handleTrunk } from './trunk/index.js';
 
 const einval = (msg: string) => new FdfsError(Status.EINVAL, msg);
-
-/** Uploads up to this size are read whole, then written in one go. */
-const SMALL_UPLOAD = CHUNK_BYTES;
 
 export function storageHandler(engine: StorageEngine, counters: StorageCounters, sync?: SyncReceiver) {
   const cap = engine.deps.config.buffSize;
@@ -44,7 +41,7 @@ export function storageHandler(engine: StorageEngine, counters: StorageCounters,
       throw einval(`upload file size ${p.size} does not match body length ${h.length}`);
     // A small body is read whole (at most what writeTemp would gather for one write anyway).
     const remote =
-      p.size <= SMALL_UPLOAD
+      p.size <= WHOLE_BODY_MAX
         ? await engine.uploadData(await ctx.reader.readExact(p.size), p.ext, p.storePathIndex, kind)
         : await engine.upload({
             body: ctx.reader.take(p.size),

@@ -23,7 +23,7 @@ import {
 } from '../../protocol/index.js';
 import type { StorageCounters } from '../counters.js';
 import type { StorageEngine } from '../engine.js';
-import { CHUNK_BYTES } from '../fd-io.js';
+import { WHOLE_BODY_MAX } from '../fd-io.js';
 import {
   applyDelete,
   applyFile,
@@ -48,9 +48,6 @@ const SYNC_COMMANDS: ReadonlySet<number> = new Set([
   Cmd.SYNC_RENAME_FILE,
   Cmd.SYNC_WATERMARK,
 ]);
-
-/** Replicas up to this size are read off the socket whole (the storage's read size). */
-const SMALL_FILE = CHUNK_BYTES;
 
 /** Bodies without file content: names and a few numbers. */
 const CONTROL_CAP = 2 * SYNC_NAME_MAX + 64;
@@ -134,7 +131,7 @@ export class SyncReceiver {
         const replace = h.cmd === Cmd.SYNC_UPDATE_FILE;
         // A small file is read whole (one buffer, no Readable per record); larger ones stream.
         const body =
-          head.fileSize <= SMALL_FILE
+          head.fileSize <= WHOLE_BODY_MAX
             ? [await ctx.reader.readExact(head.fileSize)]
             : ctx.reader.take(head.fileSize);
         const r = await applyFile(engine, target, body, head.fileSize, replace, head.timestamp);

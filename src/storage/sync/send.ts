@@ -5,8 +5,6 @@
  * (ENOENT: file missing or shorter there), the whole file is sent instead, as FastDFS does; one a
  * FastDFS peer refuses with EEXIST (it holds a newer version) is done, as its own sender takes it.
  */
-import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { type Connection, isStatusReply } from '../../client/index.js';
 import { FdfsError, isFdfsError, Status } from '../../common/index.js';
@@ -20,7 +18,7 @@ import {
   encodeWatermark,
 } from '../../protocol/index.js';
 import type { StorageEngine } from '../engine.js';
-import { CHUNK_BYTES, closeFdLater, openFd, preadFd, sizeOfFd } from '../fd-io.js';
+import { CHUNK_BYTES, closeFdLater, openFd, preadFd, sizeOfFd, WHOLE_BODY_MAX } from '../fd-io.js';
 import { TRUNK_HEADER_SIZE } from '../trunk/index.js';
 import { syncTarget } from './apply.js';
 import type { BinlogRecord } from './record.js';
@@ -43,8 +41,6 @@ const CHANGED_WHILE_SENDING = 'FileChangedWhileSending';
 export function changedWhileSending(err: unknown): boolean {
   return isFdfsError(err, Status.EAGAIN) && err.detail === CHANGED_WHILE_SENDING;
 }
-const CHUNK = 256 * 1024;
-
 /** Sends a request and returns the peer's status byte (0 = done); transport failures throw. */
 async function call(
   conn: Connection,
@@ -63,66 +59,65 @@ async function call(
   }
 }
 
-function readRange(fh: FileHandle, start: number, length: number): Readable {
+function shrank(at: number): FdfsError {
+  return new FdfsError(Status.EAGAIN, `file shrank while being sent (at ${at}); sending it again`, {
+    detail: CHANGED_WHILE_SENDING,
+  });
+}
+
+/** Reads [start, start+length) of `fd` into `buf` (from its start); a short file throws shrank(). */
+async function readFully(fd: number, buf: Buffer, start: number, length: number): Promise<void> {
+  let got = 0;
+  while (got < length) {
+    const n = await preadFd(fd, buf, got, length - got, start + got);
+    if (n === 0) throw shrank(start + got);
+    got += n;
+  }
+}
+
+function readRange(fd: number, start: number, length: number): Readable {
   return Readable.from(
     (async function* () {
-      let pos = start;
-      let left = length;
-      while (left > 0) {
-        const buf = Buffer.allocUnsafe(Math.min(CHUNK, left));
-        const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-        if (bytesRead === 0)
-          throw new FdfsError(Status.EAGAIN, `file shrank while being sent (at ${pos}); sending it again`, {
-            detail: CHANGED_WHILE_SENDING,
-          });
-        pos += bytesRead;
-        left -= bytesRead;
-        yield buf.subarray(0, bytesRead);
+      for (let pos = start, left = length; left > 0; ) {
+        const buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, left));
+        await readFully(fd, buf, pos, buf.length);
+        pos += buf.length;
+        left -= buf.length;
+        yield buf;
       }
     })(),
     { objectMode: false },
   );
 }
 
-/** What `opening` opens, or undefined when the file is not there (ENOENT). */
-async function ifThere<T>(opening: Promise<T>): Promise<T | undefined> {
+/**
+ * A request whose content is [start, start+size) of `fd`. Up to WHOLE_BODY_MAX it is read with
+ * one pread and goes out with its header in one write: a profile of a peer absorbing 4 KB files
+ * put a third of the pusher's CPU in FileHandle calls and the Readable each record built.
+ * Larger content streams in 256 KB reads.
+ */
+async function callWithContent(
+  conn: Connection,
+  cmd: number,
+  fixed: Buffer,
+  fd: number,
+  start: number,
+  size: number,
+): Promise<number> {
+  if (size > WHOLE_BODY_MAX) return call(conn, cmd, fixed, { size, stream: readRange(fd, start, size) });
+  const body = Buffer.allocUnsafe(fixed.length + size);
+  fixed.copy(body);
+  await readFully(fd, body.subarray(fixed.length), start, size);
+  return call(conn, cmd, body);
+}
+
+/** The file opened for reading, or undefined when it is not there (ENOENT). */
+async function openIfThere(path: string): Promise<number | undefined> {
   try {
-    return await opening;
+    return await openFd(path, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
-  }
-}
-
-const openIfThere = (path: string): Promise<FileHandle | undefined> => ifThere(open(path, 'r'));
-const openFdIfThere = (path: string): Promise<number | undefined> => ifThere(openFd(path, 'r'));
-
-/** Files up to this size are read whole and sent in one write (bounded: the window's width of them). */
-const SMALL_FILE = CHUNK_BYTES;
-
-/**
- * A small file's bytes, read whole, and the fd closed; undefined (fd closed too) for a larger
- * one. A profile of a peer absorbing 4 KB files put a third of the pusher's CPU in the
- * FileHandle open/stat/read/close round trips and the Readable each record built; this is open,
- * fstat, one pread and a close that is not waited for.
- */
-async function readSmall(fd: number): Promise<Buffer | undefined> {
-  try {
-    const size = await sizeOfFd(fd);
-    if (size > SMALL_FILE) return undefined;
-    const buf = Buffer.allocUnsafe(size);
-    let got = 0;
-    while (got < size) {
-      const n = await preadFd(fd, buf, got, size - got, got);
-      if (n === 0)
-        throw new FdfsError(Status.EAGAIN, `file shrank while being read (at ${got}); sending it again`, {
-          detail: CHANGED_WHILE_SENDING,
-        });
-      got += n;
-    }
-    return buf;
-  } finally {
-    closeFdLater(fd);
   }
 }
 
@@ -174,73 +169,57 @@ export class RecordSender {
           () => undefined,
         ),
       );
-      const fh = size === undefined ? undefined : await openIfThere(trunk.trunkPath(loc));
-      if (!fh || size === undefined) return SKIPPED;
-      try {
-        const status = await call(this.conn, cmd, encodeSyncFile(this.group, name, size, ts), {
-          size,
-          stream: readRange(fh, loc.slot.offset + TRUNK_HEADER_SIZE, size),
-        });
-        if (status !== 0 && status !== Status.EEXIST) fail(this.engine, cmd, name, status);
-        return { sent: true, bytes: size };
-      } finally {
-        await fh.close();
-      }
+      const fd = size === undefined ? undefined : await openIfThere(trunk.trunkPath(loc));
+      if (fd === undefined || size === undefined) return SKIPPED;
+      return this.sendFile(cmd, name, ts, fd, loc.slot.offset + TRUNK_HEADER_SIZE, size);
     }
     // The record is logged before the file is linked (or the sidecar replaced) under this lock:
     // waiting for it tells "not there yet" from "gone since".
-    const fd = await this.engine.locks.run(name, () => openFdIfThere(t.path));
+    const fd = await this.engine.locks.run(name, () => openIfThere(t.path));
     if (fd === undefined) {
       if (t.meta) this.skipped.add(name);
       return SKIPPED;
     }
-    const small = await readSmall(fd);
-    if (small) {
-      const status = await call(
-        this.conn,
-        cmd,
-        Buffer.concat([encodeSyncFile(this.group, name, small.length, ts), small]),
-      );
-      if (status !== 0 && status !== Status.EEXIST) fail(this.engine, cmd, name, status);
-      return { sent: true, bytes: small.length };
-    }
-    return this.streamWhole(cmd, name, ts, t.path);
+    return this.sendFile(cmd, name, ts, fd, 0, undefined);
   }
 
-  /** A file past SMALL_FILE: streamed from a file handle in 256 KB reads. */
-  private async streamWhole(cmd: number, name: string, ts: number, path: string): Promise<SendResult> {
-    const fh = await openIfThere(path);
-    if (!fh) return SKIPPED;
+  /** 16 / 18 with [start, start+size) of `fd` (size undefined: the whole file); closes `fd`. */
+  private async sendFile(
+    cmd: number,
+    name: string,
+    ts: number,
+    fd: number,
+    start: number,
+    size: number | undefined,
+  ): Promise<SendResult> {
     try {
-      const size = (await fh.stat()).size;
-      const status = await call(this.conn, cmd, encodeSyncFile(this.group, name, size, ts), {
-        size,
-        stream: readRange(fh, 0, size),
-      });
+      const n = size ?? (await sizeOfFd(fd));
+      const fixed = encodeSyncFile(this.group, name, n, ts);
+      const status = await callWithContent(this.conn, cmd, fixed, fd, start, n);
       if (status !== 0 && status !== Status.EEXIST) fail(this.engine, cmd, name, status);
-      return { sent: true, bytes: size };
+      return { sent: true, bytes: n };
     } finally {
-      await fh.close();
+      closeFdLater(fd);
     }
   }
 
   /** 25 / 35: the bytes now at [offset, offset+length); the whole file if that is not possible. */
   private async writeAt(cmd: number, name: string, offset: number, length: number, ts: number) {
     const t = syncTarget(this.engine, name);
-    const fh = await openIfThere(t.path);
-    if (!fh) {
+    const fd = await openIfThere(t.path);
+    if (fd === undefined) {
       this.skipped.add(name);
       return SKIPPED;
     }
     let status: number;
     try {
-      if ((await fh.stat()).size < offset + length) status = Status.ENOENT;
+      if ((await sizeOfFd(fd)) < offset + length) status = Status.ENOENT;
       else {
         const fixed = encodeSyncRange(this.group, name, offset, length, ts);
-        status = await call(this.conn, cmd, fixed, { size: length, stream: readRange(fh, offset, length) });
+        status = await callWithContent(this.conn, cmd, fixed, fd, offset, length);
       }
     } finally {
-      await fh.close();
+      closeFdLater(fd);
     }
     // EEXIST: a FastDFS peer holds a newer version already (it took the whole file while copying
     // old data); its own sender counts that as done too.
