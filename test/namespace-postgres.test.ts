@@ -7,7 +7,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FdfsError, Status } from '../src/common/index.js';
-import { type Namespace, openPgNamespace, PG_SCHEMA_VERSION } from '../src/namespace/index.js';
+import {
+  type Namespace,
+  type ObjectRecord,
+  openPgNamespace,
+  PG_SCHEMA_VERSION,
+} from '../src/namespace/index.js';
 import { postgresSkipReason, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { namespaceConformance } from './namespace/conformance.js';
 import { OWNER, obj } from './namespace/fixtures.js';
@@ -19,7 +24,8 @@ const freshSchema = () => `t${++schemas}`;
 const urlOf = (schema: string) => (server as TestPostgres).url(schema);
 
 beforeAll(async () => {
-  if (!skip) server = await startPostgres();
+  // Function calls counted, so a test can tell which path a batch of writes took.
+  if (!skip) server = await startPostgres({ settings: ['track_functions=all'] });
 }, 120_000);
 afterAll(async () => {
   await server?.stop();
@@ -127,6 +133,66 @@ describe.skipIf(skip !== undefined)('postgres namespace', () => {
     expect((await again.listObjects('b', { maxKeys: 1000 })).objects).toHaveLength(140);
     await again.close();
   }, 30_000);
+
+  it('writes a batch of new keys of new files in two inserts; any other batch key by key, each answered as alone', async () => {
+    const schema = freshSchema();
+    const calls = async () =>
+      Number(
+        (
+          await sql<{ n: string }>(
+            "SELECT calls AS n FROM pg_stat_user_functions WHERE schemaname = $1 AND funcname = 'put_object'",
+            [schema],
+          )
+        )[0]?.n ?? 0,
+      );
+    const first = await openPgNamespace(urlOf(schema));
+    await first.createBucket({ name: 'b', owner: OWNER, createdAt: 1, public: false });
+    await first.createBucket({ name: 'gone', owner: OWNER, createdAt: 1, public: false });
+    /** The first write goes alone; the others arrive while it runs and share the next statement. */
+    const burst = (ns: Namespace, recs: ObjectRecord[]) =>
+      Promise.all(recs.map((r) => ns.putObject(r).catch((e: unknown) => e)));
+    const fresh = Array.from({ length: 30 }, (_, i) => obj('b', `new${i}`));
+    expect(await burst(first, fresh)).toEqual(Array(30).fill('ok'));
+    // A session's counters reach the shared statistics when it ends: only the lone first write
+    // went through put_object.
+    await first.close();
+    expect(await calls()).toBe(1);
+
+    const ns = await openPgNamespace(urlOf(schema));
+    const fileOf = (r: ObjectRecord) => r.parts[0]?.fileId as string;
+    const refs = async (r: ObjectRecord) =>
+      (await sql<{ n: number }>(`SELECT n FROM ${schema}.refs WHERE file_id = $1`, [fileOf(r)]))[0]?.n;
+    const queued = async () => new Set((await ns.takeGarbage(100)).map((g) => g.fileId));
+    // A key already there: overwritten, its old file queued.
+    const over = obj('b', 'new3');
+    expect(await burst(ns, [obj('b', 'l1'), obj('b', 'o1'), over, obj('b', 'o2')])).toEqual(
+      Array(4).fill('ok'),
+    );
+    expect(fileOf((await ns.getObject('b', 'new3')) as ObjectRecord)).toBe(fileOf(over));
+    // A key twice: the later one wins, the earlier one's file is queued.
+    const [twiceA, twiceB] = [obj('b', 'twice'), obj('b', 'twice')];
+    expect(await burst(ns, [obj('b', 'l2'), twiceA, obj('b', 't1'), twiceB])).toEqual(Array(4).fill('ok'));
+    expect(fileOf((await ns.getObject('b', 'twice')) as ObjectRecord)).toBe(fileOf(twiceB));
+    expect(await queued()).toEqual(new Set([fileOf(fresh[3] as ObjectRecord), fileOf(twiceA)]));
+    // A file the namespace knows already (the insert of its counter fails): counted twice.
+    const again = obj('b', 's2', { parts: over.parts });
+    expect(await burst(ns, [obj('b', 'l3'), obj('b', 's1'), again, obj('b', 's3')])).toEqual(
+      Array(4).fill('ok'),
+    );
+    expect(await refs(over)).toBe(2);
+    // A bucket deleted (its foreign key fails the insert): that write alone answers no-bucket.
+    expect(await ns.deleteBucket('gone')).toBe('deleted');
+    const lost = obj('gone', 'g2');
+    expect(await burst(ns, [obj('b', 'l4'), obj('b', 'g1'), lost, obj('b', 'g3')])).toEqual([
+      'ok',
+      'ok',
+      'no-bucket',
+      'ok',
+    ]);
+    expect(await refs(lost)).toBeUndefined();
+    expect((await ns.listObjects('b', { maxKeys: 1000 })).objects).toHaveLength(30 + 2 + 2 + 3 + 3 + 3);
+    await ns.close();
+  });
 
   it('migrates once when many gateways start at once, and refuses a newer schema', async () => {
     const schema = freshSchema();

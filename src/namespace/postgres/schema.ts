@@ -6,7 +6,13 @@
  */
 import { FdfsError, Status } from '../../common/index.js';
 import { type PgStore, quoteIdent, tx } from './db.js';
-import { BATCH_FUNCTIONS, BUCKET_NOTICES, CACHED_REF_FUNCTIONS, WRITE_FUNCTIONS } from './functions.js';
+import {
+  BATCH_FUNCTIONS,
+  BUCKET_NOTICES,
+  CACHED_REF_FUNCTIONS,
+  FAST_BATCH_FUNCTIONS,
+  WRITE_FUNCTIONS,
+} from './functions.js';
 
 const MIGRATIONS: readonly string[] = [
   // 1: everything the Namespace contract holds.
@@ -114,6 +120,8 @@ const MIGRATIONS: readonly string[] = [
   BATCH_FUNCTIONS,
   // 6: bucket changes announced, for the gateways' bucket caches.
   BUCKET_NOTICES,
+  // 7: a batch of new keys of new files in two inserts.
+  FAST_BATCH_FUNCTIONS,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
