@@ -209,7 +209,7 @@ describe.skipIf(skip !== undefined)('postgres namespace', () => {
     await sql(
       `DROP TRIGGER buckets_changed ON ${schema}.buckets;
        DROP FUNCTION ${schema}.bucket_changed, ${schema}.put_objects, ${schema}.put_object, ${schema}.delete_object,
-         ${schema}.apply_refs, ${schema}.part_ids;
+         ${schema}.apply_refs, ${schema}.part_ids, ${schema}.record_intents;
        ALTER TABLE ${schema}.refs DROP COLUMN borrowed; UPDATE ${schema}.version SET version = 1`,
     );
     const again = await openPgNamespace(urlOf(schema));

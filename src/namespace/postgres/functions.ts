@@ -213,3 +213,24 @@ export const FAST_BATCH_FUNCTIONS = `
     RETURN r;
   END $f$;
 `;
+
+/**
+ * Migration 8: the intents' statement as a function. Sent as plain SQL (a CTE over unnest) it was
+ * parsed and planned on every call; PL/pgSQL keeps the plans for the connection's life, which
+ * measured 35-45% less database CPU per intent (59 → 34 µs at batches of 6). The commit does not
+ * wait for its WAL flush (refs.ts says why): set_config's is_local lasts to the transaction's end.
+ */
+export const INTENT_FUNCTIONS = `
+  CREATE FUNCTION record_intents(g text[], n bigint[], c bigint[], t bigint[], cleared bigint[])
+  RETURNS SETOF bigint LANGUAGE plpgsql AS $f$
+  BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    IF cardinality(cleared) > 0 THEN
+      DELETE FROM intents WHERE id = ANY (cleared);
+    END IF;
+    RETURN QUERY
+      INSERT INTO intents (grp, size, crc32, at)
+      SELECT x.g, x.n, x.c, x.t FROM unnest(g, n, c, t) WITH ORDINALITY AS x(g, n, c, t, o) ORDER BY x.o
+      RETURNING id;
+  END $f$;
+`;

@@ -113,13 +113,7 @@ export function intentWriter(
 async function insertIntents(s: PgStore, batch: readonly IntentInput[]): Promise<number[]> {
   const rows = await query<{ id: number }>(
     s,
-    `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
-          cleared AS (DELETE FROM intents WHERE id = ANY($5::bigint[]))
-     INSERT INTO intents (grp, size, crc32, at)
-     SELECT g, n, c, t FROM async, unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
-       WITH ORDINALITY AS i(g, n, c, t, o)
-     ORDER BY o
-     RETURNING id`,
+    'SELECT record_intents($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS id',
     [
       batch.map((p) => p.intent.group),
       batch.map((p) => p.intent.size),

@@ -11,6 +11,7 @@ import {
   BUCKET_NOTICES,
   CACHED_REF_FUNCTIONS,
   FAST_BATCH_FUNCTIONS,
+  INTENT_FUNCTIONS,
   WRITE_FUNCTIONS,
 } from './functions.js';
 
@@ -122,6 +123,8 @@ const MIGRATIONS: readonly string[] = [
   BUCKET_NOTICES,
   // 7: a batch of new keys of new files in two inserts.
   FAST_BATCH_FUNCTIONS,
+  // 8: intents through a function, whose plans are kept.
+  INTENT_FUNCTIONS,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
