@@ -100,9 +100,10 @@ const PUT_BATCH = 256;
 /**
  * putObject of one gateway. Plain writes that arrive together (no shared or borrowed file to
  * check) go in one statement, put_objects: one round trip and one commit, whose WAL flush they
- * share (batch.ts). Each is the same put_object as alone, one after the other in one transaction,
- * locking keys in (bucket, key) order, the order every gateway uses, so two batches never wait
- * for each other in a circle; two writes of one key keep their order of arrival.
+ * share (batch.ts). New keys of new files go in two inserts; any other batch is the same
+ * put_object as alone, one after the other in one transaction (functions.ts). Either way keys
+ * are locked in (bucket, key) order, the order every gateway uses, so two batches never wait for
+ * each other in a circle; two writes of one key keep their order of arrival.
  */
 export function objectWriter(s: PgStore): (rec: ObjectRecord, cond?: WriteCondition) => Promise<PutResult> {
   const batcher = new Batcher<PutInput, PutResult>((batch) => putBatch(s, batch), PUT_BATCH);
