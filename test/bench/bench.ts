@@ -6,6 +6,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { startNode } from '../helpers/node-process.js';
+import { deferFolderRemoval, removeDeferredFolders } from '../helpers/removal.js';
 import { diskCeilingSection } from './disk-bench.js';
 import { httpSection } from './http-bench.js';
 import { IMAGE_BENCH_ARGS, imageSection } from './image-bench.js';
@@ -49,9 +50,12 @@ async function replication(): Promise<void> {
   process.stdout.write(`${await namespaceSection(seconds)}\n`);
 }
 
+// Every folder a section made is removed at the end, not when the section ends (removal.ts).
+deferFolderRemoval();
 main()
   .then(replication)
   .catch((err: unknown) => {
     process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;
-  });
+  })
+  .finally(removeDeferredFolders);

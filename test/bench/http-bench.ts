@@ -8,7 +8,7 @@
  * bench.ts calls `httpSection(node, seconds)`; `node dist/test/bench/http-bench.js` runs it alone.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { type RunningNode, startNode } from '../helpers/node-process.js';
+import { removeFolder } from '../helpers/removal.js';
 import { formatSize, type Row, table, timed } from './native-bench.js';
 
 const run = promisify(execFile);
@@ -226,7 +227,7 @@ export async function httpSection(node: RunningNode, seconds: number): Promise<s
       : 'nginx comparison skipped: wrk is not installed (apt-get install wrk)';
     return `${table(title, rows)}\n\n${versus}`;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeFolder(dir);
   }
 }
 

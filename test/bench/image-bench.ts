@@ -7,12 +7,13 @@
  *
  * bench.ts calls `imageSection(node, seconds)`; `node dist/test/bench/image-bench.js` runs it alone.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { type RunningNode, startNode } from '../helpers/node-process.js';
+import { removeFolder } from '../helpers/removal.js';
 import { type Load, median, nodeLoad, which, wrk } from './http-bench.js';
 import { timed } from './native-bench.js';
 
@@ -100,7 +101,7 @@ export async function imageSection(node: RunningNode, seconds: number): Promise<
     for (const m of [master, ...masters]) await fetch(`${origin}/${m}`, { method: 'DELETE' });
     return lines.join('\n');
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeFolder(dir);
   }
 }
 

@@ -4,10 +4,10 @@
  * (default 1,000,000): plain pages at random start points, and a delimited page of 1,000 common
  * prefixes (each one a seek past 1,000 keys).
  */
-import { rm } from 'node:fs/promises';
 import type { Namespace, ObjectRecord } from '../../src/namespace/index.js';
 import { openLmdbNamespace } from '../../src/namespace/index.js';
 import { tempDir } from '../helpers/node-process.js';
+import { removeFolder } from '../helpers/removal.js';
 
 function rec(bucket: string, key: string, i: number): ObjectRecord {
   return {
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
       `20,000 puts, 64 in flight, durable=${durable}: ${s.toFixed(2)} s (${Math.round(20_000 / s)}/s)\n`,
     );
     await ns.close();
-    await rm(dir, { recursive: true, force: true });
+    await removeFolder(dir);
   }
 
   const dir = await tempDir('fdfs-ns-bench-');
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     `ListObjects delimiter '/', 1,000 prefixes over ${per} keys each: p50 ${pct(delimited, 50)} ms, p99 ${pct(delimited, 99)} ms\n`,
   );
   await ns.close();
-  await rm(dir, { recursive: true, force: true });
+  await removeFolder(dir);
 }
 
 main().catch((err: unknown) => {

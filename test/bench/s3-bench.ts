@@ -9,7 +9,7 @@
  *
  * bench.ts calls `s3Section(node, seconds)`; `node dist/test/bench/s3-bench.js` runs it alone.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import type { ObjectRecord } from '../../src/namespace/index.js';
 import { openLmdbNamespace } from '../../src/namespace/index.js';
 import { type RunningNode, startNode, tempDir } from '../helpers/node-process.js';
+import { removeFolder } from '../helpers/removal.js';
 import { smithySigner, wireQuery } from '../helpers/s3-smithy-signer.js';
 import { type Row, table } from './native-bench.js';
 import { drive, hasWrk, type Load, type Measured } from './s3-load.js';
@@ -290,7 +291,7 @@ export async function s3Rates(
     return { rows, ratios, wrk };
   } finally {
     agent.destroy();
-    await rm(dir, { recursive: true, force: true });
+    await removeFolder(dir);
   }
 }
 
@@ -363,7 +364,7 @@ export async function s3ListSection(total: number): Promise<string> {
       await node.stop();
     }
   } finally {
-    await rm(base, { recursive: true, force: true });
+    await removeFolder(base);
   }
 }
 

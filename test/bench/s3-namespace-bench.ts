@@ -9,7 +9,7 @@
  *
  * bench.ts calls `namespaceSection(seconds)`; `node dist/test/bench/s3-namespace-bench.js` runs it alone.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import type { Namespace, ObjectRecord } from '../../src/namespace/index.js';
 import { openLmdbNamespace, openPgNamespace } from '../../src/namespace/index.js';
 import { type RunningNode, startNode, tempDir } from '../helpers/node-process.js';
 import { postgresBinDir, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { deferFolderRemoval, removeDeferredFolders, removeFolder } from '../helpers/removal.js';
 import { credentialOf, ok, S3Urls } from './s3-bench.js';
 import { drive, hasWrk, type Measured } from './s3-load.js';
 
@@ -182,7 +183,7 @@ async function putRates(sides: readonly Side[], db: TestPostgres, seconds: numbe
       );
     }
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeFolder(dir);
   }
   return lines;
 }
@@ -240,11 +241,16 @@ export async function namespaceSection(seconds: number): Promise<string> {
     ].join('\n');
   } finally {
     for (const n of nodes) await n.stop();
-    await rm(baseL, { recursive: true, force: true });
+    await removeFolder(baseL);
     await db.stop();
   }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  process.stdout.write(`${await namespaceSection(Number(process.env.BENCH_SECONDS ?? 2))}\n`);
+  deferFolderRemoval();
+  try {
+    process.stdout.write(`${await namespaceSection(Number(process.env.BENCH_SECONDS ?? 2))}\n`);
+  } finally {
+    await removeDeferredFolders();
+  }
 }

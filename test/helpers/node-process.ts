@@ -1,12 +1,13 @@
 /** Starts `fdfs start` (the built CLI) as a child process on ephemeral ports, for end-to-end tests. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { FdfsClient } from '../../src/client/index.js';
 import { defaultClientConfig } from '../../src/config/index.js';
+import { removeFolder } from './removal.js';
 
 /** The repository root, whether this file runs from test/ (vitest) or dist/test/ (the bench). */
 export const ROOT = existsSync(resolve(import.meta.dirname, '../../package.json'))
@@ -95,7 +96,7 @@ export async function startNode(
       const running = child.exitCode === null && child.signalCode === null;
       if (running) child.kill(signal);
       const code = running ? await exited : child.exitCode;
-      if (opts.base === undefined) await rm(base, { recursive: true, force: true });
+      if (opts.base === undefined) await removeFolder(base);
       return code;
     },
   };

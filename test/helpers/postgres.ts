@@ -7,12 +7,13 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chown, readdir, readFile, rm } from 'node:fs/promises';
+import { chown, readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { tempDir } from './node-process.js';
+import { removeFolder } from './removal.js';
 
 const run = promisify(execFile);
 
@@ -158,7 +159,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<TestPos
     resume: start,
     async stop() {
       await stopServer('immediate');
-      await rm(dir, { recursive: true, force: true });
+      await removeFolder(dir);
     },
     async cpuSeconds() {
       const pid = Number((await readFile(join(data, 'postmaster.pid'), 'utf8')).split('\n')[0]);
