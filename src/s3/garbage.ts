@@ -1,17 +1,24 @@
 /**
  * The garbage drain: deletes the FastDFS files the namespace released (a replaced or deleted
- * object, an aborted upload, a part sent again) and acknowledges them. It runs after writes that
- * may release files and on a timer; a file that cannot be deleted now stays queued for later.
+ * object, an aborted upload, a part sent again) and acknowledges them. It runs shortly after writes
+ * that may release files and on a timer; a file that cannot be deleted now stays queued for later.
  */
 import type { Logger } from '../common/index.js';
 import type { Namespace } from '../namespace/index.js';
 
 const BATCH = 64;
 const PARALLEL = 4;
+/**
+ * Writes within this long share one pass. Most writes release nothing (a new key), yet each
+ * looked at the queue: on PostgreSQL a round trip, measured at 0.6 statements per PutObject at
+ * 16 connections, more than the writes' own.
+ */
+const KICK_DELAY_MS = 100;
 
 export class GarbageDrain {
   private running: Promise<void> | undefined;
   private again = false;
+  private kicked: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly timer: NodeJS.Timeout;
   /** Files deleted since start, for tests and logs. */
@@ -23,12 +30,22 @@ export class GarbageDrain {
     private readonly logger: Logger,
     intervalMs = 30_000,
   ) {
-    this.timer = setInterval(() => this.kick(), intervalMs);
+    this.timer = setInterval(() => this.start(), intervalMs);
     this.timer.unref();
   }
 
-  /** Starts a pass now (or one more right after the running one). */
+  /** A write may have released files: a pass starts within KICK_DELAY_MS. */
   kick(): void {
+    if (this.closed || this.kicked) return;
+    this.kicked = setTimeout(() => {
+      this.kicked = undefined;
+      this.start();
+    }, KICK_DELAY_MS);
+    this.kicked.unref();
+  }
+
+  /** Starts a pass now (or one more right after the running one). */
+  private start(): void {
     if (this.closed) return;
     if (this.running) {
       this.again = true;
@@ -40,19 +57,26 @@ export class GarbageDrain {
         this.running = undefined;
         if (this.again) {
           this.again = false;
-          this.kick();
+          this.start();
         }
       });
   }
 
-  /** Resolves when no pass is running (tests wait on this after a write). */
+  /** Runs a pass a write asked for at once, and resolves when none is running (tests wait on this). */
   async idle(): Promise<void> {
+    if (this.kicked) {
+      clearTimeout(this.kicked);
+      this.kicked = undefined;
+      this.start();
+    }
     while (this.running) await this.running;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    clearTimeout(this.kicked);
+    this.kicked = undefined;
     await this.idle();
   }
 
