@@ -1,7 +1,7 @@
 /**
  * The garbage drain over a real lmdb namespace: the writes of a burst share one look at the
- * queue (on PostgreSQL each look is a round trip), a released file still goes within the kick
- * delay without anyone waiting, and idle() runs a pass a write asked for at once.
+ * queue (on PostgreSQL each look is a round trip), a released file still goes after a kick with
+ * nobody waiting on the drain, and idle() runs a pass a write asked for at once.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -80,7 +80,7 @@ it('the kicks of a burst of writes that release nothing share one look at the qu
   expect(removed).toEqual([]);
 });
 
-it('deletes a replaced file within the kick delay, unasked', async () => {
+it('deletes a replaced file after a kick, with nobody waiting on the drain', async () => {
   await replaceKey();
   drain.kick();
   await eventually(async () => expect(removed).toEqual(['group1/M00/00/00/old.txt']), 5_000, 20);
