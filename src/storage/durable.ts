@@ -18,7 +18,7 @@ import {
   syncDirGrouped,
   writeFileAtomic,
 } from '../common/index.js';
-import { CHUNK_BYTES, closeFd, datasyncFd, linkPath, openFd, pwritevFd, unlinkPath } from './fd-io.js';
+import { closeFd, datasyncFd, linkPath, openFd, pwritevFd, unlinkPath } from './fd-io.js';
 import { fileSink } from './file-sink.js';
 
 export interface TempFile {
@@ -26,6 +26,13 @@ export interface TempFile {
   readonly size: number;
   readonly crc32: number;
 }
+
+/**
+ * Bytes gathered while one write runs before the reader waits for it. Held per upload, so it counts
+ * 64 times over under 64 concurrent uploads (see QUEUE_LIMIT in the frame reader); 128 KB still
+ * makes writes of at least 128 KB when the disk lags.
+ */
+const GATHER_BYTES = 128 * 1024;
 
 /** Random per process, so processes sharing a .tmp (storage worker processes) never collide. */
 const TEMP_PREFIX = randomBytes(6).toString('hex');
@@ -46,8 +53,8 @@ export function tempName(tmpDir: string): string {
  * write then fails with EFBIG as soon as more than `maxSize` bytes arrive, and the temp file goes.
  *
  * Each chunk is written as soon as no write is running; while one runs, the chunks that arrive
- * are gathered and go out together in one pwritev (at most 256 KB gathered, then the reader
- * waits). A profile of 4 KB uploads showed the stream pipeline (Readable.from, a transform
+ * are gathered and go out together in one pwritev (at most GATHER_BYTES gathered, then the
+ * reader waits). A profile of 4 KB uploads showed the stream pipeline (Readable.from, a transform
  * generator, a Writable over a FileHandle) and the FileHandle calls costing more than the disk
  * work; a 4 KB body is now open + one pwritev + close.
  */
@@ -97,7 +104,7 @@ export async function writeTemp(
       crc.update(c);
       batch.push(c);
       batched += c.length;
-      if (running && batched >= CHUNK_BYTES) await settle();
+      if (running && batched >= GATHER_BYTES) await settle();
       if (writeFailed) throw writeFailed.err;
       if (!running) start();
     }

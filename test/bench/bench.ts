@@ -2,7 +2,8 @@
  * `npm run bench`: starts the embedded node (`fdfs start`) and prints figures a person can
  * compare run to run. Durable mode (fsync before every reply, our default) and non-durable mode
  * (stock FastDFS behaviour, `--set durable_writes=false`) are both measured, so fastdfs-ts can be
- * compared with FastDFS like for like. BENCH_SECONDS sets the time per cell (default 2).
+ * compared with FastDFS like for like. BENCH_SECONDS sets the time per cell (default 2);
+ * MEM_BENCH_MB the size of each of the memory section's 64 concurrent transfers (default 256).
  */
 import { cpus, totalmem } from 'node:os';
 import { startNode } from '../helpers/node-process.js';
@@ -10,6 +11,7 @@ import { deferFolderRemoval, removeDeferredFolders } from '../helpers/removal.js
 import { diskCeilingSection } from './disk-bench.js';
 import { httpSection } from './http-bench.js';
 import { IMAGE_BENCH_ARGS, imageSection } from './image-bench.js';
+import { memoryBench } from './memory-bench.js';
 import { nativeBench, table } from './native-bench.js';
 import { replicationSection } from './replication-bench.js';
 import { s3Section } from './s3-bench.js';
@@ -47,7 +49,9 @@ async function replication(): Promise<void> {
   // Against FastDFS itself when it is installed here (../shared/perf), with the machine otherwise idle.
   process.stdout.write(`${await sideBySideSection(seconds)}\n\n`);
   // The S3 namespace on lmdb and on PostgreSQL, on nodes of their own.
-  process.stdout.write(`${await namespaceSection(seconds)}\n`);
+  process.stdout.write(`${await namespaceSection(seconds)}\n\n`);
+  // Last: its uploads fill the disk with large files (removed at the end like every folder).
+  process.stdout.write(`${await memoryBench()}\n`);
 }
 
 // Every folder a section made is removed at the end, not when the section ends (removal.ts).
