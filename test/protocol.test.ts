@@ -87,6 +87,20 @@ describe('FrameReader', () => {
     expect(await r.readHeader()).toBeNull();
   });
 
+  it('ends at once over a stream that closed before the reader came', async () => {
+    // A storage worker starts reading a connection only once the storage admits it; a socket
+    // closed meanwhile (the worker's own shutdown ends it) emits nothing more.
+    const src = new PassThrough();
+    src.destroy();
+    await new Promise((resolve) => src.once('close', resolve));
+    expect(await new FrameReader(src).readHeader()).toBeNull();
+    const failed = new PassThrough();
+    failed.on('error', () => {}); // seen by the reader through `errored`, not this event
+    failed.destroy(new FdfsError(104, 'connection reset'));
+    await new Promise((resolve) => failed.once('close', resolve));
+    await expect(new FrameReader(failed).readHeader()).rejects.toMatchObject({ status: 104 });
+  });
+
   it('rejects a pending read with the error the stream was destroyed with', async () => {
     const src = new PassThrough();
     const r = new FrameReader(src);

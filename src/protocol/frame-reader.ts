@@ -66,6 +66,10 @@ class StreamSource implements ChunkSource {
     stream.on('end', () => this.finish());
     stream.on('error', (err: Error) => this.finish(err));
     stream.on('close', () => this.finish());
+    // A stream that closed before this reader came (a storage worker's connection whose client
+    // left while the worker asked the storage to admit it) sends no more events: without this
+    // the reader would wait for them forever.
+    if (stream.destroyed || stream.readableEnded) this.finish(stream.errored ?? undefined);
   }
 
   private finish(err?: Error): void {
