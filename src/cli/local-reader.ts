@@ -120,8 +120,8 @@ export function localStoreOf(engine: StorageEngine, counters?: StorageCounters):
 
     countDownload(bytes: number, ok: boolean): void {
       if (!counters) return;
+      counters.count('Download', ok);
       if (ok) counters.bytes('Download', bytes);
-      track('Download', ok ? Promise.resolve() : Promise.reject(new Error('client left'))).catch(() => {});
     },
 
     async getMetadata(remote: string): Promise<Record<string, string>> {

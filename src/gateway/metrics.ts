@@ -20,7 +20,9 @@ export interface CacheGauges {
 }
 
 export class Metrics {
-  private readonly requests = new Map<string, number>();
+  /** route -> method -> status -> count: no key string built per request (a profile of cached
+   * 4 KB GETs put the string keys and their hashing among the fast path's larger costs). */
+  private readonly requests = new Map<RouteName, Map<string, Map<number, number>>>();
   private readonly bytesOut = new Map<RouteName, number>();
   private readonly bytesIn = new Map<RouteName, number>();
   private readonly errors = new Map<string, number>();
@@ -28,8 +30,17 @@ export class Metrics {
 
   /** One finished request; `seconds` from the first byte read to the answer handed to the socket. */
   observe(route: RouteName, method: string, status: number, seconds: number, bytesOut: number): void {
-    const key = `${route}\u0000${method}\u0000${status}`;
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    let byMethod = this.requests.get(route);
+    if (!byMethod) {
+      byMethod = new Map();
+      this.requests.set(route, byMethod);
+    }
+    let byStatus = byMethod.get(method);
+    if (!byStatus) {
+      byStatus = new Map();
+      byMethod.set(method, byStatus);
+    }
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
     if (bytesOut > 0) this.bytesOut.set(route, (this.bytesOut.get(route) ?? 0) + bytesOut);
     if (status >= 400) {
       const ekey = `${route}\u0000${status >= 500 ? 'server' : 'client'}`;
@@ -60,10 +71,10 @@ export class Metrics {
     const head = (name: string, type: string, help: string) =>
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     head('fdfs_http_requests_total', 'counter', 'HTTP requests answered, by route, method and status code.');
-    for (const [key, n] of this.requests) {
-      const [route, method, code] = key.split('\u0000');
-      out.push(`fdfs_http_requests_total{route="${route}",method="${method}",code="${code}"} ${n}`);
-    }
+    for (const [route, byMethod] of this.requests)
+      for (const [method, byStatus] of byMethod)
+        for (const [code, n] of byStatus)
+          out.push(`fdfs_http_requests_total{route="${route}",method="${method}",code="${code}"} ${n}`);
     head('fdfs_http_errors_total', 'counter', 'HTTP answers with a 4xx (client) or 5xx (server) status.');
     for (const [key, n] of this.errors) {
       const [route, kind] = key.split('\u0000');

@@ -105,17 +105,19 @@ function rawFiles(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => b
       }
       goodHost = host;
     }
-    // Checked as sent, for every method: hono sees the path only after URL normalization.
-    if (DOT_SEGMENT.test(path)) {
+    // Hot URLs are parsed once: validation is pure, so its answer for a path never changes.
+    const read = method === 'GET' || method === 'HEAD';
+    let target = read ? parsed.get(path) : undefined;
+    // Checked as sent, for every method: hono sees the path only after URL normalization. A
+    // path in `parsed` passed this check when it was added.
+    if (target === undefined && DOT_SEGMENT.test(path)) {
       const err = fail.badRequest(
         `path ${JSON.stringify(path.slice(0, 140))} has dot segments or encoded separators`,
       );
       send(req, res, errorReply(400, err, method === 'HEAD'), t0, undefined, err);
       return true;
     }
-    if (method !== 'GET' && method !== 'HEAD') return uploads(req, res, path, query);
-    // Hot URLs are parsed once: validation is pure, so its answer for a path never changes.
-    let target = parsed.get(path);
+    if (!read) return uploads(req, res, path, query);
     try {
       if (target === undefined) {
         target = parseFileUrl(path, ctx.defaultGroup);
