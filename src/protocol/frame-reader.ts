@@ -24,8 +24,8 @@ class IteratorSource implements ChunkSource {
 /**
  * Bytes queued past which the socket stops reading until the reader catches up. Every socket read
  * is a fresh 64 KB Buffer that only a V8 collection frees, so what waits here is multiplied by the
- * connection count: 64 concurrent 1 GB uploads peaked at 175-247 MB RSS with 256 KB, 172-190 MB
- * with 64 KB, at the same throughput (the disk is the limit, not this queue).
+ * connection count: 64 concurrent 128 MB uploads peaked at 175-247 MB RSS with 256 KB, 172-190 MB
+ * with 64 KB (and durable.ts's gather limit halved), at the same throughput (the disk's).
  */
 const QUEUE_LIMIT = 64 * 1024;
 
@@ -66,9 +66,9 @@ class StreamSource implements ChunkSource {
     stream.on('end', () => this.finish());
     stream.on('error', (err: Error) => this.finish(err));
     stream.on('close', () => this.finish());
-    // A stream that closed before this reader came (a storage worker's connection whose client
-    // left while the worker asked the storage to admit it) sends no more events: without this
-    // the reader would wait for them forever.
+    // A stream that closed before this reader came sends no more events: without this the
+    // reader would wait for them forever. (A storage worker reads a connection only once the
+    // storage admits it; its own shutdown could end the socket in that gap.)
     if (stream.destroyed || stream.readableEnded) this.finish(stream.errored ?? undefined);
   }
 
