@@ -50,7 +50,8 @@ async function replication(): Promise<void> {
   process.stdout.write(`${await sideBySideSection(seconds)}\n\n`);
   // The S3 namespace on lmdb and on PostgreSQL, on nodes of their own.
   process.stdout.write(`${await namespaceSection(seconds)}\n\n`);
-  // Last: its uploads fill the disk with large files (removed at the end like every folder).
+  // Last: it writes 64 large files at once (16 GB at the default size), which slows any disk work
+  // around it.
   process.stdout.write(`${await memoryBench()}\n`);
 }
 
