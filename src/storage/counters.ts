@@ -1,33 +1,27 @@
 /** Operation counters the storage reports in its heartbeat (stat_buff, fact sheet §3.4). */
 import { emptyCounters, type StatCounterName, type StatCounters } from '../protocol/index.js';
 
-type Op = 'Upload' | 'Append' | 'Modify' | 'Truncate' | 'SetMeta' | 'Delete' | 'Download' | 'GetMeta';
-type ByteOp = 'Upload' | 'Append' | 'Modify' | 'Download' | 'SyncIn' | 'SyncOut';
+const OPS = ['Upload', 'Append', 'Modify', 'Truncate', 'SetMeta', 'Delete', 'Download', 'GetMeta'] as const;
+const BYTE_OPS = ['Upload', 'Append', 'Modify', 'Download', 'SyncIn', 'SyncOut'] as const;
+type Op = (typeof OPS)[number];
+type ByteOp = (typeof BYTE_OPS)[number];
+interface Names {
+  readonly total: StatCounterName;
+  readonly success: StatCounterName;
+}
 
-const OPS: readonly Op[] = [
-  'Upload',
-  'Append',
-  'Modify',
-  'Truncate',
-  'SetMeta',
-  'Delete',
-  'Download',
-  'GetMeta',
-];
-const BYTE_OPS: readonly ByteOp[] = ['Upload', 'Append', 'Modify', 'Download', 'SyncIn', 'SyncOut'];
 /** Counter names made once: a template string per request showed in profiles of cached GETs. */
-const OP_KEYS = new Map(
-  OPS.map((op) => [
-    op,
-    { total: `total${op}Count` as StatCounterName, success: `success${op}Count` as StatCounterName },
-  ]),
-);
-const BYTE_KEYS = new Map(
-  BYTE_OPS.map((op) => [
-    op,
-    { total: `total${op}Bytes` as StatCounterName, success: `success${op}Bytes` as StatCounterName },
-  ]),
-);
+function namesOf<K extends string>(ops: readonly K[], suffix: 'Count' | 'Bytes'): Record<K, Names> {
+  const out = {} as Record<K, Names>;
+  for (const op of ops)
+    out[op] = {
+      total: `total${op}${suffix}` as StatCounterName,
+      success: `success${op}${suffix}` as StatCounterName,
+    };
+  return out;
+}
+const OP_NAMES = namesOf(OPS, 'Count');
+const BYTE_NAMES = namesOf(BYTE_OPS, 'Bytes');
 
 export class StorageCounters {
   readonly values: StatCounters = emptyCounters();
@@ -36,7 +30,7 @@ export class StorageCounters {
 
   /** Counts the attempt at once and the success when `work` resolves. */
   async track(op: Op, work: Promise<void>): Promise<void> {
-    const k = OP_KEYS.get(op) as { total: StatCounterName; success: StatCounterName };
+    const k = OP_NAMES[op];
     this.values[k.total]++;
     this.version++;
     await work;
@@ -45,7 +39,7 @@ export class StorageCounters {
 
   /** An operation already over (a download answered from memory): no promise on the hot path. */
   count(op: Op, ok: boolean): void {
-    const k = OP_KEYS.get(op) as { total: StatCounterName; success: StatCounterName };
+    const k = OP_NAMES[op];
     this.values[k.total]++;
     this.version++;
     if (ok) this.succeeded(op, k.success);
@@ -58,7 +52,7 @@ export class StorageCounters {
   }
 
   bytes(op: ByteOp, n: number): void {
-    const k = BYTE_KEYS.get(op) as { total: StatCounterName; success: StatCounterName };
+    const k = BYTE_NAMES[op];
     this.values[k.total] += n;
     this.values[k.success] += n;
     this.version++;
