@@ -3,10 +3,10 @@
  * buffer) grow the node's peak RSS by under 100 MB: bodies stream from socket to disk and back.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { procStatusKb } from './helpers/proc-status.js';
 import { type S3Node, startS3Node } from './helpers/s3.js';
 
 const SIZE = 1024 * 1024 * 1024;
@@ -23,8 +23,7 @@ afterAll(async () => {
 });
 
 async function statusKb(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]);
+  return (await procStatusKb(pid))(field);
 }
 
 /** SIZE bytes, 1 MiB at a time, each chunk's first 8 bytes its index so no two are alike. */

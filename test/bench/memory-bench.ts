@@ -11,14 +11,16 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { eventually, type RunningNode, startNode } from '../helpers/node-process.js';
+import { procStatusKb } from '../helpers/proc-status.js';
 import { clientFor } from './native-bench.js';
 
 const CONCURRENCY = 64;
 const MB = 1024 * 1024;
 
+/** Bytes; 0 for a process that is gone (a worker that exited between two samples). */
 async function rssOf(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+  const kb = await procStatusKb(pid).catch(() => () => 0);
+  return (kb('VmRSS') || 0) * 1024;
 }
 
 /** The node and its child processes (storage workers, when `work_processes` > 0). */
@@ -47,9 +49,10 @@ async function peakRss(pid: number, run: () => Promise<void>): Promise<Map<numbe
   return peaks;
 }
 
-/** `size` bytes of one reused 1 MB buffer, as a stream. */
+const CHUNK = Buffer.alloc(MB, 0x5a);
+
+/** `size` bytes of one shared 1 MB buffer, as a stream. */
 function pattern(size: number): Readable {
-  const chunk = Buffer.alloc(MB, 0x5a);
   let left = size;
   return new Readable({
     read() {
@@ -59,7 +62,7 @@ function pattern(size: number): Readable {
       }
       const n = Math.min(left, MB);
       left -= n;
-      this.push(n === MB ? chunk : chunk.subarray(0, n));
+      this.push(n === MB ? CHUNK : CHUNK.subarray(0, n));
     },
   });
 }
@@ -93,7 +96,7 @@ export async function memorySection(node: RunningNode): Promise<string> {
   const pid = node.child.pid ?? 0;
   const lines = [
     `Memory: ${CONCURRENCY} concurrent transfers of ${size / MB} MB each, peak VmRSS per process (sampled every 100 ms)`,
-    `  idle: ${(await rssOf(pid)) / MB} MB`.replace(/\.\d+/, ''),
+    `  idle: ${Math.round((await rssOf(pid)) / MB)} MB`,
   ];
   const show = (what: string, peaks: Map<number, number>, secs: number) => {
     const each = [...peaks].map(([p, b]) => `${p === pid ? 'node' : `worker ${p}`} ${Math.round(b / MB)} MB`);

@@ -9,19 +9,19 @@
  * The raw extremes are printed too. Exits 1 on any error or a drift beyond that.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FdfsClient } from '../../src/client/index.js';
 import { defaultClientConfig } from '../../src/config/index.js';
 import { numberArg, parseArgs } from '../harness/args.js';
 import { eventually, startNode } from '../helpers/node-process.js';
+import { procStatusKb } from '../helpers/proc-status.js';
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
 /** VmRSS and its parts: anonymous memory (heap, malloc) and file-backed pages (mapped files). */
 async function rssMb(pid: number): Promise<{ rss: number; anonMb: number; fileMb: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const mb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+  const kb = await procStatusKb(pid);
+  const mb = (field: string) => (kb(field) || 0) / 1024;
   return { rss: mb('VmRSS'), anonMb: mb('RssAnon'), fileMb: mb('RssFile') + mb('RssShmem') };
 }
 
