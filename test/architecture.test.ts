@@ -13,7 +13,9 @@ const allowed: Record<string, readonly string[]> = {
   config: ['common', 'protocol'],
   client: ['common', 'protocol', 'fileid', 'config'],
   tracker: ['common', 'protocol', 'fileid', 'config'],
-  storage: ['common', 'protocol', 'fileid', 'config', 'client'],
+  // Optional C helpers with JavaScript fallbacks; they import nothing of ours.
+  native: [],
+  storage: ['common', 'protocol', 'fileid', 'config', 'client', 'native'],
   gateway: ['common', 'protocol', 'fileid', 'config', 'client'],
   namespace: ['common'],
   s3: ['common', 'protocol', 'fileid', 'config', 'client', 'namespace', 'gateway'],

@@ -42,7 +42,7 @@ function hostPort(s: string | undefined): { host: string; port: number } {
 }
 
 export async function startNode(
-  opts: { base?: string; args?: string[]; bind?: string; nodeArgs?: string[] } = {},
+  opts: { base?: string; args?: string[]; bind?: string; nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<RunningNode> {
   const base = opts.base ?? (await tempDir());
   const args = [
@@ -63,6 +63,7 @@ export async function startNode(
   if (opts.bind) args.push('--bind', opts.bind);
   const child = spawn(process.execPath, [...args, ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
   });
   const stderr: string[] = [];
   createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => stderr.push(l));

@@ -1,0 +1,58 @@
+/**
+ * Optional native helpers, built from C by `npm run build` when a C compiler and Node's headers
+ * are on the machine (build.ts). Everything here has a plain JavaScript fallback: a missing addon
+ * only costs speed. `FDFS_SENDFILE=0` turns sendfile off (for comparisons).
+ */
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+
+export interface SendFileResult {
+  /** Bytes the kernel took. */
+  readonly sent: number;
+  /**
+   * 0 when all `count` bytes went; else why it stopped: EPIPE/ECONNRESET (client gone), ETIMEDOUT
+   * (nothing taken for stallMs), ECANCELED (`cancel[0]` set), EIO (the file ended early).
+   */
+  readonly errno: number;
+}
+
+export type SendFile = (
+  socketFd: number,
+  fileFd: number,
+  offset: number,
+  count: number,
+  stallMs: number,
+  /** Set `cancel[0]` to 1 to end the transfer (checked every 100 ms while the client is slow). */
+  cancel: Int32Array,
+) => Promise<SendFileResult>;
+
+/** Where build.ts puts the addon, relative to this module once compiled (dist/src/native/). */
+export const ADDON_PATH = '../../native/fdfs_sendfile.node';
+/** The same file seen from this module's source (src/native/), as tests load it. */
+const FROM_SOURCE = '../../dist/native/fdfs_sendfile.node';
+
+function load(): SendFile | undefined {
+  if (process.platform !== 'linux' || process.env.FDFS_SENDFILE === '0') return undefined;
+  const require = createRequire(import.meta.url);
+  for (const path of [ADDON_PATH, FROM_SOURCE]) {
+    try {
+      const addon = require(path) as { sendFile?: unknown };
+      if (typeof addon.sendFile === 'function') return addon.sendFile as SendFile;
+    } catch {
+      // not built there
+    }
+  }
+  return undefined; // not built here: downloads use pread + write
+}
+
+/** sendfile(2) from a file to a socket off the event loop, or undefined when not built. */
+export const sendFile: SendFile | undefined = load();
+
+/**
+ * The descriptor under a TCP socket, or undefined (not connected, or not a plain fd). Node keeps
+ * it on the socket's handle; nothing public exposes it.
+ */
+export function socketFd(socket: Socket): number | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
