@@ -16,7 +16,7 @@ const allowed: Record<string, readonly string[]> = {
   // Optional C helpers with JavaScript fallbacks; they import nothing of ours.
   native: [],
   storage: ['common', 'protocol', 'fileid', 'config', 'client', 'native'],
-  gateway: ['common', 'protocol', 'fileid', 'config', 'client'],
+  gateway: ['common', 'protocol', 'fileid', 'config', 'client', 'native'],
   namespace: ['common'],
   s3: ['common', 'protocol', 'fileid', 'config', 'client', 'namespace', 'gateway'],
   // A plugin of the gateway (as s3 is a front end beside it): cli hands it in.

@@ -37,6 +37,7 @@ async function openTrunkFile(engine: StorageEngine, remote: string, trunkPath: s
       return bytesRead === len ? buf : buf.subarray(0, bytesRead);
     },
     close: () => fh.close(),
+    region: { fd: fh.fd, offset: base },
   };
 }
 
@@ -96,6 +97,7 @@ export function localStoreOf(engine: StorageEngine, counters?: StorageCounters):
           return bytesRead === length ? buf : buf.subarray(0, bytesRead);
         },
         close: () => fh.close(),
+        region: { fd: fh.fd, offset: 0 },
       };
     },
 

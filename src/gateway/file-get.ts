@@ -32,6 +32,18 @@ export interface FileReply {
   readonly body?: Buffer | Readable;
   /** Body bytes, for metrics. */
   readonly length: number;
+  /**
+   * The body as `length` bytes of an open local file: an adapter that sends from a descriptor
+   * (sendfile) may use it instead of reading `body`, and then calls release(ok) once, never
+   * reading or destroying `body` (release closes the file and counts the download).
+   */
+  readonly file?: SendableFile;
+}
+
+export interface SendableFile {
+  readonly fd: number;
+  readonly offset: number;
+  release(ok: boolean): void;
 }
 
 /** How src/image serves a stored variant through this service. */
@@ -116,12 +128,25 @@ export class FileService {
 
   /** Reports a download from the local disk to the storage's counters once its body is done. */
   private counted(reply: FileReply): FileReply {
+    // Counted once: on the body's close, or by file.release when an adapter sends from the file.
     const count = this.ctx.local?.countDownload?.bind(this.ctx.local);
     const body = reply.body;
     if (count === undefined || body === undefined || reply.status >= 300) return reply;
     if (Buffer.isBuffer(body)) {
       count(reply.length, true);
       return reply;
+    }
+    const file = reply.file;
+    if (file) {
+      const counting: SendableFile = {
+        fd: file.fd,
+        offset: file.offset,
+        release(ok) {
+          count(reply.length, ok);
+          file.release(ok);
+        },
+      };
+      reply = { ...reply, file: counting };
     }
     let ended = false;
     body.once('end', () => {
@@ -189,17 +214,18 @@ export class FileService {
       const headers = { ...base, 'Content-Length': `${f.size}` };
       if (file.data) return { status: 200, headers, body: file.data, length: f.size };
       if (f.size === 0) return { status: 200, headers, body: Buffer.alloc(0), length: 0 };
-      return { status: 200, headers, body: closing(await file.open(0, f.size - 1), file), length: f.size };
+      const body = closing(await file.open(0, f.size - 1), file);
+      return { status: 200, headers, body, length: f.size, ...sendable(file, 0) };
     }
     const [first, ...rest] = range.ranges;
     if (first === undefined) throw new Error('unreachable: a partial range without ranges');
     if (rest.length === 0) {
       const len = first.end - first.start + 1;
       const headers = { ...base, 'Content-Range': contentRange(first, f.size), 'Content-Length': `${len}` };
-      const body = file.data
-        ? file.data.subarray(first.start, first.end + 1)
-        : closing(await file.open(first.start, first.end), file);
-      return { status: 206, headers, body, length: len };
+      if (file.data)
+        return { status: 206, headers, body: file.data.subarray(first.start, first.end + 1), length: len };
+      const body = closing(await file.open(first.start, first.end), file);
+      return { status: 206, headers, body, length: len, ...sendable(file, first.start) };
     }
     const boundary = randomBytes(12).toString('hex');
     const frame = byteRangesFrame(range.ranges, f.size, f.contentType, boundary);
@@ -230,6 +256,13 @@ export class FileService {
     body.once('close', () => opened.destroy());
     return { status: 206, headers, body: closing(body, file), length: frame.length };
   }
+}
+
+/** `{ file }` for a reply whose body starts at byte `start` of a local file, else nothing. */
+function sendable(file: ResolvedFile, start: number): { file?: SendableFile } {
+  const r = file.region;
+  if (!r) return {};
+  return { file: { fd: r.fd, offset: r.offset + start, release: () => void file.close() } };
 }
 
 /** Releases the file (handle) once the body is done or abandoned. */

@@ -10,7 +10,7 @@ import { fail, spoken } from './errors.js';
 import type { CacheEntry, FileFacts } from './file-cache.js';
 import { etagOf, lastModifiedOf, typeOfExt } from './file-headers.js';
 import type { FileTarget } from './file-url.js';
-import type { LocalHandle, LocalStore } from './types.js';
+import type { FileRegion, LocalHandle, LocalStore } from './types.js';
 
 export interface ResolvedFile {
   readonly facts: FileFacts;
@@ -21,6 +21,8 @@ export interface ResolvedFile {
   open(start: number, end: number): Promise<Readable>;
   /** Releases an open file handle; safe to call more than once. */
   close(): Promise<void>;
+  /** A local file's descriptor and base offset while open (see LocalHandle.region). */
+  readonly region?: FileRegion;
 }
 
 const CHUNK = 64 * 1024;
@@ -155,6 +157,7 @@ export class FileResolver {
         closed ??= h.close();
         return closed;
       },
+      ...(h.region ? { region: h.region } : {}),
     };
   }
 

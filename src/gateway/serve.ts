@@ -6,14 +6,17 @@
  * a raw path too (serve-upload.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { getRequestListener } from '@hono/node-server';
 import type { HttpConfig } from '../config/types.js';
+import { sendFile, socketFd } from '../native/index.js';
 import { listenOn } from '../protocol/index.js';
 import { type AppDeps, createGateway, type Gateway, logRequest } from './app.js';
 import { ConnLimit, isHealthCheck, serverTimeouts } from './conn-limit.js';
 import { fail, httpStatusOf } from './errors.js';
-import { errorReply, type FileReply } from './file-get.js';
+import { errorReply, type FileReply, type SendableFile } from './file-get.js';
 import { type FileTarget, parseFileUrl, splitTarget } from './file-url.js';
 import { rawUploads } from './serve-upload.js';
 import { clearSpool } from './spool.js';
@@ -44,6 +47,51 @@ function headerOf(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
+/**
+ * Bodies from a local file at least this long go out by sendfile when the addon is built: below
+ * it, one pread and one write cost less than the addon's pool round trip and descriptor copies.
+ */
+const SENDFILE_MIN = 64 * 1024;
+/** A client that takes no bytes for this long is dropped mid-body (nginx's send_timeout). */
+const SEND_STALL_MS = 60_000;
+const NOTHING = Buffer.alloc(0);
+
+/**
+ * The body straight from the page cache to the socket (src/native), as nginx sends files: the
+ * stream path reads each 64 KB into a new buffer and copies it again into the socket. The
+ * headers go first and must be in the kernel before the addon writes past Node. False: this
+ * socket cannot (TLS, no descriptor); nothing was written.
+ */
+async function sentByKernel(res: ServerResponse, file: SendableFile, length: number): Promise<boolean> {
+  const socket = res.socket;
+  const fd = socket ? socketFd(socket) : undefined;
+  if (!sendFile || !socket || fd === undefined) return false;
+  res.flushHeaders();
+  await new Promise<void>((resolve, reject) =>
+    socket.write(NOTHING, (err) => (err ? reject(err) : resolve())),
+  );
+  // The addon holds its own copy of the descriptor: a socket Node destroys meanwhile must end it.
+  const cancel = new Int32Array(1);
+  const onClose = () => {
+    cancel[0] = 1;
+  };
+  socket.once('close', onClose);
+  try {
+    const r = await sendFile(fd, file.fd, file.offset, length, SEND_STALL_MS, cancel);
+    if (r.errno !== 0) {
+      const err = new Error(`sendfile stopped after ${r.sent} of ${length} bytes`) as NodeJS.ErrnoException;
+      err.errno = r.errno;
+      // As a client gone mid-body on the stream path: routine, not logged.
+      err.code = r.errno === constants.errno.EIO ? 'EIO' : 'ERR_STREAM_PREMATURE_CLOSE';
+      throw err;
+    }
+  } finally {
+    socket.off('close', onClose);
+  }
+  res.end();
+  return true;
+}
+
 /** The fast path: true when it took the request, false to hand it to hono. */
 function rawFiles(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { ctx, files } = gw;
@@ -69,22 +117,32 @@ function rawFiles(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => b
       }
     };
     const body = reply.body;
+    const failed = (err: unknown) => {
+      // A client that goes away mid-body is routine; anything else is worth a line.
+      if ((err as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') done(err);
+      res.destroy();
+    };
+    const stream = (b: Readable) => pipeline(b, res).then(() => done(), failed);
     if (body === undefined || req.method === 'HEAD') {
       res.end();
       done();
     } else if (Buffer.isBuffer(body)) {
       res.end(body);
       done();
-    } else {
-      pipeline(body, res).then(
-        () => done(),
+    } else if (reply.file && sendFile && reply.length >= SENDFILE_MIN) {
+      const file = reply.file;
+      sentByKernel(res, file, reply.length).then(
+        (sent) => {
+          if (!sent) return stream(body); // body unread: the stream path takes over whole
+          file.release(true);
+          done();
+        },
         (err: unknown) => {
-          // A client that goes away mid-body is routine; anything else is worth a line.
-          if ((err as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') done(err);
-          res.destroy();
+          file.release(false);
+          failed(err);
         },
       );
-    }
+    } else void stream(body);
   };
 
   const parsed = new Map<string, FileTarget>();

@@ -20,6 +20,17 @@ export interface LocalHandle extends LocalStat {
   /** Up to `length` bytes at `position`; fewer only at the end of the file. */
   read(position: number, length: number): Promise<Buffer>;
   close(): Promise<void>;
+  /**
+   * Where the bytes are on disk, for an adapter that sends from a descriptor (sendfile): the open
+   * descriptor and the offset of the file's byte 0 in it (not 0 inside a trunk file). Valid until
+   * close().
+   */
+  readonly region?: FileRegion;
+}
+
+export interface FileRegion {
+  readonly fd: number;
+  readonly offset: number;
 }
 
 export interface LocalUpload {

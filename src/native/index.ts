@@ -49,10 +49,12 @@ function load(): SendFile | undefined {
 export const sendFile: SendFile | undefined = load();
 
 /**
- * The descriptor under a TCP socket, or undefined (not connected, or not a plain fd). Node keeps
- * it on the socket's handle; nothing public exposes it.
+ * The descriptor under a plain TCP socket, or undefined (not connected, not a plain fd, or TLS:
+ * bytes sent past Node there would skip the encryption). Node keeps it on the socket's handle;
+ * nothing public exposes it.
  */
 export function socketFd(socket: Socket): number | undefined {
+  if ((socket as { encrypted?: boolean }).encrypted) return undefined;
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }

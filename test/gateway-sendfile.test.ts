@@ -1,0 +1,133 @@
+/**
+ * HTTP GETs of local files too big for the gateway's cache go out by sendfile when the native
+ * addon is built, and by the read stream otherwise: either way the bytes are the file's, whole,
+ * in a single range (also inside a trunk file, at the slot's offset) and in several ranges; a
+ * client gone mid-body leaves the gateway serving, and the storage counts each download once.
+ */
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FdfsClient } from '../src/client/index.js';
+import { decodeRemoteFilename } from '../src/fileid/index.js';
+import { socketFd } from '../src/native/index.js';
+import { eventually, type RunningNode, readyClient, startNode } from './helpers/node-process.js';
+
+const MB = 1024 * 1024;
+
+function get(
+  node: RunningNode,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Buffer; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: node.http.host, port: node.http.port, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+it('never offers the descriptor of a TLS socket (bytes written past Node would skip encryption)', () => {
+  const tls = new TLSSocket(new Socket());
+  expect(tls.encrypted).toBe(true);
+  expect(socketFd(tls)).toBeUndefined();
+  tls.destroy();
+});
+
+describe.each([
+  { path: 'default (sendfile when built)', env: {} },
+  { path: 'read stream', env: { FDFS_SENDFILE: '0' } },
+])('$path', ({ env }) => {
+  let node: RunningNode;
+  let client: FdfsClient;
+
+  beforeAll(async () => {
+    node = await startNode({
+      env,
+      args: [
+        '--set',
+        'use_trunk_file=true',
+        '--set',
+        'slot_max_size=1MB',
+        '--set',
+        'http.cache.max_file_size=0',
+        // Counters reach the tracker, where the status API reads them, every second.
+        '--set',
+        'heart_beat_interval=1',
+      ],
+    });
+    client = await readyClient(node);
+  }, 60_000);
+
+  afterAll(async () => {
+    await client?.close();
+    expect(await node?.stop()).toBe(0);
+  });
+
+  /** The storage's download counters as the gateway's status API shows them. */
+  async function downloads(): Promise<{ total: number; ok: number }> {
+    const res = await fetch(`http://${node.http.host}:${node.http.port}/api/cluster`);
+    const view = (await res.json()) as { groups: { storages: { counters: Record<string, number> }[] }[] };
+    const c = view.groups[0]?.storages[0]?.counters ?? {};
+    return { total: c.totalDownloadCount ?? 0, ok: c.successDownloadCount ?? 0 };
+  }
+
+  // First: no download before it, so the counters' baseline is settled at zero downloads.
+  it('counts each download once, and serves on after a client leaves mid-body', async () => {
+    const data = randomBytes(16 * MB);
+    const id = await client.upload(data, { ext: 'bin' });
+    const before = await downloads();
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: node.http.host, port: node.http.port, path: `/${id}` }, (res) => {
+        res.once('data', () => {
+          req.destroy(); // gone after the first bytes
+          resolve();
+        });
+      });
+      req.on('error', () => {});
+      req.on('close', () => resolve());
+      req.end();
+      setTimeout(() => reject(new Error('no body')), 20_000).unref();
+    });
+    expect((await get(node, `/${id}`)).body.equals(data)).toBe(true);
+    // One attempt that failed and one that succeeded, each counted once.
+    await eventually(async () => {
+      const now = await downloads();
+      expect({ total: now.total - before.total, ok: now.ok - before.ok }).toEqual({ total: 2, ok: 1 });
+    }, 10_000);
+  }, 60_000);
+
+  it('sends a large file whole, in one range and in several, byte for byte', async () => {
+    const data = randomBytes(5 * MB + 321);
+    const id = await client.upload(data, { ext: 'bin' });
+    const whole = await get(node, `/${id}`);
+    expect(whole.status).toBe(200);
+    expect(whole.body.equals(data)).toBe(true);
+    const part = await get(node, `/${id}`, { Range: 'bytes=1000000-3999999' });
+    expect(part.status).toBe(206);
+    expect(part.body.equals(data.subarray(1_000_000, 4_000_000))).toBe(true);
+    const tail = await get(node, `/${id}`, { Range: 'bytes=-70000' });
+    expect(tail.body.equals(data.subarray(data.length - 70_000))).toBe(true);
+    const multi = await get(node, `/${id}`, { Range: 'bytes=0-99999,200000-299999' });
+    expect(multi.status).toBe(206);
+    expect(multi.body.includes(data.subarray(0, 100_000))).toBe(true);
+    expect(multi.body.includes(data.subarray(200_000, 300_000))).toBe(true);
+  }, 60_000);
+
+  it('sends a file packed in a trunk file from its slot, whole and in a range', async () => {
+    const data = randomBytes(700_000);
+    const id = await client.upload(data, { ext: 'bin' });
+    expect(decodeRemoteFilename(id.slice('group1/'.length)).type).toBe('trunk');
+    expect((await get(node, `/${id}`)).body.equals(data)).toBe(true);
+    const part = await get(node, `/${id}`, { Range: 'bytes=100000-399999' });
+    expect(part.body.equals(data.subarray(100_000, 400_000))).toBe(true);
+  }, 60_000);
+});
