@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { getRequestListener } from '@hono/node-server';
 import type { HttpConfig } from '../config/types.js';
-import { sendFile, socketFd } from '../native/index.js';
+import { sendFile, sendFileTo } from '../native/index.js';
 import { listenOn } from '../protocol/index.js';
 import { type AppDeps, createGateway, type Gateway, logRequest } from './app.js';
 import { ConnLimit, isHealthCheck, serverTimeouts } from './conn-limit.js';
@@ -54,39 +54,24 @@ function headerOf(req: IncomingMessage, name: string): string | undefined {
 const SENDFILE_MIN = 64 * 1024;
 /** A client that takes no bytes for this long is dropped mid-body (nginx's send_timeout). */
 const SEND_STALL_MS = 60_000;
-const NOTHING = Buffer.alloc(0);
 
 /**
  * The body straight from the page cache to the socket (src/native), as nginx sends files: the
- * stream path reads each 64 KB into a new buffer and copies it again into the socket. The
- * headers go first and must be in the kernel before the addon writes past Node. False: this
- * socket cannot (TLS, no descriptor); nothing was written.
+ * stream path reads each 64 KB into a new buffer and copies it again into the socket. False:
+ * this socket cannot (TLS, no descriptor); nothing was written.
  */
 async function sentByKernel(res: ServerResponse, file: SendableFile, length: number): Promise<boolean> {
   const socket = res.socket;
-  const fd = socket ? socketFd(socket) : undefined;
-  if (!sendFile || !socket || fd === undefined) return false;
-  res.flushHeaders();
-  await new Promise<void>((resolve, reject) =>
-    socket.write(NOTHING, (err) => (err ? reject(err) : resolve())),
-  );
-  // The addon holds its own copy of the descriptor: a socket Node destroys meanwhile must end it.
-  const cancel = new Int32Array(1);
-  const onClose = () => {
-    cancel[0] = 1;
-  };
-  socket.once('close', onClose);
-  try {
-    const r = await sendFile(fd, file.fd, file.offset, length, SEND_STALL_MS, cancel);
-    if (r.errno !== 0) {
-      const err = new Error(`sendfile stopped after ${r.sent} of ${length} bytes`) as NodeJS.ErrnoException;
-      err.errno = r.errno;
-      // As a client gone mid-body on the stream path: routine, not logged.
-      err.code = r.errno === constants.errno.EIO ? 'EIO' : 'ERR_STREAM_PREMATURE_CLOSE';
-      throw err;
-    }
-  } finally {
-    socket.off('close', onClose);
+  if (!socket) return false;
+  res.flushHeaders(); // queued on the socket: sendFileTo starts after it
+  const r = await sendFileTo(socket, file.fd, file.offset, length, SEND_STALL_MS);
+  if (!r) return false;
+  if (r.errno !== 0) {
+    const err = new Error(`sendfile stopped after ${r.sent} of ${length} bytes`) as NodeJS.ErrnoException;
+    err.errno = r.errno;
+    // As a client gone mid-body on the stream path: routine, not logged.
+    err.code = r.errno === constants.errno.EIO ? 'EIO' : 'ERR_STREAM_PREMATURE_CLOSE';
+    throw err;
   }
   res.end();
   return true;

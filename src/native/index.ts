@@ -58,3 +58,41 @@ export function socketFd(socket: Socket): number | undefined {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
+
+const NOTHING = Buffer.alloc(0);
+
+/**
+ * `count` bytes of `fd` from `offset` onto a plain TCP socket by sendfile, after everything Node
+ * has already queued on it; undefined when that cannot be done here (no addon, TLS, no
+ * descriptor) and nothing was written. The socket's idle timeout is off meanwhile (Node sees no
+ * writes of its own): a client that takes nothing for `stallMs` ends the transfer instead
+ * (ETIMEDOUT). A socket destroyed meanwhile ends it too (ECANCELED): the addon holds its own copy
+ * of the descriptor, which would keep the connection open.
+ */
+export async function sendFileTo(
+  socket: Socket,
+  fd: number,
+  offset: number,
+  count: number,
+  stallMs: number,
+): Promise<SendFileResult | undefined> {
+  const sock = socketFd(socket);
+  if (!sendFile || sock === undefined) return undefined;
+  // A zero-length write completes after the writes queued before it: then they are in the kernel.
+  await new Promise<void>((resolve, reject) =>
+    socket.write(NOTHING, (err) => (err ? reject(err) : resolve())),
+  );
+  const idle = socket.timeout ?? 0;
+  if (idle > 0) socket.setTimeout(0);
+  const cancel = new Int32Array(1);
+  const onClose = () => {
+    cancel[0] = 1;
+  };
+  socket.once('close', onClose);
+  try {
+    return await sendFile(sock, fd, offset, count, stallMs, cancel);
+  } finally {
+    socket.off('close', onClose);
+    if (idle > 0 && !socket.destroyed) socket.setTimeout(idle);
+  }
+}

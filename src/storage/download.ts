@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { FdfsError, Status } from '../common/index.js';
 import { TRUNK_NAME_LEN, validateRemoteFilename } from '../fileid/index.js';
-import { sendFile, socketFd } from '../native/index.js';
+import { sendFileTo } from '../native/index.js';
 import {
   Cmd,
   drained,
@@ -199,22 +199,16 @@ async function sendFromDisk(
     const head = encodeHeader(total, Cmd.RESP, 0);
     headerSent = true;
     if (socket.destroyed) throw connectionGone();
-    let more = true;
-    let written: Promise<void> = Promise.resolve();
+    let more: boolean;
     if (copy) more = sendWhole(socket, head, copy);
     else {
       const chunk: Buffer = buf;
       buf = undefined; // from here the write callback gives it back
-      written = new Promise((done) => {
-        more = sendWhole(socket, head, chunk.subarray(0, first), () => {
-          giveChunk(chunk);
-          done();
-        });
-      });
+      more = sendWhole(socket, head, chunk.subarray(0, first), () => giveChunk(chunk));
     }
     if (first < total) {
       const rest = { from: q.offset + first, length: total - first };
-      if (!(await sentByKernel(disk, socket, fd, q.remote, rest, written)))
+      if (!(await sentByKernel(disk, socket, fd, q.remote, rest)))
         await sendRest(disk, socket, fd, q.remote, rest.from, rest.length, more);
     } else if (!more) await drained(socket); // see the cached case above
     return total;
@@ -230,10 +224,8 @@ async function sendFromDisk(
 /**
  * The rest of a large download by sendfile(2) when the native addon is built: the kernel sends
  * from the page cache, where pread + write copy each byte twice through user space (a profile of
- * 4 MB downloads: 40 % of the storage's CPU in those copies; see src/native/sendfile.c). It starts
- * only once the header and first chunk are in the kernel (`written`), so the bytes stay in order.
- * The socket's idle timeout is off meanwhile (Node sees no writes of its own); a client that
- * takes nothing for that long ends the transfer instead. False: not available here, nothing sent.
+ * 4 MB downloads: 40 % of the storage's CPU in those copies; see src/native). A client that takes
+ * nothing for network_timeout is dropped. False: not possible here, nothing sent.
  */
 async function sentByKernel(
   disk: DiskReader,
@@ -241,39 +233,19 @@ async function sentByKernel(
   fd: number,
   remote: string,
   rest: { from: number; length: number },
-  written: Promise<void>,
 ): Promise<boolean> {
-  if (!sendFile) return false;
-  await written;
   if (socket.destroyed) throw connectionGone();
-  const sock = socketFd(socket);
-  if (sock === undefined) return false;
   const idle = socket.timeout ?? 0;
-  socket.setTimeout(0);
-  // The addon holds its own copy of the descriptor: a socket destroyed here without a shutdown
-  // (an error path) closes only Node's copy, and the transfer must end with it.
-  const cancel = new Int32Array(1);
-  const onClose = () => {
-    cancel[0] = 1;
-  };
-  socket.once('close', onClose);
-  let r: { sent: number; errno: number };
-  try {
-    r = await sendFile(sock, fd, rest.from, rest.length, idle > 0 ? idle : DEFAULT_STALL_MS, cancel);
-  } finally {
-    socket.off('close', onClose);
-    if (idle > 0 && !socket.destroyed) socket.setTimeout(idle);
-  }
+  const stall = idle > 0 ? idle : DEFAULT_STALL_MS;
+  const r = await sendFileTo(socket, fd, rest.from, rest.length, stall);
+  if (!r) return false;
   if (r.errno === errno.EIO)
     throw new FdfsError(
       Status.EIO,
       `file ${disk.fileId(remote)} ended early or failed to read while being sent`,
     );
   if (r.errno === errno.ETIMEDOUT)
-    throw new FdfsError(
-      Status.ETIMEDOUT,
-      `client took nothing for ${idle || DEFAULT_STALL_MS} ms of ${disk.fileId(remote)}`,
-    );
+    throw new FdfsError(Status.ETIMEDOUT, `client took nothing for ${stall} ms of ${disk.fileId(remote)}`);
   if (r.errno !== 0 || socket.destroyed) throw connectionGone();
   return true;
 }
