@@ -51,16 +51,21 @@ function headerOf(req: IncomingMessage, name: string): string | undefined {
  * Bodies from a local file at least this long go out by sendfile when the addon is built: below
  * it, one pread and one write cost less than the addon's pool round trip and descriptor copies.
  */
-const SENDFILE_MIN = 64 * 1024;
+export const SENDFILE_MIN = 64 * 1024;
 /** A client that takes no bytes for this long is dropped mid-body (nginx's send_timeout). */
 const SEND_STALL_MS = 60_000;
 
 /**
  * The body straight from the page cache to the socket (src/native), as nginx sends files: the
- * stream path reads each 64 KB into a new buffer and copies it again into the socket. False:
- * this socket cannot (TLS, no descriptor); nothing was written.
+ * stream path reads each 64 KB into a new buffer and copies it again into the socket. Call after
+ * writeHead; it ends the response. False: this socket cannot (TLS, no descriptor); nothing of
+ * the body was written. The S3 endpoint sends its objects' files the same way.
  */
-async function sentByKernel(res: ServerResponse, file: SendableFile, length: number): Promise<boolean> {
+export async function sendFileBody(
+  res: ServerResponse,
+  file: SendableFile,
+  length: number,
+): Promise<boolean> {
   const socket = res.socket;
   if (!socket) return false;
   res.flushHeaders(); // queued on the socket: sendFileTo starts after it
@@ -116,7 +121,7 @@ function rawFiles(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => b
       done();
     } else if (reply.file && sendFile && reply.length >= SENDFILE_MIN) {
       const file = reply.file;
-      sentByKernel(res, file, reply.length).then(
+      sendFileBody(res, file, reply.length).then(
         (sent) => {
           if (!sent) return stream(body); // body unread: the stream path takes over whole
           file.release(true);

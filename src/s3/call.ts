@@ -1,6 +1,7 @@
 /** One S3 request as the operations see it, and what they answer. */
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { SendableFile } from '../gateway/index.js';
 import type { BucketRecord } from '../namespace/index.js';
 import { discard, type RequestBody, requestBody } from './body.js';
 import type { S3Context } from './context.js';
@@ -13,6 +14,11 @@ export interface Reply {
   readonly status: number;
   readonly headers?: Readonly<Record<string, string | number>>;
   readonly body?: string | Buffer | Readable;
+  /**
+   * The body as content-length bytes of one open local file, for sendfile: the server either
+   * sends it and calls release(ok), or streams `body`, never both (see FileReply.file).
+   */
+  readonly file?: SendableFile;
 }
 
 export class S3Call {

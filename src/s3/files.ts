@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { extOfPath } from '../client/index.js';
 import { isFdfsError, Status } from '../common/index.js';
 import { decodeRemoteFilename, parseFileId } from '../fileid/index.js';
-import { limiter, spool, type TooLarge } from '../gateway/index.js';
+import { limiter, type SendableFile, spool, type TooLarge } from '../gateway/index.js';
 import type { ObjectPart } from '../namespace/index.js';
 import type { S3Context } from './context.js';
 import { s3Error } from './errors.js';
@@ -211,16 +211,62 @@ export async function openObject(
 }
 
 /**
- * Bytes start..end of an object: a small single-file object from memory (read whole once), anything
- * else streamed from its files.
+ * Bytes start..end of a file on this node's own disk both ways, so the server may send them by
+ * sendfile (`file`) or stream them (`body`, read only if the server does): each releases the file
+ * once. undefined when the file is not local here or the store names no descriptor.
+ */
+async function localFileBody(
+  ctx: S3Context,
+  fileId: string,
+  start: number,
+  end: number,
+): Promise<{ body: Readable; file: SendableFile } | undefined> {
+  const { group, remoteFilename } = parseFileId(fileId);
+  const local = ctx.local;
+  if (!local || local.group !== group) return undefined;
+  const h = await local.open(remoteFilename);
+  const region = h.region;
+  if (!region) {
+    await h.close();
+    return undefined;
+  }
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= h.close();
+    return closed;
+  };
+  async function* bytes(): AsyncGenerator<Buffer> {
+    for (let pos = start; pos <= end; ) {
+      const chunk = await h.read(pos, Math.min(READ_CHUNK, end - pos + 1));
+      if (chunk.length === 0)
+        throw s3Error('InternalError', `stored file ${fileId} is shorter than recorded`);
+      pos += chunk.length;
+      yield chunk;
+    }
+  }
+  const body = Readable.from(bytes(), { objectMode: false });
+  // A body destroyed before its first read never runs the generator: close on the stream's end.
+  body.once('close', () => void close());
+  const file = { fd: region.fd, offset: region.offset + start, release: () => void close() };
+  return { body, file };
+}
+
+/**
+ * Bytes start..end of an object: a small single-file object from memory (read whole once), a
+ * large one-file object on this node's disk as a file the server may sendfile, anything else
+ * streamed from its files.
  */
 export async function readObject(
   ctx: S3Context,
   parts: readonly ObjectPart[],
   start: number,
   end: number,
-): Promise<Readable | Buffer> {
+): Promise<Readable | Buffer | { body: Readable; file: SendableFile }> {
   const only = parts.length === 1 ? parts[0] : undefined;
+  if (only && only.size > ctx.smallFiles.maxFileSize) {
+    const sendable = await localFileBody(ctx, only.fileId, start, end);
+    if (sendable) return sendable;
+  }
   if (!only || only.size > ctx.smallFiles.maxFileSize) return openObject(ctx, parts, start, end);
   // Only non-appender files enter the cache: a hit needs no decoding of the name (a profile's 7%).
   let data = ctx.smallFiles.get(only.fileId);

@@ -1,4 +1,5 @@
 /** GetObject and HeadObject: conditionals, one Range (across parts), response-* overrides. */
+import { Readable } from 'node:stream';
 import type { ObjectRecord } from '../namespace/index.js';
 import type { Reply, S3Call } from './call.js';
 import { s3Error } from './errors.js';
@@ -50,6 +51,7 @@ export async function getObject(call: S3Call, head: boolean): Promise<Reply> {
   }
   const status = range && !(byPart && rec.parts.length <= 1) ? 206 : 200;
   if (head) return { status, headers };
-  const body = await readObject(call.ctx, rec.parts, start, end);
-  return { status, headers, body };
+  const read = await readObject(call.ctx, rec.parts, start, end);
+  if (Buffer.isBuffer(read) || read instanceof Readable) return { status, headers, body: read };
+  return { status, headers, body: read.body, file: read.file };
 }

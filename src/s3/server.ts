@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { S3Config } from '../config/types.js';
-import { clearSpool } from '../gateway/index.js';
+import { clearSpool, SENDFILE_MIN, sendFileBody } from '../gateway/index.js';
 import { listenOn } from '../protocol/index.js';
 import { type Reply, S3Call } from './call.js';
 import { createContext, type S3Context, type S3Deps } from './context.js';
@@ -128,6 +128,21 @@ async function send(
     body.destroy();
     res.end();
     return;
+  }
+  const file = reply.file;
+  const length = Number(reply.headers?.['content-length'] ?? -1);
+  if (file && length >= SENDFILE_MIN) {
+    let sent: boolean;
+    try {
+      sent = await sendFileBody(res, file, length);
+    } catch (err) {
+      file.release(false);
+      throw err;
+    }
+    if (sent) {
+      file.release(true);
+      return;
+    }
   }
   await pipeline(body, res);
 }

@@ -22,12 +22,13 @@ export interface S3Node {
 /** `credentials`: ACCESS:SECRET pairs set through --set (the first is the client's); none = the one fdfs start makes. */
 /** `base`: a data folder the caller keeps (restarts on the same folder); none = a temp one removed at stop. */
 export async function startS3Node(
-  opts: { args?: string[]; credentials?: string[]; base?: string } = {},
+  opts: { args?: string[]; credentials?: string[]; base?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<S3Node> {
   const sets = (opts.credentials ?? []).flatMap((c) => ['--set', `s3.credential=${c}`]);
   const node = await startNode({
     args: [...sets, ...(opts.args ?? [])],
     ...(opts.base === undefined ? {} : { base: opts.base }),
+    ...(opts.env === undefined ? {} : { env: opts.env }),
   });
   const first = opts.credentials?.[0] ?? (await readFile(join(node.base, 's3-credentials'), 'utf8')).trim();
   const colon = first.indexOf(':');
