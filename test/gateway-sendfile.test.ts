@@ -13,6 +13,7 @@ import type { FdfsClient } from '../src/client/index.js';
 import { decodeRemoteFilename } from '../src/fileid/index.js';
 import { socketFd } from '../src/native/index.js';
 import { eventually, type RunningNode, readyClient, startNode } from './helpers/node-process.js';
+import { SENDFILE_PATHS } from './helpers/sendfile-paths.js';
 
 const MB = 1024 * 1024;
 
@@ -42,10 +43,7 @@ it('never offers the descriptor of a TLS socket (bytes written past Node would s
   tls.destroy();
 });
 
-describe.each([
-  { path: 'default (sendfile when built)', env: {} },
-  { path: 'read stream', env: { FDFS_SENDFILE: '0' } },
-])('$path', ({ env }) => {
+describe.each(SENDFILE_PATHS)('$path', ({ env }) => {
   let node: RunningNode;
   let client: FdfsClient;
 

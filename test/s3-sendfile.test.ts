@@ -15,13 +15,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bodyOf, type S3Node, startS3Node } from './helpers/s3.js';
+import { SENDFILE_PATHS } from './helpers/sendfile-paths.js';
 
 const MB = 1024 * 1024;
 
-describe.each([
-  { path: 'default (sendfile when built)', env: {} },
-  { path: 'stream', env: { FDFS_SENDFILE: '0' } },
-])('$path', ({ env }) => {
+describe.each(SENDFILE_PATHS)('$path', ({ env }) => {
   let s3: S3Node;
   let client: S3Client;
 

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { extOfPath } from '../client/index.js';
 import { isFdfsError, Status } from '../common/index.js';
 import { decodeRemoteFilename, parseFileId } from '../fileid/index.js';
-import { limiter, type SendableFile, spool, type TooLarge } from '../gateway/index.js';
+import { type LocalHandle, limiter, type SendableFile, spool, type TooLarge } from '../gateway/index.js';
 import type { ObjectPart } from '../namespace/index.js';
 import type { S3Context } from './context.js';
 import { s3Error } from './errors.js';
@@ -141,6 +141,21 @@ export async function deleteFile(ctx: S3Context, fileId: string): Promise<void> 
   }
 }
 
+/** Bytes start..end of an open local file, READ_CHUNK at a time. */
+async function* handleBytes(
+  h: LocalHandle,
+  fileId: string,
+  start: number,
+  end: number,
+): AsyncGenerator<Buffer> {
+  for (let pos = start; pos <= end; ) {
+    const chunk = await h.read(pos, Math.min(READ_CHUNK, end - pos + 1));
+    if (chunk.length === 0) throw s3Error('InternalError', `stored file ${fileId} is shorter than recorded`);
+    pos += chunk.length;
+    yield chunk;
+  }
+}
+
 async function* fileBytes(
   ctx: S3Context,
   fileId: string,
@@ -152,13 +167,7 @@ async function* fileBytes(
   if (local && local.group === group) {
     const h = await local.open(remoteFilename);
     try {
-      for (let pos = start; pos <= end; ) {
-        const chunk = await h.read(pos, Math.min(READ_CHUNK, end - pos + 1));
-        if (chunk.length === 0)
-          throw s3Error('InternalError', `stored file ${fileId} is shorter than recorded`);
-        pos += chunk.length;
-        yield chunk;
-      }
+      yield* handleBytes(h, fileId, start, end);
     } finally {
       await h.close();
     }
@@ -235,16 +244,7 @@ async function localFileBody(
     closed ??= h.close();
     return closed;
   };
-  async function* bytes(): AsyncGenerator<Buffer> {
-    for (let pos = start; pos <= end; ) {
-      const chunk = await h.read(pos, Math.min(READ_CHUNK, end - pos + 1));
-      if (chunk.length === 0)
-        throw s3Error('InternalError', `stored file ${fileId} is shorter than recorded`);
-      pos += chunk.length;
-      yield chunk;
-    }
-  }
-  const body = Readable.from(bytes(), { objectMode: false });
+  const body = Readable.from(handleBytes(h, fileId, start, end), { objectMode: false });
   // A body destroyed before its first read never runs the generator: close on the stream's end.
   body.once('close', () => void close());
   const file = { fd: region.fd, offset: region.offset + start, release: () => void close() };
