@@ -25,9 +25,12 @@ class IteratorSource implements ChunkSource {
  * Bytes queued past which the socket stops reading until the reader catches up. Every socket read
  * is a fresh 64 KB Buffer that only a V8 collection frees, so what waits here is multiplied by the
  * connection count: 64 concurrent 128 MB uploads peaked at 175-247 MB RSS with 256 KB, 172-190 MB
- * with 64 KB (and durable.ts's gather limit halved), at the same throughput (the disk's).
+ * with 64 KB (and durable.ts's gather limit halved), at the same throughput (the disk's). 64
+ * concurrent 256 MB uploads: 187-195 MB with 64 KB, 155-162 MB with 16 KB (the bytes wait in the
+ * kernel's socket buffer instead), 516-581 MB/s against 478-563; halving the gather limit again
+ * changed nothing (186-190 MB).
  */
-const QUEUE_LIMIT = 64 * 1024;
+const QUEUE_LIMIT = 16 * 1024;
 
 /**
  * A readable stream's 'data' events into a queue the reader pulls from. A profile of small
