@@ -4,15 +4,19 @@
  * in a single range (also inside a trunk file, at the slot's offset) and in several ranges; a
  * client gone mid-body leaves the gateway serving, and the storage counts each download once.
  */
+
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import { join } from 'node:path';
+import { createServer as createTlsServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FdfsClient } from '../src/client/index.js';
 import { decodeRemoteFilename } from '../src/fileid/index.js';
 import { socketFd } from '../src/native/index.js';
-import { eventually, type RunningNode, readyClient, startNode } from './helpers/node-process.js';
+import { eventually, type RunningNode, readyClient, startNode, tempDir } from './helpers/node-process.js';
+import { removeFolder } from './helpers/removal.js';
 import { SENDFILE_PATHS } from './helpers/sendfile-paths.js';
 
 const MB = 1024 * 1024;
@@ -36,11 +40,39 @@ function get(
   });
 }
 
-it('never offers the descriptor of a TLS socket (bytes written past Node would skip encryption)', () => {
-  const tls = new TLSSocket(new Socket());
-  expect(tls.encrypted).toBe(true);
-  expect(socketFd(tls)).toBeUndefined();
-  tls.destroy();
+it('never offers the descriptor of a connected TLS socket (bytes written past Node would skip encryption)', async () => {
+  // A throwaway self-signed certificate from Debian's openssl, for one loopback TLS connection.
+  const dir = await tempDir('fdfs-tls-');
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost'].concat([
+      '-days',
+      '1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]),
+    { stdio: 'ignore' },
+  );
+  const server = createTlsServer({ key: await readFile(key), cert: await readFile(cert) });
+  const accepted = new Promise<TLSSocket>((r) => server.once('secureConnection', r));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const client = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+  try {
+    const ours = await accepted;
+    // Underneath, the connection has a real descriptor: only the TLS check keeps it back.
+    const raw = (ours as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    expect(raw).toBeGreaterThanOrEqual(0);
+    expect(socketFd(ours)).toBeUndefined();
+  } finally {
+    client.destroy();
+    await new Promise((r) => server.close(r));
+    await removeFolder(dir);
+  }
 });
 
 describe.each(SENDFILE_PATHS)('$path', ({ env }) => {

@@ -74,61 +74,60 @@ describe.skipIf(!sendFile)('sendFile', () => {
     return () => Buffer.concat(chunks);
   }
 
-  it('sends exactly the range asked for, past many socket buffers', async () => {
+  /**
+   * A connected pair and the test file open for reading; `paused`: the client reads nothing yet.
+   * Closes the file and the client afterwards, whatever `run` did.
+   */
+  async function withTransfer(
+    paused: boolean,
+    run: (t: { ours: Socket; peer: Socket; sock: number; file: number }) => Promise<void>,
+  ): Promise<void> {
     const { ours, peer } = await pair();
-    const got = collect(peer);
+    if (paused) peer.pause();
     const fh = await open(path, 'r');
     try {
+      await run({ ours, peer, sock: socketFd(ours) as number, file: fh.fd });
+    } finally {
+      await fh.close();
+      peer.destroy();
+    }
+  }
+
+  it('sends exactly the range asked for, past many socket buffers', async () => {
+    await withTransfer(false, async ({ peer, sock, file }) => {
+      const got = collect(peer);
       const from = 12_345;
       const count = 20 * MB + 7;
-      const r = await send(socketFd(ours) as number, fh.fd, from, count, 5_000, new Int32Array(1));
+      const r = await send(sock, file, from, count, 5_000, new Int32Array(1));
       expect(r).toEqual({ sent: count, errno: 0 });
       await eventually(async () => expect(got().length).toBe(count));
       expect(got().equals(data.subarray(from, from + count))).toBe(true);
-    } finally {
-      await fh.close();
-      peer.destroy();
-    }
+    });
   });
 
   it('ends with ETIMEDOUT when the client takes nothing for stallMs', async () => {
-    const { ours, peer } = await pair();
-    peer.pause();
-    const fh = await open(path, 'r');
-    try {
-      const r = await send(socketFd(ours) as number, fh.fd, 0, data.length, 300, new Int32Array(1));
+    await withTransfer(true, async ({ sock, file }) => {
+      const r = await send(sock, file, 0, data.length, 300, new Int32Array(1));
       expect(r.errno).toBe(errno.ETIMEDOUT);
       expect(r.sent).toBeGreaterThan(0);
       expect(r.sent).toBeLessThan(data.length);
-    } finally {
-      await fh.close();
-      peer.destroy();
-    }
+    });
   });
 
   it('ends with EPIPE or ECONNRESET when the client goes away mid-transfer', async () => {
-    const { ours, peer } = await pair();
-    peer.pause();
-    const fh = await open(path, 'r');
-    try {
-      const pending = send(socketFd(ours) as number, fh.fd, 0, data.length, 10_000, new Int32Array(1));
+    await withTransfer(true, async ({ peer, sock, file }) => {
+      const pending = send(sock, file, 0, data.length, 10_000, new Int32Array(1));
       setTimeout(() => peer.resetAndDestroy(), 100);
       const r = await pending;
       expect([errno.EPIPE, errno.ECONNRESET]).toContain(r.errno);
       expect(r.sent).toBeLessThan(data.length);
-    } finally {
-      await fh.close();
-    }
+    });
   });
 
   it('never writes to a descriptor reused after Node destroyed the socket mid-transfer', async () => {
-    const { ours, peer } = await pair();
-    peer.pause();
-    const fh = await open(path, 'r');
-    const victim = join(dir, 'victim');
-    try {
-      const fd = socketFd(ours) as number;
-      const pending = send(fd, fh.fd, 0, data.length, 10_000, new Int32Array(1));
+    await withTransfer(true, async ({ ours, peer, sock, file }) => {
+      const victim = join(dir, 'victim');
+      const pending = send(sock, file, 0, data.length, 10_000, new Int32Array(1));
       await new Promise((r) => setTimeout(r, 100));
       ours.destroy();
       await new Promise((r) => ours.once('close', r));
@@ -142,44 +141,30 @@ describe.skipIf(!sendFile)('sendFile', () => {
       await eventually(async () => expect(got().length).toBe(data.length));
       expect(got().equals(data)).toBe(true);
       expect((await stat(victim)).size).toBe(0);
-    } finally {
-      await fh.close();
-      peer.destroy();
-    }
+    });
   });
 
   it('ends with ECANCELED soon after the cancel flag is set, with a long stall limit', async () => {
-    const { ours, peer } = await pair();
-    peer.pause();
-    const fh = await open(path, 'r');
-    try {
+    await withTransfer(true, async ({ sock, file }) => {
       const cancel = new Int32Array(1);
-      const pending = send(socketFd(ours) as number, fh.fd, 0, data.length, 600_000, cancel);
+      const pending = send(sock, file, 0, data.length, 600_000, cancel);
       setTimeout(() => {
         cancel[0] = 1;
       }, 100);
       const r = await pending; // the test's own timeout is far below the 10-minute stall limit
       expect(r.errno).toBe(errno.ECANCELED);
       expect(r.sent).toBeLessThan(data.length);
-    } finally {
-      await fh.close();
-      peer.destroy();
-    }
+    });
   });
 
   it('says EIO with what it sent when the file ends before the count', async () => {
-    const { ours, peer } = await pair();
-    const got = collect(peer);
-    const fh = await open(path, 'r');
-    try {
+    await withTransfer(false, async ({ peer, sock, file }) => {
+      const got = collect(peer);
       const from = data.length - 1000;
-      const r = await send(socketFd(ours) as number, fh.fd, from, 5000, 5_000, new Int32Array(1));
+      const r = await send(sock, file, from, 5000, 5_000, new Int32Array(1));
       expect(r).toEqual({ sent: 1000, errno: errno.EIO });
       await eventually(async () => expect(got().equals(data.subarray(from))).toBe(true));
-    } finally {
-      await fh.close();
-      peer.destroy();
-    }
+    });
   });
 
   it('refuses bad arguments with a TypeError and no transfer', () => {
