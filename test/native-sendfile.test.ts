@@ -3,34 +3,25 @@
  * it sends are the file's, and a client that stalls, goes away or whose socket Node destroys
  * mid-transfer ends the transfer cleanly, never touching a descriptor that was reused meanwhile.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { open, stat, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendFile, socketFd } from '../src/native/index.js';
+import { canBuildAddon } from './helpers/native.js';
 import { eventually, tempDir } from './helpers/node-process.js';
 
 const { errno } = constants;
 const MB = 1024 * 1024;
 
-function canBuild(): boolean {
-  if (process.platform !== 'linux' || process.env.FDFS_SENDFILE === '0') return false;
-  if (!existsSync(join(dirname(process.execPath), '..', 'include', 'node', 'node_api.h'))) return false;
-  try {
-    execFileSync(process.env.CC || 'cc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-it.skipIf(!canBuild())('is built by npm run build on a machine with a C compiler and Node headers', () => {
-  expect(typeof sendFile).toBe('function');
-});
+it.skipIf(!canBuildAddon())(
+  'is built by npm run build on a machine with a C compiler and Node headers',
+  () => {
+    expect(typeof sendFile).toBe('function');
+  },
+);
 
 describe.skipIf(!sendFile)('sendFile', () => {
   const send = sendFile as NonNullable<typeof sendFile>;

@@ -6,11 +6,13 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FdfsClient } from '../src/client/index.js';
 import { fastdfsToken } from '../src/gateway/index.js';
+import { canBuildAddon } from './helpers/native.js';
 import { eventually, type RunningNode, startNode, tempDir } from './helpers/node-process.js';
 import { storedNames } from './helpers/stored.js';
 
@@ -100,7 +102,7 @@ afterAll(async () => {
 });
 
 describe('the packed package', () => {
-  it('ships built JS with .d.ts for every export and bin, and no sources, maps or tests', async () => {
+  it("ships built JS with .d.ts for every export and bin, and no sources, maps or tests but the addon's C", async () => {
     const files = new Set(packed.files.map((f) => f.path));
     const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
     const targets = Object.values(pkg.exports as Record<string, string | Record<string, string>>).flatMap(
@@ -110,11 +112,17 @@ describe('the packed package', () => {
     for (const t of [...targets, ...Object.values(pkg.bin as Record<string, string>)]) {
       expect(files, t).toContain(t.replace(/^\.\//, ''));
     }
+    // One source ships: the sendfile addon's C file, which the install script compiles.
     const odd = [...files].filter(
       (f) =>
-        f.endsWith('.map') || f.startsWith('src/') || f.startsWith('test/') || f.startsWith('dist/test/'),
+        f.endsWith('.map') ||
+        (f.startsWith('src/') && f !== 'src/native/sendfile.c') ||
+        f.startsWith('test/') ||
+        f.startsWith('dist/test/'),
     );
     expect(odd).toEqual([]);
+    expect(files).toContain('src/native/sendfile.c');
+    expect([...files].filter((f) => f.endsWith('.node'))).toEqual([]);
     expect(files).toContain('conf/client.conf');
     expect(files).toContain('public/index.html');
   });
@@ -191,6 +199,12 @@ describe('the packed package', () => {
     await client.delete(fileId);
     await client.close();
   }, 120_000);
+
+  it.skipIf(!canBuildAddon())('builds the sendfile addon at install, from the shipped C source', async () => {
+    const installed = join(dir, 'node_modules', 'fastdfs-ts');
+    const addon = createRequire(join(installed, 'package.json'))('./dist/native/fdfs_sendfile.node');
+    expect(typeof addon.sendFile).toBe('function');
+  });
 
   it('runs `npx fdfs --help` and `npx fdfs_upload_file` from the installed tarball', async () => {
     const help = await run('npx', ['--no-install', 'fdfs', '--help'], dir);

@@ -1,5 +1,6 @@
 /**
- * `npm run build`'s last step: compiles sendfile.c into dist/native/fdfs_sendfile.node with the
+ * `npm run build`'s last step, and the package's install script (the tarball ships sendfile.c for
+ * it): compiles sendfile.c into dist/native/fdfs_sendfile.node with the
  * machine's C compiler (`CC`, default cc) against the headers of the running Node (Node-API and
  * libuv, both ABI-stable). No node-gyp: it would fetch headers from the internet, and one file
  * needs one compiler call. When the compiler or the headers are missing it says so and succeeds:
