@@ -287,6 +287,30 @@ describe('the trunk writer thread', () => {
       await writer.close();
     }
   });
+  it('holds what comes while a batch is at the thread and sends it as the next batch', async () => {
+    const dir = await tempDir('fdfs-trunk-batches-');
+    const writer = TrunkWriter.start(true);
+    try {
+      const path = join(dir, '000001');
+      const header = Buffer.alloc(24, 1);
+      const data = Buffer.alloc(1000, 9);
+      // One upload per turn of the event loop, as uploads arriving one by one are: each turn
+      // used to become a batch (and an fdatasync) of its own.
+      const done: Promise<void>[] = [];
+      for (let i = 0; i < 64; i++) {
+        done.push(writer.write({ path, fileSize: 1 << 20, offset: i * 1024, header, data }));
+        await new Promise((r) => setImmediate(r));
+      }
+      await Promise.all(done);
+      expect(writer.batches).toBeGreaterThan(1);
+      expect(writer.batches).toBeLessThan(64);
+      const back = await readFile(path);
+      for (let i = 0; i < 64; i++)
+        expect(back.subarray(i * 1024 + 24, i * 1024 + 1024).equals(data)).toBe(true);
+    } finally {
+      await writer.close();
+    }
+  });
 });
 
 describe('loading the free list', () => {

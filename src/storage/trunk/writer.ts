@@ -115,6 +115,8 @@ export class TrunkWriter {
   /** Batches posted and not answered yet, oldest first (the thread answers in order). */
   private readonly posted: Pending[][] = [];
   private scheduled = false;
+  /** Batches handed to the thread so far (each one fdatasync when durable). */
+  batches = 0;
   private failure: Error | undefined;
   private onIdle: (() => void) | undefined;
   private readonly exited: Promise<void>;
@@ -144,12 +146,20 @@ export class TrunkWriter {
     if (this.failure) return Promise.reject(this.failure);
     this.queue.push({ ...job, header: new Uint8Array(job.header), data: new Uint8Array(job.data) });
     const done = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
-    if (!this.scheduled) {
-      this.scheduled = true;
-      // Everything asked for during this turn of the event loop goes in one message.
-      setImmediate(() => this.post());
-    }
+    this.schedule();
     return done;
+  }
+
+  /**
+   * One batch at the thread at a time: what is asked for while it writes and syncs waits here
+   * and goes over as the next batch when it answers, sharing one fdatasync. Posting each turn's
+   * jobs at once instead queued message behind message, each synced on its own.
+   */
+  private schedule(): void {
+    if (this.scheduled || this.posted.length > 0 || this.queue.length === 0) return;
+    this.scheduled = true;
+    // Everything asked for during this turn of the event loop goes in one message.
+    setImmediate(() => this.post());
   }
 
   private post(): void {
@@ -177,6 +187,7 @@ export class TrunkWriter {
       return;
     }
     this.posted.push(waiting);
+    this.batches++;
   }
 
   private idle(): void {
@@ -193,12 +204,14 @@ export class TrunkWriter {
         p.reject(new FdfsError(status, a?.message ?? 'trunk writer: no answer', { cause: a }));
       }
     });
+    this.schedule();
     this.idle();
   }
 
   private fail(err: Error): void {
     this.failure ??= err;
     for (const batch of this.posted.splice(0)) for (const p of batch) p.reject(this.failure);
+    this.schedule(); // jobs held back for the next batch are refused too (post() sees the failure)
     this.idle();
   }
 
