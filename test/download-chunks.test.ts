@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FdfsClient } from '../src/client/index.js';
 import { BIG_CHUNK_BYTES, CHUNK_BYTES, giveChunk, takeBigChunk } from '../src/storage/fd-io.js';
 import { type RunningNode, readyClient, startNode } from './helpers/node-process.js';
-import { SENDFILE_PATHS } from './helpers/sendfile-paths.js';
+import { NATIVE_PATHS } from './helpers/native-paths.js';
 
 it('hands out at most 32 big chunks at once, then 256 KB ones, and big ones again once given back', () => {
   const big = Array.from({ length: 32 }, () => takeBigChunk());
@@ -25,8 +25,8 @@ it('hands out at most 32 big chunks at once, then 256 KB ones, and big ones agai
 });
 
 // Both ways a large download's rest can go: sendfile (the native addon, when built) and
-// pread + write in 1 MB / 256 KB chunks (FDFS_SENDFILE=0, or no addon).
-describe.each(SENDFILE_PATHS)('$path', ({ env }) => {
+// pread + write in 1 MB / 256 KB chunks (FDFS_NATIVE=0, or no addon).
+describe.each(NATIVE_PATHS)('$path', ({ env }) => {
   let node: RunningNode;
   let client: FdfsClient;
 

@@ -15,7 +15,7 @@ import { startStorage } from '../src/storage/index.js';
 import { eventually, type RunningNode, readyClient, startNode, tempDir } from './helpers/node-process.js';
 import { header, openRaw } from './helpers/raw-peer.js';
 import { removeFolder } from './helpers/removal.js';
-import { SENDFILE_PATHS } from './helpers/sendfile-paths.js';
+import { NATIVE_PATHS } from './helpers/native-paths.js';
 
 const MB = 1024 * 1024;
 
@@ -43,7 +43,7 @@ function drainToEnd(s: Socket): Promise<number> {
   return done;
 }
 
-describe.each(SENDFILE_PATHS)('$path', ({ env }) => {
+describe.each(NATIVE_PATHS)('$path', ({ env }) => {
   async function withNode(args: string[], run: (node: RunningNode, client: FdfsClient) => Promise<void>) {
     const node = await startNode({ env, args: ['--set', 'cache_max_file_size=0', ...args] });
     const client = await readyClient(node);

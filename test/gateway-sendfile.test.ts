@@ -17,7 +17,7 @@ import { decodeRemoteFilename } from '../src/fileid/index.js';
 import { socketFd } from '../src/native/index.js';
 import { eventually, type RunningNode, readyClient, startNode, tempDir } from './helpers/node-process.js';
 import { removeFolder } from './helpers/removal.js';
-import { SENDFILE_PATHS } from './helpers/sendfile-paths.js';
+import { NATIVE_PATHS } from './helpers/native-paths.js';
 
 const MB = 1024 * 1024;
 
@@ -75,7 +75,7 @@ it('never offers the descriptor of a connected TLS socket (bytes written past No
   }
 });
 
-describe.each(SENDFILE_PATHS)('$path', ({ env }) => {
+describe.each(NATIVE_PATHS)('$path', ({ env }) => {
   let node: RunningNode;
   let client: FdfsClient;
 

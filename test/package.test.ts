@@ -112,16 +112,16 @@ describe('the packed package', () => {
     for (const t of [...targets, ...Object.values(pkg.bin as Record<string, string>)]) {
       expect(files, t).toContain(t.replace(/^\.\//, ''));
     }
-    // One source ships: the sendfile addon's C file, which the install script compiles.
+    // One kind of source ships: the native addon's C files, which the install script compiles.
     const odd = [...files].filter(
       (f) =>
         f.endsWith('.map') ||
-        (f.startsWith('src/') && f !== 'src/native/sendfile.c') ||
+        (f.startsWith('src/') && !/^src\/native\/[a-z]+\.c$/.test(f)) ||
         f.startsWith('test/') ||
         f.startsWith('dist/test/'),
     );
     expect(odd).toEqual([]);
-    expect(files).toContain('src/native/sendfile.c');
+    for (const c of ['addon.c', 'sendfile.c', 'create.c']) expect(files).toContain(`src/native/${c}`);
     expect([...files].filter((f) => f.endsWith('.node'))).toEqual([]);
     expect(files).toContain('conf/client.conf');
     expect(files).toContain('public/index.html');
@@ -200,10 +200,11 @@ describe('the packed package', () => {
     await client.close();
   }, 120_000);
 
-  it.skipIf(!canBuildAddon())('builds the sendfile addon at install, from the shipped C source', async () => {
+  it.skipIf(!canBuildAddon())('builds the native addon at install, from the shipped C sources', async () => {
     const installed = join(dir, 'node_modules', 'fastdfs-ts');
-    const addon = createRequire(join(installed, 'package.json'))('./dist/native/fdfs_sendfile.node');
+    const addon = createRequire(join(installed, 'package.json'))('./dist/native/fdfs_native.node');
     expect(typeof addon.sendFile).toBe('function');
+    expect(typeof addon.createFile).toBe('function');
   });
 
   it('runs `npx fdfs --help` and `npx fdfs_upload_file` from the installed tarball', async () => {

@@ -15,11 +15,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bodyOf, type S3Node, startS3Node } from './helpers/s3.js';
-import { SENDFILE_PATHS } from './helpers/sendfile-paths.js';
+import { NATIVE_PATHS } from './helpers/native-paths.js';
 
 const MB = 1024 * 1024;
 
-describe.each(SENDFILE_PATHS)('$path', ({ env }) => {
+describe.each(NATIVE_PATHS)('$path', ({ env }) => {
   let s3: S3Node;
   let client: S3Client;
 

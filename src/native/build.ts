@@ -1,10 +1,11 @@
 /**
- * `npm run build`'s last step, and the package's install script (the tarball ships sendfile.c for
- * it): compiles sendfile.c into dist/native/fdfs_sendfile.node with the
+ * `npm run build`'s last step, and the package's install script (the tarball ships the C files
+ * for it): compiles addon.c, sendfile.c and create.c into dist/native/fdfs_native.node with the
  * machine's C compiler (`CC`, default cc) against the headers of the running Node (Node-API and
  * libuv, both ABI-stable). No node-gyp: it would fetch headers from the internet, and one file
  * needs one compiler call. When the compiler or the headers are missing it says so and succeeds:
- * the product runs without the addon (index.ts), only large downloads cost more CPU.
+ * the product runs without the addon (index.ts), only large downloads and durable small uploads
+ * cost more CPU.
  */
 import { execFile } from 'node:child_process';
 import { access, mkdir, rm } from 'node:fs/promises';
@@ -14,7 +15,7 @@ import { promisify } from 'node:util';
 import { ADDON_PATH } from './index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const source = resolve(here, '../../../src/native/sendfile.c');
+const sources = ['addon.c', 'sendfile.c', 'create.c'].map((f) => resolve(here, '../../../src/native', f));
 const output = resolve(here, ADDON_PATH);
 const headers = join(dirname(process.execPath), '..', 'include', 'node');
 
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
     await access(join(headers, 'uv.h'));
   } catch {
     process.stdout.write(
-      `native sendfile not built: no Node headers in ${headers}; downloads use pread + write\n`,
+      `native addon not built: no Node headers in ${headers}; the plain JavaScript paths are used\n`,
     );
     return;
   }
@@ -33,11 +34,21 @@ async function main(): Promise<void> {
   await rm(output, { force: true }); // never a stale addon beside new code
   const cc = process.env.CC || 'cc';
   try {
-    await promisify(execFile)(cc, ['-O2', '-shared', '-fPIC', '-Wall', '-I', headers, '-o', output, source]);
+    await promisify(execFile)(cc, [
+      '-O2',
+      '-shared',
+      '-fPIC',
+      '-Wall',
+      '-I',
+      headers,
+      '-o',
+      output,
+      ...sources,
+    ]);
   } catch (err) {
     const why = (err as { stderr?: string; message: string }).stderr?.trim() || (err as Error).message;
     process.stdout.write(
-      `native sendfile not built (${cc}: ${why.split('\n')[0]}); downloads use pread + write\n`,
+      `native addon not built (${cc}: ${why.split('\n')[0]}); the plain JavaScript paths are used\n`,
     );
   }
 }

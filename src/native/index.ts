@@ -1,10 +1,11 @@
 /**
  * Optional native helpers, built from C by `npm run build` when a C compiler and Node's headers
  * are on the machine (build.ts). Everything here has a plain JavaScript fallback: a missing addon
- * only costs speed. `FDFS_SENDFILE=0` turns sendfile off (for comparisons).
+ * only costs speed. `FDFS_NATIVE=0` turns the addon off (for comparisons).
  */
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { getSystemErrorName } from 'node:util';
 
 export interface SendFileResult {
   /** Bytes the kernel took. */
@@ -27,26 +28,57 @@ export type SendFile = (
 ) => Promise<SendFileResult>;
 
 /** Where build.ts puts the addon, relative to this module once compiled (dist/src/native/). */
-export const ADDON_PATH = '../../native/fdfs_sendfile.node';
+export const ADDON_PATH = '../../native/fdfs_native.node';
 /** The same file seen from this module's source (src/native/), as tests load it. */
-const FROM_SOURCE = '../../dist/native/fdfs_sendfile.node';
+const FROM_SOURCE = '../../dist/native/fdfs_native.node';
 
-function load(): SendFile | undefined {
-  if (process.platform !== 'linux' || process.env.FDFS_SENDFILE === '0') return undefined;
+/** createFile's raw form: resolves with 0 or an errno. */
+type CreateFileRaw = (path: string, bytes: Uint8Array, sync: boolean) => Promise<number>;
+
+interface Addon {
+  readonly sendFile: SendFile;
+  readonly createFile: CreateFileRaw;
+}
+
+function load(): Addon | undefined {
+  if (process.platform !== 'linux' || process.env.FDFS_NATIVE === '0') return undefined;
   const require = createRequire(import.meta.url);
   for (const path of [ADDON_PATH, FROM_SOURCE]) {
     try {
-      const addon = require(path) as { sendFile?: unknown };
-      if (typeof addon.sendFile === 'function') return addon.sendFile as SendFile;
+      const addon = require(path) as Partial<Addon>;
+      if (typeof addon.sendFile === 'function' && typeof addon.createFile === 'function')
+        return addon as Addon;
     } catch {
       // not built there
     }
   }
-  return undefined; // not built here: downloads use pread + write
+  return undefined; // not built here: the plain JavaScript paths
 }
 
+const addon = load();
+
 /** sendfile(2) from a file to a socket off the event loop, or undefined when not built. */
-export const sendFile: SendFile | undefined = load();
+export const sendFile: SendFile | undefined = addon?.sendFile;
+
+/**
+ * A new file (O_EXCL) holding `bytes`, fdatasynced when `sync`, in one thread-pool job (open,
+ * pwrite, fdatasync and close through node:fs are four round trips); undefined when not built.
+ * Fails as node:fs does (an Error with `code`, `errno`, `syscall`, `path`), the file removed again.
+ */
+export const createFile: ((path: string, bytes: Uint8Array, sync: boolean) => Promise<void>) | undefined =
+  addon &&
+  (async (path, bytes, sync) => {
+    const errno = await addon.createFile(path, bytes, sync);
+    if (errno !== 0) {
+      const code = getSystemErrorName(-errno);
+      throw Object.assign(new Error(`${code}: createFile '${path}'`), {
+        code,
+        errno: -errno,
+        syscall: 'createFile',
+        path,
+      });
+    }
+  });
 
 /**
  * The descriptor under a plain TCP socket, or undefined (not connected, not a plain fd, or TLS:

@@ -184,7 +184,7 @@ static void release(job_t *j) {
   }
 }
 
-static napi_value send_file(napi_env env, napi_callback_info info) {
+napi_value fdfs_send_file(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
   int32_t sock;
@@ -248,11 +248,4 @@ static napi_value send_file(napi_env env, napi_callback_info info) {
     return NULL;
   }
   return promise;
-}
-
-NAPI_MODULE_INIT() {
-  napi_value fn;
-  napi_create_function(env, "sendFile", NAPI_AUTO_LENGTH, send_file, NULL, &fn);
-  napi_set_named_property(env, exports, "sendFile", fn);
-  return exports;
 }

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   Crc32,
+  crc32,
   FdfsError,
   replaceFile,
   Status,
@@ -18,6 +19,7 @@ import {
   syncDirGrouped,
   writeFileAtomic,
 } from '../common/index.js';
+import { createFile } from '../native/index.js';
 import { closeFd, datasyncFd, linkPath, openFd, pwritevFd, unlinkPath } from './fd-io.js';
 import { fileSink } from './file-sink.js';
 
@@ -125,6 +127,18 @@ export async function writeTemp(
   }
   await closeFd(fd);
   return { path, size, crc32: crc.value };
+}
+
+/**
+ * writeTemp for a body already in memory (a small native upload): with the native addon, open,
+ * pwrite, fdatasync and close are one thread-pool job instead of four round trips (a profile of
+ * durable 4 KB uploads put more CPU in those hand-offs than in the system calls).
+ */
+export async function writeTempWhole(tmpDir: string, data: Buffer, durable: boolean): Promise<TempFile> {
+  if (!createFile) return writeTemp(tmpDir, [data], data.length, durable);
+  const path = tempName(tmpDir);
+  await createFile(path, data, durable);
+  return { path, size: data.length, crc32: crc32(data) };
 }
 
 /**

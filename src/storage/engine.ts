@@ -21,7 +21,7 @@ import { type Binlog, BinlogOp } from './binlog.js';
 import { drainBody, onceBody } from './body.js';
 import type { DiskThread } from './disk-thread.js';
 import type { DistPath } from './dist-path.js';
-import { commitNew, type TempFile, tempName, writeTemp } from './durable.js';
+import { commitNew, type TempFile, tempName, writeTemp, writeTempWhole } from './durable.js';
 import { KeyedLock } from './keyed-lock.js';
 import { checkMetadata, META_SUFFIX, readMetadataRaw, writeMetadata } from './metadata-file.js';
 import { ReadCache } from './read-cache.js';
@@ -191,7 +191,8 @@ export class StorageEngine {
   /**
    * Upload of a body already read whole (a small native upload). Without durable writes the disk
    * thread writes it: binlog record, then temp file and link in one job under the name's lock (a
-   * crash in between leaves a record whose file never appeared, as logThenLink may).
+   * crash in between leaves a record whose file never appeared, as logThenLink may). Durable, the
+   * temp file is written and synced in one job (writeTempWhole), then committed as any upload.
    */
   async uploadData(
     data: Buffer,
@@ -200,9 +201,16 @@ export class StorageEngine {
     kind: NameKind = 'normal',
   ): Promise<string> {
     const { paths, disk, trunk } = this.deps;
-    // Durable uploads and those a trunk slot takes go the usual way.
-    if (!disk || this.durable || (kind === 'normal' && trunk?.canPack(data.length))) {
+    // Those a trunk slot takes go the usual way.
+    if (kind === 'normal' && trunk?.canPack(data.length)) {
       return this.upload({ body: onceBody(data), size: data.length, ext, storePathIndex, kind });
+    }
+    if (!disk || this.durable) {
+      // Durable: temp file written and synced in one job, then named, logged and linked.
+      validateExt(ext);
+      const pathIndex = paths.choose(storePathIndex, data.length);
+      const tmp = await writeTempWhole(paths.tmpDir(pathIndex), data, this.durable);
+      return this.commitTemp(tmp, pathIndex, ext, kind);
     }
     validateExt(ext);
     const pathIndex = paths.choose(storePathIndex, data.length);

@@ -1,0 +1,15 @@
+/* The addon's one module: the functions of sendfile.c and create.c (see index.ts). */
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+napi_value fdfs_send_file(napi_env env, napi_callback_info info);
+napi_value fdfs_create_file(napi_env env, napi_callback_info info);
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  napi_create_function(env, "sendFile", NAPI_AUTO_LENGTH, fdfs_send_file, NULL, &fn);
+  napi_set_named_property(env, exports, "sendFile", fn);
+  napi_create_function(env, "createFile", NAPI_AUTO_LENGTH, fdfs_create_file, NULL, &fn);
+  napi_set_named_property(env, exports, "createFile", fn);
+  return exports;
+}

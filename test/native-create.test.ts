@@ -1,0 +1,85 @@
+/**
+ * createFile (src/native/create.c): a new file written and synced in one thread-pool job, as
+ * durable small uploads make their temp files. It must write exactly the bytes it is given, never
+ * replace a file, fail as node:fs fails, and leave nothing behind when it fails; and a durable
+ * upload must store the same file whichever way its temp file was made.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FdfsClient } from '../src/client/index.js';
+import { createFile } from '../src/native/index.js';
+import { canBuildAddon } from './helpers/native.js';
+import { NATIVE_PATHS } from './helpers/native-paths.js';
+import { type RunningNode, readyClient, startNode, tempDir } from './helpers/node-process.js';
+import { storedNames, tempNames } from './helpers/stored.js';
+
+it.skipIf(!canBuildAddon())('is built with the addon on a machine with a C compiler and Node headers', () => {
+  expect(typeof createFile).toBe('function');
+});
+
+describe.skipIf(!createFile)('createFile', () => {
+  const create = createFile as NonNullable<typeof createFile>;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await tempDir('fdfs-native-create-');
+  });
+
+  it('writes exactly the bytes of the view it is given, synced or not', async () => {
+    const whole = randomBytes(300_000);
+    const view = whole.subarray(1000, 201_000); // an offset into a larger buffer
+    await create(join(dir, 'a'), view, true);
+    expect((await readFile(join(dir, 'a'))).equals(view)).toBe(true);
+    await create(join(dir, 'b'), Buffer.alloc(0), false);
+    expect((await stat(join(dir, 'b'))).size).toBe(0);
+  });
+
+  it('never replaces a file: EEXIST, as node:fs reports it, and the old bytes stay', async () => {
+    const path = join(dir, 'taken');
+    await writeFile(path, 'first');
+    const err = await create(path, Buffer.from('second'), true).catch((e: NodeJS.ErrnoException) => e);
+    expect(err).toMatchObject({ code: 'EEXIST', errno: -17, path });
+    expect(await readFile(path, 'utf8')).toBe('first');
+  });
+
+  it('fails with ENOENT in a folder that is not there, and a NUL in the name is refused', async () => {
+    await expect(create(join(dir, 'no', 'such'), Buffer.from('x'), true)).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+    await expect(create(`${dir}/a\0b`, Buffer.from('x'), true)).rejects.toThrow(/NUL/);
+  });
+});
+
+// Durable small uploads make their temp file through createFile when the addon is built, through
+// open/pwritev/fdatasync/close otherwise: the stored file must be the same either way.
+describe.each(NATIVE_PATHS)('durable small uploads, $path', ({ env }) => {
+  let node: RunningNode;
+  let client: FdfsClient;
+
+  beforeAll(async () => {
+    node = await startNode({ env });
+    client = await readyClient(node);
+  }, 60_000);
+
+  afterAll(async () => {
+    await client?.close();
+    expect(await node?.stop()).toBe(0);
+  });
+
+  it('stores each upload under its own name, byte for byte, with no temp file left', async () => {
+    const bodies = [randomBytes(4096), randomBytes(1), randomBytes(200_000)];
+    const ids = await Promise.all(
+      [...bodies, bodies[0] as Buffer].map((b) => client.upload(b, { ext: 'bin' })),
+    );
+    expect(new Set(ids).size).toBe(4);
+    for (const [i, id] of ids.entries()) {
+      const want = bodies[i % 3] as Buffer;
+      expect((await client.downloadBuffer(id)).equals(want)).toBe(true);
+      expect((await client.fileInfo(id)).size).toBe(want.length);
+    }
+    expect(await tempNames(node.base)).toEqual([]);
+    expect((await storedNames(node.base)).length).toBeGreaterThanOrEqual(4);
+  });
+});
