@@ -26,6 +26,8 @@ import {
   WRITES,
 } from './helpers/strace.js';
 
+/** How a temp file gets its name: link (node:fs), or a rename that never replaces (the addon). */
+const LINKS = new Set(['link', 'linkat', 'renameat2']);
 const skip = straceSkipReason();
 if (skip) console.warn(`strace tests skipped: ${skip}`);
 
@@ -163,7 +165,7 @@ function checkNewFile(
   const linked = find(
     calls,
     `link to ${final}`,
-    (c) => (c.name === 'link' || c.name === 'linkat') && c.ret === 0 && c.strings[1]?.toString() === final,
+    (c) => LINKS.has(c.name) && c.ret === 0 && c.strings[1]?.toString() === final,
   );
   const tmp = linked.strings[0]?.toString() ?? '';
   expect(tmp).toMatch(/\/data\/\.tmp\/[^/]+\.tmp$/);
@@ -290,11 +292,7 @@ describe.skipIf(skip !== undefined)('durable writes under strace', () => {
     const { reply } = requestAndReply(calls, loose);
     expect(reply.data.subarray(10 + 16).toString('utf8')).toBe(remote);
     const final = storedPath(base, remote);
-    find(
-      calls,
-      `link to ${final}`,
-      (c) => (c.name === 'link' || c.name === 'linkat') && c.strings[1]?.toString() === final,
-    );
+    find(calls, `link to ${final}`, (c) => LINKS.has(c.name) && c.strings[1]?.toString() === final);
     requestAndReply(calls, Buffer.from(appender));
     // Only state files (pid file, counters) keep their crash-safe write; nothing on a file's path syncs.
     const onFilePath = (p: string) =>

@@ -1,15 +1,16 @@
 /**
- * createFile (src/native/create.c): a new file written and synced in one thread-pool job, as
- * durable small uploads make their temp files. It must write exactly the bytes it is given, never
- * replace a file, fail as node:fs fails, and leave nothing behind when it fails; and a durable
- * upload must store the same file whichever way its temp file was made.
+ * createFile and moveNew (src/native/create.c): a new file written and synced in one thread-pool
+ * job, as durable small uploads make their temp files, and a temp file given its name in one. They
+ * must write exactly the bytes they are given, never replace a file, fail as node:fs fails and
+ * leave nothing behind when they fail; and an upload must store the same file whichever way its
+ * temp file was made and named.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FdfsClient } from '../src/client/index.js';
-import { createFile } from '../src/native/index.js';
+import { createFile, moveNew } from '../src/native/index.js';
 import { canBuildAddon } from './helpers/native.js';
 import { NATIVE_PATHS } from './helpers/native-paths.js';
 import { type RunningNode, readyClient, startNode, tempDir } from './helpers/node-process.js';
@@ -17,6 +18,7 @@ import { storedNames, tempNames } from './helpers/stored.js';
 
 it.skipIf(!canBuildAddon())('is built with the addon on a machine with a C compiler and Node headers', () => {
   expect(typeof createFile).toBe('function');
+  expect(typeof moveNew).toBe('function');
 });
 
 describe.skipIf(!createFile)('createFile', () => {
@@ -49,6 +51,37 @@ describe.skipIf(!createFile)('createFile', () => {
       code: 'ENOENT',
     });
     await expect(create(`${dir}/a\0b`, Buffer.from('x'), true)).rejects.toThrow(/NUL/);
+  });
+});
+
+describe.skipIf(!moveNew)('moveNew', () => {
+  const move = moveNew as NonNullable<typeof moveNew>;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await tempDir('fdfs-native-move-');
+  });
+
+  it('gives the file its new name and drops the old one', async () => {
+    await writeFile(join(dir, 'from'), 'bytes');
+    await move(join(dir, 'from'), join(dir, 'to'));
+    expect(await readFile(join(dir, 'to'), 'utf8')).toBe('bytes');
+    await expect(stat(join(dir, 'from'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('never replaces a file: EEXIST, and both stay as they were', async () => {
+    await writeFile(join(dir, 'new'), 'new');
+    await writeFile(join(dir, 'old'), 'old');
+    await expect(move(join(dir, 'new'), join(dir, 'old'))).rejects.toMatchObject({
+      code: 'EEXIST',
+      path: join(dir, 'old'),
+    });
+    expect(await readFile(join(dir, 'old'), 'utf8')).toBe('old');
+    expect(await readFile(join(dir, 'new'), 'utf8')).toBe('new');
+  });
+
+  it('fails with ENOENT when there is nothing to move', async () => {
+    await expect(move(join(dir, 'none'), join(dir, 'other'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 

@@ -1,13 +1,17 @@
 /*
- * createFile(path, bytes, sync): a new file holding `bytes`, made in one job on libuv's thread
- * pool: open (O_CREAT | O_EXCL), pwrite until done, fdatasync when `sync`, close. Through Node's
- * fs that is four pool round trips, each a futex wake of a pool thread and a wake of the event
- * loop; a durable 4 KB upload spent more CPU on those hand-offs than on the system calls.
- * Resolves with 0, or an errno (the file is removed again when it was created and then failed).
+ * New files in one thread-pool job each, where node:fs needs several round trips (each a futex
+ * wake of a pool thread, then a wake of the event loop; a durable 4 KB upload spent more CPU on
+ * those hand-offs than on the system calls):
+ *   createFile(path, bytes, sync): open (O_CREAT | O_EXCL), pwrite until done, fdatasync when
+ *     `sync`, close; the file is removed again when a step after open failed.
+ *   moveNew(from, to): `from` renamed to `to` unless `to` exists (renameat2 RENAME_NOREPLACE;
+ *     link + unlink where the filesystem lacks it), so a name is never replaced.
+ * Both resolve with 0 or an errno.
  */
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <node_api.h>
 #include <stdlib.h>
@@ -19,15 +23,33 @@ typedef struct {
   napi_deferred deferred;
   napi_ref bytes_ref; /* keeps the caller's buffer alive while the pool thread reads it */
   char *path;
+  char *to; /* moveNew's target; NULL for createFile */
   const unsigned char *bytes;
   size_t len;
   int sync;
   int err;
 } create_job_t;
 
+static void move_new(create_job_t *j) {
+  if (renameat2(AT_FDCWD, j->path, AT_FDCWD, j->to, RENAME_NOREPLACE) == 0) return;
+  if (errno != EINVAL && errno != ENOSYS) {
+    j->err = errno;
+    return;
+  }
+  if (link(j->path, j->to) != 0) {
+    j->err = errno;
+    return;
+  }
+  unlink(j->path); /* a name left behind is a temp file, which startup clears */
+}
+
 static void create_execute(napi_env env, void *data) {
   create_job_t *j = data;
   (void)env;
+  if (j->to != NULL) {
+    move_new(j);
+    return;
+  }
   int fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
     j->err = errno;
@@ -54,72 +76,114 @@ static void create_complete(napi_env env, napi_status status, void *data) {
   if (status != napi_ok && j->err == 0) j->err = ECANCELED;
   napi_create_int32(env, j->err, &result);
   napi_resolve_deferred(env, j->deferred, result);
-  napi_delete_reference(env, j->bytes_ref);
+  if (j->bytes_ref != NULL) napi_delete_reference(env, j->bytes_ref);
   napi_delete_async_work(env, j->work);
   free(j->path);
+  free(j->to);
   free(j);
+}
+
+/* A path argument as a new C string; NULL (with a JS exception pending) when it is not one. */
+static char *path_arg(napi_env env, napi_value v, const char *what) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok || len == 0) {
+    napi_throw_type_error(env, NULL, what);
+    return NULL;
+  }
+  char *path = malloc(len + 1);
+  if (path == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  napi_get_value_string_utf8(env, v, path, len + 1, &len);
+  if (strlen(path) != len) { /* a NUL inside the name would name another file */
+    free(path);
+    napi_throw_type_error(env, NULL, "the path holds a NUL byte");
+    return NULL;
+  }
+  return path;
+}
+
+/* Queues `j` and returns its promise; frees `j` and throws when that cannot be done. */
+static napi_value start_job(napi_env env, create_job_t *j, const char *name_text) {
+  napi_value promise;
+  napi_value name;
+  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, name_text, NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, create_execute, create_complete, j, &j->work) != napi_ok) {
+    if (j->bytes_ref != NULL) napi_delete_reference(env, j->bytes_ref);
+    free(j->path);
+    free(j->to);
+    free(j);
+    napi_throw_error(env, NULL, "could not start the job");
+    return NULL;
+  }
+  if (napi_queue_async_work(env, j->work) != napi_ok) {
+    /* the promise is never settled: nothing holds it but the caller, who gets the throw */
+    napi_delete_async_work(env, j->work);
+    if (j->bytes_ref != NULL) napi_delete_reference(env, j->bytes_ref);
+    free(j->path);
+    free(j->to);
+    free(j);
+    napi_throw_error(env, NULL, "could not queue the job");
+    return NULL;
+  }
+  return promise;
 }
 
 napi_value fdfs_create_file(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
-  size_t path_len = 0;
   void *bytes = NULL;
   size_t len = 0;
   bool sync = false;
   napi_typedarray_type type;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &path_len) != napi_ok ||
-      path_len == 0 ||
-      napi_get_typedarray_info(env, argv[1], &type, &len, &bytes, NULL, NULL) != napi_ok ||
+  if (argc < 3 || napi_get_typedarray_info(env, argv[1], &type, &len, &bytes, NULL, NULL) != napi_ok ||
       type != napi_uint8_array || napi_get_value_bool(env, argv[2], &sync) != napi_ok) {
     napi_throw_type_error(env, NULL, "createFile(path: string, bytes: Uint8Array, sync: boolean)");
     return NULL;
   }
+  char *path = path_arg(env, argv[0], "createFile: the path must be a non-empty string");
+  if (path == NULL) return NULL;
   create_job_t *j = calloc(1, sizeof *j);
-  char *path = malloc(path_len + 1);
-  if (j == NULL || path == NULL) {
-    free(j);
+  if (j == NULL) {
     free(path);
     napi_throw_error(env, NULL, "createFile: out of memory");
-    return NULL;
-  }
-  napi_get_value_string_utf8(env, argv[0], path, path_len + 1, &path_len);
-  if (strlen(path) != path_len) { /* a NUL inside the name would name another file */
-    free(j);
-    free(path);
-    napi_throw_type_error(env, NULL, "createFile: the path holds a NUL byte");
     return NULL;
   }
   j->path = path;
   j->bytes = bytes;
   j->len = len;
   j->sync = sync;
-  napi_value promise;
-  napi_value name;
   if (napi_create_reference(env, argv[1], 1, &j->bytes_ref) != napi_ok) {
     free(path);
     free(j);
     napi_throw_error(env, NULL, "createFile: cannot hold the buffer");
     return NULL;
   }
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "fdfs.createFile", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, create_execute, create_complete, j, &j->work) != napi_ok) {
-    napi_delete_reference(env, j->bytes_ref);
-    free(path);
-    free(j);
-    napi_throw_error(env, NULL, "createFile: could not start");
+  return start_job(env, j, "fdfs.createFile");
+}
+
+napi_value fdfs_move_new(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "moveNew(from: string, to: string)");
     return NULL;
   }
-  if (napi_queue_async_work(env, j->work) != napi_ok) {
-    /* the promise is never settled: nothing holds it but the caller, who gets the throw */
-    napi_delete_async_work(env, j->work);
-    napi_delete_reference(env, j->bytes_ref);
-    free(path);
-    free(j);
-    napi_throw_error(env, NULL, "createFile: could not queue");
+  char *from = path_arg(env, argv[0], "moveNew: from must be a non-empty string");
+  if (from == NULL) return NULL;
+  char *to = path_arg(env, argv[1], "moveNew: to must be a non-empty string");
+  create_job_t *j = to == NULL ? NULL : calloc(1, sizeof *j);
+  if (j == NULL) {
+    free(from);
+    free(to);
+    if (to != NULL) napi_throw_error(env, NULL, "moveNew: out of memory");
     return NULL;
   }
-  return promise;
+  j->path = from;
+  j->to = to;
+  return start_job(env, j, "fdfs.moveNew");
 }

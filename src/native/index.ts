@@ -32,12 +32,10 @@ export const ADDON_PATH = '../../native/fdfs_native.node';
 /** The same file seen from this module's source (src/native/), as tests load it. */
 const FROM_SOURCE = '../../dist/native/fdfs_native.node';
 
-/** createFile's raw form: resolves with 0 or an errno. */
-type CreateFileRaw = (path: string, bytes: Uint8Array, sync: boolean) => Promise<number>;
-
 interface Addon {
   readonly sendFile: SendFile;
-  readonly createFile: CreateFileRaw;
+  readonly createFile: (path: string, bytes: Uint8Array, sync: boolean) => Promise<number>;
+  readonly moveNew: (from: string, to: string) => Promise<number>;
 }
 
 function load(): Addon | undefined {
@@ -46,7 +44,11 @@ function load(): Addon | undefined {
   for (const path of [ADDON_PATH, FROM_SOURCE]) {
     try {
       const addon = require(path) as Partial<Addon>;
-      if (typeof addon.sendFile === 'function' && typeof addon.createFile === 'function')
+      if (
+        typeof addon.sendFile === 'function' &&
+        typeof addon.createFile === 'function' &&
+        typeof addon.moveNew === 'function'
+      )
         return addon as Addon;
     } catch {
       // not built there
@@ -57,28 +59,32 @@ function load(): Addon | undefined {
 
 const addon = load();
 
+/** An addon job's errno as the Error node:fs would raise (code, errno, syscall, path). */
+function failIf(errno: number, syscall: string, path: string): void {
+  if (errno === 0) return;
+  const code = getSystemErrorName(-errno);
+  throw Object.assign(new Error(`${code}: ${syscall} '${path}'`), { code, errno: -errno, syscall, path });
+}
+
 /** sendfile(2) from a file to a socket off the event loop, or undefined when not built. */
 export const sendFile: SendFile | undefined = addon?.sendFile;
 
 /**
  * A new file (O_EXCL) holding `bytes`, fdatasynced when `sync`, in one thread-pool job (open,
  * pwrite, fdatasync and close through node:fs are four round trips); undefined when not built.
- * Fails as node:fs does (an Error with `code`, `errno`, `syscall`, `path`), the file removed again.
+ * Fails as node:fs does, the file removed again.
  */
 export const createFile: ((path: string, bytes: Uint8Array, sync: boolean) => Promise<void>) | undefined =
   addon &&
-  (async (path, bytes, sync) => {
-    const errno = await addon.createFile(path, bytes, sync);
-    if (errno !== 0) {
-      const code = getSystemErrorName(-errno);
-      throw Object.assign(new Error(`${code}: createFile '${path}'`), {
-        code,
-        errno: -errno,
-        syscall: 'createFile',
-        path,
-      });
-    }
-  });
+  (async (path, bytes, sync) => failIf(await addon.createFile(path, bytes, sync), 'createFile', path));
+
+/**
+ * `from` renamed to `to` unless `to` exists (EEXIST), in one job (renameat2 RENAME_NOREPLACE, or
+ * link + unlink where the filesystem lacks it): link and unlink through node:fs are two round
+ * trips. undefined when not built.
+ */
+export const moveNew: ((from: string, to: string) => Promise<void>) | undefined =
+  addon && (async (from, to) => failIf(await addon.moveNew(from, to), 'moveNew', to));
 
 /**
  * The descriptor under a plain TCP socket, or undefined (not connected, not a plain fd, or TLS:

@@ -19,7 +19,7 @@ import {
   syncDirGrouped,
   writeFileAtomic,
 } from '../common/index.js';
-import { createFile } from '../native/index.js';
+import { createFile, moveNew } from '../native/index.js';
 import { closeFd, datasyncFd, linkPath, openFd, pwritevFd, unlinkPath } from './fd-io.js';
 import { fileSink } from './file-sink.js';
 
@@ -142,13 +142,18 @@ export async function writeTempWhole(tmpDir: string, data: Buffer, durable: bool
 }
 
 /**
- * Gives the temp file its final name without ever replacing an existing file (link fails with
- * EEXIST), then drops the temp name (not waited for: a crash leaves it in .tmp, which start
- * clears, and the name under data/ is already complete).
+ * Gives the temp file its final name without ever replacing an existing file (EEXIST): with the
+ * native addon a rename that refuses to replace, in one job; else link, then the temp name dropped
+ * (not waited for: a crash leaves it in .tmp, which start clears, and the name under data/ is
+ * already complete).
  */
 export async function commitNew(tmp: string, finalPath: string, durable: boolean): Promise<void> {
-  await linkPath(tmp, finalPath);
-  unlinkPath(tmp).catch(() => {});
+  if (moveNew)
+    await moveNew(tmp, finalPath); // the same in one job: rename without replacing
+  else {
+    await linkPath(tmp, finalPath);
+    unlinkPath(tmp).catch(() => {});
+  }
   if (durable) await syncDirGrouped(dirname(finalPath));
 }
 
