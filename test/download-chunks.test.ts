@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FdfsClient } from '../src/client/index.js';
 import { BIG_CHUNK_BYTES, CHUNK_BYTES, giveChunk, takeBigChunk } from '../src/storage/fd-io.js';
-import { type RunningNode, readyClient, startNode } from './helpers/node-process.js';
 import { NATIVE_PATHS } from './helpers/native-paths.js';
+import { type RunningNode, readyClient, startNode } from './helpers/node-process.js';
 
 it('hands out at most 32 big chunks at once, then 256 KB ones, and big ones again once given back', () => {
   const big = Array.from({ length: 32 }, () => takeBigChunk());

@@ -12,10 +12,10 @@ import { createLogger } from '../src/common/index.js';
 import { defaultClientConfig, defaultStorageConfig } from '../src/config/index.js';
 import { Cmd, encodeDownload } from '../src/protocol/index.js';
 import { startStorage } from '../src/storage/index.js';
+import { NATIVE_PATHS } from './helpers/native-paths.js';
 import { eventually, type RunningNode, readyClient, startNode, tempDir } from './helpers/node-process.js';
 import { header, openRaw } from './helpers/raw-peer.js';
 import { removeFolder } from './helpers/removal.js';
-import { NATIVE_PATHS } from './helpers/native-paths.js';
 
 const MB = 1024 * 1024;
 

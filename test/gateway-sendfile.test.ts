@@ -15,9 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FdfsClient } from '../src/client/index.js';
 import { decodeRemoteFilename } from '../src/fileid/index.js';
 import { socketFd } from '../src/native/index.js';
+import { NATIVE_PATHS } from './helpers/native-paths.js';
 import { eventually, type RunningNode, readyClient, startNode, tempDir } from './helpers/node-process.js';
 import { removeFolder } from './helpers/removal.js';
-import { NATIVE_PATHS } from './helpers/native-paths.js';
 
 const MB = 1024 * 1024;
 

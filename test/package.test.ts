@@ -121,7 +121,7 @@ describe('the packed package', () => {
         f.startsWith('dist/test/'),
     );
     expect(odd).toEqual([]);
-    for (const c of ['addon.c', 'sendfile.c', 'create.c']) expect(files).toContain(`src/native/${c}`);
+    for (const c of ['addon.c', 'sendfile.c', 'files.c']) expect(files).toContain(`src/native/${c}`);
     expect([...files].filter((f) => f.endsWith('.node'))).toEqual([]);
     expect(files).toContain('conf/client.conf');
     expect(files).toContain('public/index.html');

@@ -14,8 +14,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bodyOf, type S3Node, startS3Node } from './helpers/s3.js';
 import { NATIVE_PATHS } from './helpers/native-paths.js';
+import { bodyOf, type S3Node, startS3Node } from './helpers/s3.js';
 
 const MB = 1024 * 1024;
 

@@ -31,18 +31,19 @@ export function syncDir(dir: string): Promise<void> {
 /**
  * Group commit for directory fsyncs: callers that ask while a sync of the same directory is
  * running share the next one (which starts after their link or rename), so N concurrent uploads
- * into one `HH/LL` directory cost about two directory fsyncs instead of N.
+ * into one `HH/LL` directory cost about two directory fsyncs instead of N. `sync` does one
+ * (the storage passes the native addon's, one thread-pool job instead of three).
  */
 const dirSyncs = new Map<string, { running: Promise<void>; next?: Promise<void> }>();
 
-export function syncDirGrouped(dir: string): Promise<void> {
+export function syncDirGrouped(dir: string, sync: (dir: string) => Promise<void> = syncDir): Promise<void> {
   const state = dirSyncs.get(dir);
   if (!state) {
-    const running = syncDir(dir).finally(() => settle(dir));
+    const running = sync(dir).finally(() => settle(dir));
     dirSyncs.set(dir, { running });
     return running;
   }
-  state.next ??= state.running.catch(() => {}).then(() => syncDir(dir));
+  state.next ??= state.running.catch(() => {}).then(() => sync(dir));
   return state.next;
 }
 

@@ -1,6 +1,6 @@
 /**
  * `npm run build`'s last step, and the package's install script (the tarball ships the C files
- * for it): compiles addon.c, sendfile.c and create.c into dist/native/fdfs_native.node with the
+ * for it): compiles addon.c, sendfile.c and files.c into dist/native/fdfs_native.node with the
  * machine's C compiler (`CC`, default cc) against the headers of the running Node (Node-API and
  * libuv, both ABI-stable). No node-gyp: it would fetch headers from the internet, and one file
  * needs one compiler call. When the compiler or the headers are missing it says so and succeeds:
@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { ADDON_PATH } from './index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const sources = ['addon.c', 'sendfile.c', 'create.c'].map((f) => resolve(here, '../../../src/native', f));
+const sources = ['addon.c', 'sendfile.c', 'files.c'].map((f) => resolve(here, '../../../src/native', f));
 const output = resolve(here, ADDON_PATH);
 const headers = join(dirname(process.execPath), '..', 'include', 'node');
 

@@ -36,6 +36,8 @@ interface Addon {
   readonly sendFile: SendFile;
   readonly createFile: (path: string, bytes: Uint8Array, sync: boolean) => Promise<number>;
   readonly moveNew: (from: string, to: string) => Promise<number>;
+  readonly syncDir: (path: string) => Promise<number>;
+  readonly appendSync: (fd: number, bytes: Uint8Array, sync: boolean) => Promise<number>;
 }
 
 function load(): Addon | undefined {
@@ -44,12 +46,8 @@ function load(): Addon | undefined {
   for (const path of [ADDON_PATH, FROM_SOURCE]) {
     try {
       const addon = require(path) as Partial<Addon>;
-      if (
-        typeof addon.sendFile === 'function' &&
-        typeof addon.createFile === 'function' &&
-        typeof addon.moveNew === 'function'
-      )
-        return addon as Addon;
+      const names = ['sendFile', 'createFile', 'moveNew', 'syncDir', 'appendSync'] as const;
+      if (names.every((n) => typeof addon[n] === 'function')) return addon as Addon;
     } catch {
       // not built there
     }
@@ -85,6 +83,18 @@ export const createFile: ((path: string, bytes: Uint8Array, sync: boolean) => Pr
  */
 export const moveNew: ((from: string, to: string) => Promise<void>) | undefined =
   addon && (async (from, to) => failIf(await addon.moveNew(from, to), 'moveNew', to));
+
+/** open, fsync and close of a directory in one job (three round trips through node:fs). */
+export const syncDir: ((path: string) => Promise<void>) | undefined =
+  addon && (async (path) => failIf(await addon.syncDir(path), 'syncDir', path));
+
+/**
+ * Every byte of `bytes` written to `fd` (opened O_APPEND), then fdatasync when `sync`, in one job
+ * (a binlog's group commit: two round trips through node:fs). undefined when not built.
+ */
+export const appendSync: ((fd: number, bytes: Uint8Array, sync: boolean) => Promise<void>) | undefined =
+  addon &&
+  (async (fd, bytes, sync) => failIf(await addon.appendSync(fd, bytes, sync), 'appendSync', `fd ${fd}`));
 
 /**
  * The descriptor under a plain TCP socket, or undefined (not connected, not a plain fd, or TLS:

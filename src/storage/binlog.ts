@@ -8,6 +8,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { appendSync } from '../native/index.js';
 import { binlogFileName } from './binlog-tail.js';
 import { writeFileAtomic } from './durable.js';
 import { appendFd, datasyncFd } from './fd-io.js';
@@ -166,9 +167,13 @@ export class Binlog {
         if (!this.fh) throw new Error('binlog is not open');
         // On the fd with the callback calls: once per group in durable mode, where the FileHandle's
         // object and promises cost about twice the CPU per call (see fd-io.ts).
-        if (this.writer) await this.writer.append(this.fh.fd, data.toString('utf8'));
-        else await appendFd(this.fh.fd, data);
-        if (this.durable) await datasyncFd(this.fh.fd);
+        if (appendSync && !this.writer) {
+          await appendSync(this.fh.fd, data, this.durable); // write and fdatasync: one pool job
+        } else {
+          if (this.writer) await this.writer.append(this.fh.fd, data.toString('utf8'));
+          else await appendFd(this.fh.fd, data);
+          if (this.durable) await datasyncFd(this.fh.fd);
+        }
         this.size += data.length;
         for (const p of batch) p.resolve();
       } catch (err) {

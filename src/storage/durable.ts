@@ -19,7 +19,7 @@ import {
   syncDirGrouped,
   writeFileAtomic,
 } from '../common/index.js';
-import { createFile, moveNew } from '../native/index.js';
+import { createFile, moveNew, syncDir as nativeSyncDir } from '../native/index.js';
 import { closeFd, datasyncFd, linkPath, openFd, pwritevFd, unlinkPath } from './fd-io.js';
 import { fileSink } from './file-sink.js';
 
@@ -154,7 +154,7 @@ export async function commitNew(tmp: string, finalPath: string, durable: boolean
     await linkPath(tmp, finalPath);
     unlinkPath(tmp).catch(() => {});
   }
-  if (durable) await syncDirGrouped(dirname(finalPath));
+  if (durable) await syncDirGrouped(dirname(finalPath), nativeSyncDir);
 }
 
 /** Writes `body` at `offset` (or at the end when undefined), fsyncs, and returns where it went. */

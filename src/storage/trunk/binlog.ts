@@ -7,6 +7,7 @@
  */
 import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { appendSync } from '../../native/index.js';
 import type { TrunkSlot } from './slot.js';
 
 export const TrunkOp = { ADD: 'A', DEL: 'D' } as const;
@@ -127,11 +128,14 @@ export class TrunkBinlog {
       try {
         if (!this.fh) throw new Error('trunk binlog is not open');
         const data = Buffer.from(batch.map((p) => p.data).join(''), 'latin1');
-        await this.fh.write(data);
-        if (this.durable && batch.some((p) => p.sync)) {
-          await this.fh.datasync();
-          this.unsynced = false;
-        } else this.unsynced = true;
+        const sync = this.durable && batch.some((p) => p.sync);
+        if (appendSync)
+          await appendSync(this.fh.fd, data, sync); // one pool job (native addon)
+        else {
+          await this.fh.write(data);
+          if (sync) await this.fh.datasync();
+        }
+        this.unsynced = !sync;
         this.bytes += data.length;
         for (const p of batch) p.resolve();
       } catch (err) {

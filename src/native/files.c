@@ -6,7 +6,9 @@
  *     `sync`, close; the file is removed again when a step after open failed.
  *   moveNew(from, to): `from` renamed to `to` unless `to` exists (renameat2 RENAME_NOREPLACE;
  *     link + unlink where the filesystem lacks it), so a name is never replaced.
- * Both resolve with 0 or an errno.
+ *   syncDir(path): open, fsync, close of a directory (a rename or link in it made durable).
+ *   appendSync(fd, bytes, sync): write until done (the fd is O_APPEND), then fdatasync when `sync`.
+ * Each resolves with 0 or an errno.
  */
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -18,12 +20,16 @@
 #include <string.h>
 #include <unistd.h>
 
+enum op { OP_CREATE, OP_MOVE, OP_SYNC_DIR, OP_APPEND };
+
 typedef struct {
+  enum op op;
   napi_async_work work;
   napi_deferred deferred;
   napi_ref bytes_ref; /* keeps the caller's buffer alive while the pool thread reads it */
   char *path;
-  char *to; /* moveNew's target; NULL for createFile */
+  char *to; /* moveNew's target */
+  int fd;   /* appendSync's file */
   const unsigned char *bytes;
   size_t len;
   int sync;
@@ -43,31 +49,60 @@ static void move_new(create_job_t *j) {
   unlink(j->path); /* a name left behind is a temp file, which startup clears */
 }
 
-static void create_execute(napi_env env, void *data) {
-  create_job_t *j = data;
-  (void)env;
-  if (j->to != NULL) {
-    move_new(j);
-    return;
+/* write() until every byte went (a short write continues; EINTR retries). */
+static int write_all(int fd, const unsigned char *bytes, size_t len, int positioned) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = positioned ? pwrite(fd, bytes + done, len - done, (off_t)done) : write(fd, bytes + done, len - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    done += (size_t)n;
   }
+  return 0;
+}
+
+static void create_file(create_job_t *j) {
   int fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
     j->err = errno;
     return;
   }
-  size_t done = 0;
-  while (done < j->len) {
-    ssize_t n = pwrite(fd, j->bytes + done, j->len - done, (off_t)done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      j->err = errno;
-      break;
-    }
-    done += (size_t)n;
-  }
+  j->err = write_all(fd, j->bytes, j->len, 1);
   if (j->err == 0 && j->sync && fdatasync(fd) != 0) j->err = errno;
   if (close(fd) != 0 && j->err == 0 && errno != EINTR) j->err = errno;
   if (j->err != 0) unlink(j->path);
+}
+
+static void sync_dir(create_job_t *j) {
+  int fd = open(j->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    j->err = errno;
+    return;
+  }
+  if (fsync(fd) != 0) j->err = errno;
+  close(fd);
+}
+
+static void create_execute(napi_env env, void *data) {
+  create_job_t *j = data;
+  (void)env;
+  switch (j->op) {
+    case OP_CREATE:
+      create_file(j);
+      break;
+    case OP_MOVE:
+      move_new(j);
+      break;
+    case OP_SYNC_DIR:
+      sync_dir(j);
+      break;
+    case OP_APPEND:
+      j->err = write_all(j->fd, j->bytes, j->len, 0);
+      if (j->err == 0 && j->sync && fdatasync(j->fd) != 0) j->err = errno;
+      break;
+  }
 }
 
 static void create_complete(napi_env env, napi_status status, void *data) {
@@ -152,6 +187,7 @@ napi_value fdfs_create_file(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "createFile: out of memory");
     return NULL;
   }
+  j->op = OP_CREATE;
   j->path = path;
   j->bytes = bytes;
   j->len = len;
@@ -183,7 +219,62 @@ napi_value fdfs_move_new(napi_env env, napi_callback_info info) {
     if (to != NULL) napi_throw_error(env, NULL, "moveNew: out of memory");
     return NULL;
   }
+  j->op = OP_MOVE;
   j->path = from;
   j->to = to;
   return start_job(env, j, "fdfs.moveNew");
+}
+
+napi_value fdfs_sync_dir(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1) {
+    napi_throw_type_error(env, NULL, "syncDir(path: string)");
+    return NULL;
+  }
+  char *path = path_arg(env, argv[0], "syncDir: the path must be a non-empty string");
+  if (path == NULL) return NULL;
+  create_job_t *j = calloc(1, sizeof *j);
+  if (j == NULL) {
+    free(path);
+    napi_throw_error(env, NULL, "syncDir: out of memory");
+    return NULL;
+  }
+  j->op = OP_SYNC_DIR;
+  j->path = path;
+  return start_job(env, j, "fdfs.syncDir");
+}
+
+napi_value fdfs_append_sync(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd = -1;
+  void *bytes = NULL;
+  size_t len = 0;
+  bool sync = false;
+  napi_typedarray_type type;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
+      napi_get_typedarray_info(env, argv[1], &type, &len, &bytes, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array || napi_get_value_bool(env, argv[2], &sync) != napi_ok) {
+    napi_throw_type_error(env, NULL, "appendSync(fd: number, bytes: Uint8Array, sync: boolean)");
+    return NULL;
+  }
+  create_job_t *j = calloc(1, sizeof *j);
+  if (j == NULL) {
+    napi_throw_error(env, NULL, "appendSync: out of memory");
+    return NULL;
+  }
+  j->op = OP_APPEND;
+  j->fd = fd;
+  j->bytes = bytes;
+  j->len = len;
+  j->sync = sync;
+  if (napi_create_reference(env, argv[1], 1, &j->bytes_ref) != napi_ok) {
+    free(j);
+    napi_throw_error(env, NULL, "appendSync: cannot hold the buffer");
+    return NULL;
+  }
+  return start_job(env, j, "fdfs.appendSync");
 }

@@ -1,16 +1,17 @@
 /**
- * createFile and moveNew (src/native/create.c): a new file written and synced in one thread-pool
- * job, as durable small uploads make their temp files, and a temp file given its name in one. They
+ * The addon's file jobs (src/native/files.c): a new file written and synced in one thread-pool
+ * job, as durable small uploads make their temp files, a temp file given its name in one, a
+ * folder synced in one, a binlog's lines written and synced in one. They
  * must write exactly the bytes they are given, never replace a file, fail as node:fs fails and
  * leave nothing behind when they fail; and an upload must store the same file whichever way its
  * temp file was made and named.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FdfsClient } from '../src/client/index.js';
-import { createFile, moveNew } from '../src/native/index.js';
+import { appendSync, createFile, moveNew, syncDir } from '../src/native/index.js';
 import { canBuildAddon } from './helpers/native.js';
 import { NATIVE_PATHS } from './helpers/native-paths.js';
 import { type RunningNode, readyClient, startNode, tempDir } from './helpers/node-process.js';
@@ -19,6 +20,8 @@ import { storedNames, tempNames } from './helpers/stored.js';
 it.skipIf(!canBuildAddon())('is built with the addon on a machine with a C compiler and Node headers', () => {
   expect(typeof createFile).toBe('function');
   expect(typeof moveNew).toBe('function');
+  expect(typeof syncDir).toBe('function');
+  expect(typeof appendSync).toBe('function');
 });
 
 describe.skipIf(!createFile)('createFile', () => {
@@ -82,6 +85,42 @@ describe.skipIf(!moveNew)('moveNew', () => {
 
   it('fails with ENOENT when there is nothing to move', async () => {
     await expect(move(join(dir, 'none'), join(dir, 'other'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe.skipIf(!syncDir || !appendSync)('syncDir and appendSync', () => {
+  const sync = syncDir as NonNullable<typeof syncDir>;
+  const append = appendSync as NonNullable<typeof appendSync>;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await tempDir('fdfs-native-sync-');
+  });
+
+  it('syncDir syncs a folder, and fails as open would on anything else', async () => {
+    await sync(dir);
+    await writeFile(join(dir, 'file'), 'x');
+    await expect(sync(join(dir, 'file'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+    await expect(sync(join(dir, 'none'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('appendSync adds every byte at the end of an O_APPEND file, synced or not', async () => {
+    const path = join(dir, 'log');
+    await writeFile(path, 'head\n');
+    const fh = await open(path, 'a');
+    try {
+      const big = randomBytes(1 << 20);
+      await append(fh.fd, Buffer.from('one\n'), true);
+      await append(fh.fd, big, false);
+      await append(fh.fd, Buffer.from('two\n').subarray(1), true);
+      const back = await readFile(path);
+      expect(back.subarray(0, 9).toString()).toBe('head\none\n');
+      expect(back.subarray(9, 9 + big.length).equals(big)).toBe(true);
+      expect(back.subarray(9 + big.length).toString()).toBe('wo\n');
+    } finally {
+      await fh.close();
+    }
+    await expect(append(1 << 20, Buffer.from('x'), false)).rejects.toMatchObject({ code: 'EBADF' });
   });
 });
 
