@@ -1,5 +1,5 @@
 /*
- * New files in one thread-pool job each, where node:fs needs several round trips (each a futex
+ * File work in one thread-pool job each, where node:fs needs several round trips (each a futex
  * wake of a pool thread, then a wake of the event loop; a durable 4 KB upload spent more CPU on
  * those hand-offs than on the system calls):
  *   createFile(path, bytes, sync): open (O_CREAT | O_EXCL), pwrite until done, fdatasync when
@@ -34,9 +34,9 @@ typedef struct {
   size_t len;
   int sync;
   int err;
-} create_job_t;
+} file_job_t;
 
-static void move_new(create_job_t *j) {
+static void move_new(file_job_t *j) {
   if (renameat2(AT_FDCWD, j->path, AT_FDCWD, j->to, RENAME_NOREPLACE) == 0) return;
   if (errno != EINVAL && errno != ENOSYS) {
     j->err = errno;
@@ -63,7 +63,7 @@ static int write_all(int fd, const unsigned char *bytes, size_t len, int positio
   return 0;
 }
 
-static void create_file(create_job_t *j) {
+static void create_file(file_job_t *j) {
   int fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
     j->err = errno;
@@ -75,7 +75,7 @@ static void create_file(create_job_t *j) {
   if (j->err != 0) unlink(j->path);
 }
 
-static void sync_dir(create_job_t *j) {
+static void sync_dir(file_job_t *j) {
   int fd = open(j->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     j->err = errno;
@@ -85,8 +85,8 @@ static void sync_dir(create_job_t *j) {
   close(fd);
 }
 
-static void create_execute(napi_env env, void *data) {
-  create_job_t *j = data;
+static void job_execute(napi_env env, void *data) {
+  file_job_t *j = data;
   (void)env;
   switch (j->op) {
     case OP_CREATE:
@@ -105,8 +105,8 @@ static void create_execute(napi_env env, void *data) {
   }
 }
 
-static void create_complete(napi_env env, napi_status status, void *data) {
-  create_job_t *j = data;
+static void job_complete(napi_env env, napi_status status, void *data) {
+  file_job_t *j = data;
   napi_value result;
   if (status != napi_ok && j->err == 0) j->err = ECANCELED;
   napi_create_int32(env, j->err, &result);
@@ -140,12 +140,12 @@ static char *path_arg(napi_env env, napi_value v, const char *what) {
 }
 
 /* Queues `j` and returns its promise; frees `j` and throws when that cannot be done. */
-static napi_value start_job(napi_env env, create_job_t *j, const char *name_text) {
+static napi_value start_job(napi_env env, file_job_t *j, const char *name_text) {
   napi_value promise;
   napi_value name;
   if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
       napi_create_string_utf8(env, name_text, NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, create_execute, create_complete, j, &j->work) != napi_ok) {
+      napi_create_async_work(env, NULL, name, job_execute, job_complete, j, &j->work) != napi_ok) {
     if (j->bytes_ref != NULL) napi_delete_reference(env, j->bytes_ref);
     free(j->path);
     free(j->to);
@@ -181,7 +181,7 @@ napi_value fdfs_create_file(napi_env env, napi_callback_info info) {
   }
   char *path = path_arg(env, argv[0], "createFile: the path must be a non-empty string");
   if (path == NULL) return NULL;
-  create_job_t *j = calloc(1, sizeof *j);
+  file_job_t *j = calloc(1, sizeof *j);
   if (j == NULL) {
     free(path);
     napi_throw_error(env, NULL, "createFile: out of memory");
@@ -212,7 +212,7 @@ napi_value fdfs_move_new(napi_env env, napi_callback_info info) {
   char *from = path_arg(env, argv[0], "moveNew: from must be a non-empty string");
   if (from == NULL) return NULL;
   char *to = path_arg(env, argv[1], "moveNew: to must be a non-empty string");
-  create_job_t *j = to == NULL ? NULL : calloc(1, sizeof *j);
+  file_job_t *j = to == NULL ? NULL : calloc(1, sizeof *j);
   if (j == NULL) {
     free(from);
     free(to);
@@ -235,7 +235,7 @@ napi_value fdfs_sync_dir(napi_env env, napi_callback_info info) {
   }
   char *path = path_arg(env, argv[0], "syncDir: the path must be a non-empty string");
   if (path == NULL) return NULL;
-  create_job_t *j = calloc(1, sizeof *j);
+  file_job_t *j = calloc(1, sizeof *j);
   if (j == NULL) {
     free(path);
     napi_throw_error(env, NULL, "syncDir: out of memory");
@@ -261,7 +261,7 @@ napi_value fdfs_append_sync(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "appendSync(fd: number, bytes: Uint8Array, sync: boolean)");
     return NULL;
   }
-  create_job_t *j = calloc(1, sizeof *j);
+  file_job_t *j = calloc(1, sizeof *j);
   if (j == NULL) {
     napi_throw_error(env, NULL, "appendSync: out of memory");
     return NULL;
