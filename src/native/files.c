@@ -105,17 +105,21 @@ static void job_execute(napi_env env, void *data) {
   }
 }
 
+static void free_job(napi_env env, file_job_t *j) {
+  if (j->bytes_ref != NULL) napi_delete_reference(env, j->bytes_ref);
+  free(j->path);
+  free(j->to);
+  free(j);
+}
+
 static void job_complete(napi_env env, napi_status status, void *data) {
   file_job_t *j = data;
   napi_value result;
   if (status != napi_ok && j->err == 0) j->err = ECANCELED;
   napi_create_int32(env, j->err, &result);
   napi_resolve_deferred(env, j->deferred, result);
-  if (j->bytes_ref != NULL) napi_delete_reference(env, j->bytes_ref);
   napi_delete_async_work(env, j->work);
-  free(j->path);
-  free(j->to);
-  free(j);
+  free_job(env, j);
 }
 
 /* A path argument as a new C string; NULL (with a JS exception pending) when it is not one. */
@@ -139,66 +143,71 @@ static char *path_arg(napi_env env, napi_value v, const char *what) {
   return path;
 }
 
-/* Queues `j` and returns its promise; frees `j` and throws when that cannot be done. */
-static napi_value start_job(napi_env env, file_job_t *j, const char *name_text) {
+/* Reads `bytes` (a Uint8Array) and `sync` (a boolean) into `j`; false when they are not that. */
+static bool bytes_and_sync(napi_env env, napi_value bytes, napi_value sync, file_job_t *j) {
+  void *data = NULL;
+  size_t len = 0;
+  bool flag = false;
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, bytes, &type, &len, &data, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array || napi_get_value_bool(env, sync, &flag) != napi_ok)
+    return false;
+  j->bytes = data;
+  j->len = len;
+  j->sync = flag;
+  return true;
+}
+
+/*
+ * Queues `j` (holding `bytes`, the buffer it reads, when not NULL) and returns its promise; frees
+ * `j` and throws when that cannot be done.
+ */
+static napi_value start_job(napi_env env, file_job_t *j, const char *name_text, napi_value bytes) {
   napi_value promise;
   napi_value name;
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
+  if ((bytes != NULL && napi_create_reference(env, bytes, 1, &j->bytes_ref) != napi_ok) ||
+      napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
       napi_create_string_utf8(env, name_text, NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, NULL, name, job_execute, job_complete, j, &j->work) != napi_ok) {
-    if (j->bytes_ref != NULL) napi_delete_reference(env, j->bytes_ref);
-    free(j->path);
-    free(j->to);
-    free(j);
+    free_job(env, j);
     napi_throw_error(env, NULL, "could not start the job");
     return NULL;
   }
   if (napi_queue_async_work(env, j->work) != napi_ok) {
     /* the promise is never settled: nothing holds it but the caller, who gets the throw */
     napi_delete_async_work(env, j->work);
-    if (j->bytes_ref != NULL) napi_delete_reference(env, j->bytes_ref);
-    free(j->path);
-    free(j->to);
-    free(j);
+    free_job(env, j);
     napi_throw_error(env, NULL, "could not queue the job");
     return NULL;
   }
   return promise;
 }
 
+/* A zeroed job, or NULL with a JS exception pending. */
+static file_job_t *new_job(napi_env env, enum op op) {
+  file_job_t *j = calloc(1, sizeof *j);
+  if (j == NULL) napi_throw_error(env, NULL, "out of memory");
+  else j->op = op;
+  return j;
+}
+
 napi_value fdfs_create_file(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
-  void *bytes = NULL;
-  size_t len = 0;
-  bool sync = false;
-  napi_typedarray_type type;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3 || napi_get_typedarray_info(env, argv[1], &type, &len, &bytes, NULL, NULL) != napi_ok ||
-      type != napi_uint8_array || napi_get_value_bool(env, argv[2], &sync) != napi_ok) {
+  file_job_t *j = new_job(env, OP_CREATE);
+  if (j == NULL) return NULL;
+  if (argc < 3 || !bytes_and_sync(env, argv[1], argv[2], j)) {
+    free_job(env, j);
     napi_throw_type_error(env, NULL, "createFile(path: string, bytes: Uint8Array, sync: boolean)");
     return NULL;
   }
-  char *path = path_arg(env, argv[0], "createFile: the path must be a non-empty string");
-  if (path == NULL) return NULL;
-  file_job_t *j = calloc(1, sizeof *j);
-  if (j == NULL) {
-    free(path);
-    napi_throw_error(env, NULL, "createFile: out of memory");
+  j->path = path_arg(env, argv[0], "createFile: the path must be a non-empty string");
+  if (j->path == NULL) {
+    free_job(env, j);
     return NULL;
   }
-  j->op = OP_CREATE;
-  j->path = path;
-  j->bytes = bytes;
-  j->len = len;
-  j->sync = sync;
-  if (napi_create_reference(env, argv[1], 1, &j->bytes_ref) != napi_ok) {
-    free(path);
-    free(j);
-    napi_throw_error(env, NULL, "createFile: cannot hold the buffer");
-    return NULL;
-  }
-  return start_job(env, j, "fdfs.createFile");
+  return start_job(env, j, "fdfs.createFile", argv[1]);
 }
 
 napi_value fdfs_move_new(napi_env env, napi_callback_info info) {
@@ -209,20 +218,15 @@ napi_value fdfs_move_new(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "moveNew(from: string, to: string)");
     return NULL;
   }
-  char *from = path_arg(env, argv[0], "moveNew: from must be a non-empty string");
-  if (from == NULL) return NULL;
-  char *to = path_arg(env, argv[1], "moveNew: to must be a non-empty string");
-  file_job_t *j = to == NULL ? NULL : calloc(1, sizeof *j);
-  if (j == NULL) {
-    free(from);
-    free(to);
-    if (to != NULL) napi_throw_error(env, NULL, "moveNew: out of memory");
+  file_job_t *j = new_job(env, OP_MOVE);
+  if (j == NULL) return NULL;
+  j->path = path_arg(env, argv[0], "moveNew: from must be a non-empty string");
+  if (j->path != NULL) j->to = path_arg(env, argv[1], "moveNew: to must be a non-empty string");
+  if (j->to == NULL) {
+    free_job(env, j);
     return NULL;
   }
-  j->op = OP_MOVE;
-  j->path = from;
-  j->to = to;
-  return start_job(env, j, "fdfs.moveNew");
+  return start_job(env, j, "fdfs.moveNew", NULL);
 }
 
 napi_value fdfs_sync_dir(napi_env env, napi_callback_info info) {
@@ -233,48 +237,29 @@ napi_value fdfs_sync_dir(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "syncDir(path: string)");
     return NULL;
   }
-  char *path = path_arg(env, argv[0], "syncDir: the path must be a non-empty string");
-  if (path == NULL) return NULL;
-  file_job_t *j = calloc(1, sizeof *j);
-  if (j == NULL) {
-    free(path);
-    napi_throw_error(env, NULL, "syncDir: out of memory");
+  file_job_t *j = new_job(env, OP_SYNC_DIR);
+  if (j == NULL) return NULL;
+  j->path = path_arg(env, argv[0], "syncDir: the path must be a non-empty string");
+  if (j->path == NULL) {
+    free_job(env, j);
     return NULL;
   }
-  j->op = OP_SYNC_DIR;
-  j->path = path;
-  return start_job(env, j, "fdfs.syncDir");
+  return start_job(env, j, "fdfs.syncDir", NULL);
 }
 
 napi_value fdfs_append_sync(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   int32_t fd = -1;
-  void *bytes = NULL;
-  size_t len = 0;
-  bool sync = false;
-  napi_typedarray_type type;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  file_job_t *j = new_job(env, OP_APPEND);
+  if (j == NULL) return NULL;
   if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
-      napi_get_typedarray_info(env, argv[1], &type, &len, &bytes, NULL, NULL) != napi_ok ||
-      type != napi_uint8_array || napi_get_value_bool(env, argv[2], &sync) != napi_ok) {
+      !bytes_and_sync(env, argv[1], argv[2], j)) {
+    free_job(env, j);
     napi_throw_type_error(env, NULL, "appendSync(fd: number, bytes: Uint8Array, sync: boolean)");
     return NULL;
   }
-  file_job_t *j = calloc(1, sizeof *j);
-  if (j == NULL) {
-    napi_throw_error(env, NULL, "appendSync: out of memory");
-    return NULL;
-  }
-  j->op = OP_APPEND;
   j->fd = fd;
-  j->bytes = bytes;
-  j->len = len;
-  j->sync = sync;
-  if (napi_create_reference(env, argv[1], 1, &j->bytes_ref) != napi_ok) {
-    free(j);
-    napi_throw_error(env, NULL, "appendSync: cannot hold the buffer");
-    return NULL;
-  }
-  return start_job(env, j, "fdfs.appendSync");
+  return start_job(env, j, "fdfs.appendSync", argv[1]);
 }
