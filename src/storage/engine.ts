@@ -10,15 +10,15 @@ import {
   encodeRemoteFilename,
   formatFileId,
   type NameKind,
-  recordedSlaves,
   type SourceId,
   slaveRemoteFilename,
   validateExt,
   validateRemoteFilename,
 } from '../fileid/index.js';
-import { type Metadata, unpackMetadata } from '../protocol/index.js';
+import type { Metadata } from '../protocol/index.js';
 import { type Binlog, BinlogOp } from './binlog.js';
 import { drainBody, onceBody } from './body.js';
+import { deleteWithSlaves } from './delete.js';
 import type { DiskThread } from './disk-thread.js';
 import type { DistPath } from './dist-path.js';
 import { commitNew, type TempFile, tempName, writeTemp, writeTempWhole } from './durable.js';
@@ -336,43 +336,9 @@ export class StorageEngine {
     return remote;
   }
 
-  /**
-   * Delete (12). Slaves the master's metadata records (image variants, fdfs.slave* names) go
-   * first, each logged like any delete so replicas drop them too; a crash midway leaves the
-   * master and its record, and the next delete finishes the job.
-   */
-  async delete(remote: string): Promise<void> {
-    for (const slave of await this.recordedSlavesOf(remote)) {
-      await this.deleteOne(slave).catch((err: unknown) => {
-        if (!(err instanceof FdfsError && err.status === Status.ENOENT)) throw err;
-      });
-    }
-    await this.deleteOne(remote);
-  }
-
-  private async recordedSlavesOf(remote: string): Promise<string[]> {
-    const { path } = await this.existing(remote);
-    const raw = await readMetadataRaw(path);
-    return raw ? recordedSlaves(remote, unpackMetadata(raw)) : [];
-  }
-
-  private async deleteOne(remote: string): Promise<void> {
-    await this.locks.run(remote, async () => {
-      const { path, trunk } = await this.existing(remote);
-      const hasMeta = await stat(path + META_SUFFIX).then(
-        () => true,
-        () => false,
-      );
-      // Logged before the unlinks: a crash in between leaves records that start carries out
-      // (recover.ts), never a file gone here that its peers keep.
-      await Promise.all([
-        this.deps.binlog.append(BinlogOp.DELETE, remote),
-        hasMeta ? this.deps.binlog.append(BinlogOp.DELETE, remote + META_SUFFIX) : undefined,
-      ]);
-      if (trunk) await this.deps.trunk?.release(remote, trunk);
-      else await unlink(path);
-      if (hasMeta) await unlink(path + META_SUFFIX).catch(() => {});
-    });
+  /** Delete (12): the file, and first the slaves its metadata records (delete.ts). */
+  delete(remote: string): Promise<void> {
+    return deleteWithSlaves(this, remote);
   }
 
   async setMetadata(remote: string, meta: Metadata, mode: 'overwrite' | 'merge'): Promise<void> {
