@@ -123,11 +123,15 @@ export class TrunkWriter {
   /** Batches posted and not answered yet, oldest first (the thread answers in order). */
   private readonly posted: Pending[][] = [];
   private scheduled = false;
-  /** Batches handed to the thread so far (each one fdatasync when durable). */
-  batches = 0;
+  private posts = 0;
   private failure: Error | undefined;
   private onIdle: (() => void) | undefined;
   private readonly exited: Promise<void>;
+
+  /** Batches handed to the thread so far (each one fdatasync when durable). */
+  get batches(): number {
+    return this.posts;
+  }
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (answers: Answer[]) => this.answered(answers));
@@ -199,7 +203,7 @@ export class TrunkWriter {
       return;
     }
     this.posted.push(waiting);
-    this.batches++;
+    this.posts++;
   }
 
   private idle(): void {
