@@ -150,8 +150,9 @@ function checkBinlog(
 /**
  * A new file (an upload, or a replica's SYNC_CREATE): content written to a temp file and synced,
  * linked under its name, its directory synced, the binlog line synced, all before the reply.
- * `logFirst`: an upload logs its record before the link (a crash between leaves a record whose
- * file never appeared, which pushers skip); a replica links first and logs after.
+ * `request` given: an upload, which logs its record (after that request arrived) and syncs it
+ * before the link (a crash between leaves a record whose file never appeared, which pushers skip);
+ * its content may be written before or after the record. A replica links first and logs after.
  */
 function checkNewFile(
   calls: readonly Syscall[],
@@ -159,7 +160,7 @@ function checkNewFile(
   remote: string,
   op: string,
   reply: Syscall,
-  logFirst: boolean,
+  request?: Syscall,
 ): void {
   const final = storedPath(base, remote);
   const linked = find(
@@ -187,7 +188,7 @@ function checkNewFile(
   expect(dirSync.ret).toBe(0);
   before(dirSync, reply, 'the directory is synced before the reply');
   const line = ` ${op} ${remote}\n`;
-  if (logFirst) checkBinlog(calls, base, line, dataSync, linked);
+  if (request) checkBinlog(calls, base, line, request, linked);
   // A replica's line follows its link; its sync and the directory's run at once, both before the answer.
   else checkBinlog(calls, base, line, linked, reply);
 }
@@ -250,12 +251,12 @@ afterAll(async () => {
 });
 
 describe.skipIf(skip !== undefined)('durable writes under strace', () => {
-  it('an upload: content synced, binlog synced, linked, directory synced, then the reply with its name', () => {
+  it('an upload: binlog synced and content synced, then linked, directory synced, then the reply with its name', () => {
     const { base, calls, remote } = runs.a ?? { base: '', calls: [], remote: '' };
-    const { reply } = requestAndReply(calls, uploaded);
+    const { request, reply } = requestAndReply(calls, uploaded);
     // The reply carries this file's name: it answers this upload, not another connection's.
     expect(reply.data.subarray(10 + 16).toString('utf8')).toBe(remote);
-    checkNewFile(calls, base, remote, 'C', reply, true);
+    checkNewFile(calls, base, remote, 'C', reply, request);
   });
 
   it('an append: the positioned write synced, binlog synced, then the reply', () => {
@@ -284,7 +285,7 @@ describe.skipIf(skip !== undefined)('durable writes under strace', () => {
     // The push names the file; the acknowledgement is the first write on the pusher's socket after it.
     const { reply } = requestAndReply(calls, Buffer.from(remote));
     expect(reply.data.length).toBe(10);
-    checkNewFile(calls, base, remote, 'c', reply, false);
+    checkNewFile(calls, base, remote, 'c', reply);
   });
 
   it('durable_writes = false: the same temp file and link, and no sync at all', () => {

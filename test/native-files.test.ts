@@ -55,6 +55,29 @@ describe.skipIf(!createFile)('createFile', () => {
     });
     await expect(create(`${dir}/a\0b`, Buffer.from('x'), true)).rejects.toThrow(/NUL/);
   });
+
+  it('with a target, names the written file there in the same job', async () => {
+    const bytes = randomBytes(5000);
+    await create(join(dir, 'named.tmp'), bytes, true, join(dir, 'named'));
+    expect((await readFile(join(dir, 'named'))).equals(bytes)).toBe(true);
+    await expect(stat(join(dir, 'named.tmp'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('with a taken target: EEXIST marked tempKept, the old file untouched, the new one left complete', async () => {
+    await writeFile(join(dir, 'owned'), 'owner');
+    const err = await create(join(dir, 'late.tmp'), Buffer.from('latecomer'), true, join(dir, 'owned')).catch(
+      (e: NodeJS.ErrnoException & { tempKept?: boolean }) => e,
+    );
+    expect(err).toMatchObject({ code: 'EEXIST', tempKept: true, path: join(dir, 'owned') });
+    expect(await readFile(join(dir, 'owned'), 'utf8')).toBe('owner');
+    expect(await readFile(join(dir, 'late.tmp'), 'utf8')).toBe('latecomer');
+    // A failure before the file was complete is not tempKept, and leaves no file behind.
+    const early = await create(join(dir, 'no', 'x.tmp'), Buffer.from('x'), true, join(dir, 'y')).catch(
+      (e: NodeJS.ErrnoException & { tempKept?: boolean }) => e,
+    );
+    expect(early).toMatchObject({ code: 'ENOENT' });
+    expect(early).not.toHaveProperty('tempKept');
+  });
 });
 
 describe.skipIf(!moveNew)('moveNew', () => {

@@ -2,8 +2,10 @@
  * File work in one thread-pool job each, where node:fs needs several round trips (each a futex
  * wake of a pool thread, then a wake of the event loop; a durable 4 KB upload spent more CPU on
  * those hand-offs than on the system calls):
- *   createFile(path, bytes, sync): open (O_CREAT | O_EXCL), pwrite until done, fdatasync when
- *     `sync`, close; the file is removed again when a step after open failed.
+ *   createFile(path, bytes, sync[, to]): open (O_CREAT | O_EXCL), pwrite until done, fdatasync when
+ *     `sync`, close; the file is removed again when a step after open failed. With `to`, then
+ *     moveNew(path, to) in the same job: a failure there resolves with the errno negated, the
+ *     written (and synced) file left at `path` for the caller to name otherwise.
  *   moveNew(from, to): `from` renamed to `to` unless `to` exists (renameat2 RENAME_NOREPLACE;
  *     link + unlink where the filesystem lacks it), so a name is never replaced.
  *   syncDir(path): open, fsync, close of a directory (a rename or link in it made durable).
@@ -28,7 +30,7 @@ typedef struct {
   napi_deferred deferred;
   napi_ref bytes_ref; /* keeps the caller's buffer alive while the pool thread reads it */
   char *path;
-  char *to; /* moveNew's target */
+  char *to; /* moveNew's target; createFile's when given */
   int fd;   /* appendSync's file */
   const unsigned char *bytes;
   size_t len;
@@ -72,7 +74,13 @@ static void create_file(file_job_t *j) {
   j->err = write_all(fd, j->bytes, j->len, 1);
   if (j->err == 0 && j->sync && fdatasync(fd) != 0) j->err = errno;
   if (close(fd) != 0 && j->err == 0 && errno != EINTR) j->err = errno;
-  if (j->err != 0) unlink(j->path);
+  if (j->err != 0) {
+    unlink(j->path);
+    return;
+  }
+  if (j->to == NULL) return;
+  move_new(j);
+  j->err = -j->err; /* the file stays: the caller knows a failure here by its sign */
 }
 
 static void sync_dir(file_job_t *j) {
@@ -192,18 +200,22 @@ static file_job_t *new_job(napi_env env, enum op op) {
 }
 
 napi_value fdfs_create_file(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_valuetype to_type = napi_undefined;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   file_job_t *j = new_job(env, OP_CREATE);
   if (j == NULL) return NULL;
-  if (argc < 3 || !bytes_and_sync(env, argv[1], argv[2], j)) {
+  if (argc < 3 || !bytes_and_sync(env, argv[1], argv[2], j) ||
+      (argc > 3 && napi_typeof(env, argv[3], &to_type) != napi_ok)) {
     free_job(env, j);
-    napi_throw_type_error(env, NULL, "createFile(path: string, bytes: Uint8Array, sync: boolean)");
+    napi_throw_type_error(env, NULL, "createFile(path: string, bytes: Uint8Array, sync: boolean, to?: string)");
     return NULL;
   }
   j->path = path_arg(env, argv[0], "createFile: the path must be a non-empty string");
-  if (j->path == NULL) {
+  if (j->path != NULL && to_type != napi_undefined)
+    j->to = path_arg(env, argv[3], "createFile: to must be a non-empty string");
+  if (j->path == NULL || (to_type != napi_undefined && j->to == NULL)) {
     free_job(env, j);
     return NULL;
   }

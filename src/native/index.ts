@@ -34,7 +34,7 @@ const FROM_SOURCE = '../../dist/native/fdfs_native.node';
 
 interface Addon {
   readonly sendFile: SendFile;
-  readonly createFile: (path: string, bytes: Uint8Array, sync: boolean) => Promise<number>;
+  readonly createFile: (path: string, bytes: Uint8Array, sync: boolean, to?: string) => Promise<number>;
   readonly moveNew: (from: string, to: string) => Promise<number>;
   readonly syncDir: (path: string) => Promise<number>;
   readonly appendSync: (fd: number, bytes: Uint8Array, sync: boolean) => Promise<number>;
@@ -70,11 +70,25 @@ export const sendFile: SendFile | undefined = addon?.sendFile;
 /**
  * A new file (O_EXCL) holding `bytes`, fdatasynced when `sync`, in one thread-pool job (open,
  * pwrite, fdatasync and close through node:fs are four round trips); undefined when not built.
- * Fails as node:fs does, the file removed again.
+ * Fails as node:fs does, the file removed again. With `to`, the file is then moved there as
+ * moveNew does, in the same job; a failure of that step (EEXIST: the name is taken) carries
+ * `tempKept: true`, the complete file still at `path`.
  */
-export const createFile: ((path: string, bytes: Uint8Array, sync: boolean) => Promise<void>) | undefined =
+export const createFile:
+  | ((path: string, bytes: Uint8Array, sync: boolean, to?: string) => Promise<void>)
+  | undefined =
   addon &&
-  (async (path, bytes, sync) => failIf(await addon.createFile(path, bytes, sync), 'createFile', path));
+  (async (path, bytes, sync, to) => {
+    const r = await (to === undefined
+      ? addon.createFile(path, bytes, sync)
+      : addon.createFile(path, bytes, sync, to));
+    if (r >= 0) return failIf(r, 'createFile', path);
+    try {
+      failIf(-r, 'moveNew', to ?? path);
+    } catch (err) {
+      throw Object.assign(err as Error, { tempKept: true });
+    }
+  });
 
 /**
  * `from` renamed to `to` unless `to` exists (EEXIST), in one job (renameat2 RENAME_NOREPLACE, or

@@ -21,7 +21,7 @@ import { drainBody, onceBody } from './body.js';
 import { deleteWithSlaves } from './delete.js';
 import type { DiskThread } from './disk-thread.js';
 import type { DistPath } from './dist-path.js';
-import { commitNew, type TempFile, tempName, writeTemp, writeTempWhole } from './durable.js';
+import { commitNew, createNamed, type TempFile, tempName, writeTemp } from './durable.js';
 import { KeyedLock } from './keyed-lock.js';
 import { checkMetadata, META_SUFFIX, readMetadataRaw, writeMetadata } from './metadata-file.js';
 import { ReadCache } from './read-cache.js';
@@ -189,10 +189,11 @@ export class StorageEngine {
   }
 
   /**
-   * Upload of a body already read whole (a small native upload). Without durable writes the disk
-   * thread writes it: binlog record, then temp file and link in one job under the name's lock (a
-   * crash in between leaves a record whose file never appeared, as logThenLink may). Durable, the
-   * temp file is written and synced in one job (writeTempWhole), then committed as any upload.
+   * Upload of a body already read whole (a small native upload): its size and CRC are known, so
+   * its name is drawn first. Without durable writes the disk thread writes it: binlog record,
+   * then temp file and link in one job under the name's lock (a crash in between leaves a record
+   * whose file never appeared, as logThenLink may). Durable, the record is synced first as in
+   * logThenLink, then createNamed writes, syncs and names the temp file.
    */
   async uploadData(
     data: Buffer,
@@ -200,17 +201,10 @@ export class StorageEngine {
     storePathIndex: number,
     kind: NameKind = 'normal',
   ): Promise<string> {
-    const { paths, disk, trunk } = this.deps;
+    const { paths, disk, trunk, binlog } = this.deps;
     // Those a trunk slot takes go the usual way.
     if (kind === 'normal' && trunk?.canPack(data.length)) {
       return this.upload({ body: onceBody(data), size: data.length, ext, storePathIndex, kind });
-    }
-    if (!disk || this.durable) {
-      // Durable: temp file written and synced in one job, then named, logged and linked.
-      validateExt(ext);
-      const pathIndex = paths.choose(storePathIndex, data.length);
-      const tmp = await writeTempWhole(paths.tmpDir(pathIndex), data, this.durable);
-      return this.commitTemp(tmp, pathIndex, ext, kind);
     }
     validateExt(ext);
     const pathIndex = paths.choose(storePathIndex, data.length);
@@ -218,15 +212,21 @@ export class StorageEngine {
     const crc = crc32(data);
     const remote = this.newName(pathIndex, size, crc, ext, kind);
     const tmp = tempName(paths.tmpDir(pathIndex));
+    const finalPath = paths.resolve(remote);
     await paths.ensureDir(paths.dirOf(pathIndex, ...subdirsOf(remote)));
     try {
       await this.locks.run(
         remote,
         async () => {
-          // The record goes in the same job as the file when it can (one trip to the thread).
-          const log = this.deps.binlog.claim(BinlogOp.CREATE, remote);
-          if (!log) await this.deps.binlog.append(BinlogOp.CREATE, remote);
-          await disk.createFile(tmp, paths.resolve(remote), data, log);
+          if (disk && !this.durable) {
+            // The record goes in the same job as the file when it can (one trip to the thread).
+            const log = binlog.claim(BinlogOp.CREATE, remote);
+            if (!log) await binlog.append(BinlogOp.CREATE, remote);
+            await disk.createFile(tmp, finalPath, data, log);
+          } else {
+            await binlog.append(BinlogOp.CREATE, remote);
+            await createNamed(tmp, data, finalPath, this.durable);
+          }
         },
         { fresh: true },
       );
