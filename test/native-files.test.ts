@@ -6,9 +6,12 @@
  * leave nothing behind when they fail; and an upload must store the same file whichever way its
  * temp file was made and named.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { constants, readSync } from 'node:fs';
 import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FdfsClient } from '../src/client/index.js';
 import { appendSync, createFile, moveNew, syncDir } from '../src/native/index.js';
@@ -146,6 +149,57 @@ describe.skipIf(!syncDir || !appendSync)('syncDir and appendSync', () => {
     await expect(append(1 << 20, Buffer.from('x'), false)).rejects.toMatchObject({ code: 'EBADF' });
   });
 });
+
+// The jobs run on the addon's own threads (jobs.c), not on libuv's pool of 4: jobs blocked on
+// a slow disk must not hold up the next ones. Eight writes stuck on full FIFOs (nobody reads
+// them yet) leave a file job free to run; on a pool of four threads it would wait for ever.
+describe.skipIf(!createFile || !appendSync)('job threads', () => {
+  it('more than four blocked jobs leave a new one free to run, and finish once unblocked', async () => {
+    const dir = await tempDir('fdfs-native-jobs-');
+    const n = 8;
+    const size = 256 * 1024;
+    const fifos = await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const path = join(dir, `fifo${i}`);
+        await promisify(execFile)('mkfifo', [path]);
+        // O_RDWR: opening a FIFO this way never waits for the other end (Linux)
+        const writer = await open(path, constants.O_RDWR);
+        const reader = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+        return { writer, reader };
+      }),
+    );
+    try {
+      const stuck = fifos.map((f) =>
+        (appendSync as NonNullable<typeof appendSync>)(f.writer.fd, Buffer.alloc(size, 7), false),
+      );
+      await (createFile as NonNullable<typeof createFile>)(join(dir, 'free'), Buffer.from('ran'), false);
+      expect(await readFile(join(dir, 'free'), 'utf8')).toBe('ran');
+      const got = await Promise.all(fifos.map((f) => drain(f.reader.fd, size)));
+      await Promise.all(stuck);
+      expect(got).toEqual(Array(n).fill(size));
+    } finally {
+      for (const f of fifos) {
+        await f.writer.close();
+        await f.reader.close();
+      }
+    }
+  });
+});
+
+/** Reads `want` bytes from a non-blocking fd, yielding to the loop while it is empty. */
+async function drain(fd: number, want: number): Promise<number> {
+  const buf = Buffer.alloc(64 * 1024);
+  let got = 0;
+  while (got < want) {
+    try {
+      got += readSync(fd, buf, 0, buf.length, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+  return got;
+}
 
 // Durable small uploads make their temp file through createFile when the addon is built, through
 // open/pwritev/fdatasync/close otherwise: the stored file must be the same either way.

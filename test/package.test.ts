@@ -112,16 +112,16 @@ describe('the packed package', () => {
     for (const t of [...targets, ...Object.values(pkg.bin as Record<string, string>)]) {
       expect(files, t).toContain(t.replace(/^\.\//, ''));
     }
-    // One kind of source ships: the native addon's C files, which the install script compiles.
+    // One kind of source ships: the native addon's C files and header, which the install script compiles.
     const odd = [...files].filter(
       (f) =>
         f.endsWith('.map') ||
-        (f.startsWith('src/') && !/^src\/native\/[a-z]+\.c$/.test(f)) ||
+        (f.startsWith('src/') && !/^src\/native\/[a-z]+\.[ch]$/.test(f)) ||
         f.startsWith('test/') ||
         f.startsWith('dist/test/'),
     );
     expect(odd).toEqual([]);
-    for (const c of ['addon.c', 'sendfile.c', 'files.c']) expect(files).toContain(`src/native/${c}`);
+    for (const c of ['addon.c', 'sendfile.c', 'files.c', 'jobs.c', 'jobs.h']) expect(files).toContain(`src/native/${c}`);
     expect([...files].filter((f) => f.endsWith('.node'))).toEqual([]);
     expect(files).toContain('conf/client.conf');
     expect(files).toContain('public/index.html');

@@ -10,14 +10,13 @@
  *     link + unlink where the filesystem lacks it), so a name is never replaced.
  *   syncDir(path): open, fsync, close of a directory (a rename or link in it made durable).
  *   appendSync(fd, bytes, sync): write until done (the fd is O_APPEND), then fdatasync when `sync`.
- * Each resolves with 0 or an errno.
+ * Each resolves with 0 or an errno. They run on the addon's own threads (jobs.c).
  */
 #define _GNU_SOURCE
-#define NAPI_VERSION 8
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
-#include <node_api.h>
+#include "jobs.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,8 +24,8 @@
 enum op { OP_CREATE, OP_MOVE, OP_SYNC_DIR, OP_APPEND };
 
 typedef struct {
+  fdfs_item_t item; /* first: the job threads see the job as its item */
   enum op op;
-  napi_async_work work;
   napi_deferred deferred;
   napi_ref bytes_ref; /* keeps the caller's buffer alive while the pool thread reads it */
   char *path;
@@ -93,9 +92,8 @@ static void sync_dir(file_job_t *j) {
   close(fd);
 }
 
-static void job_execute(napi_env env, void *data) {
-  file_job_t *j = data;
-  (void)env;
+static void job_execute(fdfs_item_t *item) {
+  file_job_t *j = (file_job_t *)item;
   switch (j->op) {
     case OP_CREATE:
       create_file(j);
@@ -113,20 +111,19 @@ static void job_execute(napi_env env, void *data) {
   }
 }
 
+/* env NULL: the env is being torn down, the reference goes with it. */
 static void free_job(napi_env env, file_job_t *j) {
-  if (j->bytes_ref != NULL) napi_delete_reference(env, j->bytes_ref);
+  if (env != NULL && j->bytes_ref != NULL) napi_delete_reference(env, j->bytes_ref);
   free(j->path);
   free(j->to);
   free(j);
 }
 
-static void job_complete(napi_env env, napi_status status, void *data) {
-  file_job_t *j = data;
+static void job_complete(napi_env env, fdfs_item_t *item) {
+  file_job_t *j = (file_job_t *)item;
   napi_value result;
-  if (status != napi_ok && j->err == 0) j->err = ECANCELED;
-  napi_create_int32(env, j->err, &result);
-  napi_resolve_deferred(env, j->deferred, result);
-  napi_delete_async_work(env, j->work);
+  if (env != NULL && napi_create_int32(env, j->err, &result) == napi_ok)
+    napi_resolve_deferred(env, j->deferred, result);
   free_job(env, j);
 }
 
@@ -170,20 +167,18 @@ static bool bytes_and_sync(napi_env env, napi_value bytes, napi_value sync, file
  * Queues `j` (holding `bytes`, the buffer it reads, when not NULL) and returns its promise; frees
  * `j` and throws when that cannot be done.
  */
-static napi_value start_job(napi_env env, file_job_t *j, const char *name_text, napi_value bytes) {
+static napi_value start_job(napi_env env, file_job_t *j, napi_value bytes) {
   napi_value promise;
-  napi_value name;
   if ((bytes != NULL && napi_create_reference(env, bytes, 1, &j->bytes_ref) != napi_ok) ||
-      napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, name_text, NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, job_execute, job_complete, j, &j->work) != napi_ok) {
+      napi_create_promise(env, &j->deferred, &promise) != napi_ok) {
     free_job(env, j);
     napi_throw_error(env, NULL, "could not start the job");
     return NULL;
   }
-  if (napi_queue_async_work(env, j->work) != napi_ok) {
+  j->item.run = job_execute;
+  j->item.done = job_complete;
+  if (!fdfs_jobs_submit(env, &j->item)) {
     /* the promise is never settled: nothing holds it but the caller, who gets the throw */
-    napi_delete_async_work(env, j->work);
     free_job(env, j);
     napi_throw_error(env, NULL, "could not queue the job");
     return NULL;
@@ -219,7 +214,7 @@ napi_value fdfs_create_file(napi_env env, napi_callback_info info) {
     free_job(env, j);
     return NULL;
   }
-  return start_job(env, j, "fdfs.createFile", argv[1]);
+  return start_job(env, j, argv[1]);
 }
 
 napi_value fdfs_move_new(napi_env env, napi_callback_info info) {
@@ -238,7 +233,7 @@ napi_value fdfs_move_new(napi_env env, napi_callback_info info) {
     free_job(env, j);
     return NULL;
   }
-  return start_job(env, j, "fdfs.moveNew", NULL);
+  return start_job(env, j, NULL);
 }
 
 napi_value fdfs_sync_dir(napi_env env, napi_callback_info info) {
@@ -256,7 +251,7 @@ napi_value fdfs_sync_dir(napi_env env, napi_callback_info info) {
     free_job(env, j);
     return NULL;
   }
-  return start_job(env, j, "fdfs.syncDir", NULL);
+  return start_job(env, j, NULL);
 }
 
 napi_value fdfs_append_sync(napi_env env, napi_callback_info info) {
@@ -273,5 +268,5 @@ napi_value fdfs_append_sync(napi_env env, napi_callback_info info) {
     return NULL;
   }
   j->fd = fd;
-  return start_job(env, j, "fdfs.appendSync", argv[1]);
+  return start_job(env, j, argv[1]);
 }

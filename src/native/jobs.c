@@ -1,0 +1,119 @@
+/*
+ * Threads of the addon's own for its file jobs, instead of Node-API async work on libuv's pool:
+ * that pool has 4 threads unless UV_THREADPOOL_SIZE is set before Node starts (the module
+ * loader already starts it), and durable uploads with 64 in flight then wait for a thread
+ * while the disk could take more syncs at once. Threads start on demand, up to MAX_THREADS, and
+ * results come back to the JS thread through one thread-safe function, which hands over every
+ * finished job per wake of the event loop (async work wakes it and enters JS once per job).
+ */
+#define _GNU_SOURCE
+#include "jobs.h"
+#include <pthread.h>
+#include <stdlib.h>
+
+#define MAX_THREADS 16
+
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t ready;
+  fdfs_item_t *head;
+  fdfs_item_t *tail;
+  int queued;   /* items in the queue */
+  int idle;     /* threads that have not run since they began to wait */
+  int threads;
+  int closing;
+  pthread_t ids[MAX_THREADS];
+  napi_threadsafe_function finished;
+} jobs_t;
+
+static void *job_thread(void *arg) {
+  jobs_t *p = arg;
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    while (p->head == NULL && !p->closing) {
+      p->idle++;
+      pthread_cond_wait(&p->ready, &p->mu);
+      p->idle--;
+    }
+    if (p->closing) break;
+    fdfs_item_t *item = p->head;
+    p->head = item->next;
+    if (p->head == NULL) p->tail = NULL;
+    p->queued--;
+    pthread_mutex_unlock(&p->mu);
+    item->run(item);
+    /* napi_closing only at teardown, which frees what is still queued there */
+    if (napi_call_threadsafe_function(p->finished, item, napi_tsfn_nonblocking) != napi_ok)
+      item->done(NULL, item);
+    pthread_mutex_lock(&p->mu);
+  }
+  pthread_mutex_unlock(&p->mu);
+  return NULL;
+}
+
+static void call_done(napi_env env, napi_value js_cb, void *context, void *data) {
+  (void)js_cb;
+  (void)context;
+  fdfs_item_t *item = data;
+  item->done(env, item);
+}
+
+/* The env is going away (process exit, a worker thread's end): stop the threads, drop the queue. */
+static void teardown(void *arg) {
+  jobs_t *p = arg;
+  pthread_mutex_lock(&p->mu);
+  p->closing = 1;
+  pthread_cond_broadcast(&p->ready);
+  pthread_mutex_unlock(&p->mu);
+  for (int i = 0; i < p->threads; i++) pthread_join(p->ids[i], NULL);
+  while (p->head != NULL) {
+    fdfs_item_t *item = p->head;
+    p->head = item->next;
+    item->done(NULL, item);
+  }
+  napi_release_threadsafe_function(p->finished, napi_tsfn_abort);
+  /* p stays: the thread-safe function may still call back into it while it winds down */
+}
+
+static jobs_t *jobs_of(napi_env env) {
+  jobs_t *p = NULL;
+  if (napi_get_instance_data(env, (void **)&p) == napi_ok && p != NULL) return p;
+  p = calloc(1, sizeof *p);
+  if (p == NULL) return NULL;
+  napi_value name;
+  if (napi_create_string_utf8(env, "fdfs.fileJobs", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, call_done, &p->finished) !=
+          napi_ok) {
+    free(p);
+    return NULL;
+  }
+  /* finished jobs must not keep the process alive; pending promises are the caller's business */
+  napi_unref_threadsafe_function(env, p->finished);
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->ready, NULL);
+  napi_set_instance_data(env, p, NULL, NULL);
+  napi_add_env_cleanup_hook(env, teardown, p);
+  return p;
+}
+
+bool fdfs_jobs_submit(napi_env env, fdfs_item_t *item) {
+  jobs_t *p = jobs_of(env);
+  if (p == NULL) return false;
+  pthread_mutex_lock(&p->mu);
+  item->next = NULL;
+  if (p->tail != NULL) p->tail->next = item;
+  else p->head = item;
+  p->tail = item;
+  p->queued++;
+  if (p->idle >= p->queued) pthread_cond_signal(&p->ready);
+  else if (p->threads < MAX_THREADS && pthread_create(&p->ids[p->threads], NULL, job_thread, p) == 0)
+    p->threads++;
+  else pthread_cond_signal(&p->ready); /* all threads busy: the first free one takes it */
+  bool ok = p->threads > 0;
+  if (!ok) { /* no thread could start: take the item back */
+    p->head = p->tail = NULL;
+    p->queued = 0;
+  }
+  pthread_mutex_unlock(&p->mu);
+  return ok;
+}
