@@ -15,6 +15,7 @@ import {
   regenerateName,
   relativeDataPath,
   type SourceId,
+  sizeHintOf,
   slaveRemoteFilename,
   storePathIndexOf,
   validateRemoteFilename,
@@ -260,6 +261,30 @@ describe('sizes of 4 GiB and more', () => {
     expectEinval(() => encodeRemoteFilename({ ...seed1Fields, size: 1.5 }));
     expectEinval(() => encodeRemoteFilename({ ...seed1Fields, size: 2n ** 63n }));
     expectEinval(() => encodeRemoteFilename({ ...seed1Fields, kind: 'trunk', size: 2 ** 32 }));
+  });
+});
+
+describe('sizeHintOf', () => {
+  it('reads the size of plain names as the full decoder does, seeds and 4 GiB and more included', () => {
+    expect(sizeHintOf(SEED1)).toBe(82983);
+    expect(sizeHintOf(SEED2)).toBe(1356);
+    for (const size of [0, 1, 4096, 262_145, 2 ** 32 - 1, 2 ** 32, 5 * 2 ** 30, 2 ** 50 + 8]) {
+      const name = encodeRemoteFilename({ ...seed1Fields, size });
+      expect(sizeHintOf(name), String(size)).toBe(size);
+      expect(sizeHintOf(name)).toBe(decodeRemoteFilename(name).size);
+    }
+  });
+
+  it('says nothing for appender, trunk, slave and short names', () => {
+    expect(
+      sizeHintOf(encodeRemoteFilename({ ...seed1Fields, size: 9000, kind: 'appender' })),
+    ).toBeUndefined();
+    const trunk = { trunkFileId: 1, offset: 0, allocSize: 4096 };
+    expect(
+      sizeHintOf(encodeRemoteFilename({ ...seed1Fields, size: 9000, kind: 'trunk', trunk })),
+    ).toBeUndefined();
+    expect(sizeHintOf(slaveRemoteFilename(SEED1, '_150x150', 'png'))).toBeUndefined();
+    expect(sizeHintOf('M00/00/00/short.png')).toBeUndefined();
   });
 });
 

@@ -1,5 +1,5 @@
 export { BASE64_PART_LEN, decodeBase64Part, encodeBase64Part } from './base64.js';
-export { decodeRemoteFilename, decodeSource, NORMAL_NAME_LEN, TRUNK_NAME_LEN } from './decode.js';
+export { decodeRemoteFilename, decodeSource, NORMAL_NAME_LEN, sizeHintOf, TRUNK_NAME_LEN } from './decode.js';
 export {
   EXT_MAX_LEN,
   encodeRemoteFilename,

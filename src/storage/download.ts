@@ -5,13 +5,14 @@
  * buffer: a short read is the end of the file, so a file smaller than the buffer costs open +
  * one pread (+ a close that is not waited for) and goes out with its header in one writev. Only
  * a file at least that big needs fstat for its length; its later chunks are read ahead while
- * the previous one is written, with the socket's backpressure honoured.
+ * the previous one is written, with the socket's backpressure honoured. A file whose name says
+ * it is bigger than the buffer skips the first read when the kernel sends it (sendfile).
  */
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { FdfsError, Status } from '../common/index.js';
-import { TRUNK_NAME_LEN, validateRemoteFilename } from '../fileid/index.js';
-import { sendFileTo } from '../native/index.js';
+import { sizeHintOf, TRUNK_NAME_LEN, validateRemoteFilename } from '../fileid/index.js';
+import { sendFile, sendFileTo } from '../native/index.js';
 import {
   Cmd,
   drained,
@@ -178,9 +179,23 @@ async function sendFromDisk(
   const trunk = q.remote.length === TRUNK_NAME_LEN && isTrunkName(q.remote) ? locate(q.remote) : undefined;
   if (trunk) return sendTrunkDownload(disk, socket, q, trunk, keep);
   const fd = await openStored(disk, q.remote);
-  let buf: Buffer | undefined = takeChunk();
+  let buf: Buffer | undefined;
   let headerSent = false;
   try {
+    // A file its name says is large (and the kernel can send): no first read through a buffer.
+    if (sendFile && (sizeHintOf(q.remote) ?? 0) > CHUNK_BYTES && (q.length === 0 || q.length > CHUNK_BYTES)) {
+      const total = rangeOf(disk, q, await sizeOfFd(fd));
+      if (total > CHUNK_BYTES) {
+        headerSent = true;
+        if (socket.destroyed) throw connectionGone();
+        const more = socket.write(encodeHeader(total, Cmd.RESP, 0));
+        const rest = { from: q.offset, length: total };
+        if (!(await sentByKernel(disk, socket, fd, q.remote, rest)))
+          await sendRest(disk, socket, fd, q.remote, rest.from, rest.length, more);
+        return total;
+      }
+    }
+    buf = takeChunk();
     const want = q.length === 0 ? CHUNK_BYTES : Math.min(q.length, CHUNK_BYTES);
     const n = await readAt(disk, q.remote, fd, buf, want, q.offset);
     let total: number;
