@@ -15,7 +15,7 @@ export interface PathUsage {
 }
 
 export class StorePaths {
-  private readonly madeDirs = new Set<string>();
+  private readonly madeDirs = new Map<string, Promise<void>>();
   private readonly usage: PathUsage[];
   private next = 0;
 
@@ -53,11 +53,18 @@ export class StorePaths {
     return join(this.root(index), 'data', hex(high), hex(low));
   }
 
-  /** mkdir -p once per directory; FastDFS pre-creates 65536 dirs, we create them as used. */
-  async ensureDir(dir: string): Promise<void> {
-    if (this.madeDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
-    this.madeDirs.add(dir);
+  /**
+   * mkdir -p once per directory; FastDFS pre-creates 65536 dirs, we create them as used. The
+   * promise is kept, not the result: uploads that reach a new directory together (64 in flight,
+   * a new one every 100 files) share one mkdir instead of each making its own.
+   */
+  ensureDir(dir: string): Promise<void> {
+    const made = this.madeDirs.get(dir);
+    if (made) return made;
+    const making = mkdir(dir, { recursive: true }).then(() => {});
+    this.madeDirs.set(dir, making);
+    making.catch(() => this.madeDirs.delete(dir)); // the next caller tries again
+    return making;
   }
 
   /** Creates the data and temp dirs and clears temp files a crash left behind. */
