@@ -184,6 +184,18 @@ describe.skipIf(!createFile || !appendSync)('job threads', () => {
       }
     }
   });
+
+  it('a job in flight keeps node running until it is done, as a pending node:fs call does', async () => {
+    const dir = await tempDir('fdfs-native-alive-');
+    const addon = new URL('../dist/src/native/index.js', import.meta.url).href;
+    const path = join(dir, 'last');
+    // The script's last act starts a job; nothing else keeps the loop alive.
+    const script = `const { createFile } = await import(${JSON.stringify(addon)});
+      createFile(${JSON.stringify(path)}, Buffer.alloc(1 << 20, 1), true).then(() => console.log('done'));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    expect(stdout.trim()).toBe('done');
+    expect((await stat(path)).size).toBe(1 << 20);
+  });
 });
 
 /** Reads `want` bytes from a non-blocking fd, yielding to the loop while it is empty. */

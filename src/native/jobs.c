@@ -22,6 +22,7 @@ typedef struct {
   int idle;     /* threads that have not run since they began to wait */
   int threads;
   int closing;
+  int outstanding; /* submitted, not yet done (JS thread only): while any, the loop stays alive */
   pthread_t ids[MAX_THREADS];
   napi_threadsafe_function finished;
 } jobs_t;
@@ -53,9 +54,10 @@ static void *job_thread(void *arg) {
 
 static void call_done(napi_env env, napi_value js_cb, void *context, void *data) {
   (void)js_cb;
-  (void)context;
+  jobs_t *p = context;
   fdfs_item_t *item = data;
   item->done(env, item);
+  if (env != NULL && --p->outstanding == 0) napi_unref_threadsafe_function(env, p->finished);
 }
 
 /* The env is going away (process exit, a worker thread's end): stop the threads, drop the queue. */
@@ -82,12 +84,12 @@ static jobs_t *jobs_of(napi_env env) {
   if (p == NULL) return NULL;
   napi_value name;
   if (napi_create_string_utf8(env, "fdfs.fileJobs", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, call_done, &p->finished) !=
+      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, p, call_done, &p->finished) !=
           napi_ok) {
     free(p);
     return NULL;
   }
-  /* finished jobs must not keep the process alive; pending promises are the caller's business */
+  /* referenced only while jobs are out, as a pending node:fs call keeps the process alive */
   napi_unref_threadsafe_function(env, p->finished);
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->ready, NULL);
@@ -115,5 +117,6 @@ bool fdfs_jobs_submit(napi_env env, fdfs_item_t *item) {
     p->queued = 0;
   }
   pthread_mutex_unlock(&p->mu);
+  if (ok && p->outstanding++ == 0) napi_ref_threadsafe_function(env, p->finished);
   return ok;
 }
