@@ -121,7 +121,8 @@ describe('the packed package', () => {
         f.startsWith('dist/test/'),
     );
     expect(odd).toEqual([]);
-    for (const c of ['addon.c', 'sendfile.c', 'files.c', 'jobs.c', 'jobs.h']) expect(files).toContain(`src/native/${c}`);
+    for (const c of ['addon.c', 'sendfile.c', 'files.c', 'jobs.c', 'jobs.h'])
+      expect(files).toContain(`src/native/${c}`);
     expect([...files].filter((f) => f.endsWith('.node'))).toEqual([]);
     expect(files).toContain('conf/client.conf');
     expect(files).toContain('public/index.html');

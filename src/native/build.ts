@@ -15,7 +15,9 @@ import { promisify } from 'node:util';
 import { ADDON_PATH } from './index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const sources = ['addon.c', 'sendfile.c', 'files.c', 'jobs.c'].map((f) => resolve(here, '../../../src/native', f));
+const sources = ['addon.c', 'sendfile.c', 'files.c', 'jobs.c'].map((f) =>
+  resolve(here, '../../../src/native', f),
+);
 const output = resolve(here, ADDON_PATH);
 const headers = join(dirname(process.execPath), '..', 'include', 'node');
 
