@@ -11,12 +11,11 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FdfsClient } from '../src/client/index.js';
+import { describe, expect, it } from 'vitest';
 import { decodeRemoteFilename } from '../src/fileid/index.js';
 import { socketFd } from '../src/native/index.js';
-import { NATIVE_PATHS } from './helpers/native-paths.js';
-import { eventually, type RunningNode, readyClient, startNode, tempDir } from './helpers/node-process.js';
+import { NATIVE_PATHS, nodeForTests } from './helpers/native-paths.js';
+import { eventually, type RunningNode, tempDir } from './helpers/node-process.js';
 import { removeFolder } from './helpers/removal.js';
 
 const MB = 1024 * 1024;
@@ -76,35 +75,24 @@ it('never offers the descriptor of a connected TLS socket (bytes written past No
 });
 
 describe.each(NATIVE_PATHS)('$path', ({ env }) => {
-  let node: RunningNode;
-  let client: FdfsClient;
-
-  beforeAll(async () => {
-    node = await startNode({
-      env,
-      args: [
-        '--set',
-        'use_trunk_file=true',
-        '--set',
-        'slot_max_size=1MB',
-        '--set',
-        'http.cache.max_file_size=0',
-        // Counters reach the tracker, where the status API reads them, every second.
-        '--set',
-        'heart_beat_interval=1',
-      ],
-    });
-    client = await readyClient(node);
-  }, 60_000);
-
-  afterAll(async () => {
-    await client?.close();
-    expect(await node?.stop()).toBe(0);
+  const run = nodeForTests({
+    env,
+    args: [
+      '--set',
+      'use_trunk_file=true',
+      '--set',
+      'slot_max_size=1MB',
+      '--set',
+      'http.cache.max_file_size=0',
+      // Counters reach the tracker, where the status API reads them, every second.
+      '--set',
+      'heart_beat_interval=1',
+    ],
   });
 
   /** The storage's download counters as the gateway's status API shows them. */
   async function downloads(): Promise<{ total: number; ok: number }> {
-    const res = await fetch(`http://${node.http.host}:${node.http.port}/api/cluster`);
+    const res = await fetch(`http://${run.node.http.host}:${run.node.http.port}/api/cluster`);
     const view = (await res.json()) as { groups: { storages: { counters: Record<string, number> }[] }[] };
     const c = view.groups[0]?.storages[0]?.counters ?? {};
     return { total: c.totalDownloadCount ?? 0, ok: c.successDownloadCount ?? 0 };
@@ -113,10 +101,10 @@ describe.each(NATIVE_PATHS)('$path', ({ env }) => {
   // First: no download before it, so the counters' baseline is settled at zero downloads.
   it('counts each download once, and serves on after a client leaves mid-body', async () => {
     const data = randomBytes(16 * MB);
-    const id = await client.upload(data, { ext: 'bin' });
+    const id = await run.client.upload(data, { ext: 'bin' });
     const before = await downloads();
     await new Promise<void>((resolve, reject) => {
-      const req = request({ host: node.http.host, port: node.http.port, path: `/${id}` }, (res) => {
+      const req = request({ host: run.node.http.host, port: run.node.http.port, path: `/${id}` }, (res) => {
         res.once('data', () => {
           req.destroy(); // gone after the first bytes
           resolve();
@@ -127,7 +115,7 @@ describe.each(NATIVE_PATHS)('$path', ({ env }) => {
       req.end();
       setTimeout(() => reject(new Error('no body')), 20_000).unref();
     });
-    expect((await get(node, `/${id}`)).body.equals(data)).toBe(true);
+    expect((await get(run.node, `/${id}`)).body.equals(data)).toBe(true);
     // One attempt that failed and one that succeeded, each counted once.
     await eventually(async () => {
       const now = await downloads();
@@ -137,16 +125,16 @@ describe.each(NATIVE_PATHS)('$path', ({ env }) => {
 
   it('sends a large file whole, in one range and in several, byte for byte', async () => {
     const data = randomBytes(5 * MB + 321);
-    const id = await client.upload(data, { ext: 'bin' });
-    const whole = await get(node, `/${id}`);
+    const id = await run.client.upload(data, { ext: 'bin' });
+    const whole = await get(run.node, `/${id}`);
     expect(whole.status).toBe(200);
     expect(whole.body.equals(data)).toBe(true);
-    const part = await get(node, `/${id}`, { Range: 'bytes=1000000-3999999' });
+    const part = await get(run.node, `/${id}`, { Range: 'bytes=1000000-3999999' });
     expect(part.status).toBe(206);
     expect(part.body.equals(data.subarray(1_000_000, 4_000_000))).toBe(true);
-    const tail = await get(node, `/${id}`, { Range: 'bytes=-70000' });
+    const tail = await get(run.node, `/${id}`, { Range: 'bytes=-70000' });
     expect(tail.body.equals(data.subarray(data.length - 70_000))).toBe(true);
-    const multi = await get(node, `/${id}`, { Range: 'bytes=0-99999,200000-299999' });
+    const multi = await get(run.node, `/${id}`, { Range: 'bytes=0-99999,200000-299999' });
     expect(multi.status).toBe(206);
     expect(multi.body.includes(data.subarray(0, 100_000))).toBe(true);
     expect(multi.body.includes(data.subarray(200_000, 300_000))).toBe(true);
@@ -154,10 +142,10 @@ describe.each(NATIVE_PATHS)('$path', ({ env }) => {
 
   it('sends a file packed in a trunk file from its slot, whole and in a range', async () => {
     const data = randomBytes(700_000);
-    const id = await client.upload(data, { ext: 'bin' });
+    const id = await run.client.upload(data, { ext: 'bin' });
     expect(decodeRemoteFilename(id.slice('group1/'.length)).type).toBe('trunk');
-    expect((await get(node, `/${id}`)).body.equals(data)).toBe(true);
-    const part = await get(node, `/${id}`, { Range: 'bytes=100000-399999' });
+    expect((await get(run.node, `/${id}`)).body.equals(data)).toBe(true);
+    const part = await get(run.node, `/${id}`, { Range: 'bytes=100000-399999' });
     expect(part.body.equals(data.subarray(100_000, 400_000))).toBe(true);
   }, 60_000);
 });

@@ -12,12 +12,11 @@ import { constants, readSync } from 'node:fs';
 import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FdfsClient } from '../src/client/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { appendSync, createFile, moveNew, syncDir } from '../src/native/index.js';
 import { canBuildAddon } from './helpers/native.js';
-import { NATIVE_PATHS } from './helpers/native-paths.js';
-import { type RunningNode, readyClient, startNode, tempDir } from './helpers/node-process.js';
+import { NATIVE_PATHS, nodeForTests } from './helpers/native-paths.js';
+import { tempDir } from './helpers/node-process.js';
 import { storedNames, tempNames } from './helpers/stored.js';
 
 it.skipIf(!canBuildAddon())('is built with the addon on a machine with a C compiler and Node headers', () => {
@@ -216,20 +215,10 @@ async function drain(fd: number, want: number): Promise<number> {
 // Durable small uploads make their temp file through createFile when the addon is built, through
 // open/pwritev/fdatasync/close otherwise: the stored file must be the same either way.
 describe.each(NATIVE_PATHS)('durable small uploads, $path', ({ env }) => {
-  let node: RunningNode;
-  let client: FdfsClient;
-
-  beforeAll(async () => {
-    node = await startNode({ env });
-    client = await readyClient(node);
-  }, 60_000);
-
-  afterAll(async () => {
-    await client?.close();
-    expect(await node?.stop()).toBe(0);
-  });
+  const run = nodeForTests({ env });
 
   it('stores each upload under its own name, byte for byte, with no temp file left', async () => {
+    const { node, client } = run;
     const bodies = [randomBytes(4096), randomBytes(1), randomBytes(200_000)];
     const ids = await Promise.all(
       [...bodies, bodies[0] as Buffer].map((b) => client.upload(b, { ext: 'bin' })),
