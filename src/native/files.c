@@ -194,6 +194,34 @@ static file_job_t *new_job(napi_env env, enum op op) {
   return j;
 }
 
+/*
+ * The job's path from `path`, and its target from `to` when not NULL; false when either is not a
+ * path (the job freed, a JS exception pending).
+ */
+static bool take_paths(napi_env env, file_job_t *j, napi_value path, const char *path_what, napi_value to,
+                       const char *to_what) {
+  j->path = path_arg(env, path, path_what);
+  if (j->path != NULL && to != NULL) j->to = path_arg(env, to, to_what);
+  if (j->path != NULL && (to == NULL || j->to != NULL)) return true;
+  free_job(env, j);
+  return false;
+}
+
+/* moveNew and syncDir: a job of `n` path arguments (1 or 2) and nothing else. */
+static napi_value paths_job(napi_env env, napi_callback_info info, enum op op, size_t n, const char *usage,
+                            const char *path_what, const char *to_what) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < n) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  file_job_t *j = new_job(env, op);
+  if (j == NULL || !take_paths(env, j, argv[0], path_what, n > 1 ? argv[1] : NULL, to_what)) return NULL;
+  return start_job(env, j, NULL);
+}
+
 napi_value fdfs_create_file(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -207,51 +235,20 @@ napi_value fdfs_create_file(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "createFile(path: string, bytes: Uint8Array, sync: boolean, to?: string)");
     return NULL;
   }
-  j->path = path_arg(env, argv[0], "createFile: the path must be a non-empty string");
-  if (j->path != NULL && to_type != napi_undefined)
-    j->to = path_arg(env, argv[3], "createFile: to must be a non-empty string");
-  if (j->path == NULL || (to_type != napi_undefined && j->to == NULL)) {
-    free_job(env, j);
+  if (!take_paths(env, j, argv[0], "createFile: the path must be a non-empty string",
+                  to_type != napi_undefined ? argv[3] : NULL, "createFile: to must be a non-empty string"))
     return NULL;
-  }
   return start_job(env, j, argv[1]);
 }
 
 napi_value fdfs_move_new(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2) {
-    napi_throw_type_error(env, NULL, "moveNew(from: string, to: string)");
-    return NULL;
-  }
-  file_job_t *j = new_job(env, OP_MOVE);
-  if (j == NULL) return NULL;
-  j->path = path_arg(env, argv[0], "moveNew: from must be a non-empty string");
-  if (j->path != NULL) j->to = path_arg(env, argv[1], "moveNew: to must be a non-empty string");
-  if (j->to == NULL) {
-    free_job(env, j);
-    return NULL;
-  }
-  return start_job(env, j, NULL);
+  return paths_job(env, info, OP_MOVE, 2, "moveNew(from: string, to: string)",
+                   "moveNew: from must be a non-empty string", "moveNew: to must be a non-empty string");
 }
 
 napi_value fdfs_sync_dir(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1) {
-    napi_throw_type_error(env, NULL, "syncDir(path: string)");
-    return NULL;
-  }
-  file_job_t *j = new_job(env, OP_SYNC_DIR);
-  if (j == NULL) return NULL;
-  j->path = path_arg(env, argv[0], "syncDir: the path must be a non-empty string");
-  if (j->path == NULL) {
-    free_job(env, j);
-    return NULL;
-  }
-  return start_job(env, j, NULL);
+  return paths_job(env, info, OP_SYNC_DIR, 1, "syncDir(path: string)", "syncDir: the path must be a non-empty string",
+                   NULL);
 }
 
 napi_value fdfs_append_sync(napi_env env, napi_callback_info info) {
