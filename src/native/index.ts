@@ -79,9 +79,7 @@ export const createFile:
   | undefined =
   addon &&
   (async (path, bytes, sync, to) => {
-    const r = await (to === undefined
-      ? addon.createFile(path, bytes, sync)
-      : addon.createFile(path, bytes, sync, to));
+    const r = await addon.createFile(path, bytes, sync, to); // undefined: no target
     if (r >= 0) return failIf(r, 'createFile', path);
     try {
       failIf(-r, 'moveNew', to ?? path);

@@ -155,11 +155,10 @@ export async function createNamed(
     }
     await closeFd(fd);
     try {
-      await linkPath(tmp, finalPath);
+      await nameNew(tmp, finalPath);
     } catch (err) {
       throw Object.assign(err as Error, { tempKept: true });
     }
-    unlinkPath(tmp).catch(() => {}); // as in commitNew
   }
   if (durable) await syncDirGrouped(dirname(finalPath), nativeSyncDir);
 }
@@ -170,13 +169,17 @@ export async function createNamed(
  * (not waited for: a crash leaves it in .tmp, which start clears, and the name under data/ is
  * already complete).
  */
-export async function commitNew(tmp: string, finalPath: string, durable: boolean): Promise<void> {
-  if (moveNew)
-    await moveNew(tmp, finalPath); // the same in one job: rename without replacing
+async function nameNew(tmp: string, finalPath: string): Promise<void> {
+  if (moveNew) await moveNew(tmp, finalPath);
   else {
     await linkPath(tmp, finalPath);
     unlinkPath(tmp).catch(() => {});
   }
+}
+
+/** nameNew, then (durable) the directory synced so the new name survives a crash. */
+export async function commitNew(tmp: string, finalPath: string, durable: boolean): Promise<void> {
+  await nameNew(tmp, finalPath);
   if (durable) await syncDirGrouped(dirname(finalPath), nativeSyncDir);
 }
 
