@@ -168,8 +168,17 @@ function checkNewFile(
     `link to ${final}`,
     (c) => LINKS.has(c.name) && c.ret === 0 && c.strings[1]?.toString() === final,
   );
-  const tmp = linked.strings[0]?.toString() ?? '';
-  expect(tmp).toMatch(/\/data\/\.tmp\/[^/]+\.tmp$/);
+  const from = linked.strings[0]?.toString() ?? '';
+  // The addon links an unnamed file (O_TMPFILE, seen as `<dir>/#<inode>`) through /proc/self/fd;
+  // node:fs links a temp file.
+  const unnamedIn = `${dirname(final)}/#`;
+  const unnamed = /^\/proc\/self\/fd\/\d+$/.test(from)
+    ? calls
+        .filter((c) => WRITES.has(c.name) && c.fdPath?.startsWith(unnamedIn) && c.start < linked.start)
+        .at(-1)
+    : undefined;
+  const tmp = unnamed?.fdPath ?? from;
+  expect(tmp).toMatch(unnamed ? /\/#\d+$/ : /\/data\/\.tmp\/[^/]+\.tmp$/);
   const writes = calls.filter((c) => WRITES.has(c.name) && c.fdPath === tmp && c.start < linked.start);
   expect(writes.length, `content writes into ${tmp}`).toBeGreaterThan(0);
   const last = writes.at(-1) as Syscall;

@@ -65,6 +65,14 @@ describe.skipIf(!createFile)('createFile', () => {
     await expect(stat(join(dir, 'named.tmp'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('with a target, links an unnamed file there: no temp name is made', async () => {
+    // The temp's folder is missing: only the unnamed (O_TMPFILE) path can succeed.
+    const bytes = randomBytes(3000);
+    await create(join(dir, 'absent', 'u.tmp'), bytes, true, join(dir, 'unnamed'));
+    expect((await readFile(join(dir, 'unnamed'))).equals(bytes)).toBe(true);
+    await expect(stat(join(dir, 'absent'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('with a taken target: EEXIST marked tempKept, the old file untouched, the new one left complete', async () => {
     await writeFile(join(dir, 'owned'), 'owner');
     const err = await create(join(dir, 'late.tmp'), Buffer.from('latecomer'), true, join(dir, 'owned')).catch(
@@ -74,7 +82,7 @@ describe.skipIf(!createFile)('createFile', () => {
     expect(await readFile(join(dir, 'owned'), 'utf8')).toBe('owner');
     expect(await readFile(join(dir, 'late.tmp'), 'utf8')).toBe('latecomer');
     // A failure before the file was complete is not tempKept, and leaves no file behind.
-    const early = await create(join(dir, 'no', 'x.tmp'), Buffer.from('x'), true, join(dir, 'y')).catch(
+    const early = await create(join(dir, 'no', 'x.tmp'), Buffer.from('x'), true, join(dir, 'no', 'y')).catch(
       (e: NodeJS.ErrnoException & { tempKept?: boolean }) => e,
     );
     expect(early).toMatchObject({ code: 'ENOENT' });

@@ -70,9 +70,10 @@ export const sendFile: SendFile | undefined = addon?.sendFile;
 /**
  * A new file (O_EXCL) holding `bytes`, fdatasynced when `sync`, in one thread-pool job (open,
  * pwrite, fdatasync and close through node:fs are four round trips); undefined when not built.
- * Fails as node:fs does, the file removed again. With `to`, the file is then moved there as
- * moveNew does, in the same job; a failure of that step (EEXIST: the name is taken) carries
- * `tempKept: true`, the complete file still at `path`.
+ * Fails as node:fs does, the file removed again. With `to`, the file ends up there in the same
+ * job, never replacing a name: made unnamed in its folder (O_TMPFILE) and linked, or where that
+ * cannot be done, written at `path` and moved as moveNew does. A taken name (EEXIST) carries
+ * `tempKept: true`, the complete file then at `path`.
  */
 export const createFile:
   | ((path: string, bytes: Uint8Array, sync: boolean, to?: string) => Promise<void>)
