@@ -1,6 +1,6 @@
 /**
  * The disk thread small non-durable uploads go through (src/storage/disk-thread.ts): a file is
- * written under its temp name and linked into place, a taken name is refused and never replaced
+ * written unnamed (with the addon) or under its temp name and linked into place, a taken name is refused and never replaced
  * (the written temp stays for another name), a failure leaves nothing, and close() answers what
  * was already asked. A storage that packs small files into trunk slots still does so without
  * durable writes (the disk thread writes normal files only).
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRemoteFilename } from '../src/fileid/index.js';
+import { addonFile } from '../src/native/index.js';
 import { DiskThread } from '../src/storage/disk-thread.js';
 import { Binlog } from '../src/storage/index.js';
 import { tempDir } from './helpers/node-process.js';
@@ -63,13 +64,38 @@ describe('DiskThread.createFile', () => {
       .createFile(tmp('n'), join(dir, 'no-such-dir', 'n'), Buffer.from('x'))
       .catch((e) => e);
     expect(err).toMatchObject({ code: 'ENOENT', tempKept: false });
-    const noTmpDir = await disk
-      .createFile(join(dir, 'missing', 'n'), final('n'), Buffer.from('x'))
-      .catch((e) => e);
-    expect(noTmpDir).toMatchObject({ code: 'ENOENT', tempKept: false });
     expect(await readdir(join(dir, 'tmp'))).toEqual([]);
-    expect(await readdir(join(dir, 'data'))).not.toContain('n');
   });
+
+  it('through node:fs (no addon), a missing temp folder fails and leaves nothing', async () => {
+    const plain = DiskThread.start({ useAddon: false });
+    try {
+      const noTmpDir = await plain
+        .createFile(join(dir, 'missing', 'n'), final('n'), Buffer.from('x'))
+        .catch((e) => e);
+      expect(noTmpDir).toMatchObject({ code: 'ENOENT', tempKept: false });
+      expect(await readdir(join(dir, 'data'))).not.toContain('n');
+      // ...and otherwise writes, links and drops the temp name, refusing a taken name.
+      await plain.createFile(tmp('p'), final('p'), Buffer.from('plain'));
+      expect(await readFile(final('p'), 'utf8')).toBe('plain');
+      expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+      const taken = await plain.createFile(tmp('pt'), final('p'), Buffer.from('late')).catch((e) => e);
+      expect(taken).toMatchObject({ code: 'EEXIST', tempKept: true });
+      await rm(tmp('pt'));
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it.skipIf(addonFile === undefined)(
+    'with the addon, an unnamed file is linked: no temp name is made',
+    async () => {
+      // The temp's folder is missing: only the unnamed (O_TMPFILE) path can succeed.
+      await disk.createFile(join(dir, 'missing', 'u'), final('u'), Buffer.from('unnamed'));
+      expect(await readFile(final('u'), 'utf8')).toBe('unnamed');
+      expect(await readdir(dir)).not.toContain('missing');
+    },
+  );
 
   it('close() answers the jobs already asked for, then refuses new ones', async () => {
     const own = DiskThread.start();
