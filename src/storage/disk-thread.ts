@@ -147,10 +147,16 @@ function diskThreadMain(
   });
 }
 
-/** The thread's program; the addon, when used, is loaded again there (the loop's copy is not shared). */
-const sourceOf = (addon: string | undefined) =>
-  `(${diskThreadMain.toString()})(require('node:fs'), require('node:util'), ` +
-  `require('node:worker_threads').parentPort, ${addon ? `require(${JSON.stringify(addon)})` : 'undefined'})`;
+/**
+ * The thread's program. The addon, when used, is loaded again there (the loop's copy is not
+ * shared); should that fail, the thread keeps to node:fs.
+ */
+const sourceOf = (addon: string | undefined) => {
+  const native = addon
+    ? `(() => { try { return require(${JSON.stringify(addon)}); } catch {} })()`
+    : 'undefined';
+  return `(${diskThreadMain.toString()})(require('node:fs'), require('node:util'), require('node:worker_threads').parentPort, ${native})`;
+};
 
 interface Pending {
   readonly resolve: () => void;
