@@ -75,6 +75,9 @@ static int no_tmpfile;
  * createFile with a target, done without a temp name: an unnamed file in the target's folder
  * (O_TMPFILE), written, synced, then linked at `to` (linkat never replaces a name: EEXIST). A
  * name less to make and drop than temp + rename: about 20 % of a small file's create on ext4.
+ * The file's data is synced before it has a name; the link and the link count it gives the file
+ * are one metadata change, which the caller's fsync of the folder makes durable on a journaling
+ * filesystem (as it does the rename on the temp-name path).
  * Returns 0 when it ran (j->err says how it went), -1 when O_TMPFILE cannot be used here.
  */
 static int create_unnamed(file_job_t *j) {
