@@ -89,8 +89,9 @@ static int create_unnamed(file_job_t *j) {
   int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
   free(dir);
   if (fd < 0) {
-    /* the filesystem or kernel lacks it; a missing folder is the caller's error either way */
-    if (errno != ENOENT && errno != ENOTDIR && errno != EACCES) __atomic_store_n(&no_tmpfile, 1, __ATOMIC_RELAXED);
+    /* Only a kernel (EISDIR) or filesystem (EOPNOTSUPP) without it turns the path off for good:
+     * a missing folder, EMFILE or ENOSPC is this call's trouble, which the temp-name path meets too. */
+    if (errno == EOPNOTSUPP || errno == EISDIR) __atomic_store_n(&no_tmpfile, 1, __ATOMIC_RELAXED);
     return -1;
   }
   char proc[64];
