@@ -79,4 +79,15 @@ describe('logger', () => {
       .warn('w');
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ secret_key: '[redacted]', tokens: false });
   });
+
+  it('says whether debug lines are kept, for itself and its children', () => {
+    const lines: string[] = [];
+    const info = createLogger({ write: (l) => lines.push(l) });
+    const debug = createLogger({ level: 'debug', write: (l) => lines.push(l) });
+    expect([info.debugging, info.child({ a: 1 }).debugging]).toEqual([false, false]);
+    expect([debug.debugging, debug.child({ a: 1 }).debugging]).toEqual([true, true]);
+    info.child({ a: 1 }).debug('dropped');
+    debug.child({ a: 1 }).debug('kept');
+    expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['kept']);
+  });
 });

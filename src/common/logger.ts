@@ -8,6 +8,11 @@ export interface Logger {
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
   child(fields: LogFields): Logger;
+  /**
+   * false when debug lines are dropped: a hot path skips building their fields. Absent means
+   * unknown (log as usual).
+   */
+  readonly debugging?: boolean;
 }
 
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -64,6 +69,7 @@ function makeLogger(min: number, write: (line: string) => void, baseOf: () => Lo
         base ??= baseOf();
         return { ...base, ...redact(fields) };
       }),
+    debugging: min <= order.debug,
   };
 }
 
@@ -76,4 +82,5 @@ export const silentLogger: Logger = {
   child() {
     return silentLogger;
   },
+  debugging: false,
 };

@@ -24,6 +24,8 @@ export interface ConnectionState {
   /** The peer's address with any IPv4-mapped `::ffff:` prefix removed. */
   readonly peerIp: string;
   readonly log: Logger;
+  /** conn.log's child per command, made on the command's first request (queries are hot). */
+  cmdLogs?: Map<number, Logger>;
   storage?: { readonly group: string; readonly id: string };
   /** The connection's own address, which a joining storage reached this tracker at. */
   readonly localIp?: string;

@@ -133,12 +133,22 @@ export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Pr
     ...(storageIds ? { storageIds } : {}),
   };
 
+  const cmdLog = (conn: ConnectionState, cmd: number): Logger => {
+    conn.cmdLogs ??= new Map();
+    let log = conn.cmdLogs.get(cmd);
+    if (log === undefined) {
+      log = conn.log.child({ cmd: cmdName(cmd) });
+      conn.cmdLogs.set(cmd, log);
+    }
+    return log;
+  };
+
   const dispatch = async (header: Header, p: PacketContext, conn: ConnectionState): Promise<void> => {
     // Read the whole body first (capped) so a refused request leaves the connection in sync.
     const body = await p.reader.readBody(header.length, TRACKER_MAX_BODY);
     const handler = handlers.get(header.cmd);
     if (!handler) throw unknownCommand(header);
-    const log = conn.log.child({ cmd: cmdName(header.cmd) });
+    const log = cmdLog(conn, header.cmd);
     log.debug('request', { length: header.length });
     await p.reply(await handler(ctx, conn, body, log));
   };
@@ -148,7 +158,7 @@ export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Pr
   const fast = (header: Header, body: Buffer, socket: Socket, conn: ConnectionState): boolean => {
     const handler = syncQueryHandlers.get(header.cmd);
     if (!handler) return false;
-    const log = conn.log.child({ cmd: cmdName(header.cmd) });
+    const log = cmdLog(conn, header.cmd);
     let reply: Buffer | undefined;
     try {
       reply = handler(ctx, conn, body, log);
