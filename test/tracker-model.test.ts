@@ -23,6 +23,7 @@ import {
   snapshotCluster,
   storageStat,
 } from '../src/tracker/index.js';
+import { renderSysFiles } from '../src/tracker/sys-files.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -528,6 +529,37 @@ describe('state snapshot', () => {
       { totalMb: 2000, freeMb: 1000 },
       { totalMb: 2000, freeMb: 1000 },
     ]);
+  });
+
+  it("keeps each group's trunk server and highest trunk file id, and reads files without them", () => {
+    const { cluster } = rig();
+    activeStorage(cluster, { ip: '10.0.0.1' });
+    activeStorage(cluster, { ip: '10.0.0.2' });
+    const g = cluster.group('group1');
+    if (!g) throw new Error('missing');
+    g.trunkServerId = '10.0.0.2';
+    g.currentTrunkFileId = 41;
+    const snap = decodeState(encodeState(snapshotCluster(cluster)));
+    const { cluster: back } = rig();
+    restoreCluster(back, snap);
+    expect([back.group('group1')?.trunkServerId, back.group('group1')?.currentTrunkFileId]).toEqual([
+      '10.0.0.2',
+      41,
+    ]);
+    const old = { groups: snap.groups.map(({ currentTrunkFileId, trunkServerId, ...rest }) => rest) };
+    const { cluster: older } = rig();
+    restoreCluster(older, decodeState(encodeState(old)));
+    expect([older.group('group1')?.trunkServerId, older.group('group1')?.currentTrunkFileId]).toEqual([
+      undefined,
+      0,
+    ]);
+    // and a stock tracker that joins gets them in storage_groups_new.dat, as FastDFS writes it
+    const groupsDat = renderSysFiles(back, false)[0]?.toString() ?? '';
+    expect(groupsDat).toMatch(
+      /^\tcurrent_trunk_file_id=41\n\ttrunk_server=10\.0\.0\.2\n\tlast_trunk_server=10\.0\.0\.2$/m,
+    );
+    const bad = { groups: snap.groups.map((x) => ({ ...x, currentTrunkFileId: -1 })) };
+    expect(() => decodeState(encodeState(bad))).toThrow(expect.objectContaining({ status: Status.EINVAL }));
   });
 
   it('refuses torn, corrupted or odd files', () => {

@@ -32,6 +32,13 @@ export interface GroupSnapshot {
   subdirCountPerPath: number;
   storagePort: number;
   storages: StorageSnapshot[];
+  /**
+   * The highest trunk file id reported (cmd 73) and the trunk server, as FastDFS keeps
+   * current_trunk_file_id and trunk_server per group: a trunk server chosen after a restart
+   * numbers its trunk files on from there. Absent in files written before they were kept.
+   */
+  currentTrunkFileId?: number;
+  trunkServerId?: string;
 }
 
 export interface ClusterSnapshot {
@@ -46,6 +53,8 @@ export function snapshotCluster(cluster: Cluster): ClusterSnapshot {
       storePathCount: g.storePathCount,
       subdirCountPerPath: g.subdirCountPerPath,
       storagePort: g.storagePort,
+      currentTrunkFileId: g.currentTrunkFileId,
+      ...(g.trunkServerId !== undefined && { trunkServerId: g.trunkServerId }),
       storages: g.live().map((s) => ({
         id: s.id,
         ip: s.ip,
@@ -87,6 +96,8 @@ export function restoreCluster(cluster: Cluster, snap: ClusterSnapshot): void {
     g.storePathCount = gs.storePathCount;
     g.subdirCountPerPath = gs.subdirCountPerPath;
     g.storagePort = gs.storagePort;
+    g.currentTrunkFileId = gs.currentTrunkFileId ?? 0;
+    g.trunkServerId = gs.trunkServerId;
     for (const ss of gs.storages) {
       const s = new StorageNode(ss.id, ss.ip);
       s.status = KEPT_ON_LOAD.has(ss.status) ? ss.status : StorageStatus.OFFLINE;
@@ -154,6 +165,8 @@ const groupFields: Record<string, Check> = {
   subdirCountPerPath: isInt,
   storagePort: isInt,
   storages: (v) => Array.isArray(v) && v.every((s) => hasFields(s, storageFields)),
+  currentTrunkFileId: (v) => v === undefined || (isInt(v) && (v as number) >= 0),
+  trunkServerId: (v) => v === undefined || isStr(v),
 };
 
 /** Shape check of parsed JSON; a file that passes its checksum but not this is still refused. */

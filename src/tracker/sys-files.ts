@@ -33,7 +33,9 @@ function groupsFile(groups: readonly StorageGroup[]): string {
       `# group: ${g.name}\n[Group${pad3(i + 1)}]\n` +
       `\tgroup_name=${g.name}\n\tstorage_port=${g.storagePort}\n` +
       `\tstore_path_count=${g.storePathCount}\n\tsubdir_count_per_path=${g.subdirCountPerPath}\n` +
-      '\tcurrent_trunk_file_id=0\n\ttrunk_server=\n\tlast_trunk_server=\n\n';
+      // FastDFS writes storage ids here (the IP when ids are off, as our node ids are then).
+      `\tcurrent_trunk_file_id=${g.currentTrunkFileId}\n\ttrunk_server=${g.trunkServerId ?? ''}\n` +
+      `\tlast_trunk_server=${g.trunkServerId ?? ''}\n\n`;
   });
   return out;
 }
