@@ -6,11 +6,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FdfsClient } from '../src/client/index.js';
-import { silentLogger } from '../src/common/index.js';
+import { Status, silentLogger } from '../src/common/index.js';
 import { defaultClientConfig, defaultStorageConfig, defaultTrackerConfig } from '../src/config/index.js';
 import { randomSubdirs } from '../src/fileid/index.js';
 import { packMetadata } from '../src/protocol/index.js';
 import { type StorageNode, startStorage } from '../src/storage/index.js';
+import { StorePaths } from '../src/storage/store-paths.js';
 import { startTracker, type TrackerHandle } from '../src/tracker/index.js';
 import { eventually, tempDir } from './helpers/node-process.js';
 
@@ -106,5 +107,31 @@ describe('FastDFS disk layout', () => {
       const hex = (n: number) => n.toString(16).toUpperCase().padStart(2, '0');
       expect(remote.slice(4, 9)).toBe(`${hex(high)}/${hex(low)}`);
     }
+  });
+});
+
+describe('StorePaths', () => {
+  const name = 'M01/0A/FF/wKgBaGVhbmFBAAAAAAAQAGfaocM318.jpg';
+  const reserve = { kind: 'ratio', ratio: 0 } as const;
+
+  it('makes the paths path.join makes, whatever shape the roots have', () => {
+    const roots = ['/srv/fdfs/a', '/srv/fdfs//b/', 'rel/c/./', '/'];
+    const paths = new StorePaths(roots, reserve);
+    roots.forEach((root, i) => {
+      const remote = `M0${i}${name.slice(3)}`;
+      expect(paths.resolve(remote)).toBe(join(root, 'data', remote.slice(4)));
+      expect(paths.dirOf(i, 10, 255)).toBe(join(root, 'data', '0A', 'FF'));
+      expect(paths.tmpDir(i)).toBe(join(root, 'data', '.tmp'));
+    });
+  });
+
+  it('refuses names that are no stored file and store paths it does not have', () => {
+    const paths = new StorePaths(['/srv/a', '/srv/b'], reserve);
+    for (const bad of ['M00/00/../../etc/passwd', 'M00/00/00/../x.jpg', 'M00/00/00/.hidden', name.slice(1)])
+      expect(() => paths.resolve(bad)).toThrow(expect.objectContaining({ status: Status.EINVAL }));
+    expect(() => paths.resolve(`M05${name.slice(3)}`)).toThrow(
+      expect.objectContaining({ status: Status.EINVAL }),
+    );
+    expect(() => paths.dirOf(2, 0, 0)).toThrow(expect.objectContaining({ status: Status.EINVAL }));
   });
 });
