@@ -19,7 +19,7 @@ export class StorePaths {
   private readonly usage: PathUsage[];
   /**
    * Each root normalised and ending in '/': paths of files are then concatenated, as path.join
-   * (normalising every time) was a twentieth of an upload's JavaScript in a profile.
+   * (normalising every time) took 3.6% of the storage thread's CPU in a profile of 4 KB uploads.
    */
   private readonly prefixes: readonly string[];
   private next = 0;
