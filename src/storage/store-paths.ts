@@ -7,7 +7,7 @@ import { mkdir, readdir, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FdfsError, Status } from '../common/index.js';
 import type { ReservedSpace } from '../config/types.js';
-import { splitRemoteFilename } from '../fileid/index.js';
+import { relativeDataPath } from '../fileid/index.js';
 
 export interface PathUsage {
   totalMb: number;
@@ -56,12 +56,13 @@ export class StorePaths {
   }
 
   /**
-   * Absolute path of a remote filename (`M00/00/00/x.jpg`); validates it first (no `.` or `..`
-   * segment gets through, so the concatenation is what path.join would make).
+   * Absolute path of a remote filename (`M00/00/00/x.jpg`). relativeDataPath validates it (no `.`
+   * or `..` segment gets through, so the concatenation is what path.join would make); the store
+   * path index is then the hex after its `M`, read as subdirsOf reads the subdirs.
    */
   resolve(remote: string): string {
-    const { storePathIndex } = splitRemoteFilename(remote);
-    return `${this.prefix(storePathIndex)}data/${remote.slice(4)}`;
+    const relative = relativeDataPath(remote);
+    return this.prefix(Number.parseInt(remote.slice(1, 3), 16)) + relative;
   }
 
   dirOf(index: number, high: number, low: number): string {
