@@ -157,15 +157,14 @@ describe.skipIf(!syncDir || !appendSync)('syncDir and appendSync', () => {
   });
 });
 
-// The jobs run on the addon's own threads (jobs.c), not on libuv's pool of 4: jobs blocked on
-// a slow disk must not hold up the next ones. Eight writes stuck on full FIFOs (nobody reads
-// them yet) leave a file job free to run; on a pool of four threads it would wait for ever.
+// The jobs run on the addon's own threads (jobs.c), not on libuv's pool of 4, in two lanes: jobs
+// that sync may all wait on a slow disk at once and must not hold up the next ones; jobs that do
+// not sync run one at a time, in the order asked. Writes stuck on full FIFOs (nobody reads them
+// yet) stand for a disk that does not answer.
 describe.skipIf(!createFile || !appendSync)('job threads', () => {
-  it('more than four blocked jobs leave a new one free to run, and finish once unblocked', async () => {
-    const dir = await tempDir('fdfs-native-jobs-');
-    const n = 8;
-    const size = 256 * 1024;
-    const fifos = await Promise.all(
+  const size = 256 * 1024;
+  async function fifos(dir: string, n: number) {
+    return Promise.all(
       Array.from({ length: n }, async (_, i) => {
         const path = join(dir, `fifo${i}`);
         await promisify(execFile)('mkfifo', [path]);
@@ -175,20 +174,48 @@ describe.skipIf(!createFile || !appendSync)('job threads', () => {
         return { writer, reader };
       }),
     );
+  }
+  const append = appendSync as NonNullable<typeof appendSync>;
+  const create = createFile as NonNullable<typeof createFile>;
+
+  it('more than four blocked syncing jobs leave a new one free to run, and finish once unblocked', async () => {
+    const dir = await tempDir('fdfs-native-jobs-');
+    const stuckOn = await fifos(dir, 8);
     try {
-      const stuck = fifos.map((f) =>
-        (appendSync as NonNullable<typeof appendSync>)(f.writer.fd, Buffer.alloc(size, 7), false),
-      );
-      await (createFile as NonNullable<typeof createFile>)(join(dir, 'free'), Buffer.from('ran'), false);
+      // A FIFO takes the write but cannot be synced (EINVAL): settled is what counts here.
+      const stuck = stuckOn.map((f) => append(f.writer.fd, Buffer.alloc(size, 7), true).catch((e) => e));
+      await create(join(dir, 'free'), Buffer.from('ran'), true);
       expect(await readFile(join(dir, 'free'), 'utf8')).toBe('ran');
-      const got = await Promise.all(fifos.map((f) => drain(f.reader.fd, size)));
-      await Promise.all(stuck);
-      expect(got).toEqual(Array(n).fill(size));
+      const got = await Promise.all(stuckOn.map((f) => drain(f.reader.fd, size)));
+      expect(got).toEqual(Array(8).fill(size));
+      for (const r of await Promise.all(stuck)) expect(r).toMatchObject({ code: 'EINVAL' });
     } finally {
-      for (const f of fifos) {
+      for (const f of stuckOn) {
         await f.writer.close();
         await f.reader.close();
       }
+    }
+  });
+
+  it('jobs that do not sync run one at a time, in order, beside the syncing ones', async () => {
+    const dir = await tempDir('fdfs-native-lane-');
+    const [f] = await fifos(dir, 1);
+    if (!f) throw new Error('no FIFO');
+    try {
+      const order: string[] = [];
+      const stuck = append(f.writer.fd, Buffer.alloc(size, 7), false).then(() => order.push('stuck'));
+      const behind = create(join(dir, 'behind'), Buffer.from('b'), false).then(() => order.push('behind'));
+      // A syncing job has its own threads: it finishes while the unsynced one waits its turn.
+      await create(join(dir, 'synced'), Buffer.from('s'), true);
+      expect(order).toEqual([]);
+      await expect(stat(join(dir, 'behind'))).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(await drain(f.reader.fd, size)).toBe(size);
+      await Promise.all([stuck, behind]);
+      expect(order).toEqual(['stuck', 'behind']);
+      expect(await readFile(join(dir, 'behind'), 'utf8')).toBe('b');
+    } finally {
+      await f.writer.close();
+      await f.reader.close();
     }
   });
 

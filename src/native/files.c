@@ -12,9 +12,8 @@
  *     link + unlink where the filesystem lacks it), so a name is never replaced.
  *   syncDir(path): open, fsync, close of a directory (a rename or link in it made durable).
  *   appendSync(fd, bytes, sync): write until done (the fd is O_APPEND), then fdatasync when `sync`.
- * Each resolves with 0 or an errno; they run on the addon's own threads (jobs.c). createFileSync(
- * path, bytes, to) is createFile's work, unsynced, on the calling thread (one that may block: the
- * storage's disk thread).
+ * Each resolves with 0 or an errno; they run on the addon's own threads (jobs.c), in its disk
+ * lane when they sync and in its one-thread CPU lane when they do not.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -219,6 +218,8 @@ static bool bytes_and_sync(napi_env env, napi_value bytes, napi_value sync, file
  * `j` and throws when that cannot be done.
  */
 static napi_value start_job(napi_env env, file_job_t *j, napi_value bytes) {
+  /* a directory's fsync waits for the disk; a move without one does not */
+  int waits = j->op == OP_SYNC_DIR || ((j->op == OP_CREATE || j->op == OP_APPEND) && j->sync);
   napi_value promise;
   if ((bytes != NULL && napi_create_reference(env, bytes, 1, &j->bytes_ref) != napi_ok) ||
       napi_create_promise(env, &j->deferred, &promise) != napi_ok) {
@@ -228,7 +229,7 @@ static napi_value start_job(napi_env env, file_job_t *j, napi_value bytes) {
   }
   j->item.run = job_execute;
   j->item.done = job_complete;
-  if (!fdfs_jobs_submit(env, &j->item)) {
+  if (!fdfs_jobs_submit(env, &j->item, waits ? FDFS_LANE_DISK : FDFS_LANE_CPU)) {
     /* the promise is never settled: nothing holds it but the caller, who gets the throw */
     free_job(env, j);
     napi_throw_error(env, NULL, "could not queue the job");
@@ -290,33 +291,6 @@ napi_value fdfs_create_file(napi_env env, napi_callback_info info) {
                   to_type != napi_undefined ? argv[3] : NULL, "createFile: to must be a non-empty string"))
     return NULL;
   return start_job(env, j, argv[1]);
-}
-
-/*
- * createFileSync(path, bytes, to): createFile's work with a target, no sync, on the calling
- * thread; returns what createFile resolves with. It blocks: for a thread made to wait on the disk
- * (the storage's disk thread for non-durable writes), never an event loop serving clients.
- */
-napi_value fdfs_create_file_sync(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  napi_value flag;
-  file_job_t *j = new_job(env, OP_CREATE);
-  if (j == NULL) return NULL;
-  if (argc < 3 || napi_get_boolean(env, false, &flag) != napi_ok || !bytes_and_sync(env, argv[1], flag, j)) {
-    free_job(env, j);
-    napi_throw_type_error(env, NULL, "createFileSync(path: string, bytes: Uint8Array, to: string)");
-    return NULL;
-  }
-  if (!take_paths(env, j, argv[0], "createFileSync: the path must be a non-empty string", argv[2],
-                  "createFileSync: to must be a non-empty string"))
-    return NULL;
-  create_file(j);
-  napi_value result;
-  napi_create_int32(env, j->err, &result);
-  free_job(env, j);
-  return result;
 }
 
 napi_value fdfs_move_new(napi_env env, napi_callback_info info) {

@@ -38,19 +38,16 @@ interface Addon {
   readonly moveNew: (from: string, to: string) => Promise<number>;
   readonly syncDir: (path: string) => Promise<number>;
   readonly appendSync: (fd: number, bytes: Uint8Array, sync: boolean) => Promise<number>;
-  readonly createFileSync: (path: string, bytes: Uint8Array, to: string) => number;
 }
 
-/** The addon, and the file it was loaded from (a worker thread loads it again from there). */
-function load(): { addon: Addon; file: string } | undefined {
+function load(): Addon | undefined {
   if (process.platform !== 'linux' || process.env.FDFS_NATIVE === '0') return undefined;
   const require = createRequire(import.meta.url);
   for (const path of [ADDON_PATH, FROM_SOURCE]) {
     try {
       const addon = require(path) as Partial<Addon>;
-      const names = ['sendFile', 'createFile', 'moveNew', 'syncDir', 'appendSync', 'createFileSync'] as const;
-      if (names.every((n) => typeof addon[n] === 'function'))
-        return { addon: addon as Addon, file: require.resolve(path) };
+      const names = ['sendFile', 'createFile', 'moveNew', 'syncDir', 'appendSync'] as const;
+      if (names.every((n) => typeof addon[n] === 'function')) return addon as Addon;
     } catch {
       // not built there
     }
@@ -58,16 +55,7 @@ function load(): { addon: Addon; file: string } | undefined {
   return undefined; // not built here: the plain JavaScript paths
 }
 
-const loaded = load();
-const addon = loaded?.addon;
-
-/**
- * The addon's file for a worker thread to `require` (its `createFileSync(path, bytes, to)` is
- * createFile's work with a target, unsynced, blocking the calling thread, and returns what
- * createFile's job resolves with: 0, an errno, or a negated errno of the naming step with the
- * file left at `path`). undefined when not built.
- */
-export const addonFile: string | undefined = loaded?.file;
+const addon = load();
 
 /** An addon job's errno as the Error node:fs would raise (code, errno, syscall, path). */
 function failIf(errno: number, syscall: string, path: string): void {
@@ -80,7 +68,7 @@ function failIf(errno: number, syscall: string, path: string): void {
 export const sendFile: SendFile | undefined = addon?.sendFile;
 
 /**
- * A new file (O_EXCL) holding `bytes`, fdatasynced when `sync`, in one thread-pool job (open,
+ * A new file (O_EXCL) holding `bytes`, fdatasynced when `sync`, in one job of the addon (open,
  * pwrite, fdatasync and close through node:fs are four round trips); undefined when not built.
  * Fails as node:fs does, the file removed again. With `to`, the file ends up there in the same
  * job, never replacing a name: made unnamed in its folder (O_TMPFILE) and linked, or where that

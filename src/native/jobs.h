@@ -13,7 +13,10 @@ typedef struct fdfs_item {
   void (*done)(napi_env env, struct fdfs_item *item);
 } fdfs_item_t;
 
-/* Queues `item` for this env's job threads; false (nothing queued) when that cannot be done. */
-bool fdfs_jobs_submit(napi_env env, fdfs_item_t *item);
+/* DISK: jobs that wait for an fdatasync or fsync (many threads); CPU: the rest (one thread). */
+typedef enum { FDFS_LANE_DISK = 0, FDFS_LANE_CPU = 1 } fdfs_lane_t;
+
+/* Queues `item` on a lane of this env's job threads; false (nothing queued) when that cannot be done. */
+bool fdfs_jobs_submit(napi_env env, fdfs_item_t *item, fdfs_lane_t lane);
 
 #endif

@@ -9,15 +9,14 @@
  * a thread, as on libuv's own pool threads; no event loop ever waits for them), in the order
  * they were asked for, and answers a whole batch in one message.
  *
- * Only `durable_writes = false` uses it: durable writes wait for fsyncs, which concurrent pool
- * threads overlap and one thread would serialise. A file gets its name only once complete, so
- * a killed process never leaves a half file under a real name: with the native addon it is
- * written unnamed (O_TMPFILE) and linked (one system call for one directory entry, ~20 % of a
- * small file's create), else written under a temp name, linked and the temp name dropped.
+ * Only `durable_writes = false` without the native addon uses it: durable writes wait for fsyncs,
+ * which concurrent pool threads overlap and one thread would serialise, and the addon's file
+ * jobs do the same work with no message to copy (its one-thread lane, see src/native/jobs.c). A
+ * file gets its name only once complete, so a killed process never leaves a half file under a
+ * real name: it is written under a temp name, linked and the temp name dropped.
  */
 import { Worker } from 'node:worker_threads';
 import { FdfsError, Status } from '../common/index.js';
-import { addonFile } from '../native/index.js';
 
 /** A binlog line a create job writes first (the file appears only once its record is written). */
 export interface LogLine {
@@ -51,12 +50,7 @@ interface JobFailure {
  * works from dist/ and from the TypeScript sources under the test runner: it must use nothing
  * but its parameters (so APPEND is the literal 0 in it).
  */
-function diskThreadMain(
-  fs: typeof import('node:fs'),
-  util: typeof import('node:util'),
-  port: import('node:worker_threads').MessagePort,
-  native: { createFileSync(path: string, bytes: Uint8Array, to: string): number } | undefined,
-): void {
+function diskThreadMain(fs: typeof import('node:fs'), port: import('node:worker_threads').MessagePort): void {
   // Appends at the end: the binlog is opened with O_APPEND, so no position is given.
   const appendAll = (fd: number, text: string) => {
     const b = Buffer.from(text, 'utf8');
@@ -89,29 +83,6 @@ function diskThreadMain(
       const logText = jobs[i++] as string;
       let fd = -1;
       let written = false;
-      if (native) {
-        // The addon: an unnamed file linked at `final` (a temp name only when that name is taken).
-        let r: number;
-        try {
-          if (logFd >= 0) appendAll(logFd, logText);
-          r = native.createFileSync(tmp, data, final);
-        } catch (err) {
-          answers.push(failure(err, false));
-          continue;
-        }
-        if (r === 0) answers.push(null);
-        else {
-          const code = util.getSystemErrorName(-Math.abs(r));
-          const kept = r < 0 && code === 'EEXIST';
-          if (r < 0 && !kept) {
-            try {
-              fs.unlinkSync(tmp);
-            } catch {}
-          }
-          answers.push({ code, message: `${code}: ${kept ? 'link' : 'createFile'} '${final}'`, kept });
-        }
-        continue;
-      }
       try {
         if (logFd >= 0) appendAll(logFd, logText);
         fd = fs.openSync(tmp, 'wx', 0o644);
@@ -147,16 +118,7 @@ function diskThreadMain(
   });
 }
 
-/**
- * The thread's program. The addon, when used, is loaded again there (the loop's copy is not
- * shared); should that fail, the thread keeps to node:fs.
- */
-const sourceOf = (addon: string | undefined) => {
-  const native = addon
-    ? `(() => { try { return require(${JSON.stringify(addon)}); } catch {} })()`
-    : 'undefined';
-  return `(${diskThreadMain.toString()})(require('node:fs'), require('node:util'), require('node:worker_threads').parentPort, ${native})`;
-};
+const threadSource = `(${diskThreadMain.toString()})(require('node:fs'), require('node:worker_threads').parentPort)`;
 
 interface Pending {
   readonly resolve: () => void;
@@ -186,10 +148,8 @@ export class DiskThread {
     worker.unref();
   }
 
-  /** `useAddon: false` keeps to node:fs where the addon is built (tests of that path). */
-  static start(opts: { useAddon?: boolean } = {}): DiskThread {
-    const addon = opts.useAddon === false ? undefined : addonFile;
-    return new DiskThread(new Worker(sourceOf(addon), { eval: true }));
+  static start(): DiskThread {
+    return new DiskThread(new Worker(threadSource, { eval: true }));
   }
 
   /**

@@ -190,10 +190,10 @@ export class StorageEngine {
 
   /**
    * Upload of a body already read whole (a small native upload): its size and CRC are known, so
-   * its name is drawn first. Without durable writes the disk thread writes it: binlog record,
-   * then temp file and link in one job under the name's lock (a crash in between leaves a record
-   * whose file never appeared, as logThenLink may). Durable, the record is synced first as in
-   * logThenLink, then createNamed writes, syncs and names the temp file.
+   * its name is drawn first. The record goes first (synced when durable), as in logThenLink, then
+   * createNamed writes (and syncs) the file and names it; a crash in between leaves a record whose
+   * file never appeared. Without durable writes and without the addon, the disk thread does both
+   * in one job under the name's lock.
    */
   async uploadData(
     data: Buffer,

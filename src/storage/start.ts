@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from '../common/index.js';
 import { allowHostsFilter, trunkConfigFromParameters } from '../config/index.js';
 import type { StorageConfig } from '../config/types.js';
+import { createFile } from '../native/index.js';
 import { ConnectionGuard, listenOn, servePackets } from '../protocol/index.js';
 import { Binlog } from './binlog.js';
 import { StorageCounters } from './counters.js';
@@ -43,9 +44,10 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
   await paths.init();
   const dataDir = join(config.basePath, 'data');
   await removeStateTemps([dataDir, join(dataDir, 'sync')], logger);
-  // Non-durable uploads and binlog lines go to a disk thread; durable ones wait on fsyncs the
-  // pool overlaps.
-  const disk = config.durableWrites ? undefined : DiskThread.start();
+  // Non-durable uploads and binlog lines go to a disk thread when the addon's file jobs (whose
+  // one-thread lane does that work without copying messages) are not built; durable ones wait
+  // on fsyncs the pool overlaps.
+  const disk = config.durableWrites || createFile ? undefined : DiskThread.start();
   const binlog = new Binlog(join(dataDir, 'sync'), config.durableWrites, disk);
   await binlog.open();
   const dist = new DistPath(
