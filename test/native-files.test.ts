@@ -88,6 +88,34 @@ describe.skipIf(!createFile)('createFile', () => {
     expect(early).toMatchObject({ code: 'ENOENT' });
     expect(early).not.toHaveProperty('tempKept');
   });
+  it('with a record: appends it, then makes the file; a record that cannot be written makes no file', async () => {
+    const log = join(dir, 'binlog');
+    await writeFile(log, 'before\n');
+    const fh = await open(log, 'a');
+    try {
+      await create(join(dir, 'r.tmp'), Buffer.from('body'), false, join(dir, 'r'), {
+        fd: fh.fd,
+        bytes: Buffer.from('1700000000 C r\n'),
+      });
+    } finally {
+      await fh.close();
+    }
+    expect(await readFile(log, 'utf8')).toBe('before\n1700000000 C r\n');
+    expect(await readFile(join(dir, 'r'), 'utf8')).toBe('body');
+    const readOnly = await open(log, 'r');
+    try {
+      const err = await create(join(dir, 's.tmp'), Buffer.from('body'), false, join(dir, 's'), {
+        fd: readOnly.fd,
+        bytes: Buffer.from('1700000000 C s\n'),
+      }).catch((e: NodeJS.ErrnoException) => e);
+      expect(err).toMatchObject({ code: 'EBADF' });
+    } finally {
+      await readOnly.close();
+    }
+    await expect(stat(join(dir, 's'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(join(dir, 's.tmp'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(log, 'utf8')).toBe('before\n1700000000 C r\n');
+  });
 });
 
 describe.skipIf(!moveNew)('moveNew', () => {

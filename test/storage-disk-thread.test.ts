@@ -1,10 +1,11 @@
 /**
- * The disk thread small non-durable uploads go through where the native addon is not built
- * (src/storage/disk-thread.ts): a file is written under its temp name and linked into place, a
- * taken name is refused and never replaced (the written temp stays for another name), a failure
- * leaves nothing, and close() answers what was already asked. A storage that packs small files
- * into trunk slots still does so without durable writes (the disk thread or the addon's jobs write
- * normal files only).
+ * The writers small non-durable uploads go through: the native addon's one-thread lane of file
+ * jobs (src/storage/native-disk.ts) and, where the addon is not built, the disk thread
+ * (src/storage/disk-thread.ts). Both: a file appears under its name complete, a taken name is
+ * refused and never replaced (the written temp stays for another name), a record that cannot be
+ * written makes no file, records and files go in the order asked, and close() answers what was
+ * already asked. The disk thread's own: temp name, link, temp dropped; a failure leaves nothing.
+ * A storage that packs small files into trunk slots still does so without durable writes.
  */
 import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,8 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRemoteFilename } from '../src/fileid/index.js';
 import { createFile } from '../src/native/index.js';
-import { DiskThread } from '../src/storage/disk-thread.js';
+import { DiskThread, type DiskWriter } from '../src/storage/disk-thread.js';
 import { Binlog } from '../src/storage/index.js';
+import { NativeDisk } from '../src/storage/native-disk.js';
 import { tempDir } from './helpers/node-process.js';
 import { serveTrunkStore } from './helpers/trunk-store.js';
 
@@ -51,15 +53,6 @@ describe('DiskThread.createFile', () => {
     expect(await readdir(join(dir, 'tmp'))).toEqual([]);
   });
 
-  it('refuses a taken name with EEXIST, leaves that file alone and keeps the written temp', async () => {
-    await writeFile(final('taken'), 'first');
-    const err = await disk.createFile(tmp('t'), final('taken'), Buffer.from('second')).catch((e) => e);
-    expect(err).toMatchObject({ code: 'EEXIST', tempKept: true });
-    expect(await readFile(final('taken'), 'utf8')).toBe('first');
-    expect(await readFile(tmp('t'), 'utf8')).toBe('second');
-    await rm(tmp('t'));
-  });
-
   it('a failure before the link leaves nothing behind', async () => {
     const err = await disk
       .createFile(tmp('n'), join(dir, 'no-such-dir', 'n'), Buffer.from('x'))
@@ -76,42 +69,55 @@ describe('DiskThread.createFile', () => {
     expect(await readdir(join(dir, 'data'))).not.toContain('n');
     expect(await readdir(dir)).not.toContain('missing');
   });
+});
 
-  it('a record that cannot be written leaves no file', async () => {
-    const readOnly = await open(join(dir, 'read-only-log'), 'w+').then(async (f) => {
-      await f.close();
-      return open(join(dir, 'read-only-log'), 'r');
-    });
+// Without the addon built (no C compiler) only the disk thread is there to test.
+const writers: [string, () => DiskWriter | undefined, boolean][] = [
+  ['the disk thread', () => DiskThread.start(), true],
+  ["the addon's file jobs", () => NativeDisk.start(), createFile !== undefined],
+];
+
+describe.each(writers)('%s', (_name, start, available) => {
+  it.skipIf(!available)(
+    'refuses a taken name with EEXIST, leaves that file alone and keeps the written temp',
+    async () => {
+      const own = start() as DiskWriter;
+      try {
+        await writeFile(final('taken'), 'first');
+        const err = await own.createFile(tmp('t'), final('taken'), Buffer.from('second')).catch((e) => e);
+        expect(err).toMatchObject({ code: 'EEXIST', tempKept: true });
+        expect(await readFile(final('taken'), 'utf8')).toBe('first');
+        expect(await readFile(tmp('t'), 'utf8')).toBe('second');
+        await rm(tmp('t'));
+        await rm(final('taken'));
+      } finally {
+        await own.close();
+      }
+    },
+  );
+
+  it.skipIf(!available)('a record that cannot be written makes no file', async () => {
+    const own = start() as DiskWriter;
+    await writeFile(join(dir, 'read-only-log'), '');
+    const readOnly = await open(join(dir, 'read-only-log'), 'r');
     try {
-      const err = await disk
+      const err = await own
         .createFile(tmp('r'), final('r'), Buffer.from('x'), { fd: readOnly.fd, text: 'line\n' })
         .catch((e) => e);
-      expect(err).toMatchObject({ code: 'EBADF', tempKept: false });
+      expect(err).toMatchObject({ code: 'EBADF' });
+      expect(err.tempKept ?? false).toBe(false);
     } finally {
       await readOnly.close();
+      await own.close();
     }
     expect(await readdir(join(dir, 'data'))).not.toContain('r');
     expect(await readdir(join(dir, 'tmp'))).toEqual([]);
   });
 
-  it('close() answers the jobs already asked for, then refuses new ones', async () => {
-    const own = DiskThread.start();
-    const jobs = Array.from({ length: 50 }, (_, i) =>
-      own.createFile(tmp(`q${i}`), final(`q${i}`), Buffer.from(`q${i}`)),
-    );
-    await own.close();
-    await Promise.all(jobs);
-    for (let i = 0; i < 50; i++) expect(await readFile(final(`q${i}`), 'utf8')).toBe(`q${i}`);
-    await expect(own.createFile(tmp('late'), final('late'), Buffer.from('x'))).rejects.toMatchObject({
-      status: 5,
-    });
-  });
-});
-
-describe('a non-durable binlog written by the disk thread', () => {
-  it('writes appended lines and lines riding with files in the order asked; close waits for them', async () => {
-    const own = DiskThread.start();
-    const binlog = new Binlog(join(dir, 'binlog'), false, own);
+  it.skipIf(!available)('writes records and files in the order asked; close waits for them', async () => {
+    const own = start() as DiskWriter;
+    const logDir = await mkdtemp(join(dir, 'binlog-'));
+    const binlog = new Binlog(logDir, false, own);
     await binlog.open();
     const done: Promise<void>[] = [];
     for (let i = 0; i < 40; i++) {
@@ -121,16 +127,30 @@ describe('a non-durable binlog written by the disk thread', () => {
       }
       const log = binlog.claim('C', `n${i}`, undefined, 1_700_000_000);
       expect(log).toBeDefined();
-      done.push(own.createFile(tmp(`l${i}`), final(`l${i}`), Buffer.from(`l${i}`), log));
+      done.push(own.createFile(tmp(`l${i}`), final(`l${i}-${_name.length}`), Buffer.from(`l${i}`), log));
     }
     await Promise.all(done);
     await binlog.close();
     await own.close();
-    const lines = (await readFile(join(dir, 'binlog', Binlog.fileName(0)), 'utf8')).trim().split('\n');
+    const lines = (await readFile(join(logDir, Binlog.fileName(0)), 'utf8')).trim().split('\n');
     expect(lines).toEqual(
       Array.from({ length: 40 }, (_, i) => `1700000000 ${i % 3 === 0 ? 'D' : 'C'} n${i}`),
     );
-    for (let i = 1; i < 40; i += 3) expect(await readFile(final(`l${i}`), 'utf8')).toBe(`l${i}`);
+    for (let i = 1; i < 40; i += 3)
+      expect(await readFile(final(`l${i}-${_name.length}`), 'utf8')).toBe(`l${i}`);
+  });
+
+  it.skipIf(!available)('close() answers the jobs already asked for, then refuses new ones', async () => {
+    const own = start() as DiskWriter;
+    const jobs = Array.from({ length: 50 }, (_, i) =>
+      own.createFile(tmp(`q${i}`), final(`q${i}-${_name.length}`), Buffer.from(`q${i}`)),
+    );
+    await own.close();
+    await Promise.all(jobs);
+    for (let i = 0; i < 50; i++) expect(await readFile(final(`q${i}-${_name.length}`), 'utf8')).toBe(`q${i}`);
+    await expect(own.createFile(tmp('late'), final('late'), Buffer.from('x'))).rejects.toMatchObject({
+      status: 5,
+    });
   });
 });
 
@@ -141,8 +161,7 @@ describe('a non-durable storage with trunk files', () => {
       host: '127.0.0.57',
     });
     try {
-      // The addon's jobs take the disk thread's place where it is built.
-      expect(c.storage.engine.deps.disk === undefined).toBe(createFile !== undefined);
+      expect(c.storage.engine.deps.disk).toBeDefined();
       const small = Buffer.from('packed small file');
       const big = Buffer.alloc(200_000, 3);
       const smallId = await c.client.upload(small, { ext: 'bin' });

@@ -2,8 +2,10 @@
  * File work in one thread-pool job each, where node:fs needs several round trips (each a futex
  * wake of a pool thread, then a wake of the event loop; a durable 4 KB upload spent more CPU on
  * those hand-offs than on the system calls):
- *   createFile(path, bytes, sync[, to]): open (O_CREAT | O_EXCL), pwrite until done, fdatasync when
- *     `sync`, close; the file is removed again when a step after open failed. With `to`, the file
+ *   createFile(path, bytes, sync[, to[, logFd, logBytes]]): open (O_CREAT | O_EXCL), pwrite until
+ *     done, fdatasync when `sync`, close; the file is removed again when a step after open failed.
+ *     With logFd, logBytes (a binlog record) are appended to it first (unsynced; the fd is
+ *     O_APPEND), and a failure there makes no file. With `to`, the file
  *     is made unnamed in `to`'s folder instead (O_TMPFILE), written, synced and linked at `to`;
  *     where that is not available, written at `path` and moved as moveNew does. A taken `to`
  *     resolves with -EEXIST, the complete file left at `path` for the caller to name otherwise
@@ -36,6 +38,10 @@ typedef struct {
   int fd;   /* appendSync's file */
   const unsigned char *bytes;
   size_t len;
+  int log_fd; /* createFile's record goes here first when >= 0 */
+  const unsigned char *log_bytes;
+  size_t log_len;
+  napi_ref log_ref;
   int sync;
   int err;
 } file_job_t;
@@ -114,6 +120,7 @@ static int create_unnamed(file_job_t *j) {
 }
 
 static void create_file(file_job_t *j) {
+  if (j->log_fd >= 0 && (j->err = write_all(j->log_fd, j->log_bytes, j->log_len, 0)) != 0) return;
   if (j->to != NULL && create_unnamed(j) == 0) return;
   int fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -164,6 +171,7 @@ static void job_execute(fdfs_item_t *item) {
 /* env NULL: the env is being torn down, the reference goes with it. */
 static void free_job(napi_env env, file_job_t *j) {
   if (env != NULL && j->bytes_ref != NULL) napi_delete_reference(env, j->bytes_ref);
+  if (env != NULL && j->log_ref != NULL) napi_delete_reference(env, j->log_ref);
   free(j->path);
   free(j->to);
   free(j);
@@ -242,7 +250,10 @@ static napi_value start_job(napi_env env, file_job_t *j, napi_value bytes) {
 static file_job_t *new_job(napi_env env, enum op op) {
   file_job_t *j = calloc(1, sizeof *j);
   if (j == NULL) napi_throw_error(env, NULL, "out of memory");
-  else j->op = op;
+  else {
+    j->op = op;
+    j->log_fd = -1;
+  }
   return j;
 }
 
@@ -275,21 +286,36 @@ static napi_value paths_job(napi_env env, napi_callback_info info, enum op op, s
 }
 
 napi_value fdfs_create_file(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 6;
+  napi_value argv[6];
   napi_valuetype to_type = napi_undefined;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   file_job_t *j = new_job(env, OP_CREATE);
   if (j == NULL) return NULL;
+  void *log = NULL;
+  size_t log_len = 0;
+  int32_t log_fd = -1;
+  napi_typedarray_type log_type;
   if (argc < 3 || !bytes_and_sync(env, argv[1], argv[2], j) ||
-      (argc > 3 && napi_typeof(env, argv[3], &to_type) != napi_ok)) {
+      (argc > 3 && napi_typeof(env, argv[3], &to_type) != napi_ok) ||
+      (argc > 4 && (napi_get_value_int32(env, argv[4], &log_fd) != napi_ok || log_fd < 0 || argc < 6 ||
+                    napi_get_typedarray_info(env, argv[5], &log_type, &log_len, &log, NULL, NULL) != napi_ok ||
+                    log_type != napi_uint8_array ||
+                    napi_create_reference(env, argv[5], 1, &j->log_ref) != napi_ok))) {
     free_job(env, j);
-    napi_throw_type_error(env, NULL, "createFile(path: string, bytes: Uint8Array, sync: boolean, to?: string)");
+    napi_throw_type_error(env, NULL,
+                          "createFile(path: string, bytes: Uint8Array, sync: boolean, to?: string, logFd?: number, "
+                          "logBytes?: Uint8Array)");
     return NULL;
   }
   if (!take_paths(env, j, argv[0], "createFile: the path must be a non-empty string",
                   to_type != napi_undefined ? argv[3] : NULL, "createFile: to must be a non-empty string"))
     return NULL;
+  if (argc > 4) {
+    j->log_fd = log_fd;
+    j->log_bytes = log;
+    j->log_len = log_len;
+  }
   return start_job(env, j, argv[1]);
 }
 

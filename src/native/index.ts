@@ -34,7 +34,14 @@ const FROM_SOURCE = '../../dist/native/fdfs_native.node';
 
 interface Addon {
   readonly sendFile: SendFile;
-  readonly createFile: (path: string, bytes: Uint8Array, sync: boolean, to?: string) => Promise<number>;
+  readonly createFile: (
+    path: string,
+    bytes: Uint8Array,
+    sync: boolean,
+    to?: string,
+    logFd?: number,
+    logBytes?: Uint8Array,
+  ) => Promise<number>;
   readonly moveNew: (from: string, to: string) => Promise<number>;
   readonly syncDir: (path: string) => Promise<number>;
   readonly appendSync: (fd: number, bytes: Uint8Array, sync: boolean) => Promise<number>;
@@ -67,20 +74,29 @@ function failIf(errno: number, syscall: string, path: string): void {
 /** sendfile(2) from a file to a socket off the event loop, or undefined when not built. */
 export const sendFile: SendFile | undefined = addon?.sendFile;
 
+/** A binlog record a createFile job appends (unsynced) before it makes the file. */
+export interface RecordFirst {
+  readonly fd: number;
+  readonly bytes: Uint8Array;
+}
+
 /**
  * A new file (O_EXCL) holding `bytes`, fdatasynced when `sync`, in one job of the addon (open,
  * pwrite, fdatasync and close through node:fs are four round trips); undefined when not built.
  * Fails as node:fs does, the file removed again. With `to`, the file ends up there in the same
  * job, never replacing a name: made unnamed in its folder (O_TMPFILE) and linked, or where that
  * cannot be done, written at `path` and moved as moveNew does. A taken name (EEXIST) carries
- * `tempKept: true`, the complete file then at `path`.
+ * `tempKept: true`, the complete file then at `path`. With `log`, that record is appended first;
+ * if it cannot be, no file is made.
  */
 export const createFile:
-  | ((path: string, bytes: Uint8Array, sync: boolean, to?: string) => Promise<void>)
+  | ((path: string, bytes: Uint8Array, sync: boolean, to?: string, log?: RecordFirst) => Promise<void>)
   | undefined =
   addon &&
-  (async (path, bytes, sync, to) => {
-    const r = await addon.createFile(path, bytes, sync, to); // undefined: no target
+  (async (path, bytes, sync, to, log) => {
+    const r = await (log
+      ? addon.createFile(path, bytes, sync, to, log.fd, log.bytes)
+      : addon.createFile(path, bytes, sync, to)); // undefined: no target
     if (r >= 0) return failIf(r, 'createFile', path);
     try {
       failIf(-r, 'moveNew', to ?? path);

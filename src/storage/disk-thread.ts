@@ -17,11 +17,26 @@
  */
 import { Worker } from 'node:worker_threads';
 import { FdfsError, Status } from '../common/index.js';
+import type { BinlogWriter } from './binlog.js';
 
 /** A binlog line a create job writes first (the file appears only once its record is written). */
 export interface LogLine {
   readonly fd: number;
   readonly text: string;
+}
+
+/**
+ * What the engine and the binlog hand non-durable small files and records to: this thread, or
+ * the native addon's jobs where it is built (native-disk.ts).
+ */
+export interface DiskWriter extends BinlogWriter {
+  /**
+   * Writes `data` to a new file named `final` (via `tmp` where it needs a temp name), never
+   * replacing a name: a taken one fails EEXIST with `tempKept` set, the complete file left at
+   * `tmp`. With `log`, that record is appended first, and a failure there makes no file.
+   */
+  createFile(tmp: string, final: string, data: Uint8Array, log?: LogLine): Promise<void>;
+  close(): Promise<void>;
 }
 
 /**
@@ -125,7 +140,7 @@ interface Pending {
   readonly reject: (err: Error) => void;
 }
 
-export class DiskThread {
+export class DiskThread implements DiskWriter {
   private queue: Field[] = [];
   private moved: ArrayBuffer[] = [];
   private waiting: Pending[] = [];

@@ -19,7 +19,7 @@ import type { Metadata } from '../protocol/index.js';
 import { type Binlog, BinlogOp } from './binlog.js';
 import { drainBody, onceBody } from './body.js';
 import { deleteWithSlaves } from './delete.js';
-import type { DiskThread } from './disk-thread.js';
+import type { DiskWriter } from './disk-thread.js';
 import type { DistPath } from './dist-path.js';
 import { commitNew, createNamed, type TempFile, tempName, writeTemp } from './durable.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -62,8 +62,8 @@ export interface EngineDeps {
   readonly sourceId?: () => SourceId | undefined;
   /** Trunk files (FastDFS' use_trunk_file): packed small files are read, deleted and written through it. */
   readonly trunk?: Trunks;
-  /** With durable_writes = false: writes small uploads (see disk-thread.ts). */
-  readonly disk?: DiskThread;
+  /** With durable_writes = false: writes small uploads and their records (disk-thread.ts). */
+  readonly disk?: DiskWriter;
 }
 
 export class StorageEngine {
@@ -192,8 +192,8 @@ export class StorageEngine {
    * Upload of a body already read whole (a small native upload): its size and CRC are known, so
    * its name is drawn first. The record goes first (synced when durable), as in logThenLink, then
    * createNamed writes (and syncs) the file and names it; a crash in between leaves a record whose
-   * file never appeared. Without durable writes and without the addon, the disk thread does both
-   * in one job under the name's lock.
+   * file never appeared. Without durable writes the disk writer (the addon's jobs or the disk
+   * thread) does both in one job under the name's lock.
    */
   async uploadData(
     data: Buffer,

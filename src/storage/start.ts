@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { Logger } from '../common/index.js';
 import { allowHostsFilter, trunkConfigFromParameters } from '../config/index.js';
 import type { StorageConfig } from '../config/types.js';
-import { createFile } from '../native/index.js';
 import { ConnectionGuard, listenOn, servePackets } from '../protocol/index.js';
 import { Binlog } from './binlog.js';
 import { StorageCounters } from './counters.js';
@@ -12,6 +11,7 @@ import { DiskThread } from './disk-thread.js';
 import { DistPath } from './dist-path.js';
 import { FAST_MAX_BODY, storageFastPath } from './download.js';
 import { StorageEngine } from './engine.js';
+import { NativeDisk } from './native-disk.js';
 import { finishLoggedDeletes, removeStateTemps } from './recover.js';
 import { TrackerReporter } from './reporter.js';
 import { storageHandler } from './service.js';
@@ -44,10 +44,10 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
   await paths.init();
   const dataDir = join(config.basePath, 'data');
   await removeStateTemps([dataDir, join(dataDir, 'sync')], logger);
-  // Non-durable uploads and binlog lines go to a disk thread when the addon's file jobs (whose
-  // one-thread lane does that work without copying messages) are not built; durable ones wait
-  // on fsyncs the pool overlaps.
-  const disk = config.durableWrites || createFile ? undefined : DiskThread.start();
+  // Non-durable uploads and binlog lines go to the addon's one-thread lane of file jobs, or a
+  // disk thread where the addon is not built; durable ones wait on fsyncs the addon's disk lane
+  // (or libuv's pool) overlaps.
+  const disk = config.durableWrites ? undefined : (NativeDisk.start() ?? DiskThread.start());
   const binlog = new Binlog(join(dataDir, 'sync'), config.durableWrites, disk);
   await binlog.open();
   const dist = new DistPath(
