@@ -307,6 +307,15 @@ describe('encode input checks', () => {
     for (const over of bad) expectEinval(() => encodeRemoteFilename({ ...seed1Fields, ...over }));
   });
 
+  it('each name carries its own source address, whatever the name before it carried', () => {
+    const ips = ['10.1.2.3', '10.1.2.3', '192.168.7.9', '10.1.2.3', '172.16.0.1'];
+    for (const ip of ips) {
+      const name = encodeRemoteFilename({ ...seed1Fields, source: { kind: 'ip', ip } });
+      expect(decodeRemoteFilename(name).source).toEqual({ kind: 'ip', ip });
+      expectEinval(() => encodeRemoteFilename({ ...seed1Fields, source: { kind: 'ip', ip: `${ip}.4` } }));
+    }
+  });
+
   it('reads an IP ending in .0 back as a server id, as FastDFS does', () => {
     const name = encodeRemoteFilename({ ...seed1Fields, source: { kind: 'ip', ip: '10.0.1.0' } });
     expect(decodeRemoteFilename(name).source).toEqual({ kind: 'id', id: 0x1000a });

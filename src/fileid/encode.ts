@@ -1,7 +1,7 @@
 import { encodeBase64Part, encodeTrunkPart } from './base64.js';
 import { decodeRemoteFilename } from './decode.js';
 import type { EncodeNameInput, NameKind, RegenerateInput, SourceId, TrunkInfo } from './types.js';
-import { invalid, isMetaSidecarName, quote, validateRemoteFilename } from './validate.js';
+import { invalid, isMetaSidecarName, quote } from './validate.js';
 
 export const EXT_MAX_LEN = 6;
 export const FORMATTED_EXT_LEN = EXT_MAX_LEN + 1;
@@ -9,7 +9,7 @@ export const MAX_SERVER_ID = 0xffffff;
 
 const EXT_RE = /^[A-Za-z0-9_.-]*$/;
 const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-const FOUR_GIB = 0x1_0000_0000n;
+const FOUR_GIB_NUMBER = 0x1_0000_0000;
 const MAX_INT64 = (1n << 63n) - 1n;
 // High 32 bits of the size word: bit 63 says "low half is the size", 58/59 mark appender/trunk.
 const HI_SIZE_FLAG = 0x8000_0000;
@@ -45,6 +45,23 @@ export function formatExt(ext: string, random: () => number = Math.random): stri
   return ext === '' ? out : `${out}.${ext}`;
 }
 
+/**
+ * A storage names every upload with the same address: its four bytes are parsed once and kept
+ * (one entry; a profile of name encoding put a fifth of it in the address's regex and array).
+ */
+let lastIp = '';
+let lastOctets: readonly number[] = [];
+
+function ipOctets(ip: string): readonly number[] {
+  if (ip === lastIp && ip !== '') return lastOctets;
+  const m = IPV4_RE.exec(ip);
+  const octets = m === null ? [] : m.slice(1).map(Number);
+  if (octets.length !== 4 || octets.some((o) => o > 255)) invalid(`invalid source IPv4 address ${quote(ip)}`);
+  lastIp = ip;
+  lastOctets = octets;
+  return octets;
+}
+
 function writeSource(view: DataView, source: SourceId): void {
   if (source.kind === 'id') {
     checkUint(source.id, MAX_SERVER_ID, 'server id');
@@ -53,37 +70,43 @@ function writeSource(view: DataView, source: SourceId): void {
     view.setUint32(0, source.id, true);
     return;
   }
-  const m = IPV4_RE.exec(source.ip);
-  const octets = m === null ? [] : m.slice(1).map(Number);
-  if (octets.length !== 4 || octets.some((o) => o > 255))
-    invalid(`invalid source IPv4 address ${quote(source.ip)}`);
-  octets.forEach((o, i) => {
-    view.setUint8(i, o);
-  });
+  const octets = ipOctets(source.ip);
+  for (let i = 0; i < 4; i++) view.setUint8(i, octets[i] ?? 0);
 }
 
-function toBigSize(size: bigint | number): bigint {
-  if (typeof size === 'number' && !Number.isSafeInteger(size))
-    invalid(`file size must be an integer, got ${size}`);
-  const big = BigInt(size);
-  if (big < 0n || big > MAX_INT64) invalid(`file size out of range: ${big}`);
-  return big;
-}
-
-function sizeWord(kind: NameKind, size: bigint, randomBits: number): bigint {
-  let high = HI_SIZE_FLAG | randomBits;
-  let low = size;
-  if (kind === 'appender') {
-    high |= HI_APPENDER;
-    low = 0n;
-  } else if (kind === 'trunk') {
-    if (size >= FOUR_GIB) invalid(`trunk file size must be < 4 GiB, got ${size}`);
-    high |= HI_TRUNK;
-  } else if (size >= FOUR_GIB) {
-    // Big files carry the raw size; bit 63 stays clear.
+/** The size as a checked integer: a number when it is safe as one (every file under 8 PiB). */
+function checkSize(size: bigint | number): bigint | number {
+  if (typeof size === 'number') {
+    if (!Number.isSafeInteger(size)) invalid(`file size must be an integer, got ${size}`);
+    if (size < 0) invalid(`file size out of range: ${size}`);
     return size;
   }
-  return (BigInt(high >>> 0) << 32n) | low;
+  if (size < 0n || size > MAX_INT64) invalid(`file size out of range: ${size}`);
+  return size;
+}
+
+/** The size word's high and low 32 bits (unsigned). */
+interface SizeWord {
+  readonly high: number;
+  readonly low: number;
+}
+
+function sizeWord(kind: NameKind, size: bigint | number, randomBits: number): SizeWord {
+  const big = size >= FOUR_GIB_NUMBER;
+  let high = HI_SIZE_FLAG | randomBits;
+  let low = big ? 0 : Number(size);
+  if (kind === 'appender') {
+    high |= HI_APPENDER;
+    low = 0;
+  } else if (kind === 'trunk') {
+    if (big) invalid(`trunk file size must be < 4 GiB, got ${size}`);
+    high |= HI_TRUNK;
+  } else if (big) {
+    // Big files carry the raw size; bit 63 stays clear.
+    const b = BigInt(size);
+    return { high: Number(b >> 32n), low: Number(b & 0xffff_ffffn) };
+  }
+  return { high: high >>> 0, low };
 }
 
 function pickRandomBits(randomBits: number | undefined, random: () => number): number {
@@ -94,17 +117,18 @@ function pickRandomBits(randomBits: number | undefined, random: () => number): n
 interface Fields {
   source: SourceId;
   timestamp: number;
-  sizeWord: bigint;
+  sizeWord: SizeWord;
   crc32: number;
 }
 
 /** The 20 bytes of §5.2: source id, timestamp, size word and CRC, big-endian except a numeric id. */
-export function encodeNameBytes(fields: Fields): Uint8Array {
+function encodeNameBytes(fields: Fields): Uint8Array {
   const bytes = new Uint8Array(20);
   const view = new DataView(bytes.buffer);
   writeSource(view, fields.source);
   view.setUint32(4, checkUint(fields.timestamp, 0xffffffff, 'timestamp'), false);
-  view.setBigUint64(8, fields.sizeWord, false);
+  view.setUint32(8, fields.sizeWord.high, false);
+  view.setUint32(12, fields.sizeWord.low, false);
   view.setUint32(16, checkUint(fields.crc32, 0xffffffff, 'crc32'), false);
   return bytes;
 }
@@ -118,20 +142,26 @@ function trunkPart(trunk: TrunkInfo): string {
   return encodeTrunkPart(bytes);
 }
 
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
+
 function hex2(value: number, what: string): string {
-  return checkUint(value, 0xff, what).toString(16).toUpperCase().padStart(2, '0');
+  return HEX2[checkUint(value, 0xff, what)] as string;
 }
 
+/**
+ * The name from its parts. It is valid by construction (two-digit hex, base64url, a checked ext
+ * or digits), so it is not run through the name's validation again here: every name that
+ * reaches a disk path is, where the path is made (StorePaths).
+ */
 function assemble(
   dirs: { storePathIndex: number; subdirHigh: number; subdirLow: number },
   base64: string,
   suffix: string,
 ): string {
-  const name =
+  return (
     `M${hex2(dirs.storePathIndex, 'store path index')}/${hex2(dirs.subdirHigh, 'subdir high')}/` +
-    `${hex2(dirs.subdirLow, 'subdir low')}/${base64}${suffix}`;
-  validateRemoteFilename(name);
-  return name;
+    `${hex2(dirs.subdirLow, 'subdir low')}/${base64}${suffix}`
+  );
 }
 
 /** Builds a new remote filename such as `M00/00/00/wKgAZWHAQjiAAm4PAAFEJ0JhBgk569.png`. */
@@ -140,7 +170,7 @@ export function encodeRemoteFilename(input: EncodeNameInput): string {
   const random = input.random ?? Math.random;
   if (input.trunk !== undefined && kind !== 'trunk') invalid(`trunk location given for a ${kind} file`);
   const randomBits = pickRandomBits(input.randomBits, random);
-  const word = sizeWord(kind, toBigSize(input.size), randomBits);
+  const word = sizeWord(kind, checkSize(input.size), randomBits);
   const bytes = encodeNameBytes({
     source: input.source,
     timestamp: input.timestamp,
@@ -161,7 +191,7 @@ export function regenerateName(appenderRemote: string, input: RegenerateInput): 
     invalid(`${quote(appenderRemote)} is not an appender file name`, appenderRemote);
   }
   const randomBits = pickRandomBits(input.randomBits, input.random ?? Math.random);
-  const word = sizeWord('normal', toBigSize(input.size), randomBits);
+  const word = sizeWord('normal', checkSize(input.size), randomBits);
   const bytes = encodeNameBytes({
     source: decoded.source,
     timestamp: input.timestamp,
