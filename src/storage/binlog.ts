@@ -35,8 +35,9 @@ interface Pending {
 }
 
 /**
- * Where a non-durable binlog's writes go instead of the thread pool: the storage's disk thread,
- * which writes them in the order asked, between the files it creates (disk-thread.ts).
+ * Where a non-durable binlog's writes go: the storage's disk writer (the native addon's
+ * one-thread lane, native-disk.ts, or the disk thread, disk-thread.ts), which writes them in the
+ * order asked, between the files it creates.
  */
 export interface BinlogWriter {
   append(fd: number, text: string): Promise<void>;
@@ -125,7 +126,7 @@ export class Binlog {
   }
 
   /**
-   * A record for the writer's next job to write itself (the disk thread writes an upload's record
+   * A record for the writer's next job to write itself (the disk writer writes an upload's record
    * and then its file in one job): counted here now, written by that job. undefined when there is
    * no writer or lines are queued (a new binlog file being opened): append() it then.
    */

@@ -208,7 +208,7 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
       await closed;
       await trunks.close();
       await dist.save();
-      // The binlog hands its last lines to the disk thread and waits for them; then it can go.
+      // The binlog hands its last lines to the disk writer and waits for them; then it can go.
       await binlog.close();
       await disk?.close();
     },
