@@ -157,8 +157,9 @@ export class Binlog {
       const batch = this.pending;
       this.pending = [];
       try {
-        const data = Buffer.from(batch.map((p) => p.line).join(''), 'utf8');
-        if (this.size + data.length > MAX_BINLOG_SIZE && this.size > 0) {
+        const text = batch.map((p) => p.line).join('');
+        const bytes = Buffer.byteLength(text, 'utf8');
+        if (this.size + bytes > MAX_BINLOG_SIZE && this.size > 0) {
           // The writer may still hold lines for the old file's fd: they go first.
           await this.writer?.drain();
           await this.fh?.close();
@@ -166,16 +167,22 @@ export class Binlog {
           await this.openCurrent();
         }
         if (!this.fh) throw new Error('binlog is not open');
-        // On the fd with the callback calls: once per group in durable mode, where the FileHandle's
-        // object and promises cost about twice the CPU per call (see fd-io.ts).
-        if (appendSync && !this.writer) {
-          await appendSync(this.fh.fd, data, this.durable); // write and fdatasync: one pool job
-        } else {
-          if (this.writer) await this.writer.append(this.fh.fd, data.toString('utf8'));
-          else await appendFd(this.fh.fd, data);
+        if (this.writer) {
+          // The writer takes the text as it is (the disk thread posts it; the addon's jobs encode it once).
+          await this.writer.append(this.fh.fd, text);
           if (this.durable) await datasyncFd(this.fh.fd);
+        } else {
+          const data = Buffer.from(text, 'utf8');
+          // On the fd with the callback calls: once per group in durable mode, where the
+          // FileHandle's object and promises cost about twice the CPU per call (see fd-io.ts).
+          if (appendSync)
+            await appendSync(this.fh.fd, data, this.durable); // write and fdatasync: one job
+          else {
+            await appendFd(this.fh.fd, data);
+            if (this.durable) await datasyncFd(this.fh.fd);
+          }
         }
-        this.size += data.length;
+        this.size += bytes;
         for (const p of batch) p.resolve();
       } catch (err) {
         for (const p of batch) p.reject(err);
