@@ -74,7 +74,7 @@ function writeSource(view: DataView, source: SourceId): void {
   for (let i = 0; i < 4; i++) view.setUint8(i, octets[i] ?? 0);
 }
 
-/** The size as a checked integer: a number when it is safe as one (every file under 8 PiB). */
+/** The size as given (number or bigint), checked to be an integer in 0..2^63-1. */
 function checkSize(size: bigint | number): bigint | number {
   if (typeof size === 'number') {
     if (!Number.isSafeInteger(size)) invalid(`file size must be an integer, got ${size}`);
