@@ -69,6 +69,11 @@ export class ConnLimit {
     return { admitted: this.admitted.size, spare: this.spare.size };
   }
 
+  /** True for a connection within the cap (false: parked over it, or refused). */
+  isAdmitted(socket: Socket): boolean {
+    return this.admitted.has(socket);
+  }
+
   /** True when `req` came on a connection over the cap: answer it with `refuse` unless health. */
   isOver(req: IncomingMessage): boolean {
     return this.spare.has(req.socket);

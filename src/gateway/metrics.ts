@@ -27,6 +27,7 @@ export class Metrics {
   private readonly bytesIn = new Map<RouteName, number>();
   private readonly errors = new Map<string, number>();
   private readonly latency = new Map<RouteName, Histogram>();
+  private readonly connections = { raw: 0, node: 0, handedOver: 0 };
 
   /** One finished request; `seconds` from the first byte read to the answer handed to the socket. */
   observe(route: RouteName, method: string, status: number, seconds: number, bytesOut: number): void {
@@ -61,6 +62,14 @@ export class Metrics {
     }
   }
 
+  /**
+   * An accepted connection: `raw` answered on the socket (raw-conn.ts) until `handedOver` to
+   * node:http, `node` there from the start (over the cap, or the server closing).
+   */
+  connection(kind: 'raw' | 'node' | 'handedOver'): void {
+    this.connections[kind]++;
+  }
+
   /** Upload body bytes stored. */
   received(route: RouteName, bytes: number): void {
     this.bytesIn.set(route, (this.bytesIn.get(route) ?? 0) + bytes);
@@ -84,6 +93,15 @@ export class Metrics {
     for (const [route, n] of this.bytesOut) out.push(`fdfs_http_response_bytes_total{route="${route}"} ${n}`);
     head('fdfs_http_upload_bytes_total', 'counter', 'File bytes received and stored.');
     for (const [route, n] of this.bytesIn) out.push(`fdfs_http_upload_bytes_total{route="${route}"} ${n}`);
+    head('fdfs_http_connections_total', 'counter', 'Connections accepted, by where they started.');
+    out.push(`fdfs_http_connections_total{path="raw"} ${this.connections.raw}`);
+    out.push(`fdfs_http_connections_total{path="node"} ${this.connections.node}`);
+    head(
+      'fdfs_http_connections_handed_over_total',
+      'counter',
+      'Raw connections handed to node:http by a request that is not a plain file GET or HEAD.',
+    );
+    out.push(`fdfs_http_connections_handed_over_total ${this.connections.handedOver}`);
     head('fdfs_http_request_duration_seconds', 'histogram', 'Time to answer, by route.');
     for (const [route, h] of this.latency) {
       let cumulative = 0;

@@ -1,23 +1,24 @@
 /**
- * startGateway(config, deps): the gateway on node:http. GET/HEAD of file URLs are answered by a
- * raw node:http handler before hono, and everything else goes to the hono app through
- * @hono/node-server. Measured on a cached 4 KB file at 16 connections: 4–6k req/s through hono's
- * Response path, 14–19k on this one (nginx: 30–38k on the same, loaded, machine). Uploads take
- * a raw path too (serve-upload.ts).
+ * startGateway(config, deps): the gateway on node:http. Keep-alive connections that only GET or
+ * HEAD file URLs are answered on the socket (raw-conn.ts) until their first other request; on
+ * node:http, GET/HEAD of file URLs are answered by a raw handler before hono, uploads take a raw
+ * path too (serve-upload.ts), and everything else goes to the hono app through @hono/node-server.
+ * Measured on a cached 4 KB file at 16 connections: 4–6k req/s through hono's Response path,
+ * 14–19k on the raw handler (nginx: 30–38k on the same, loaded, machine).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { getRequestListener } from '@hono/node-server';
 import type { HttpConfig } from '../config/types.js';
-import { sendFile, sendFileTo } from '../native/index.js';
+import { sendFile } from '../native/index.js';
 import { listenOn } from '../protocol/index.js';
-import { type AppDeps, createGateway, type Gateway, logRequest } from './app.js';
+import { type AppDeps, createGateway, type Gateway } from './app.js';
 import { ConnLimit, isHealthCheck, serverTimeouts } from './conn-limit.js';
-import { fail, httpStatusOf } from './errors.js';
-import { errorReply, type FileReply, type SendableFile } from './file-get.js';
-import { type FileTarget, parseFileUrl, splitTarget } from './file-url.js';
+import { type FileAnswer, FileRoute, NOT_A_FILE, NOT_A_READ } from './file-route.js';
+import { splitTarget } from './file-url.js';
+import { RawConnections } from './raw-conn.js';
+import { SENDFILE_MIN, sendFileBody } from './send-file.js';
 import { rawUploads } from './serve-upload.js';
 import { clearSpool } from './spool.js';
 
@@ -27,10 +28,6 @@ export interface GatewayHandle {
   /** Stops accepting, lets requests in flight finish (closing idle keep-alive connections). */
   close(): Promise<void>;
 }
-
-const PARSED_MAX = 10_000;
-/** `.`/`..` segments and encoded dots, slashes or backslashes: never part of a valid route. */
-const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)|%2e|%2f|%5c|\\/i;
 
 function isLoopback(addr: string): boolean {
   return addr.startsWith('127.') || addr === '::1' || addr === 'localhost';
@@ -47,65 +44,14 @@ function headerOf(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-/**
- * Bodies from a local file at least this long go out by sendfile when the addon is built: below
- * it, one pread and one write cost less than the addon's pool round trip and descriptor copies.
- */
-export const SENDFILE_MIN = 64 * 1024;
-/** A client that takes no bytes for this long is dropped mid-body (nginx's send_timeout). */
-const SEND_STALL_MS = 60_000;
-
-/**
- * The body straight from the page cache to the socket (src/native), as nginx sends files: the
- * stream path reads each 64 KB into a new buffer and copies it again into the socket. Call after
- * writeHead; it ends the response. False: this socket cannot (TLS, no descriptor); nothing of
- * the body was written. The S3 endpoint sends its objects' files the same way.
- */
-export async function sendFileBody(
-  res: ServerResponse,
-  file: SendableFile,
-  length: number,
-): Promise<boolean> {
-  const socket = res.socket;
-  if (!socket) return false;
-  res.flushHeaders(); // queued on the socket: sendFileTo starts after it
-  const r = await sendFileTo(socket, file.fd, file.offset, length, SEND_STALL_MS);
-  if (!r) return false;
-  if (r.errno !== 0) {
-    const err = new Error(`sendfile stopped after ${r.sent} of ${length} bytes`) as NodeJS.ErrnoException;
-    err.errno = r.errno;
-    // As a client gone mid-body on the stream path: routine, not logged.
-    err.code = r.errno === constants.errno.EIO ? 'EIO' : 'ERR_STREAM_PREMATURE_CLOSE';
-    throw err;
-  }
-  res.end();
-  return true;
-}
-
-/** The fast path: true when it took the request, false to hand it to hono. */
-function rawFiles(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const { ctx, files } = gw;
-  const send = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    reply: FileReply,
-    t0: number,
-    fileId?: string,
-    cause?: unknown,
-  ) => {
+/** The fast path on node:http: true when it took the request, false to hand it to hono. */
+function rawFiles(gw: Gateway, route: FileRoute): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const send = (req: IncomingMessage, res: ServerResponse, path: string, a: FileAnswer, t0: number) => {
+    const { reply } = a;
+    const method = req.method as string;
+    const peer = () => `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     res.writeHead(reply.status, reply.headers);
-    const done = (err: unknown = cause) => {
-      const ms = performance.now() - t0;
-      ctx.metrics.observe('file', req.method as string, reply.status, ms / 1000, reply.length);
-      // Successful downloads are not logged on this path: a log line costs more than the answer.
-      if (reply.status >= 400 || err !== undefined) {
-        const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-        // Without the query: token= and sig= are credentials and stay out of the log.
-        const path = splitTarget(req.url ?? '').path;
-        const fields = { method: req.method as string, path, status: reply.status, ms, peer };
-        logRequest(ctx, fileId ? { ...fields, fileId } : fields, err);
-      }
-    };
+    const done = (err?: unknown) => route.record(method, path, a, t0, peer, err ?? a.cause);
     const body = reply.body;
     const failed = (err: unknown) => {
       // A client that goes away mid-body is routine; anything else is worth a line.
@@ -113,7 +59,7 @@ function rawFiles(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => b
       res.destroy();
     };
     const stream = (b: Readable) => pipeline(b, res).then(() => done(), failed);
-    if (body === undefined || req.method === 'HEAD') {
+    if (body === undefined || method === 'HEAD') {
       res.end();
       done();
     } else if (Buffer.isBuffer(body)) {
@@ -135,67 +81,16 @@ function rawFiles(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => b
     } else void stream(body);
   };
 
-  const parsed = new Map<string, FileTarget>();
   const uploads = rawUploads(gw);
-  let goodHost: string | undefined;
   return (req, res) => {
-    const method = req.method;
+    const method = req.method as string;
     const { path, query } = splitTarget(req.url ?? '/');
     const t0 = performance.now();
-    // A Host that is no URL host (e.g. "-27.0.0.1") made every later `new URL(c.req.url)` throw:
-    // a 500 for the client's mistake. Checked once per distinct value.
-    const host = req.headers.host;
-    if (host !== undefined && host !== goodHost) {
-      if (!URL.canParse(`http://${host}/`)) {
-        const err = fail.badRequest('the Host header is not a valid host');
-        send(req, res, errorReply(400, err, method === 'HEAD'), t0, undefined, err);
-        return true;
-      }
-      goodHost = host;
-    }
-    // Hot URLs are parsed once: validation is pure, so its answer for a path never changes.
-    const read = method === 'GET' || method === 'HEAD';
-    let target = read ? parsed.get(path) : undefined;
-    // Checked as sent, for every method: hono sees the path only after URL normalization. A
-    // path in `parsed` passed this check when it was added.
-    if (target === undefined && DOT_SEGMENT.test(path)) {
-      const err = fail.badRequest(
-        `path ${JSON.stringify(path.slice(0, 140))} has dot segments or encoded separators`,
-      );
-      send(req, res, errorReply(400, err, method === 'HEAD'), t0, undefined, err);
-      return true;
-    }
-    if (!read) return uploads(req, res, path, query);
-    try {
-      if (target === undefined) {
-        target = parseFileUrl(path, ctx.defaultGroup);
-        if (target !== undefined) {
-          if (parsed.size >= PARSED_MAX) parsed.clear();
-          parsed.set(path, target);
-        }
-      }
-    } catch (err) {
-      send(req, res, errorReply(httpStatusOf(err), err, method === 'HEAD'), t0, undefined, err);
-      return true;
-    }
-    if (target === undefined) return false;
-    const h = req.headers;
-    const plain =
-      method === 'GET' &&
-      h.range === undefined &&
-      h['if-none-match'] === undefined &&
-      h['if-modified-since'] === undefined;
-    const fast = files.fast(target, query, plain, headerOf(req, 'accept'));
-    if (fast) {
-      send(req, res, fast, t0);
-      return true;
-    }
-    const fileId = target.fileId;
-    files.serve({ method, query, header: (n) => headerOf(req, n) }, target).then(
-      (reply) => send(req, res, reply, t0, fileId),
-      (err: unknown) =>
-        send(req, res, errorReply(httpStatusOf(err), err, method === 'HEAD', fileId), t0, fileId, err),
-    );
+    const a = route.answer(method, path, query, req.headers.host, (n) => headerOf(req, n));
+    if (a === NOT_A_FILE) return false;
+    if (a === NOT_A_READ) return uploads(req, res, path, query);
+    if (a instanceof Promise) void a.then((answer) => send(req, res, path, answer, t0));
+    else send(req, res, path, a, t0);
     return true;
   };
 }
@@ -228,7 +123,8 @@ export async function startGateway(
   }
   if (ctx.remote) await clearSpool(ctx.spoolDir);
   const hono = getRequestListener(gw.app.fetch);
-  const raw = rawFiles(gw);
+  const route = new FileRoute(gw);
+  const raw = rawFiles(gw, route);
   const maxConnections = Math.min(config.maxConnections, limits.maxConnections ?? Number.POSITIVE_INFINITY);
   const limit = new ConnLimit({ maxConnections, headerTimeout: config.headerTimeout, logger: ctx.logger });
   const server: Server = createServer(serverTimeouts(config.headerTimeout), (req, res) => {
@@ -242,6 +138,8 @@ export async function startGateway(
     if (req.headers.host === undefined) req.headers.host = localHost(req);
     if (!raw(req, res)) void hono(req, res);
   });
+  // Taken first by the raw connections; the cap's listener, prepended after, still runs first.
+  const rawConns = new RawConnections(server, route, ctx.metrics, (socket) => !limit.isAdmitted(socket));
   limit.attach(server);
   const addr = await listenOn(server, { role: 'gateway', host, port: config.port });
   ctx.logger.info('gateway listening', {
@@ -260,7 +158,11 @@ export async function startGateway(
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const force = setTimeout(() => server.closeAllConnections(), 2000);
+      rawConns.closeIdle();
+      const force = setTimeout(() => {
+        server.closeAllConnections();
+        rawConns.closeAll();
+      }, 2000);
       force.unref();
       await closed;
       clearTimeout(force);
