@@ -12,6 +12,7 @@ import { type Server as HttpServer, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { Logger } from '../common/index.js';
 import { sendFile } from '../native/index.js';
 import { errorReply, type FileReply } from './file-get.js';
 import { type FileAnswer, type FileRoute, NOT_A_FILE, NOT_A_READ } from './file-route.js';
@@ -42,6 +43,7 @@ export class RawConnections {
     readonly server: HttpServer,
     readonly route: FileRoute,
     private readonly metrics: Metrics,
+    readonly logger: Logger,
     keepOnNode: (socket: Socket) => boolean,
   ) {
     // node:http's own connection listener is called only for the connections handed over.
@@ -166,6 +168,7 @@ class RawConnection {
   private run(buf: Buffer, pos: number): void {
     const { socket, owner } = this;
     while (pos < buf.length) {
+      if (socket.destroyed) return;
       const head = readRequestHead(buf, pos);
       if (typeof head === 'string') {
         this.handOver(buf.subarray(pos));
@@ -195,9 +198,16 @@ class RawConnection {
       this.busy = true;
       socket.setTimeout(0);
       socket.pause();
-      void Promise.resolve(a)
+      Promise.resolve(a)
         .then((answer) => this.writeLater(answer, head, t0, path))
-        .then(() => this.resume(buf, pos));
+        .then(
+          () => this.resume(buf, pos),
+          (err: unknown) => {
+            // Not a client's doing (writeLater handles those): say so, and drop the connection.
+            owner.logger.error('raw HTTP connection failed', { path, peer: this.peer(), err });
+            socket.destroy();
+          },
+        );
       return;
     }
     // All read is answered: a client that sent its last request, or a server closing, is done.

@@ -139,7 +139,13 @@ export async function startGateway(
     if (!raw(req, res)) void hono(req, res);
   });
   // Taken first by the raw connections; the cap's listener, prepended after, still runs first.
-  const rawConns = new RawConnections(server, route, ctx.metrics, (socket) => !limit.isAdmitted(socket));
+  const rawConns = new RawConnections(
+    server,
+    route,
+    ctx.metrics,
+    ctx.logger,
+    (socket) => !limit.isAdmitted(socket),
+  );
   limit.attach(server);
   const addr = await listenOn(server, { role: 'gateway', host, port: config.port });
   ctx.logger.info('gateway listening', {
