@@ -232,19 +232,21 @@ class RawConnection {
 
   /** Writes an answer held in memory; false when its body must be sent asynchronously. */
   private writeNow(given: FileAnswer, head: RequestHead, t0: number, path: string): boolean {
-    const body = head.method === 'HEAD' ? undefined : given.reply.body;
-    if (body !== undefined && !Buffer.isBuffer(body)) return false;
+    const isHead = head.method === 'HEAD';
+    const pending = given.reply.body;
+    if (!isHead && pending !== undefined && !Buffer.isBuffer(pending)) return false;
+    if (pending instanceof Readable) pending.destroy(); // a HEAD's unread body
     const [a, text] = this.headed(given, head.method);
+    // In memory by the check above (or a 500's Buffer when `given`'s headers could not be sent).
+    const body = isHead ? undefined : (a.reply.body as Buffer | undefined);
     const { socket } = this;
-    const out = a === given ? body : a.reply.body;
-    if (out === undefined || !Buffer.isBuffer(out) || out.length === 0) socket.write(text, 'latin1');
+    if (body === undefined || body.length === 0) socket.write(text, 'latin1');
     else {
       socket.cork();
       socket.write(text, 'latin1');
-      socket.write(out);
+      socket.write(body);
       socket.uncork();
     }
-    if (given.reply.body instanceof Readable) given.reply.body.destroy(); // a HEAD's unread body
     this.owner.route.record(head.method, path, a, t0, this.peer);
     return true;
   }
@@ -252,13 +254,13 @@ class RawConnection {
   private async writeLater(given: FileAnswer, head: RequestHead, t0: number, path: string): Promise<void> {
     if (this.writeNow(given, head, t0, path)) return;
     const [a, text] = this.headed(given, head.method);
-    const { socket } = this;
     if (a !== given) {
       // Its headers could not be sent: a 500 in their place, the body dropped.
       (given.reply.body as Readable).destroy();
       this.writeNow(a, head, t0, path);
       return;
     }
+    const { socket } = this;
     const { reply } = a;
     const body = reply.body as Readable;
     socket.write(text, 'latin1');

@@ -51,7 +51,7 @@ function rawFiles(gw: Gateway, route: FileRoute): (req: IncomingMessage, res: Se
     const method = req.method as string;
     const peer = () => `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     res.writeHead(reply.status, reply.headers);
-    const done = (err?: unknown) => route.record(method, path, a, t0, peer, err ?? a.cause);
+    const done = (err?: unknown) => route.record(method, path, a, t0, peer, err);
     const body = reply.body;
     const failed = (err: unknown) => {
       // A client that goes away mid-body is routine; anything else is worth a line.
