@@ -243,6 +243,25 @@ describe('raw keep-alive connections', () => {
     expect((await half.next()).body.equals(large.data)).toBe(true);
     expect((await half.next()).body.equals(small.data)).toBe(true);
     await half.closed;
+
+    // A FIN after a slow answer and a request node:http must take: both answered, then closed.
+    const late = await open();
+    late.sock.end(get(`/${large.id}`) + get('/metrics'));
+    expect((await late.next()).body.equals(large.data)).toBe(true);
+    expect((await late.next()).status).toBe(200);
+    await late.closed;
+
+    // An upload and a FIN together: node:http takes it before the FIN and must still answer.
+    const put = await open();
+    const text = 'sent with a FIN';
+    put.sock.end(
+      `PUT /upload/fin.txt HTTP/1.1\r\nHost: ${host}\r\nContent-Length: ${text.length}\r\n\r\n${text}`,
+    );
+    const stored = await put.next();
+    expect(stored.status).toBe(200);
+    const { fileId } = JSON.parse(stored.body.toString()) as { fileId: string };
+    expect((await client.downloadBuffer(fileId)).toString()).toBe(text);
+    await put.closed;
   });
 
   it('stops reading a client that does not read its answers, serves others, then catches up', async () => {

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import {
@@ -187,6 +188,30 @@ describe('refused requests', () => {
     const r = await fetch(url);
     expect(r.status).toBe(403);
     expect(codeOf(await r.text())).toBe('AccessDenied');
+  });
+
+  it('a client that half-closes after its PutObject still gets the answer', async () => {
+    const url = new URL(
+      await getSignedUrl(client, new PutObjectCommand({ Bucket: BUCKET, Key: 'fin.txt' }), {
+        expiresIn: 600,
+      }),
+    );
+    const body = 'sent, then FIN';
+    const answer = await new Promise<string>((resolve, reject) => {
+      const sock = connect(Number(url.port), url.hostname);
+      let got = '';
+      sock.on('data', (c: Buffer) => {
+        got += c.toString('latin1');
+      });
+      sock.on('error', reject);
+      sock.on('close', () => resolve(got));
+      sock.end(
+        `PUT ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+    });
+    expect(answer.slice(0, 15)).toBe('HTTP/1.1 200 OK');
+    const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'fin.txt' }));
+    expect((await bodyOf(got)).toString()).toBe(body);
   });
 
   it('after all of it the node still serves and no temp file is left', async () => {

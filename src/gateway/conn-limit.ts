@@ -5,7 +5,7 @@
  * beyond that a connection gets a canned 503 and is closed without reaching the HTTP parser's
  * handlers. Every connection that has sent nothing by the header timeout is closed.
  */
-import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
+import type { Server as HttpServer, IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import type { Logger } from '../common/index.js';
 
@@ -38,6 +38,15 @@ export function serverTimeouts(headerTimeout: number): ServerOptions {
     requestTimeout: Math.max(REQUEST_TIMEOUT, headerTimeout),
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headerTimeout / 4))),
   };
+}
+
+/**
+ * A client that sends its requests and then half-closes still gets its answers. node:http's
+ * default ends the connection at the client's FIN, dropping answers still being made (an upload
+ * being stored, say); the property is node's own, present since 0.x, but not in its types.
+ */
+export function answerHalfClosed(server: HttpServer): void {
+  (server as HttpServer & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
 }
 
 export function isHealthCheck(req: IncomingMessage): boolean {

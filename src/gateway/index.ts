@@ -1,4 +1,5 @@
 export { type AppDeps, createApp, createGateway, type Gateway } from './app.js';
+export { answerHalfClosed } from './conn-limit.js';
 export type { GatewayContext } from './context.js';
 export { errorBody, fail, httpStatusOf, spoken } from './errors.js';
 export type { FileReply, FileRequest, FileService, SendableFile, ServeOptions } from './file-get.js';

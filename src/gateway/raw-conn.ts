@@ -317,6 +317,16 @@ class RawConnection {
     socket.off('timeout', this.onTimeout);
     socket.setTimeout(0);
     this.owner.forget(this);
+    if (this.ended) {
+      // The client's FIN was read already: the socket cannot take bytes back, and node:http's
+      // listeners would wait for an 'end' that has passed. Give them the rest and the end.
+      const data = new Set(socket.listeners('data'));
+      const end = new Set(socket.listeners('end'));
+      this.owner.handOver(socket);
+      for (const l of socket.listeners('data')) if (!data.has(l)) l.call(socket, rest);
+      for (const l of socket.listeners('end')) if (!end.has(l)) l.call(socket);
+      return;
+    }
     // Paused so that the bytes put back wait for node:http's reader instead of being emitted
     // to no listener; node:http resumes nothing it did not pause, hence the resume after.
     socket.pause();

@@ -14,7 +14,7 @@ import type { HttpConfig } from '../config/types.js';
 import { sendFile } from '../native/index.js';
 import { listenOn } from '../protocol/index.js';
 import { type AppDeps, createGateway, type Gateway } from './app.js';
-import { ConnLimit, isHealthCheck, serverTimeouts } from './conn-limit.js';
+import { answerHalfClosed, ConnLimit, isHealthCheck, serverTimeouts } from './conn-limit.js';
 import { type FileAnswer, FileRoute, NOT_A_FILE, NOT_A_READ } from './file-route.js';
 import { splitTarget } from './file-url.js';
 import { RawConnections } from './raw-conn.js';
@@ -138,6 +138,7 @@ export async function startGateway(
     if (req.headers.host === undefined) req.headers.host = localHost(req);
     if (!raw(req, res)) void hono(req, res);
   });
+  answerHalfClosed(server);
   // Taken first by the raw connections; the cap's listener, prepended after, still runs first.
   const rawConns = new RawConnections(
     server,

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { S3Config } from '../config/types.js';
-import { clearSpool, SENDFILE_MIN, sendFileBody } from '../gateway/index.js';
+import { answerHalfClosed, clearSpool, SENDFILE_MIN, sendFileBody } from '../gateway/index.js';
 import { listenOn } from '../protocol/index.js';
 import { type Reply, S3Call } from './call.js';
 import { createContext, type S3Context, type S3Deps } from './context.js';
@@ -282,6 +282,7 @@ export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen):
     (req, res) => handle(req, res, false),
   );
   server.on('checkContinue', (req, res) => handle(req, res, true));
+  answerHalfClosed(server);
   // No whole-request deadline (large objects), but a connection silent this long mid-request goes.
   server.setTimeout(SOCKET_IDLE_MS);
   if (listen.maxConnections !== undefined) server.maxConnections = listen.maxConnections;
