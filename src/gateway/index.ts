@@ -7,7 +7,7 @@ export { type FileTarget, parseFileUrl } from './file-url.js';
 export { type FileHandlerOptions, fileHandler, type HandlerOptions, uploadHandler } from './handlers.js';
 export { LINK_AUDIENCE, LinkSigner } from './links.js';
 export { MAX_RANGES, parseRange } from './range.js';
-export { SENDFILE_MIN, sendFileBody } from './send-file.js';
+export { sendResponseBody } from './send-file.js';
 export { type GatewayHandle, type GatewayLimits, startGateway } from './serve.js';
 export { clearSpool, limiter, type Spooled, spool, type TooLarge } from './spool.js';
 export { checkToken, fastdfsToken, TOKEN_CLOCK_SKEW_SEC } from './token.js';

@@ -13,13 +13,12 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../common/index.js';
-import { sendFile } from '../native/index.js';
 import { errorReply, type FileReply } from './file-get.js';
 import { type FileAnswer, type FileRoute, NOT_A_FILE, NOT_A_READ } from './file-route.js';
 import { splitTarget } from './file-url.js';
 import type { Metrics } from './metrics.js';
 import { type RequestHead, readRequestHead } from './request-head.js';
-import { SEND_STALL_MS, SENDFILE_MIN, sendFileOn } from './send-file.js';
+import { SEND_STALL_MS, sendBody, sendFileOn } from './send-file.js';
 
 type ConnectionListener = (this: HttpServer, socket: Socket) => void;
 
@@ -264,25 +263,14 @@ class RawConnection {
     const { reply } = a;
     const body = reply.body as Readable;
     socket.write(text, 'latin1');
-    // Sent from the descriptor, the body is never read or destroyed: release counts and closes.
-    let fromFile = false;
     try {
-      const file = reply.file;
-      if (file && sendFile && reply.length >= SENDFILE_MIN) {
-        fromFile = true;
-        let sent: boolean;
-        try {
-          sent = await sendFileOn(socket, file, reply.length);
-        } catch (err) {
-          file.release(false);
-          throw err;
-        }
-        if (sent) file.release(true);
-        else {
-          fromFile = false; // nothing was sent: the stream path takes it over whole
-          await pipeline(body, socket, { end: false });
-        }
-      } else await pipeline(body, socket, { end: false });
+      await sendBody(
+        body,
+        reply.file,
+        reply.length,
+        (file, length) => sendFileOn(socket, file, length),
+        (b) => pipeline(b, socket, { end: false }),
+      );
       this.owner.route.record(head.method, path, a, t0, this.peer);
     } catch (err) {
       // The head is out: the only way left to say "incomplete" is to close. A client gone
@@ -290,7 +278,6 @@ class RawConnection {
       if ((err as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') {
         this.owner.route.record(head.method, path, a, t0, this.peer, err);
       }
-      if (!fromFile) body.destroy();
       socket.destroy();
     }
   }

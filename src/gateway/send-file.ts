@@ -6,7 +6,9 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
-import { sendFileTo } from '../native/index.js';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { sendFile, sendFileTo } from '../native/index.js';
 import type { SendableFile } from './file-get.js';
 
 /**
@@ -49,4 +51,55 @@ export async function sendFileBody(
   if (!(await sendFileOn(socket, file, length))) return false;
   res.end();
   return true;
+}
+
+/**
+ * A file answer's body: by sendfile (`viaFile`) when it has a local descriptor, the addon is
+ * built and it is at least SENDFILE_MIN long; else, or when the socket cannot, by `viaStream`.
+ * The descriptor is released once (true only when sendfile sent it all), and then the stream is
+ * never read nor destroyed (it would close the descriptor again); a failed stream is destroyed.
+ * Rejects with what stopped it.
+ */
+export async function sendBody(
+  body: Readable,
+  file: SendableFile | undefined,
+  length: number,
+  viaFile: (file: SendableFile, length: number) => Promise<boolean>,
+  viaStream: (body: Readable) => Promise<void>,
+): Promise<void> {
+  if (file && sendFile && length >= SENDFILE_MIN) {
+    let sent: boolean;
+    try {
+      sent = await viaFile(file, length);
+    } catch (err) {
+      file.release(false);
+      throw err;
+    }
+    if (sent) {
+      file.release(true);
+      return;
+    }
+  }
+  try {
+    await viaStream(body);
+  } catch (err) {
+    body.destroy();
+    throw err;
+  }
+}
+
+/** sendBody onto a node:http response (after writeHead); it ends the response. */
+export function sendResponseBody(
+  res: ServerResponse,
+  body: Readable,
+  file: SendableFile | undefined,
+  length: number,
+): Promise<void> {
+  return sendBody(
+    body,
+    file,
+    length,
+    (f, n) => sendFileBody(res, f, n),
+    (b) => pipeline(b, res),
+  );
 }

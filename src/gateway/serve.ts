@@ -7,18 +7,15 @@
  * 14–19k on the raw handler (nginx: 30–38k on the same, loaded, machine).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { getRequestListener } from '@hono/node-server';
 import type { HttpConfig } from '../config/types.js';
-import { sendFile } from '../native/index.js';
 import { listenOn } from '../protocol/index.js';
 import { type AppDeps, createGateway, type Gateway } from './app.js';
 import { answerHalfClosed, ConnLimit, isHealthCheck, serverTimeouts } from './conn-limit.js';
 import { type FileAnswer, FileRoute, NOT_A_FILE, NOT_A_READ } from './file-route.js';
 import { splitTarget } from './file-url.js';
 import { RawConnections } from './raw-conn.js';
-import { SENDFILE_MIN, sendFileBody } from './send-file.js';
+import { sendResponseBody } from './send-file.js';
 import { rawUploads } from './serve-upload.js';
 import { clearSpool } from './spool.js';
 
@@ -58,27 +55,13 @@ function rawFiles(gw: Gateway, route: FileRoute): (req: IncomingMessage, res: Se
       if ((err as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') done(err);
       res.destroy();
     };
-    const stream = (b: Readable) => pipeline(b, res).then(() => done(), failed);
     if (body === undefined || method === 'HEAD') {
       res.end();
       done();
     } else if (Buffer.isBuffer(body)) {
       res.end(body);
       done();
-    } else if (reply.file && sendFile && reply.length >= SENDFILE_MIN) {
-      const file = reply.file;
-      sendFileBody(res, file, reply.length).then(
-        (sent) => {
-          if (!sent) return stream(body); // body unread: the stream path takes over whole
-          file.release(true);
-          done();
-        },
-        (err: unknown) => {
-          file.release(false);
-          failed(err);
-        },
-      );
-    } else void stream(body);
+    } else sendResponseBody(res, body, reply.file, reply.length).then(() => done(), failed);
   };
 
   const uploads = rawUploads(gw);

@@ -5,9 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import type { S3Config } from '../config/types.js';
-import { answerHalfClosed, clearSpool, SENDFILE_MIN, sendFileBody } from '../gateway/index.js';
+import { answerHalfClosed, clearSpool, sendResponseBody } from '../gateway/index.js';
 import { listenOn } from '../protocol/index.js';
 import { type Reply, S3Call } from './call.js';
 import { createContext, type S3Context, type S3Deps } from './context.js';
@@ -129,22 +128,7 @@ async function send(
     res.end();
     return;
   }
-  const file = reply.file;
-  const length = Number(reply.headers?.['content-length'] ?? -1);
-  if (file && length >= SENDFILE_MIN) {
-    let sent: boolean;
-    try {
-      sent = await sendFileBody(res, file, length);
-    } catch (err) {
-      file.release(false);
-      throw err;
-    }
-    if (sent) {
-      file.release(true);
-      return;
-    }
-  }
-  await pipeline(body, res);
+  await sendResponseBody(res, body, reply.file, Number(reply.headers?.['content-length'] ?? -1));
 }
 
 export async function startS3(config: S3Config, deps: S3Deps, listen: S3Listen): Promise<S3Handle> {
