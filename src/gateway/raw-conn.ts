@@ -136,7 +136,8 @@ class RawConnection {
   private closeAfter = false;
   private readonly onData = (chunk: Buffer) => this.run(chunk, 0);
   private readonly onEnd = () => {
-    // The client sent all it will: answer what is in flight, then close (node:http's default).
+    // The client sent all it will: answer what is in flight, then close (as answerHalfClosed
+    // makes node:http do).
     this.ended = true;
     if (!this.busy) this.socket.end();
   };
