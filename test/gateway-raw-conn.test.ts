@@ -222,13 +222,32 @@ describe('raw keep-alive connections', () => {
   });
 
   it('takes a head split across writes, HTTP/1.0 and half-closing clients', async () => {
+    const pause = () => new Promise((r) => setTimeout(r, 50));
+    const before = await connections();
     const c = await open();
     const whole = get(`/${small.id}`);
     c.sock.write(whole.slice(0, 20));
-    await new Promise((r) => setTimeout(r, 50));
-    c.sock.write(whole.slice(20) + whole);
+    await pause();
+    // The rest, a whole request and the start of a third: all answered on the raw path.
+    c.sock.write(whole.slice(20) + whole + whole.slice(0, 30));
     expect((await c.next()).body.equals(small.data)).toBe(true);
     expect((await c.next()).body.equals(small.data)).toBe(true);
+    await pause();
+    c.sock.write(whole.slice(30));
+    expect((await c.next()).body.equals(small.data)).toBe(true);
+    // Still raw: the only hand-over is the counters' own /metrics connection (+1 per reading).
+    expect(await connections()).toEqual({
+      ...before,
+      raw: before.raw + 2,
+      handedOver: before.handedOver + 1,
+    });
+    // A head that trickles in over more reads goes to node:http, and is still answered there.
+    for (let i = 0; i < whole.length; i += 8) {
+      c.sock.write(whole.slice(i, i + 8));
+      await pause();
+    }
+    expect((await c.next()).body.equals(small.data)).toBe(true);
+    expect((await connections()).handedOver).toBe(before.handedOver + 3);
     c.sock.destroy();
 
     const old = await open();

@@ -24,6 +24,11 @@ describe('readRequestHead', () => {
     const whole = head(['GET /x HTTP/1.1', 'Host: h']);
     expect(readRequestHead(whole.subarray(0, whole.length - 1), 0)).toBe('partial');
     expect(readRequestHead(Buffer.from('GET /x HTTP/1.1\r\nHost: h\r\n'), 0)).toBe('partial');
+    // Bare LFs: never waited for (the head may never end in CRLF CRLF).
+    expect(readRequestHead(Buffer.from('GET /x HTTP/1.1\nHost: h\n\n'), 0)).toBe('other');
+    expect(readRequestHead(Buffer.from('GET /x HTTP/1.1\r\nHost: h\n'), 0)).toBe('other');
+    const first = 'GET /a HTTP/1.1\r\nHost: h\r\n\r\n';
+    expect(readRequestHead(Buffer.from(`${first}\nGET /x HTTP/1.1\r\n`), first.length)).toBe('other');
     const big = Buffer.from(`GET /x HTTP/1.1\r\nHost: h\r\nX: ${'a'.repeat(MAX_HEAD)}`);
     expect(readRequestHead(big, 0)).toBe('other');
     expect(readRequestHead(head(['GET /x HTTP/1.1', 'Host: h', `X: ${'a'.repeat(MAX_HEAD)}`]), 0)).toBe(

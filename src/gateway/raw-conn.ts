@@ -129,12 +129,23 @@ function serializeFields(headers: Record<string, string>): Fields {
   return { text, hasLength };
 }
 
+/** Reads a request head may take on a raw connection before node:http is given it. */
+const MAX_PARTIAL_READS = 4;
+
 class RawConnection {
   private busy = false;
   private draining = false;
   private ended = false;
   private closeAfter = false;
-  private readonly onData = (chunk: Buffer) => this.run(chunk, 0);
+  /** The start of a request head that has not all arrived, and how many reads it took so far. */
+  private partial: Buffer | undefined;
+  private partialReads = 0;
+  private readonly onData = (chunk: Buffer) => {
+    const held = this.partial;
+    if (held === undefined) return this.run(chunk, 0);
+    this.partial = undefined;
+    this.run(Buffer.concat([held, chunk]), 0);
+  };
   private readonly onEnd = () => {
     // The client sent all it will: answer what is in flight, then close (as answerHalfClosed
     // makes node:http do).
@@ -170,10 +181,20 @@ class RawConnection {
     while (pos < buf.length) {
       if (socket.destroyed) return;
       const head = readRequestHead(buf, pos);
+      if (head === 'partial' && this.partialReads < MAX_PARTIAL_READS) {
+        // A head split across reads (a large cookie over a real network, a pipelined request
+        // cut at the read's end): wait for the rest. A head that trickles in is node:http's,
+        // whose header timeout is made for it.
+        this.partialReads++;
+        this.partial = Buffer.from(buf.subarray(pos));
+        if (this.ended || owner.isClosing) socket.end();
+        return;
+      }
       if (typeof head === 'string') {
         this.handOver(buf.subarray(pos));
         return;
       }
+      this.partialReads = 0;
       const t0 = performance.now();
       const { path, query } = splitTarget(head.target);
       const header = (n: string) => head.headers.get(n);

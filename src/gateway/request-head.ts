@@ -1,9 +1,10 @@
 /**
  * The head of an HTTP/1.1 GET or HEAD, read straight from a connection's bytes for the raw file
  * connections (raw-conn.ts). Deliberately narrow: whatever it is not sure of — another method or
- * version, a body, a folded, repeated or non-ASCII header, a bare LF, a head not yet complete —
- * is 'other' or 'partial', and the connection goes to node:http, whose parser is the strict one.
- * Nothing is ever answered from a guess.
+ * version, a body, a folded, repeated or non-ASCII header, a bare LF — is 'other', and the
+ * connection goes to node:http, whose parser is the strict one. A head not yet complete is
+ * 'partial': the connection waits for a few more reads, then goes to node:http too. Nothing is
+ * ever answered from a guess.
  */
 
 export interface RequestHead {
@@ -28,7 +29,14 @@ const HANDED_ON = new Set(['content-length', 'transfer-encoding', 'expect', 'upg
 
 export function readRequestHead(buf: Buffer, start: number): RequestHead | 'partial' | 'other' {
   const stop = buf.indexOf(END, start);
-  if (stop < 0) return buf.length - start > MAX_HEAD ? 'other' : 'partial';
+  if (stop < 0) {
+    if (buf.length - start > MAX_HEAD) return 'other';
+    // A head with a bare LF may never end in CRLF CRLF: node:http's to judge, not one to wait for.
+    for (let i = buf.indexOf(10, start); i >= 0; i = buf.indexOf(10, i + 1)) {
+      if (i === start || buf[i - 1] !== 13) return 'other';
+    }
+    return 'partial';
+  }
   if (stop - start > MAX_HEAD) return 'other';
   const lines = buf.toString('latin1', start, stop).split('\r\n');
   const first = REQUEST_LINE.exec(lines[0] ?? '');
