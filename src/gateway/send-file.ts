@@ -15,7 +15,7 @@ import type { SendableFile } from './file-get.js';
  * Bodies from a local file at least this long go out by sendfile when the addon is built: below
  * it, one pread and one write cost less than the addon's pool round trip and descriptor copies.
  */
-export const SENDFILE_MIN = 64 * 1024;
+const SENDFILE_MIN = 64 * 1024;
 /** A client that takes no bytes for this long is dropped mid-body (nginx's send_timeout). */
 export const SEND_STALL_MS = 60_000;
 
@@ -40,11 +40,7 @@ export async function sendFileOn(socket: Socket, file: SendableFile, length: num
  * The body of `res` by sendfile. Call after writeHead; it ends the response. False: this socket
  * cannot; nothing of the body was written.
  */
-export async function sendFileBody(
-  res: ServerResponse,
-  file: SendableFile,
-  length: number,
-): Promise<boolean> {
+async function sendFileBody(res: ServerResponse, file: SendableFile, length: number): Promise<boolean> {
   const socket = res.socket;
   if (!socket) return false;
   res.flushHeaders(); // queued on the socket: sendFileOn starts after it
