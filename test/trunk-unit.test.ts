@@ -160,6 +160,53 @@ describe('trunk binlog lines', () => {
   });
 });
 
+describe('trunk binlog appends', () => {
+  const line = (op: 'A' | 'D', offset: number) => ({ ts: 1, op, slot: slot(offset, 256) });
+  const lines = async (path: string) => (await readFile(path, 'latin1')).split('\n').filter(Boolean);
+
+  it('write records nobody waits for with the next one somebody waits for, in order', async () => {
+    const dir = await tempDir('fdfs-trunk-lazy-');
+    const binlog = new TrunkBinlog(join(dir, 'binlog'), true);
+    await binlog.open();
+    const written: string[] = [];
+    const first = binlog.append([line('D', 0)], false).then(() => written.push('first'));
+    await new Promise((r) => setImmediate(r));
+    const second = binlog.append([line('A', 256)], false).then(() => written.push('second'));
+    await binlog.append([line('D', 512)]);
+    written.push('awaited');
+    await Promise.all([first, second]);
+    expect(written).toEqual(['first', 'second', 'awaited']);
+    expect(await lines(binlog.path)).toEqual([
+      '1 D 0 0 0 1 0 256',
+      '1 A 0 0 0 1 256 256',
+      '1 D 0 0 0 1 512 256',
+    ]);
+    await binlog.close();
+  });
+
+  it('write a record nobody waits for on its own after a short wait', async () => {
+    const dir = await tempDir('fdfs-trunk-lazy-');
+    const binlog = new TrunkBinlog(join(dir, 'binlog'), true);
+    await binlog.open();
+    await binlog.append([line('A', 0)], false);
+    expect(await lines(binlog.path)).toEqual(['1 A 0 0 0 1 0 256']);
+    expect(binlog.size).toBe(18);
+    await binlog.close();
+  });
+
+  it('are all on file when settled() or close() returns', async () => {
+    const dir = await tempDir('fdfs-trunk-lazy-');
+    const binlog = new TrunkBinlog(join(dir, 'binlog'), false);
+    await binlog.open();
+    void binlog.append([line('A', 0)], false);
+    await binlog.settled();
+    expect(await lines(binlog.path)).toHaveLength(1);
+    void binlog.append([line('D', 0)], false);
+    await binlog.close();
+    expect(await lines(binlog.path)).toEqual(['1 A 0 0 0 1 0 256', '1 D 0 0 0 1 0 256']);
+  });
+});
+
 describe('free list', () => {
   it('refuses a block overlapping a listed one', () => {
     const s = new FreeSpace();

@@ -217,7 +217,8 @@ export class TrunkServer {
     if (!this.space.add(slot)) {
       throw new FdfsError(Status.EEXIST, `trunk free: ${describeSlot(slot)} overlaps free space`);
     }
-    await this.lastAppend;
+    // Records are written in the order appended: no need to wait for earlier ones (an alloc's
+    // waits up to the binlog's lazy delay for company; this one goes at once and takes it along).
     await this.log([{ ts: this.now(), op: TrunkOp.ADD, slot }]);
   }
 
