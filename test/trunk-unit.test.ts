@@ -16,6 +16,7 @@ import {
   headerMatches,
   loadFreeSpace,
   locate,
+  nextRunAt,
   packHeader,
   parseTrunkLines,
   parseTrunkRecord,
@@ -157,6 +158,26 @@ describe('trunk binlog lines', () => {
     ]) {
       expect(parseTrunkRecord(bad), bad).toBeUndefined();
     }
+  });
+});
+
+describe('trunk_create_file_advance schedule', () => {
+  // Local times, as the time base is (libfastcommon's sched_make_first_call_time).
+  const at = (d: number, h: number, m: number, sec = 0) => new Date(2026, 11, d, h, m, sec).getTime();
+  const H = 3600_000;
+
+  it('runs on the grid of intervals from the time base, today or yesterday', () => {
+    expect(nextRunAt(at(7, 10, 0, 30), '02:00', 24 * H)).toBe(at(8, 2, 0));
+    expect(nextRunAt(at(7, 1, 0), '02:00', 24 * H)).toBe(at(7, 2, 0));
+    expect(nextRunAt(at(7, 1, 0), '02:00', H)).toBe(at(7, 2, 0)); // from yesterday's 02:00, 23 h on
+    expect(nextRunAt(at(7, 1, 30), '02:00', H)).toBe(at(7, 2, 0));
+    expect(nextRunAt(at(7, 10, 0, 30), '00:00', 60_000)).toBe(at(7, 10, 1));
+    expect(nextRunAt(at(7, 23, 59, 59), '23:59', 7 * 24 * H)).toBe(at(14, 23, 59));
+  });
+
+  it('runs at once at the time base itself, then an interval on', () => {
+    expect(nextRunAt(at(7, 2, 0), '02:00', 24 * H)).toBe(at(7, 2, 0));
+    expect(nextRunAt(at(7, 2, 0) + 1, '02:00', 24 * H)).toBe(at(8, 2, 0));
   });
 });
 

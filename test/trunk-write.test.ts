@@ -5,14 +5,14 @@
  * free list the trunk server saves and reloads is the one it had.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import FdfsNpm from 'fdfs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRemoteFilename } from '../src/fileid/index.js';
 import { locate, parseTrunkLines, type TrunkSlot, trunkFilePath } from '../src/storage/trunk/index.js';
-import { tempDir } from './helpers/node-process.js';
+import { eventually, tempDir } from './helpers/node-process.js';
 import { serveTrunkStore, type TrunkCluster } from './helpers/trunk-store.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -177,3 +177,47 @@ describe('slots listed free that hold a header (uploads a crash cut off before t
     }
   }, 60_000);
 });
+
+describe('trunk files ahead of need (trunk_create_file_advance)', () => {
+  it('are made by the scheduled runs until the free list holds the threshold, then used', async () => {
+    const MB = 1024 * 1024;
+    const ahead = await serveTrunkStore(await tempDir('fdfs-trunk-ahead-'), {
+      tracker: {
+        trunk_create_file_advance: 'true',
+        trunk_create_file_time_base: '00:00',
+        trunk_create_file_interval: '1',
+        trunk_create_file_space_threshold: '13MB',
+      },
+    });
+    try {
+      const trunks = ahead.storage.trunks;
+      // FastDFS' count: (13 MB - 0 free) / 4 MB, rounded down: three files before any upload.
+      await eventually(async () => expect(trunks.serverRole?.freeBytes).toBe(12 * MB));
+      const made = await trunkFileIds(ahead.store);
+      expect(made).toHaveLength(3);
+      // Later runs find less than a file's worth missing and make nothing.
+      const runs = trunks.aheadRuns;
+      await eventually(async () => expect(trunks.aheadRuns).toBeGreaterThanOrEqual(runs + 2));
+      const id = await ahead.client.upload(randomBytes(1000), { ext: 'bin' });
+      expect(made).toContain(locate(remoteOf(id))?.slot.id);
+      expect(await trunkFileIds(ahead.store)).toEqual(made);
+      expect(trunks.serverRole?.freeBytes).toBe(12 * MB - 1024); // 1,000 bytes + the 24-byte header, in 256-byte steps
+    } finally {
+      await ahead.close();
+    }
+  }, 60_000);
+
+  it('are not made when the key is off (the default)', async () => {
+    expect(c.storage.trunks.aheadRuns).toBe(0);
+  });
+});
+
+/** The ids of the trunk files under `store`'s data/HH/LL folders. */
+async function trunkFileIds(store: string): Promise<number[]> {
+  const ids: number[] = [];
+  for (const entry of await readdir(join(store, 'data'), { recursive: true })) {
+    const m = /^[0-9A-F]{2}\/[0-9A-F]{2}\/(\d{6})$/.exec(entry);
+    if (m) ids.push(Number(m[1]));
+  }
+  return ids.sort((a, b) => a - b);
+}

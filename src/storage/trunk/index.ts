@@ -1,4 +1,6 @@
 /** Trunk files: small files packed into big ones (FastDFS' use_trunk_file). The storage's face. */
+
+export { nextRunAt } from './advance.js';
 export {
   formatTrunkRecord,
   parseTrunkLines,

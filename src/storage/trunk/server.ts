@@ -222,6 +222,28 @@ export class TrunkServer {
     await this.log([{ ts: this.now(), op: TrunkOp.ADD, slot }]);
   }
 
+  /**
+   * trunk_create_file_advance's run (trunk_mem.c): with less than `threshold` bytes on the free
+   * list, (threshold - free) / trunk_file_size new trunk files, rounded down as FastDFS counts,
+   * each on the store path `choose` gives (it throws ENOSPC above the reserved space). The
+   * number made.
+   */
+  async createAhead(threshold: number, choose: (bytes: number) => number): Promise<number> {
+    const { trunkFileSize } = this.deps.params;
+    const need = threshold - this.space.totalBytes;
+    const count = need > 0 ? Math.floor(need / trunkFileSize) : 0;
+    for (let i = 0; i < count; i++) {
+      const storePathIndex = choose(trunkFileSize);
+      // One new trunk file at a time, with alloc()'s too.
+      while (this.creating) await this.creating;
+      this.creating = this.createTrunkFile(storePathIndex).finally(() => {
+        this.creating = undefined;
+      });
+      await this.creating;
+    }
+    return count;
+  }
+
   /** A new trunk file of trunk_file_size bytes (sparse), listed free. */
   private async createTrunkFile(storePathIndex: number): Promise<void> {
     const root = this.deps.storeRoots[storePathIndex] as string;

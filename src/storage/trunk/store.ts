@@ -12,6 +12,7 @@ import type { HostPort, StorageConfig, TrunkConfig } from '../../config/types.js
 import { type StorageStat, StorageStatus } from '../../protocol/index.js';
 import type { DistPath } from '../dist-path.js';
 import type { StorePaths } from '../store-paths.js';
+import { TrunkAhead } from './advance.js';
 import { TrunkBinlog, trunkBinlogPath } from './binlog.js';
 import { TrunkFiles } from './files.js';
 import { recentTrunkFiles } from './reconcile.js';
@@ -77,6 +78,8 @@ export class Trunks {
   private readonly pushers: TrunkPushers;
   /** Slots of deleted files still to give back: no trunk server was known when they were freed. */
   private readonly owed: TrunkSlot[] = [];
+  /** trunk_create_file_advance's schedule, armed while this storage is the trunk server. */
+  private readonly ahead: TrunkAhead;
 
   constructor(private readonly deps: TrunksDeps) {
     const c = deps.config;
@@ -90,6 +93,20 @@ export class Trunks {
       config: c,
       logger: this.log,
     });
+    this.ahead = new TrunkAhead({
+      params: () => this.params,
+      create: (threshold) => {
+        const server = this.server;
+        if (!server) return Promise.resolve(0);
+        return server.createAhead(threshold, (bytes) => this.deps.paths.choose(0xff, bytes));
+      },
+      logger: this.log,
+    });
+  }
+
+  /** Runs of trunk_create_file_advance's schedule so far (monitoring, tests). */
+  get aheadRuns(): number {
+    return this.ahead.runs;
   }
 
   /** True while this storage is its group's trunk server. */
@@ -121,7 +138,8 @@ export class Trunks {
 
   /** The trunk keys of a tracker's parameter reply (cmd 75). */
   configure(params: TrunkConfig): void {
-    if (JSON.stringify(params) !== JSON.stringify(this.params)) {
+    const changed = JSON.stringify(params) !== JSON.stringify(this.params);
+    if (changed) {
       this.log.info('trunk settings from tracker', {
         useTrunkFile: params.useTrunkFile,
         slotMinSize: params.slotMinSize,
@@ -130,6 +148,7 @@ export class Trunks {
       });
     }
     this.params = params;
+    if (changed && this.server) this.ahead.arm();
     if (params.useTrunkFile && !this.writer && !this.closed) {
       this.writer = TrunkWriter.start(this.deps.config.durableWrites);
     }
@@ -240,6 +259,7 @@ export class Trunks {
         }),
     });
     this.remote = undefined;
+    this.ahead.arm();
     this.log.info("this storage is now its group's trunk server");
   }
 
@@ -247,6 +267,7 @@ export class Trunks {
     const s = this.server;
     if (!s) return;
     this.server = undefined;
+    await this.ahead.close();
     await this.pushTo([]);
     await s.save();
     this.log.info("this storage is no longer its group's trunk server");
@@ -381,6 +402,7 @@ export class Trunks {
   async close(): Promise<void> {
     this.closed = true;
     await this.switching;
+    await this.ahead.close();
     await this.pushTo([]);
     await this.server
       ?.save()
