@@ -4,7 +4,7 @@
  * records, so a stock storage can take over from its binlog and the other way round.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -212,6 +212,31 @@ describe('trunk binlog appends', () => {
     await binlog.append([line('A', 0)], false);
     expect(await lines(binlog.path)).toEqual(['1 A 0 0 0 1 0 256']);
     expect(binlog.size).toBe(18);
+    await binlog.close();
+  });
+
+  it('keep the copy a truncation replaces as a dated backup, the newest trunk_binlog_max_backups', async () => {
+    const dir = await tempDir('fdfs-trunk-backups-');
+    const binlog = new TrunkBinlog(join(dir, 'binlog'), true);
+    await binlog.open();
+    await writeFile(join(dir, 'binlog.20260101000000'), 'oldest\n');
+    await writeFile(join(dir, 'binlog.20260102000000'), 'older\n');
+    await writeFile(join(dir, 'binlog.2026'), 'not a backup\n');
+    await binlog.append([line('A', 0), line('D', 0)]);
+    const copy = await readFile(binlog.path, 'latin1');
+    await binlog.truncate(2);
+    expect(binlog.size).toBe(0);
+    expect(await readFile(binlog.path, 'latin1')).toBe('');
+    const names = (await readdir(dir)).sort();
+    const fresh = names.find((n) => /^binlog\.\d{14}$/.test(n) && n > 'binlog.20260102000000');
+    expect(names).toEqual(['binlog', 'binlog.2026', 'binlog.20260102000000', fresh]);
+    expect(await readFile(join(dir, fresh as string), 'latin1')).toBe(copy);
+    // Appends go to the new, empty file; without backups a truncation just empties it.
+    await binlog.append([line('A', 256)]);
+    expect(await lines(binlog.path)).toEqual(['1 A 0 0 0 1 256 256']);
+    await binlog.truncate();
+    expect(await readFile(binlog.path, 'latin1')).toBe('');
+    expect((await readdir(dir)).length).toBe(names.length);
     await binlog.close();
   });
 

@@ -11,8 +11,9 @@
  * written-but-unsynced records anyway; the load's check against the binlog (reconcile.ts)
  * covers both.
  */
-import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { syncDir, writeFileAtomic } from '../../common/index.js';
 import { appendSync } from '../../native/index.js';
 import type { TrunkSlot } from './slot.js';
 
@@ -72,6 +73,26 @@ export function parseTrunkLines(text: string): TrunkRecord[] {
 const LAZY_MS = 10;
 /** ... or until this many bytes of them gather. */
 const LAZY_BYTES = 64 * 1024;
+
+/** `YYYYMMDDhhmmss`, local time: the suffix of a trunk binlog backup (trunk_sync.c). */
+export function backupStamp(d: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return (
+    `${d.getFullYear()}${two(d.getMonth() + 1)}${two(d.getDate())}` +
+    `${two(d.getHours())}${two(d.getMinutes())}${two(d.getSeconds())}`
+  );
+}
+
+/** Removes the oldest backups of `path` beyond `keep`. */
+async function pruneBackups(path: string, keep: number): Promise<void> {
+  const prefix = `${basename(path)}.`;
+  const backups = (await readdir(dirname(path)))
+    .filter((n) => n.startsWith(prefix) && /^\d{14}$/.test(n.slice(prefix.length)))
+    .sort();
+  for (const name of backups.slice(0, Math.max(0, backups.length - keep))) {
+    await unlink(join(dirname(path), name)).catch(() => {});
+  }
+}
 
 interface Pending {
   readonly data: string;
@@ -195,13 +216,86 @@ export class TrunkBinlog {
     return buf.subarray(0, got);
   }
 
-  /** Empties the file (cmd 33: the trunk server resends its binlog from the start). */
-  async truncate(): Promise<void> {
+  /**
+   * Empties the file (cmd 33: the trunk server resends its binlog from the start). With
+   * `maxBackups` (trunk_binlog_max_backups) the old copy stays as `binlog.YYYYMMDDhhmmss` (local
+   * time, FastDFS' name), and the oldest of them beyond that many go.
+   */
+  async truncate(maxBackups = 0): Promise<void> {
     await this.settled();
+    await this.exclusive(async (fh) => {
+      if (maxBackups > 0 && this.bytes > 0) {
+        await fh.close();
+        this.fh = undefined;
+        await rename(this.path, `${this.path}.${backupStamp(new Date())}`);
+        this.fh = await open(this.path, 'a+', 0o644);
+        if (this.durable) await syncDir(dirname(this.path));
+        await pruneBackups(this.path, maxBackups);
+      } else {
+        await fh.truncate(0);
+        if (this.durable) await fh.sync();
+      }
+      this.bytes = 0;
+      this.unsynced = false;
+    });
+  }
+
+  /** Runs `task` with no write under way and appends held back until it ends. */
+  private async exclusive<T>(task: (fh: FileHandle) => Promise<T>): Promise<T> {
+    while (this.flushing) await this.flushing;
     if (!this.fh) throw new Error('trunk binlog is not open');
-    await this.fh.truncate(0);
-    if (this.durable) await this.fh.sync();
-    this.bytes = 0;
+    let release = () => {};
+    this.flushing = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      return await task(this.fh);
+    } finally {
+      this.flushing = undefined;
+      release();
+      this.kick();
+    }
+  }
+
+  /**
+   * The binlog becomes `snapshot()`'s lines (the free list as A records), in one rename, with
+   * whatever is appended meanwhile after them. `snapshot` runs at the moment the records
+   * appended so far and not yet written are taken off the queue: the list it describes already
+   * holds their changes, so they are not written again (their callers resolve once the new file
+   * is in place). If the new file cannot be put in place they are written to the old one.
+   */
+  async compact(snapshot: () => string): Promise<void> {
+    await this.exclusive(async (fh) => {
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = undefined;
+      const absorbed = this.pending;
+      const absorbedBytes = this.pendingBytes;
+      this.pending = [];
+      this.pendingBytes = 0;
+      const text = snapshot();
+      let replaced = false;
+      try {
+        await writeFileAtomic(this.path, text, this.durable);
+        replaced = true;
+        await fh.close().catch(() => {});
+        this.fh = undefined;
+        this.fh = await open(this.path, 'a+', 0o644);
+        this.bytes = Buffer.byteLength(text, 'latin1');
+        this.unsynced = false;
+        for (const p of absorbed) p.resolve();
+      } catch (err) {
+        if (replaced) {
+          // Appends now fail loudly rather than go to the unlinked old file; the new file
+          // holds the absorbed records' changes.
+          for (const p of absorbed) p.resolve();
+        } else {
+          this.pending = absorbed.concat(this.pending);
+          this.pendingBytes += absorbedBytes;
+          this.due = true;
+        }
+        throw err;
+      }
+    });
   }
 
   /** Whatever was appended is written (not necessarily synced). */

@@ -1,6 +1,5 @@
 /** Trunk files: small files packed into big ones (FastDFS' use_trunk_file). The storage's face. */
 
-export { nextRunAt } from './advance.js';
 export {
   formatTrunkRecord,
   parseTrunkLines,
@@ -15,6 +14,7 @@ export { TrunkFiles } from './files.js';
 export { type BlockStatus, type FreeBlock, FreeSpace } from './free-space.js';
 export { handlesTrunk, handleTrunk } from './handlers.js';
 export { applyTrunkCreate, applyTrunkDelete } from './replica.js';
+export { nextRunAt } from './schedule.js';
 export { TrunkServer, type TrunkServerDeps } from './server.js';
 export {
   describeSlot,

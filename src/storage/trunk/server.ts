@@ -9,7 +9,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FdfsError, type Logger, Status, syncDir } from '../../common/index.js';
 import type { TrunkConfig } from '../../config/types.js';
-import { type TrunkBinlog, TrunkOp, type TrunkRecord } from './binlog.js';
+import { formatTrunkRecord, type TrunkBinlog, TrunkOp, type TrunkRecord } from './binlog.js';
 import type { FreeSpace } from './free-space.js';
 import { describeSlot, type TrunkLocation, type TrunkSlot, trunkFilePath } from './slot.js';
 import { loadFreeSpace, saveFreeSpace } from './state.js';
@@ -280,6 +280,19 @@ export class TrunkServer {
       this.deps.logger.info('trunk file created', { trunk: describeSlot(slot) });
       return;
     }
+  }
+
+  /**
+   * The free list as trunk binlog lines (A records): what a compressed binlog starts with. With
+   * trunk_free_space_merge, blocks that touch are joined first; the joins need no records, the
+   * lines replace the log.
+   */
+  snapshotText(): string {
+    if (this.deps.params.trunkFreeSpaceMerge) this.space.merge();
+    const ts = this.now();
+    const lines: string[] = [];
+    for (const b of this.space.all()) lines.push(formatTrunkRecord({ ts, op: TrunkOp.ADD, slot: b.slot }));
+    return lines.join('');
   }
 
   /** storage_trunk.dat: the list and the binlog offset it covers. */

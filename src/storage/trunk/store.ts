@@ -5,14 +5,12 @@
  * file's slot and give the slot back to the trunk server.
  */
 import { stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import { FdfsError, type Logger, Status } from '../../common/index.js';
 import { defaultTrunkConfig } from '../../config/index.js';
 import type { HostPort, StorageConfig, TrunkConfig } from '../../config/types.js';
 import { type StorageStat, StorageStatus } from '../../protocol/index.js';
 import type { DistPath } from '../dist-path.js';
 import type { StorePaths } from '../store-paths.js';
-import { TrunkAhead } from './advance.js';
 import { TrunkBinlog, trunkBinlogPath } from './binlog.js';
 import { TrunkFiles } from './files.js';
 import { recentTrunkFiles } from './reconcile.js';
@@ -29,7 +27,7 @@ import {
 } from './slot.js';
 import { slotHolds, slotOccupied, zeroSlot } from './slot-io.js';
 import { trunkDataPath } from './state.js';
-import { TrunkPushers } from './sync.js';
+import { TrunkUpkeep } from './upkeep.js';
 import { TrunkWriter } from './writer.js';
 
 /** The keys of `.data_init_flag` the trunk server keeps there, as FastDFS does. */
@@ -74,12 +72,10 @@ export class Trunks {
   private readonly wire: RemoteTrunkServer;
   private readonly log: Logger;
   private closed = false;
-  /** The trunk server's pushers of its binlog, one per peer. */
-  private readonly pushers: TrunkPushers;
   /** Slots of deleted files still to give back: no trunk server was known when they were freed. */
   private readonly owed: TrunkSlot[] = [];
-  /** trunk_create_file_advance's schedule, armed while this storage is the trunk server. */
-  private readonly ahead: TrunkAhead;
+  /** The role's binlog pushers and scheduled tasks. */
+  private readonly upkeep: TrunkUpkeep;
 
   constructor(private readonly deps: TrunksDeps) {
     const c = deps.config;
@@ -87,26 +83,29 @@ export class Trunks {
     this.files = new TrunkFiles(c.durableWrites);
     this.log = deps.logger.child({ part: 'trunk' });
     this.wire = new RemoteTrunkServer(c, this.log);
-    this.pushers = new TrunkPushers({
-      binlog: this.binlog,
-      dir: join(c.basePath, 'data', 'trunk'),
+    this.upkeep = new TrunkUpkeep({
       config: c,
+      paths: deps.paths,
+      binlog: this.binlog,
       logger: this.log,
-    });
-    this.ahead = new TrunkAhead({
       params: () => this.params,
-      create: (threshold) => {
-        const server = this.server;
-        if (!server) return Promise.resolve(0);
-        return server.createAhead(threshold, (bytes) => this.deps.paths.choose(0xff, bytes));
+      server: () => (this.closed ? undefined : this.server),
+      inLine: (task) => {
+        const next = this.switching.then(task);
+        this.switching = next.catch(() => {});
+        return next;
       },
-      logger: this.log,
     });
   }
 
   /** Runs of trunk_create_file_advance's schedule so far (monitoring, tests). */
   get aheadRuns(): number {
-    return this.ahead.runs;
+    return this.upkeep.aheadRuns;
+  }
+
+  /** Runs of trunk_compress_binlog's schedule so far (monitoring, tests). */
+  get compressRuns(): number {
+    return this.upkeep.compressRuns;
   }
 
   /** True while this storage is its group's trunk server. */
@@ -148,7 +147,7 @@ export class Trunks {
       });
     }
     this.params = params;
-    if (changed && this.server) this.ahead.arm();
+    if (changed && this.server) this.upkeep.arm();
     if (params.useTrunkFile && !this.writer && !this.closed) {
       this.writer = TrunkWriter.start(this.deps.config.durableWrites);
     }
@@ -173,19 +172,14 @@ export class Trunks {
       .filter((s) => s.id !== myId && !GONE.has(s.status))
       .map((s) => ({ id: s.id, ip: s.ip, port: s.storagePort }));
     return this.switching.then(async () => {
-      await this.pushTo(this.server ? peers : []);
+      await this.upkeep.pushTo(this.server ? peers : []);
       await this.payOwed();
     });
   }
 
-  /** The trunk server pushes its binlog to `peers`; any other storage to none. */
-  private pushTo(peers: readonly { id: string; ip: string; port: number }[]): Promise<void> {
-    return this.pushers.set(this.closed || !this.server ? [] : peers);
-  }
-
   /** How far each peer holds this trunk server's binlog (tests and monitoring). */
   pushed(): { id: string; offset: number }[] {
-    return this.pushers.offsets();
+    return this.upkeep.pushed();
   }
 
   /** Cmd 30: lines of the trunk server's binlog for this storage's copy. */
@@ -202,13 +196,13 @@ export class Trunks {
   async truncateBinlog(): Promise<void> {
     if (this.server) throw new FdfsError(Status.EINVAL, 'trunk binlog truncate on the trunk server itself');
     await this.openBinlog();
-    await this.binlog.truncate();
+    await this.binlog.truncate(this.params.trunkBinlogMaxBackups);
     await unlink(trunkDataPath(this.deps.config.basePath)).catch(() => {});
   }
 
   /** Cmd 32 (from a tracker naming a new trunk server): every peer gets the whole binlog again. */
   forgetMarks(): Promise<void> {
-    return this.pushers.forgetMarks();
+    return this.upkeep.forgetMarks();
   }
 
   /** Gives back the slots freed while no trunk server was known, now that one is. */
@@ -259,7 +253,7 @@ export class Trunks {
         }),
     });
     this.remote = undefined;
-    this.ahead.arm();
+    this.upkeep.arm();
     this.log.info("this storage is now its group's trunk server");
   }
 
@@ -267,8 +261,8 @@ export class Trunks {
     const s = this.server;
     if (!s) return;
     this.server = undefined;
-    await this.ahead.close();
-    await this.pushTo([]);
+    this.upkeep.disarm();
+    await this.upkeep.pushTo([]);
     await s.save();
     this.log.info("this storage is no longer its group's trunk server");
   }
@@ -402,8 +396,7 @@ export class Trunks {
   async close(): Promise<void> {
     this.closed = true;
     await this.switching;
-    await this.ahead.close();
-    await this.pushTo([]);
+    await this.upkeep.close();
     await this.server
       ?.save()
       .catch((err: unknown) => this.log.error('saving the trunk free list failed', { err }));

@@ -1,12 +1,10 @@
 /**
- * trunk_create_file_advance: the trunk server makes trunk files ahead of need at a quiet hour
- * (trunk_create_file_time_base, then every trunk_create_file_interval), until the free list
- * holds trunk_create_file_space_threshold bytes, so uploads at busy hours do not wait for a
- * new 64 MB file to be made and synced. When FastDFS' scheduler runs it is kept, so a group
- * of stock and fastdfs-ts storages makes its files at the same hours.
+ * The trunk server's scheduled tasks (FastDFS' sched_thread): trunk files made ahead of need
+ * (trunk_create_file_*) and the trunk binlog's compression (trunk_compress_binlog_*), each at
+ * a time of day and every interval after, as FastDFS' scheduler counts, so a group of stock and
+ * fastdfs-ts storages runs them at the same hours.
  */
 import type { Logger } from '../../common/index.js';
-import type { TrunkConfig } from '../../config/types.js';
 
 /** setTimeout's longest wait; a later run is waited for in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -25,24 +23,25 @@ export function nextRunAt(nowMs: number, timeBase: string, intervalMs: number): 
   return since === 0 ? nowMs : nowMs + intervalMs - (since % intervalMs);
 }
 
-export interface AheadDeps {
-  /** The trunk keys in force (the tracker's, cmd 75). */
-  readonly params: () => TrunkConfig;
-  /** Makes the files while this storage is the trunk server; the number made. */
-  readonly create: (threshold: number) => Promise<number>;
+export interface ScheduledDeps {
+  /** What the task does; its errors are logged, and the schedule goes on. */
+  readonly run: () => Promise<void>;
+  /** The schedule in force: its time of day and interval, or undefined while the task is off. */
+  readonly when: () => { readonly timeBase: string; readonly intervalMs: number } | undefined;
+  readonly name: string;
   readonly logger: Logger;
   readonly now?: () => number;
 }
 
-/** The schedule of trunk_create_file_advance; armed while this storage is the trunk server. */
-export class TrunkAhead {
+/** A task of the trunk server on FastDFS' schedule; armed while this storage has the role. */
+export class ScheduledTask {
   private timer: NodeJS.Timeout | undefined;
   private due = 0;
   private running: Promise<void> | undefined;
   private finished = 0;
   private readonly now: () => number;
 
-  constructor(private readonly deps: AheadDeps) {
+  constructor(private readonly deps: ScheduledDeps) {
     this.now = deps.now ?? Date.now;
   }
 
@@ -51,12 +50,12 @@ export class TrunkAhead {
     return this.finished;
   }
 
-  /** (Re)arms for the keys in force; with trunk_create_file_advance off it stays idle. */
+  /** (Re)arms for the schedule in force; with the task off it stays idle. */
   arm(): void {
     this.stop();
-    const p = this.deps.params();
-    if (!p.useTrunkFile || !p.trunkCreateFileAdvance || p.trunkCreateFileInterval <= 0) return;
-    this.due = nextRunAt(this.now(), p.trunkCreateFileTimeBase, p.trunkCreateFileInterval);
+    const w = this.deps.when();
+    if (!w || w.intervalMs <= 0) return;
+    this.due = nextRunAt(this.now(), w.timeBase, w.intervalMs);
     this.wait();
   }
 
@@ -79,12 +78,10 @@ export class TrunkAhead {
   }
 
   private async run(): Promise<void> {
-    const threshold = this.deps.params().trunkCreateFileSpaceThreshold;
     try {
-      const made = await this.deps.create(threshold);
-      if (made > 0) this.deps.logger.info('trunk files created ahead of need', { count: made, threshold });
+      await this.deps.run();
     } catch (err) {
-      this.deps.logger.warn('trunk files ahead of need: not created', { threshold, err });
+      this.deps.logger.warn(`${this.deps.name} failed`, { err });
     }
     this.finished++;
   }
@@ -95,7 +92,8 @@ export class TrunkAhead {
     await this.running;
   }
 
-  private stop(): void {
+  /** Disarms without waiting for a run under way (it finds the role gone). */
+  stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.due = 0;

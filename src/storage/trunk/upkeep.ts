@@ -1,0 +1,147 @@
+/**
+ * What the trunk server does beside handing out space: it pushes its binlog to every peer
+ * (sync.ts), makes trunk files ahead of need and compresses its binlog on FastDFS' schedule
+ * (trunk_create_file_*, trunk_compress_binlog_*). Armed while this storage has the role.
+ */
+import { join } from 'node:path';
+import type { Logger } from '../../common/index.js';
+import type { StorageConfig, TrunkConfig } from '../../config/types.js';
+import type { StorePaths } from '../store-paths.js';
+import type { TrunkBinlog } from './binlog.js';
+import { compactTrunkBinlog } from './compact.js';
+import { ScheduledTask } from './schedule.js';
+import type { TrunkServer } from './server.js';
+import { trunkDataPath } from './state.js';
+import { type TrunkPeer, TrunkPushers } from './sync.js';
+
+export interface UpkeepDeps {
+  readonly config: StorageConfig;
+  readonly paths: StorePaths;
+  readonly binlog: TrunkBinlog;
+  readonly logger: Logger;
+  /** The trunk keys in force (the tracker's, cmd 75). */
+  readonly params: () => TrunkConfig;
+  /** The role while this storage has it and is not closing. */
+  readonly server: () => TrunkServer | undefined;
+  /** Runs `task` in line with role changes, so a compression never meets a load or save of the list. */
+  readonly inLine: (task: () => Promise<void>) => Promise<void>;
+}
+
+export class TrunkUpkeep {
+  /** The trunk server's pushers of its binlog, one per peer. */
+  private readonly pushers: TrunkPushers;
+  private readonly ahead: ScheduledTask;
+  private readonly compressor: ScheduledTask;
+  /** The peers to push to; held back while the binlog is compressed. */
+  private peers: readonly TrunkPeer[] = [];
+  private compacting = false;
+  /** The binlog's size after the last compression: unchanged since, there is nothing to do. */
+  private compactedAt = -1;
+
+  constructor(private readonly deps: UpkeepDeps) {
+    this.pushers = new TrunkPushers({
+      binlog: deps.binlog,
+      dir: join(deps.config.basePath, 'data', 'trunk'),
+      config: deps.config,
+      logger: deps.logger,
+    });
+    this.ahead = new ScheduledTask({
+      name: 'trunk files ahead of need',
+      when: () => {
+        const p = deps.params();
+        return p.useTrunkFile && p.trunkCreateFileAdvance
+          ? { timeBase: p.trunkCreateFileTimeBase, intervalMs: p.trunkCreateFileInterval }
+          : undefined;
+      },
+      run: () => this.createAhead(),
+      logger: deps.logger,
+    });
+    this.compressor = new ScheduledTask({
+      name: 'trunk binlog compression',
+      when: () => {
+        const p = deps.params();
+        return p.useTrunkFile && p.trunkCompressBinlogInterval > 0
+          ? { timeBase: p.trunkCompressBinlogTimeBase, intervalMs: p.trunkCompressBinlogInterval * 1000 }
+          : undefined;
+      },
+      run: () => deps.inLine(() => this.compress()),
+      logger: deps.logger,
+    });
+  }
+
+  /** Runs of trunk_create_file_advance's schedule so far (monitoring, tests). */
+  get aheadRuns(): number {
+    return this.ahead.runs;
+  }
+
+  /** Runs of trunk_compress_binlog's schedule so far (monitoring, tests). */
+  get compressRuns(): number {
+    return this.compressor.runs;
+  }
+
+  /** The role was taken, or the keys changed: the schedules as the keys say. */
+  arm(): void {
+    this.ahead.arm();
+    this.compressor.arm();
+  }
+
+  /** The role went. A run under way is not waited for: it may be queued behind this change. */
+  disarm(): void {
+    this.ahead.stop();
+    this.compressor.stop();
+  }
+
+  /** Pushes the binlog to `peers` while this storage is the trunk server; to none otherwise. */
+  async pushTo(peers: readonly TrunkPeer[]): Promise<void> {
+    this.peers = peers;
+    if (this.compacting) return; // the compression starts them once the new binlog is in place
+    await this.pushers.set(this.deps.server() ? peers : []);
+  }
+
+  /** How far each peer holds this trunk server's binlog (tests and monitoring). */
+  pushed(): { id: string; offset: number }[] {
+    return this.pushers.offsets();
+  }
+
+  /** Every peer gets the whole binlog again (its mark goes). */
+  forgetMarks(): Promise<void> {
+    return this.pushers.forgetMarks();
+  }
+
+  /** Disarms, waits for a run under way, stops pushing. */
+  async close(): Promise<void> {
+    await this.ahead.close();
+    await this.compressor.close();
+    await this.pushers.set([]);
+  }
+
+  private async createAhead(): Promise<void> {
+    const server = this.deps.server();
+    if (!server) return;
+    const threshold = this.deps.params().trunkCreateFileSpaceThreshold;
+    const made = await server.createAhead(threshold, (bytes) => this.deps.paths.choose(0xff, bytes));
+    if (made > 0) this.deps.logger.info('trunk files created ahead of need', { count: made, threshold });
+  }
+
+  private async compress(): Promise<void> {
+    const server = this.deps.server();
+    const { binlog, config } = this.deps;
+    if (!server || binlog.size === this.compactedAt) return;
+    this.compacting = true;
+    try {
+      await this.pushers.set([]);
+      const { before, after } = await compactTrunkBinlog({
+        binlog,
+        server,
+        markDir: join(config.basePath, 'data', 'trunk'),
+        dataPath: trunkDataPath(config.basePath),
+        durable: config.durableWrites,
+      });
+      this.compactedAt = after;
+      this.deps.logger.info('trunk binlog compressed', { before, after });
+    } finally {
+      this.compacting = false;
+      await this.pushTo(this.peers);
+    }
+  }
+}
