@@ -4,7 +4,7 @@
  * records, so a stock storage can take over from its binlog and the other way round.
  */
 import { execFile } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +16,6 @@ import {
   headerMatches,
   loadFreeSpace,
   locate,
-  nextRunAt,
   packHeader,
   parseTrunkLines,
   parseTrunkRecord,
@@ -158,98 +157,6 @@ describe('trunk binlog lines', () => {
     ]) {
       expect(parseTrunkRecord(bad), bad).toBeUndefined();
     }
-  });
-});
-
-describe('trunk_create_file_advance schedule', () => {
-  // Local times, as the time base is (libfastcommon's sched_make_first_call_time).
-  const at = (d: number, h: number, m: number, sec = 0) => new Date(2026, 11, d, h, m, sec).getTime();
-  const H = 3600_000;
-
-  it('runs on the grid of intervals from the time base, today or yesterday', () => {
-    expect(nextRunAt(at(7, 10, 0, 30), '02:00', 24 * H)).toBe(at(8, 2, 0));
-    expect(nextRunAt(at(7, 1, 0), '02:00', 24 * H)).toBe(at(7, 2, 0));
-    expect(nextRunAt(at(7, 1, 0), '02:00', H)).toBe(at(7, 2, 0)); // from yesterday's 02:00, 23 h on
-    expect(nextRunAt(at(7, 1, 30), '02:00', H)).toBe(at(7, 2, 0));
-    expect(nextRunAt(at(7, 10, 0, 30), '00:00', 60_000)).toBe(at(7, 10, 1));
-    expect(nextRunAt(at(7, 23, 59, 59), '23:59', 7 * 24 * H)).toBe(at(14, 23, 59));
-  });
-
-  it('runs at once at the time base itself, then an interval on', () => {
-    expect(nextRunAt(at(7, 2, 0), '02:00', 24 * H)).toBe(at(7, 2, 0));
-    expect(nextRunAt(at(7, 2, 0) + 1, '02:00', 24 * H)).toBe(at(8, 2, 0));
-  });
-});
-
-describe('trunk binlog appends', () => {
-  const line = (op: 'A' | 'D', offset: number) => ({ ts: 1, op, slot: slot(offset, 256) });
-  const lines = async (path: string) => (await readFile(path, 'latin1')).split('\n').filter(Boolean);
-
-  it('write records nobody waits for with the next one somebody waits for, in order', async () => {
-    const dir = await tempDir('fdfs-trunk-lazy-');
-    const binlog = new TrunkBinlog(join(dir, 'binlog'), true);
-    await binlog.open();
-    const written: string[] = [];
-    const first = binlog.append([line('D', 0)], false).then(() => written.push('first'));
-    await new Promise((r) => setImmediate(r));
-    const second = binlog.append([line('A', 256)], false).then(() => written.push('second'));
-    await binlog.append([line('D', 512)]);
-    written.push('awaited');
-    await Promise.all([first, second]);
-    expect(written).toEqual(['first', 'second', 'awaited']);
-    expect(await lines(binlog.path)).toEqual([
-      '1 D 0 0 0 1 0 256',
-      '1 A 0 0 0 1 256 256',
-      '1 D 0 0 0 1 512 256',
-    ]);
-    await binlog.close();
-  });
-
-  it('write a record nobody waits for on its own after a short wait', async () => {
-    const dir = await tempDir('fdfs-trunk-lazy-');
-    const binlog = new TrunkBinlog(join(dir, 'binlog'), true);
-    await binlog.open();
-    await binlog.append([line('A', 0)], false);
-    expect(await lines(binlog.path)).toEqual(['1 A 0 0 0 1 0 256']);
-    expect(binlog.size).toBe(18);
-    await binlog.close();
-  });
-
-  it('keep the copy a truncation replaces as a dated backup, the newest trunk_binlog_max_backups', async () => {
-    const dir = await tempDir('fdfs-trunk-backups-');
-    const binlog = new TrunkBinlog(join(dir, 'binlog'), true);
-    await binlog.open();
-    await writeFile(join(dir, 'binlog.20260101000000'), 'oldest\n');
-    await writeFile(join(dir, 'binlog.20260102000000'), 'older\n');
-    await writeFile(join(dir, 'binlog.2026'), 'not a backup\n');
-    await binlog.append([line('A', 0), line('D', 0)]);
-    const copy = await readFile(binlog.path, 'latin1');
-    await binlog.truncate(2);
-    expect(binlog.size).toBe(0);
-    expect(await readFile(binlog.path, 'latin1')).toBe('');
-    const names = (await readdir(dir)).sort();
-    const fresh = names.find((n) => /^binlog\.\d{14}$/.test(n) && n > 'binlog.20260102000000');
-    expect(names).toEqual(['binlog', 'binlog.2026', 'binlog.20260102000000', fresh]);
-    expect(await readFile(join(dir, fresh as string), 'latin1')).toBe(copy);
-    // Appends go to the new, empty file; without backups a truncation just empties it.
-    await binlog.append([line('A', 256)]);
-    expect(await lines(binlog.path)).toEqual(['1 A 0 0 0 1 256 256']);
-    await binlog.truncate();
-    expect(await readFile(binlog.path, 'latin1')).toBe('');
-    expect((await readdir(dir)).length).toBe(names.length);
-    await binlog.close();
-  });
-
-  it('are all on file when settled() or close() returns', async () => {
-    const dir = await tempDir('fdfs-trunk-lazy-');
-    const binlog = new TrunkBinlog(join(dir, 'binlog'), false);
-    await binlog.open();
-    void binlog.append([line('A', 0)], false);
-    await binlog.settled();
-    expect(await lines(binlog.path)).toHaveLength(1);
-    void binlog.append([line('D', 0)], false);
-    await binlog.close();
-    expect(await lines(binlog.path)).toEqual(['1 A 0 0 0 1 0 256', '1 D 0 0 0 1 0 256']);
   });
 });
 

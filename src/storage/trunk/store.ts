@@ -90,6 +90,7 @@ export class Trunks {
       logger: this.log,
       params: () => this.params,
       server: () => (this.closed ? undefined : this.server),
+      flag: deps.flag,
       inLine: (task) => {
         const next = this.switching.then(task);
         this.switching = next.catch(() => {});
@@ -263,7 +264,7 @@ export class Trunks {
     this.server = undefined;
     this.upkeep.disarm();
     await this.upkeep.pushTo([]);
-    await s.save();
+    if (!(await this.upkeep.compressOnSave(s))) await s.save();
     this.log.info("this storage is no longer its group's trunk server");
   }
 
@@ -397,9 +398,12 @@ export class Trunks {
     this.closed = true;
     await this.switching;
     await this.upkeep.close();
-    await this.server
-      ?.save()
-      .catch((err: unknown) => this.log.error('saving the trunk free list failed', { err }));
+    const s = this.server;
+    try {
+      if (s && !(await this.upkeep.compressOnSave(s))) await s.save();
+    } catch (err) {
+      this.log.error('saving the trunk free list failed', { err });
+    }
     this.server = undefined;
     this.wire.close();
     await this.files.close();

@@ -12,6 +12,7 @@ import { compactTrunkBinlog } from './compact.js';
 import { ScheduledTask } from './schedule.js';
 import type { TrunkServer } from './server.js';
 import { trunkDataPath } from './state.js';
+import type { FlagKeys } from './store.js';
 import { type TrunkPeer, TrunkPushers } from './sync.js';
 
 export interface UpkeepDeps {
@@ -25,7 +26,15 @@ export interface UpkeepDeps {
   readonly server: () => TrunkServer | undefined;
   /** Runs `task` in line with role changes, so a compression never meets a load or save of the list. */
   readonly inLine: (task: () => Promise<void>) => Promise<void>;
+  /** `.data_init_flag`: trunk_last_compress_time lives there, as in FastDFS. */
+  readonly flag: () => FlagKeys;
+  readonly now?: () => number;
 }
+
+/** The key of `.data_init_flag` FastDFS keeps the last compression's time in (unix seconds). */
+export const LAST_COMPRESS_KEY = 'trunk_last_compress_time';
+/** FastDFS compresses at a save only once the storage has run this long (storage_trunk_destroy_ex). */
+const SAVE_COMPRESS_UPTIME_MS = 3600_000;
 
 export class TrunkUpkeep {
   /** The trunk server's pushers of its binlog, one per peer. */
@@ -37,8 +46,12 @@ export class TrunkUpkeep {
   private compacting = false;
   /** The binlog's size after the last compression: unchanged since, there is nothing to do. */
   private compactedAt = -1;
+  private readonly now: () => number;
+  private readonly startedAt: number;
 
   constructor(private readonly deps: UpkeepDeps) {
+    this.now = deps.now ?? Date.now;
+    this.startedAt = this.now();
     this.pushers = new TrunkPushers({
       binlog: deps.binlog,
       dir: join(deps.config.basePath, 'data', 'trunk'),
@@ -64,7 +77,11 @@ export class TrunkUpkeep {
           ? { timeBase: p.trunkCompressBinlogTimeBase, intervalMs: p.trunkCompressBinlogInterval * 1000 }
           : undefined;
       },
-      run: () => deps.inLine(() => this.compress()),
+      run: () =>
+        deps.inLine(async () => {
+          const server = deps.server();
+          if (server) await this.compress(server);
+        }),
       logger: deps.logger,
     });
   }
@@ -123,10 +140,26 @@ export class TrunkUpkeep {
     if (made > 0) this.deps.logger.info('trunk files created ahead of need', { count: made, threshold });
   }
 
-  private async compress(): Promise<void> {
-    const server = this.deps.server();
+  /**
+   * trunk_compress_binlog_min_interval, FastDFS' other way (storage_trunk_save): with no
+   * compression schedule, the list saved on leaving the role or stopping is saved by a
+   * compression instead, once the storage has run an hour and that many seconds passed since
+   * the last one. True when it compressed (and so saved).
+   */
+  async compressOnSave(server: TrunkServer): Promise<boolean> {
+    const p = this.deps.params();
+    if (p.trunkCompressBinlogInterval > 0 || p.trunkCompressBinlogMinInterval <= 0) return false;
+    const now = this.now();
+    if (now - this.startedAt < SAVE_COMPRESS_UPTIME_MS) return false;
+    const last = Number(this.deps.flag().get(LAST_COMPRESS_KEY) ?? 0) * 1000;
+    if (!(now - last > p.trunkCompressBinlogMinInterval * 1000)) return false;
+    return this.compress(server);
+  }
+
+  /** True when it compressed; false when the binlog did not change since the last time. */
+  private async compress(server: TrunkServer): Promise<boolean> {
     const { binlog, config } = this.deps;
-    if (!server || binlog.size === this.compactedAt) return;
+    if (binlog.size === this.compactedAt) return false;
     this.compacting = true;
     try {
       await this.pushers.set([]);
@@ -138,7 +171,9 @@ export class TrunkUpkeep {
         durable: config.durableWrites,
       });
       this.compactedAt = after;
+      await this.deps.flag().set(LAST_COMPRESS_KEY, String(Math.floor(this.now() / 1000)));
       this.deps.logger.info('trunk binlog compressed', { before, after });
+      return true;
     } finally {
       this.compacting = false;
       await this.pushTo(this.peers);
