@@ -9,54 +9,20 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FdfsClient, resolveSource, StorageClient } from '../src/client/index.js';
-import { silentLogger } from '../src/common/index.js';
-import { defaultClientConfig, defaultStorageConfig, defaultTrackerConfig } from '../src/config/index.js';
+import { type FdfsClient, resolveSource, StorageClient } from '../src/client/index.js';
 import { decodeRemoteFilename } from '../src/fileid/index.js';
-import { type StorageNode, startStorage } from '../src/storage/index.js';
+import type { StorageNode } from '../src/storage/index.js';
 import { locate, TRUNK_HEADER_SIZE, type TrunkSlot } from '../src/storage/trunk/index.js';
-import { startTracker, type TrackerHandle } from '../src/tracker/index.js';
-import { eventually, tempDir } from './helpers/node-process.js';
-import { TRUNK_TRACKER_KEYS } from './helpers/trunk-store.js';
+import { eventually } from './helpers/node-process.js';
+import { startTrunkGroup, type TrunkGroup } from './helpers/trunk-group.js';
 
-const map = (o: Record<string, string>) => new Map(Object.entries(o).map(([k, v]) => [k, [v]]));
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const remoteOf = (fileId: string) => fileId.slice(fileId.indexOf('/') + 1);
 
-let tracker: TrackerHandle;
+let group: TrunkGroup;
 let client: FdfsClient;
-const nodes = new Map<string, { node: StorageNode; base: string }>();
-
-async function start(host: string): Promise<void> {
-  const base = await tempDir(`fdfs-trunk-repl-${host}-`);
-  const node = await startStorage(
-    defaultStorageConfig(
-      map({
-        base_path: base,
-        port: '0',
-        bind_addr: host,
-        tracker_server: `127.0.0.1:${tracker.address.port}`,
-        heart_beat_interval: '100ms',
-        stat_report_interval: '500ms',
-        sync_wait_msec: '20',
-        subdir_count_per_path: '4',
-        reserved_storage_space: '0',
-      }),
-    ).config,
-    { logger: silentLogger },
-  );
-  nodes.set(host, { node, base });
-}
-
-function server(): { host: string; node: StorageNode; base: string } {
-  for (const [host, n] of nodes) if (n.node.trunks.isServer) return { host, ...n };
-  throw new Error('no trunk server');
-}
-function other(): { host: string; node: StorageNode; base: string } {
-  const s = server();
-  for (const [host, n] of nodes) if (host !== s.host) return { host, ...n };
-  throw new Error('no peer');
-}
+const server = () => group.server();
+const other = () => group.peer();
 
 /** Straight to one storage, as a client the tracker sent there. */
 async function uploadTo(n: StorageNode, content: Buffer): Promise<string> {
@@ -86,35 +52,12 @@ async function slotBytes(base: string, slot: TrunkSlot): Promise<Buffer> {
 }
 
 beforeAll(async () => {
-  tracker = await startTracker(
-    defaultTrackerConfig(
-      map({
-        base_path: await tempDir('fdfs-trunk-repl-t-'),
-        port: '0',
-        bind_addr: '127.0.0.1',
-        reserved_storage_space: '0',
-        check_active_interval: '2',
-        ...TRUNK_TRACKER_KEYS,
-      }),
-    ).config,
-    { logger: silentLogger },
-  );
-  client = new FdfsClient(
-    defaultClientConfig(map({ tracker_server: `127.0.0.1:${tracker.address.port}` })).config,
-  );
-  await Promise.all([start('127.0.0.2'), start('127.0.0.3')]);
-  await eventually(async () => {
-    const [g] = await client.listGroups();
-    if (!g || g.writableCount < 2) throw new Error('not both writable');
-    server();
-    if (!other().node.trunks.canPack(10)) throw new Error('peer does not know the trunk server yet');
-  }, 30_000);
+  group = await startTrunkGroup(['127.0.0.2', '127.0.0.3']);
+  client = group.client;
 }, 60_000);
 
 afterAll(async () => {
-  await client?.close();
-  for (const { node } of nodes.values()) await node.close().catch(() => {});
-  await tracker?.close();
+  await group?.close();
 });
 
 describe('trunk files in a group of two', () => {
@@ -134,7 +77,7 @@ describe('trunk files in a group of two', () => {
       const p = sorted[i - 1] as TrunkSlot;
       expect((sorted[i] as TrunkSlot).offset).toBeGreaterThanOrEqual(p.offset + p.size);
     }
-    for (const { base } of nodes.values()) {
+    for (const { base } of group.nodes.values()) {
       await eventually(async () => {
         for (const [i, f] of files.entries()) {
           const bytes = await slotBytes(base, slots[i] as TrunkSlot);
@@ -149,7 +92,7 @@ describe('trunk files in a group of two', () => {
     const gone = files.splice(1, 1)[0] as { id: string };
     const slot = locate(remoteOf(gone.id))?.slot as TrunkSlot;
     await client.delete(gone.id);
-    for (const { base } of nodes.values()) {
+    for (const { base } of group.nodes.values()) {
       await eventually(async () => {
         expect((await slotBytes(base, slot)).every((b) => b === 0)).toBe(true);
       }, 20_000);
@@ -167,7 +110,7 @@ describe('trunk files in a group of two', () => {
 
     // The trunk server goes; the tracker names the peer, which loads the list from its copy.
     await s.node.close();
-    nodes.delete(s.host);
+    group.nodes.delete(s.host);
     await eventually(async () => {
       if (!peer.node.trunks.isServer) throw new Error('peer not the trunk server yet');
     }, 30_000);
