@@ -12,8 +12,8 @@ import FdfsNpm from 'fdfs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRemoteFilename } from '../src/fileid/index.js';
 import { locate, parseTrunkLines, type TrunkSlot, trunkFilePath } from '../src/storage/trunk/index.js';
-import { eventually, tempDir } from './helpers/node-process.js';
-import { serveTrunkStore, type TrunkCluster } from './helpers/trunk-store.js';
+import { eventually, startNode, tempDir } from './helpers/node-process.js';
+import { serveTrunkStore, TRUNK_TRACKER_KEYS, type TrunkCluster } from './helpers/trunk-store.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const remoteOf = (fileId: string) => fileId.slice(fileId.indexOf('/') + 1);
@@ -221,3 +221,42 @@ async function trunkFileIds(store: string): Promise<number[]> {
   }
   return ids.sort((a, b) => a - b);
 }
+
+describe('HTTP uploads into trunk files (fdfs start, gateway beside the storage)', () => {
+  it('packs a multipart part that ends within a slot, streams a bigger one to a normal file', async () => {
+    const node = await startNode({
+      args: Object.entries(TRUNK_TRACKER_KEYS).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
+    });
+    try {
+      const base = `http://${node.http.host}:${node.http.port}`;
+      const post = async (data: Buffer): Promise<string> => {
+        const form = new FormData();
+        form.append('file', new Blob([data]), 'photo.jpg');
+        const res = await fetch(`${base}/upload`, { method: 'POST', body: form });
+        expect(res.status).toBe(200);
+        return ((await res.json()) as { files: { fileId: string }[] }).files[0]?.fileId as string;
+      };
+      // Packed once the storage is the trunk server (before that, small files are normal files).
+      await eventually(async () => {
+        const probe = await post(Buffer.from('probe'));
+        expect(decodeRemoteFilename(remoteOf(probe)).type).toBe('trunk');
+      }, 30_000);
+      // 65,512 bytes + the 24-byte header fill a 64 KB slot; one byte more does not fit.
+      for (const [size, type] of [
+        [1, 'trunk'],
+        [5000, 'trunk'],
+        [65_512, 'trunk'],
+        [65_513, 'normal'],
+        [3_000_000, 'normal'],
+      ] as const) {
+        const data = randomBytes(size);
+        const id = await post(data);
+        expect(decodeRemoteFilename(remoteOf(id)).type, `${size} bytes`).toBe(type);
+        const back = Buffer.from(await (await fetch(`${base}/${id}`)).arrayBuffer());
+        expect(sha(back), `${size} bytes`).toBe(sha(data));
+      }
+    } finally {
+      await node.stop();
+    }
+  }, 60_000);
+});

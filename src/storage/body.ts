@@ -14,3 +14,32 @@ export async function drainBody(body: BodyChunks): Promise<void> {
 export async function* onceBody(data: Buffer): AsyncGenerator<Buffer> {
   yield data;
 }
+
+/**
+ * The first bytes of `body`, up to `limit` + 1: all of it (`data`) when it ended within `limit`,
+ * else a body that gives them and then the rest.
+ */
+export async function readHead(
+  body: AsyncIterable<Buffer>,
+  limit: number,
+): Promise<{ data: Buffer } | { body: AsyncIterable<Buffer> }> {
+  const it = body[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return { data: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes) };
+    chunks.push(r.value);
+    bytes += r.value.length;
+    if (bytes > limit) return { body: resume(chunks, it) };
+  }
+}
+
+async function* resume(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* head;
+    for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
+  } finally {
+    await rest.return?.();
+  }
+}

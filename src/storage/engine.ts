@@ -17,7 +17,7 @@ import {
 } from '../fileid/index.js';
 import type { Metadata } from '../protocol/index.js';
 import { type Binlog, BinlogOp } from './binlog.js';
-import { drainBody, onceBody } from './body.js';
+import { drainBody, onceBody, readHead } from './body.js';
 import { deleteWithSlaves } from './delete.js';
 import type { DiskWriter } from './disk-thread.js';
 import type { DistPath } from './dist-path.js';
@@ -26,7 +26,7 @@ import { KeyedLock } from './keyed-lock.js';
 import { checkMetadata, META_SUFFIX, readMetadataRaw, writeMetadata } from './metadata-file.js';
 import { ReadCache } from './read-cache.js';
 import { hex, type StorePaths, subdirsOf } from './store-paths.js';
-import { statTrunk, type TrunkLocation, type Trunks, uploadToTrunk } from './trunk/index.js';
+import { statTrunk, TRUNK_WHOLE_MAX, type TrunkLocation, type Trunks, uploadToTrunk } from './trunk/index.js';
 
 export interface UploadInput {
   /** A Readable, or the frame reader's chunks of a native request. */
@@ -156,8 +156,23 @@ export class StorageEngine {
   async upload(input: UploadInput): Promise<string> {
     validateExt(input.ext);
     const { paths, trunk } = this.deps;
+    const normal = (input.kind ?? 'normal') === 'normal';
+    // A body of unknown length (a multipart part) is read up to what a slot takes whole: ended
+    // by then, it is packed like one whose length came first; else it goes on as a normal file.
+    const limit =
+      normal && input.size === undefined && trunk ? Math.min(trunk.packLimit, TRUNK_WHOLE_MAX) : 0;
+    if (limit > 0) {
+      const head = await readHead(input.body, limit);
+      if ('body' in head) input = { ...input, body: head.body };
+      else {
+        if (input.maxSize !== undefined && head.data.length > input.maxSize) {
+          throw new FdfsError(Status.EFBIG, `file is larger than the ${input.maxSize}-byte limit`);
+        }
+        input = { ...input, body: onceBody(head.data), size: head.data.length };
+      }
+    }
     // Small files go into trunk slots when the group uses trunk files (never appenders, as FastDFS).
-    if ((input.kind ?? 'normal') === 'normal' && trunk?.canPack(input.size) && input.size !== undefined) {
+    if (normal && trunk?.canPack(input.size) && input.size !== undefined) {
       const packed = await uploadToTrunk(this, trunk, {
         body: input.body,
         size: input.size,

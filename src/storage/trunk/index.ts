@@ -33,5 +33,5 @@ export {
 export { loadFreeSpace, saveFreeSpace, trunkDataPath } from './state.js';
 export { type FlagKeys, Trunks, type TrunksDeps } from './store.js';
 export { LAST_COMPRESS_KEY, TrunkUpkeep, type UpkeepDeps } from './upkeep.js';
-export { type TrunkUpload, type TrunkUploadResult, uploadToTrunk } from './upload.js';
+export { TRUNK_WHOLE_MAX, type TrunkUpload, type TrunkUploadResult, uploadToTrunk } from './upload.js';
 export { type SlotWrite, TrunkWriter } from './writer.js';

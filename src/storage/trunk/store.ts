@@ -291,6 +291,11 @@ export class Trunks {
     );
   }
 
+  /** The largest body a trunk slot takes now (0 while uploads cannot be packed). */
+  get packLimit(): number {
+    return this.canPack(0) ? this.params.slotMaxSize - TRUNK_HEADER_SIZE : 0;
+  }
+
   /** A held slot of at least `size` bytes (header included): from this storage's list or the trunk server's (27). */
   async alloc(size: number, storePathIndex: number): Promise<TrunkSlot> {
     if (this.server) return this.server.alloc(size, storePathIndex);

@@ -66,8 +66,11 @@ async function takeSlot(
   return undefined;
 }
 
-/** Uploads up to this size go whole to the writer thread (a bigger one streams in pieces). */
-const THREAD_MAX = 256 * 1024;
+/**
+ * Uploads up to this size go whole to the writer thread (a bigger one streams in pieces); a body
+ * of unknown length is read this far to learn whether it is that small (engine.ts).
+ */
+export const TRUNK_WHOLE_MAX = 256 * 1024;
 
 async function gather(body: AsyncIterable<Buffer>, size: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -190,7 +193,7 @@ export async function uploadToTrunk(
   const { paths, binlog, logger } = engine.deps;
   const storePathIndex = paths.choose(input.storePathIndex, input.size + TRUNK_HEADER_SIZE);
   const writer = trunks.writer;
-  if (writer && input.size <= THREAD_MAX) {
+  if (writer && input.size <= TRUNK_WHOLE_MAX) {
     let slot: TrunkSlot;
     try {
       slot = await trunks.alloc(input.size + TRUNK_HEADER_SIZE, storePathIndex);
