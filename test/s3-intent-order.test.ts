@@ -16,6 +16,7 @@ import { type Namespace, openLmdbNamespace, type UploadIntent } from '../src/nam
 import { type S3Handle, startS3 } from '../src/s3/index.js';
 import { type InProcessCluster, startCluster } from './helpers/gateway-cluster.js';
 import { eventually, tempDir } from './helpers/node-process.js';
+import { TRUNK_TRACKER_KEYS } from './helpers/trunk-store.js';
 
 const ACCESS = 'ORDERKEY0001';
 const MAX = 1024 * 1024;
@@ -30,8 +31,8 @@ let hold: Promise<void> | undefined;
 let loseCommitAnswer = false;
 const asked: Omit<UploadIntent, 'id'>[] = [];
 
-beforeAll(async () => {
-  cluster = await startCluster();
+async function setUp(trackerKeys: Record<string, string> = {}): Promise<void> {
+  cluster = await startCluster('group1', trackerKeys);
   const dir = await tempDir('fdfs-s3-order-');
   const real = await openLmdbNamespace(join(dir, 'ns'), { durable: false });
   ns = {
@@ -71,14 +72,14 @@ beforeAll(async () => {
     maxAttempts: 1,
   });
   await client.send(new CreateBucketCommand({ Bucket: 'order' }));
-});
+}
 
-afterAll(async () => {
+async function tearDown(): Promise<void> {
   client?.destroy();
   await s3?.close();
   await ns?.close();
   await cluster?.close();
-});
+}
 
 const storageData = () => join(cluster.base, 'storage', 'data');
 
@@ -104,6 +105,9 @@ async function tempSizes(): Promise<number[]> {
 }
 
 describe('a PutObject beside its storage', () => {
+  beforeAll(() => setUp());
+  afterAll(tearDown);
+
   it('writes the bytes while the intent commits, and names the file only after it', async () => {
     const body = Buffer.alloc(300 * 1024, 0x5a);
     body.write('intent order', 1000);
@@ -188,5 +192,58 @@ describe('a PutObject beside its storage', () => {
     expect(asked).toEqual([]);
     expect(await cluster.storedFiles()).toEqual(before);
     await eventually(async () => expect(await cluster.tempFiles()).toEqual([]));
+  });
+});
+
+describe('a PutObject into a trunk slot beside its storage (use_trunk_file)', () => {
+  beforeAll(() => setUp(TRUNK_TRACKER_KEYS));
+  afterAll(tearDown);
+
+  const server = () => cluster.storage.trunks.serverRole;
+  const putSmall = (key: string, body: Buffer) =>
+    client.send(new PutObjectCommand({ Bucket: 'order', Key: key, Body: body }));
+
+  it('names the packed file only once its intent is durable', async () => {
+    await eventually(async () => expect(server()).toBeDefined());
+    const body = Buffer.alloc(5_000, 0x33);
+    const createdBefore = await createdInBinlog();
+    let release!: () => void;
+    hold = new Promise((r) => {
+      release = r;
+    });
+    asked.length = 0;
+    const putting = putSmall('packed.bin', body);
+    // The intent is asked for with the body's size and CRC; the file has no name meanwhile.
+    await eventually(async () => expect(asked).toHaveLength(1));
+    const crc = new Crc32();
+    crc.update(body);
+    expect(asked[0]).toMatchObject({ group: 'group1', size: body.length, crc32: crc.value });
+    expect(await createdInBinlog()).toEqual(createdBefore);
+    release();
+    await putting;
+    hold = undefined;
+    const created = (await createdInBinlog()).filter((n) => !createdBefore.includes(n));
+    expect(created).toHaveLength(1);
+    expect(decodeRemoteFilename(created[0] as string).type).toBe('trunk');
+    const got = await client.send(new GetObjectCommand({ Bucket: 'order', Key: 'packed.bin' }));
+    expect(
+      Buffer.from(await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()),
+    ).toEqual(body);
+  });
+
+  it('gives the slot back when the intent cannot commit: no file, the same free space', async () => {
+    await eventually(async () => expect(server()).toBeDefined());
+    await putSmall('warm.bin', Buffer.alloc(100, 1)); // a trunk file exists, its space listed
+    const free = server()?.freeBytes;
+    const createdBefore = await createdInBinlog();
+    hold = Promise.reject(new Error('namespace down'));
+    hold.catch(() => {});
+    const err = await putSmall('refused.bin', Buffer.alloc(5_000, 2)).catch(
+      (e: unknown) => e as { name: string; $metadata?: { httpStatusCode?: number } },
+    );
+    hold = undefined;
+    expect(err).toMatchObject({ name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+    expect(await createdInBinlog()).toEqual(createdBefore);
+    expect(server()?.freeBytes).toBe(free);
   });
 });

@@ -77,8 +77,8 @@ export async function storeFile(ctx: S3Context, body: Readable, o: StoreOptions)
       throw err;
     }
     const fileId = `${local.group}/${remoteName}`;
-    // A store that named the file without a written body's report (a trunk slot): the name
-    // carries the same size and CRC.
+    // A store that named the file without a written body's report: the name carries the same
+    // size and CRC. (Ours reports for trunk slots too, and waits for the intent.)
     if (!intent.started) {
       const named = decodeRemoteFilename(remoteName);
       intent.ended(named.size, named.crc32);

@@ -179,6 +179,8 @@ export class StorageEngine {
         ext: input.ext,
         storePathIndex: input.storePathIndex,
         source: this.source(),
+        ...(input.bodyEnded === undefined ? {} : { bodyEnded: input.bodyEnded }),
+        ...(input.commitAfter === undefined ? {} : { commitAfter: input.commitAfter }),
       });
       if (typeof packed === 'string') return packed;
       if (packed) input = { ...input, body: onceBody(packed.unpacked) };

@@ -41,10 +41,15 @@ export interface InProcessCluster {
 const map = (o: Record<string, string | string[]>) =>
   new Map(Object.entries(o).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
 
-export async function startCluster(group = 'group1'): Promise<InProcessCluster> {
+export async function startCluster(
+  group = 'group1',
+  trackerKeys: Record<string, string> = {},
+): Promise<InProcessCluster> {
   const base = await tempDir('fdfs-gw-');
   const tracker = await startTracker(
-    defaultTrackerConfig(map({ base_path: join(base, 'tracker'), port: '0', bind_addr: '127.0.0.1' })).config,
+    defaultTrackerConfig(
+      map({ base_path: join(base, 'tracker'), port: '0', bind_addr: '127.0.0.1', ...trackerKeys }),
+    ).config,
     { logger: silentLogger },
   );
   const trackerAddr = `127.0.0.1:${tracker.address.port}`;

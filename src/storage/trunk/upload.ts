@@ -22,6 +22,13 @@ export interface TrunkUpload {
   readonly ext: string;
   readonly storePathIndex: number;
   readonly source: SourceId;
+  /** Called once the body is read whole, with its size and CRC-32 (the S3 intent starts). */
+  readonly bodyEnded?: (size: number, crc32: number) => void;
+  /**
+   * Awaited before the file is named (its header and binlog record): the S3 upload intent. A
+   * rejection gives the slot back and fails the upload.
+   */
+  readonly commitAfter?: () => Promise<unknown>;
 }
 
 /** A slot someone's file already occupies is dropped (confirm EEXIST) and another asked for, this often. */
@@ -137,6 +144,15 @@ async function uploadWhole(
     throw err;
   }
   const crc = crc32(data);
+  input.bodyEnded?.(input.size, crc);
+  if (input.commitAfter) {
+    try {
+      await input.commitAfter();
+    } catch (err) {
+      await trunks.confirm(first, Status.EIO).catch(() => {});
+      throw err;
+    }
+  }
   let slot = first;
   for (let tries = 0; ; tries++) {
     const { remote, header } = nameAndHeader(slot, input, crc, startTime);
@@ -231,6 +247,9 @@ export async function uploadToTrunk(
     if (received !== input.size) {
       throw new FdfsError(Status.EINVAL, `received ${received} bytes, expected ${input.size}`);
     }
+    input.bodyEnded?.(received, crc.value);
+    // No header yet: a rejection leaves the slot free, and the catch below gives it back.
+    await input.commitAfter?.();
     const remote = encodeRemoteFilename({
       storePathIndex: slot.storePathIndex,
       subdirHigh: slot.subdirHigh,
