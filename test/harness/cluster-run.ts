@@ -25,16 +25,17 @@ export interface Cluster {
 
 const STORAGE_SETS = ['durable_writes=true', 'log_level=warn'];
 
-export async function startCluster(): Promise<Cluster> {
+/** `trackerSets`: tracker.conf keys for both trackers (the trunk keys of `chaos --trunk`). */
+export async function startCluster(trackerSets: readonly string[] = []): Promise<Cluster> {
   const trackers: Member[] = [];
   for (let i = 0; i < 2; i++) {
     const base = await tempDir('fdfs-chaos-trk-');
-    const first = await startTrackerProc({ base, host: '127.0.0.1' });
+    const first = await startTrackerProc({ base, host: '127.0.0.1', sets: trackerSets });
     const m: Member = {
       name: `tracker${i + 1}`,
       proc: first,
       async restart() {
-        m.proc = await startTrackerProc({ base, host: '127.0.0.1', port: first.port });
+        m.proc = await startTrackerProc({ base, host: '127.0.0.1', port: first.port, sets: trackerSets });
       },
     };
     trackers.push(m);
