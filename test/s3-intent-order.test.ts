@@ -97,6 +97,14 @@ async function createdInBinlog(): Promise<string[]> {
   return out;
 }
 
+/** Lets the held intent commit, waits for the PutObject, and returns the names it created. */
+async function releaseHeld(release: () => void, putting: Promise<unknown>, createdBefore: string[]) {
+  release();
+  await putting;
+  hold = undefined;
+  return (await createdInBinlog()).filter((n) => !createdBefore.includes(n));
+}
+
 /** Sizes of the temp files in the storage's .tmp folder. */
 async function tempSizes(): Promise<number[]> {
   const tmp = join(storageData(), '.tmp');
@@ -126,10 +134,7 @@ describe('a PutObject beside its storage', () => {
     });
     expect(await cluster.storedFiles()).toEqual(before);
     expect(await createdInBinlog()).toEqual(createdBefore);
-    release();
-    await putting;
-    hold = undefined;
-    const created = (await createdInBinlog()).filter((n) => !createdBefore.includes(n));
+    const created = await releaseHeld(release, putting, createdBefore);
     expect(created).toHaveLength(1);
     const named = decodeRemoteFilename(created[0] as string);
     const crc = new Crc32();
@@ -219,10 +224,7 @@ describe('a PutObject into a trunk slot beside its storage (use_trunk_file)', ()
     crc.update(body);
     expect(asked[0]).toMatchObject({ group: 'group1', size: body.length, crc32: crc.value });
     expect(await createdInBinlog()).toEqual(createdBefore);
-    release();
-    await putting;
-    hold = undefined;
-    const created = (await createdInBinlog()).filter((n) => !createdBefore.includes(n));
+    const created = await releaseHeld(release, putting, createdBefore);
     expect(created).toHaveLength(1);
     expect(decodeRemoteFilename(created[0] as string).type).toBe('trunk');
     const got = await client.send(new GetObjectCommand({ Bucket: 'order', Key: 'packed.bin' }));

@@ -13,6 +13,7 @@ import type { DistPath } from '../dist-path.js';
 import type { StorePaths } from '../store-paths.js';
 import { TrunkBinlog, trunkBinlogPath } from './binlog.js';
 import { TrunkFiles } from './files.js';
+import { SlotGiveBack } from './give-back.js';
 import { recentTrunkFiles } from './reconcile.js';
 import { RemoteTrunkServer } from './remote.js';
 import { TrunkServer } from './server.js';
@@ -72,8 +73,8 @@ export class Trunks {
   private readonly wire: RemoteTrunkServer;
   private readonly log: Logger;
   private closed = false;
-  /** Slots of deleted files still to give back: no trunk server was known when they were freed. */
-  private readonly owed: TrunkSlot[] = [];
+  /** Deleted files' slots on their way back to the trunk server. */
+  private readonly giveBack: SlotGiveBack;
   /** The role's binlog pushers and scheduled tasks. */
   private readonly upkeep: TrunkUpkeep;
 
@@ -83,6 +84,14 @@ export class Trunks {
     this.files = new TrunkFiles(c.durableWrites);
     this.log = deps.logger.child({ part: 'trunk' });
     this.wire = new RemoteTrunkServer(c, this.log);
+    this.giveBack = new SlotGiveBack({
+      groupName: c.groupName,
+      logger: this.log,
+      zero: (slot) => this.zero(slot),
+      free: (slot) => this.free(slot),
+      holds: (loc) => this.holds(loc),
+      serverKnown: () => this.server !== undefined || this.remote !== undefined,
+    });
     this.upkeep = new TrunkUpkeep({
       config: c,
       paths: deps.paths,
@@ -174,7 +183,7 @@ export class Trunks {
       .map((s) => ({ id: s.id, ip: s.ip, port: s.storagePort }));
     return this.switching.then(async () => {
       await this.upkeep.pushTo(this.server ? peers : []);
-      await this.payOwed();
+      await this.giveBack.payOwed();
     });
   }
 
@@ -204,22 +213,6 @@ export class Trunks {
   /** Cmd 32 (from a tracker naming a new trunk server): every peer gets the whole binlog again. */
   forgetMarks(): Promise<void> {
     return this.upkeep.forgetMarks();
-  }
-
-  /** Gives back the slots freed while no trunk server was known, now that one is. */
-  private async payOwed(): Promise<void> {
-    while (this.owed.length > 0 && (this.server || this.remote)) {
-      const slot = this.owed[0] as TrunkSlot;
-      try {
-        await this.free(slot);
-      } catch (err) {
-        if (!(err instanceof FdfsError && err.status === Status.EEXIST)) {
-          this.log.warn('trunk slot not given back yet', { slot: describeSlot(slot), err });
-          return;
-        }
-      }
-      this.owed.shift();
-    }
   }
 
   private async takeRole(): Promise<void> {
@@ -356,42 +349,14 @@ export class Trunks {
     await this.wire.free(to, slot);
   }
 
-  /**
-   * A deleted file's slot: zeroed (so the name no longer finds a header there) and given back.
-   * A failed give-back is logged, not thrown: the file is gone either way, as in FastDFS.
-   */
-  async release(remote: string, loc: TrunkLocation): Promise<void> {
-    await this.zero(loc.slot);
-    await this.free(loc.slot).catch((err: unknown) => {
-      const owed = err instanceof FdfsError && err.status === Status.EAGAIN;
-      if (owed) this.owed.push(loc.slot);
-      this.log.warn(
-        owed
-          ? 'trunk slot of a deleted file kept until a trunk server is known'
-          : 'trunk slot of a deleted file not given back',
-        {
-          fileId: `${this.deps.config.groupName}/${remote}`,
-          slot: describeSlot(loc.slot),
-          err,
-        },
-      );
-    });
+  /** A deleted file's slot: zeroed and given back (give-back.ts). */
+  release(remote: string, loc: TrunkLocation): Promise<void> {
+    return this.giveBack.release(remote, loc);
   }
 
-  /**
-   * At start, a delete the binlog holds but a crash cut short: while the slot still holds the
-   * file's header it is zeroed and given back (once a trunk server is known). A slot already
-   * zeroed is left alone: whether it was given back cannot be told, and giving it twice could
-   * hand it out twice.
-   */
-  async finishDelete(remote: string, loc: TrunkLocation): Promise<boolean> {
-    if (!(await this.holds(loc))) return false;
-    await this.zero(loc.slot);
-    this.owed.push(loc.slot);
-    this.log.info('finished a trunk delete logged before a crash', {
-      fileId: `${this.deps.config.groupName}/${remote}`,
-    });
-    return true;
+  /** At start, a delete a crash cut short (give-back.ts); true when it finished it. */
+  finishDelete(remote: string, loc: TrunkLocation): Promise<boolean> {
+    return this.giveBack.finishDelete(remote, loc);
   }
 
   /** Where a trunk file's bytes live on disk, for a reader beside the storage. */
