@@ -231,11 +231,14 @@ describe('state temp files a kill -9 left', () => {
     const base = await temp();
     const data = join(base, 'data');
     await mkdir(join(data, 'sync'), { recursive: true });
+    await mkdir(join(data, 'trunk'), { recursive: true });
     const temps = [
       join(data, 'storage_stat.dat.0a1b2c3d.tmp'),
       join(data, '.data_init_flag.deadbeef.tmp'),
       join(data, 'sync', 'binlog_index.dat.01234567.tmp'),
       join(data, 'sync', '127.0.0.2_23000.mark.89abcdef.tmp'),
+      // A trunk server's mark of how far a peer holds its trunk binlog (found by chaos --trunk).
+      join(data, 'trunk', '127.0.0.3_41767.mark.623b19b0.tmp'),
     ];
     for (const t of temps) await writeFile(t, 'torn');
     await writeFile(join(data, 'sync', 'notes.tmp'), 'not ours');

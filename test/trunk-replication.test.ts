@@ -100,6 +100,25 @@ describe('trunk files in a group of two', () => {
     await expect(client.downloadBuffer(gone.id)).rejects.toMatchObject({ status: 2 });
   });
 
+  it("answers a packed upload only once the slot it took is in the peer's copy of the trunk binlog", async () => {
+    const s = server();
+    const peer = other();
+    const copy = () => readFile(join(peer.base, 'data', 'trunk', 'binlog'), 'latin1');
+    // On the trunk server itself (its own list) and on the peer (slot asked for over the wire).
+    for (const at of [s, peer]) {
+      for (let i = 0; i < 20; i++) {
+        const id = await uploadTo(at.node, randomBytes(300 + i * 150));
+        const loc = locate(remoteOf(id));
+        if (!loc) throw new Error(`${id} is not trunk-packed`);
+        const { storePathIndex: p, subdirHigh: h, subdirLow: l, id: t, offset, size } = loc.slot;
+        // The D record that takes the slot for good: read at the answer, not eventually.
+        expect(await copy(), `${id} answered by ${at.host}`).toMatch(
+          new RegExp(`^\\d+ D ${p} ${h} ${l} ${t} ${offset} ${size}$`, 'm'),
+        );
+      }
+    }
+  });
+
   it("keeps the peer's copy of the trunk binlog, and the peer takes over from it", async () => {
     const s = server();
     const peer = other();

@@ -43,7 +43,7 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
   const paths = new StorePaths(config.storePaths, config.reservedStorageSpace);
   await paths.init();
   const dataDir = join(config.basePath, 'data');
-  await removeStateTemps([dataDir, join(dataDir, 'sync')], logger);
+  await removeStateTemps([dataDir, join(dataDir, 'sync'), join(dataDir, 'trunk')], logger);
   // Non-durable uploads and binlog lines go to the addon's one-thread lane of file jobs, or a
   // disk thread where the addon is not built; durable ones wait on fsyncs the addon's disk lane
   // (or libuv's pool) overlaps.

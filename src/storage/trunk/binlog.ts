@@ -143,18 +143,21 @@ export class TrunkBinlog {
    * Appends records; resolves once they are written, and on disk (durable) unless `sync` is
    * false: a later synced append, or close(), takes them to the disk then.
    */
-  append(records: readonly TrunkRecord[], sync = true): Promise<void> {
+  append(records: readonly TrunkRecord[], sync = true, prompt = sync): Promise<void> {
     if (records.length === 0) return Promise.resolve();
-    return this.appendText(records.map(formatTrunkRecord).join(''), sync);
+    return this.appendText(records.map(formatTrunkRecord).join(''), sync, prompt);
   }
 
-  /** Appends whole lines as the trunk server sent them (cmd 30): a peer's copy of its binlog. */
-  appendText(data: string, sync = true): Promise<void> {
+  /**
+   * Appends whole lines as the trunk server sent them (cmd 30): a peer's copy of its binlog.
+   * `prompt`: written without the lazy wait even when not synced (a peer is to be sent it).
+   */
+  appendText(data: string, sync = true, prompt = sync): Promise<void> {
     if (data.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.pending.push({ data, sync, resolve, reject });
       this.pendingBytes += data.length;
-      if (sync) this.due = true;
+      if (prompt) this.due = true;
       this.kick();
     });
   }

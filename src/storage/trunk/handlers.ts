@@ -64,7 +64,7 @@ export async function handleTrunk(
       checkGroup(q.group, what);
       const server = serverOf(what);
       if (h.cmd === Cmd.TRUNK_FREE_SPACE) await server.free(q.slot);
-      else await server.confirm(q.slot, h.status);
+      else await trunks.confirm(q.slot, h.status); // this storage's role: serverOf said so
       return ctx.reply();
     }
     case Cmd.TRUNK_SYNC_BINLOG:

@@ -24,6 +24,8 @@ export interface TrunkServerDeps {
   readonly logger: Logger;
   /** The next trunk file id, persisted before it is used (current_trunk_file_id). */
   readonly nextId: () => Promise<number>;
+  /** A trunk file id the loaded list or binlog names: ids go on above it (ids.ts). */
+  readonly seenId?: (id: number) => Promise<void>;
   /** The HH/LL a new trunk file goes to (the storage's own rotation, as FastDFS). */
   readonly subdirsFor: (id: number) => { high: number; low: number };
   /** Whether a slot's header shows a file (trunk_init_check_occupying). */
@@ -36,6 +38,9 @@ export interface TrunkServerDeps {
   readonly holds?: (loc: TrunkLocation) => Promise<boolean>;
   readonly now?: () => number;
 }
+
+/** What confirm() waits for: its record synced, written (not synced), or nothing. */
+export type ConfirmWait = 'disk' | 'written' | 'lazy';
 
 export class TrunkServer {
   private creating: Promise<void> | undefined;
@@ -58,6 +63,7 @@ export class TrunkServer {
       reloadFromBinlog: deps.params.trunkInitReloadFromBinlog,
       ...(deps.params.trunkInitCheckOccupying && deps.occupied ? { occupied: deps.occupied } : {}),
     });
+    await deps.seenId?.(loaded.maxTrunkId);
     const server = new TrunkServer(deps, loaded.space);
     const carved = await server.reconcile();
     // Without this, the header an unanswered upload left would make the slot look taken forever.
@@ -131,8 +137,8 @@ export class TrunkServer {
   }
 
   /** `sync` false: no need to wait for the disk (a later synced record, or close, takes it there). */
-  private log(records: TrunkRecord[], sync = true): Promise<void> {
-    const p = this.deps.binlog.append(records, sync);
+  private log(records: TrunkRecord[], sync = true, prompt = sync): Promise<void> {
+    const p = this.deps.binlog.append(records, sync, prompt);
     this.lastAppend = p.catch((err: unknown) => {
       this.deps.logger.error('trunk binlog write failed', { err });
     });
@@ -178,9 +184,10 @@ export class TrunkServer {
 
   /**
    * The upload that held `slot` finished: status 0 (written) or EEXIST (someone's file was
-   * already there) takes it off the list for good; anything else gives it back.
+   * already there) takes it off the list for good; anything else gives it back. `wait`: until
+   * the record is on disk, only written (a peer is to be sent it), or not at all.
    */
-  async confirm(slot: TrunkSlot, status: number, waitForDisk = true): Promise<void> {
+  async confirm(slot: TrunkSlot, status: number, wait: ConfirmWait = 'disk'): Promise<void> {
     if (status === 0 || status === Status.EEXIST) {
       if (!this.space.remove(slot, 'hold')) {
         throw new FdfsError(Status.ENOENT, `trunk confirm: no held slot ${describeSlot(slot)}`);
@@ -189,12 +196,13 @@ export class TrunkServer {
         this.deps.logger.warn('trunk slot already occupied; dropped from the free list', {
           slot: describeSlot(slot),
         });
-      const logged = this.log([{ ts: this.now(), op: TrunkOp.DEL, slot }], waitForDisk);
-      if (!waitForDisk) {
+      const record: TrunkRecord[] = [{ ts: this.now(), op: TrunkOp.DEL, slot }];
+      const logged = this.log(record, wait === 'disk', wait !== 'lazy');
+      if (wait === 'lazy') {
         logged.catch(() => {});
         return;
       }
-      await this.lastAppend;
+      // Records are written in order: this one written, every earlier one is too.
       await logged;
       return;
     }

@@ -43,6 +43,8 @@ export interface Loaded {
    * confirmed: a crash came before. Free again; their bytes belong to no name.
    */
   readonly unconfirmed: TrunkSlot[];
+  /** The highest trunk file id the saved list and the binlog name (0 for none). */
+  readonly maxTrunkId: number;
 }
 
 async function readSaved(path: string): Promise<{ offset: number; slots: TrunkSlot[] } | undefined> {
@@ -80,9 +82,11 @@ export async function loadFreeSpace(dataPath: string, binlog: TrunkBinlog, o: Lo
   const space = new FreeSpace();
   let skipped = 0;
   let offset = 0;
+  let maxTrunkId = 0;
   if (saved && saved.offset <= binlog.size) {
     offset = saved.offset;
     for (const slot of saved.slots) {
+      maxTrunkId = Math.max(maxTrunkId, slot.id);
       if (slot.storePathIndex >= o.storePathCount || slot.size < o.slotMinSize) continue;
       if (o.occupied && (await o.occupied(slot))) continue;
       space.add(slot);
@@ -102,6 +106,7 @@ export async function loadFreeSpace(dataPath: string, binlog: TrunkBinlog, o: Lo
     }
     replayed++;
     const slot = record.slot;
+    maxTrunkId = Math.max(maxTrunkId, slot.id);
     if (record.op === TrunkOp.ADD) {
       // Blocks under slot_min_size are never reused; an overlap is a record already applied.
       if (slot.size >= o.slotMinSize) space.add(slot);
@@ -127,7 +132,7 @@ export async function loadFreeSpace(dataPath: string, binlog: TrunkBinlog, o: Lo
     }
   }
   const unconfirmed = [...held.values()].filter((s) => space.find(s) !== undefined);
-  return { space, savedOffset: offset, replayed, skipped, unconfirmed };
+  return { space, savedOffset: offset, replayed, skipped, unconfirmed, maxTrunkId };
 }
 
 /**

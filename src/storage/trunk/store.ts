@@ -14,6 +14,7 @@ import type { StorePaths } from '../store-paths.js';
 import { TrunkBinlog, trunkBinlogPath } from './binlog.js';
 import { TrunkFiles } from './files.js';
 import { SlotGiveBack } from './give-back.js';
+import { TrunkIds } from './ids.js';
 import { recentTrunkFiles } from './reconcile.js';
 import { RemoteTrunkServer } from './remote.js';
 import { TrunkServer } from './server.js';
@@ -55,7 +56,6 @@ const GONE: ReadonlySet<number> = new Set([
   StorageStatus.IP_CHANGED,
   StorageStatus.NONE,
 ]);
-const CURRENT_ID_KEY = 'current_trunk_file_id';
 
 export class Trunks {
   /** FastDFS' defaults (trunk files off) until a tracker sends its settings. */
@@ -77,12 +77,14 @@ export class Trunks {
   private readonly giveBack: SlotGiveBack;
   /** The role's binlog pushers and scheduled tasks. */
   private readonly upkeep: TrunkUpkeep;
+  private readonly ids: TrunkIds;
 
   constructor(private readonly deps: TrunksDeps) {
     const c = deps.config;
     this.binlog = new TrunkBinlog(trunkBinlogPath(c.basePath), c.durableWrites);
     this.files = new TrunkFiles(c.durableWrites);
     this.log = deps.logger.child({ part: 'trunk' });
+    this.ids = new TrunkIds(deps.flag);
     this.wire = new RemoteTrunkServer(c, this.log);
     this.giveBack = new SlotGiveBack({
       groupName: c.groupName,
@@ -116,6 +118,14 @@ export class Trunks {
   /** Runs of trunk_compress_binlog's schedule so far (monitoring, tests). */
   get compressRuns(): number {
     return this.upkeep.compressRuns;
+  }
+
+  /**
+   * True while this storage is its group's trunk server and peers keep copies of its binlog:
+   * then a packed file's binlog record waits for its confirmation to reach them (upload.ts).
+   */
+  get replicating(): boolean {
+    return this.server !== undefined && this.upkeep.replicating;
   }
 
   /** True while this storage is its group's trunk server. */
@@ -199,7 +209,9 @@ export class Trunks {
       throw new FdfsError(Status.EINVAL, 'trunk binlog sync: the last line is not whole');
     }
     await this.openBinlog();
-    await this.binlog.appendText(lines.toString('latin1'));
+    const text = lines.toString('latin1');
+    await this.binlog.appendText(text);
+    await this.ids.seenIn(text);
   }
 
   /** Cmd 33: the trunk server resends its binlog from the start; this copy and its snapshot go. */
@@ -226,7 +238,8 @@ export class Trunks {
       dataPath: trunkDataPath(config.basePath),
       durable: config.durableWrites,
       logger: this.log,
-      nextId: () => this.nextTrunkId(),
+      nextId: () => this.ids.next(),
+      seenId: (id) => this.ids.seen(id),
       subdirsFor: (id) => {
         const b = Buffer.alloc(4);
         b.writeUInt32BE(id);
@@ -261,14 +274,6 @@ export class Trunks {
     this.log.info("this storage is no longer its group's trunk server");
   }
 
-  private async nextTrunkId(): Promise<number> {
-    const flag = this.deps.flag();
-    const current = Number(flag.get(CURRENT_ID_KEY) ?? 0);
-    const id = (Number.isSafeInteger(current) && current > 0 ? current : 0) + 1;
-    await flag.set(CURRENT_ID_KEY, String(id));
-    return id;
-  }
-
   /**
    * Whether an upload of `size` bytes goes into a trunk slot: trunk files are on, the size is
    * known and fits slot_max_size with its header (FastDFS' trunk_check_size), and a trunk server
@@ -301,9 +306,19 @@ export class Trunks {
    * Tells the trunk server how the upload into a held slot ended (28): 0 keeps it, an errno gives
    * it back. `lazy` (this storage being the trunk server): its record need not be on disk yet,
    * the binlog record of the file covers a crash (reconcile.ts). Over the wire it always is.
+   * Kept slots of a trunk server with peers are in their copies before this resolves.
    */
   async confirm(slot: TrunkSlot, status: number, lazy = false): Promise<void> {
-    if (this.server) return this.server.confirm(slot, status, !lazy);
+    const server = this.server;
+    if (server) {
+      if (status !== 0 || !this.upkeep.replicating)
+        return server.confirm(slot, status, lazy ? 'lazy' : 'disk');
+      // An answered file's slot is in the peers' copies first: whichever takes the role next
+      // knows it is taken (sync.ts).
+      await server.confirm(slot, status, lazy ? 'written' : 'disk');
+      await this.upkeep.reach(this.binlog.size);
+      return;
+    }
     const to = this.remote;
     if (!to) throw new FdfsError(Status.EAGAIN, `no trunk server known to confirm ${describeSlot(slot)}`);
     await this.wire.confirm(to, slot, status);

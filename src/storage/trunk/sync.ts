@@ -3,6 +3,12 @@
  * (trunk_sync.c), so whichever takes the role next starts from the same free list. One pusher
  * per peer: from the offset in `data/trunk/<peer>.mark` it sends whole lines (30); a peer
  * starting from 0 is first told to empty its copy (33).
+ *
+ * Beyond FastDFS, a slot confirmed for an answered upload is in every reachable peer's copy
+ * before the answer (reach()): the peer that takes the role after a crash then never hands out
+ * a slot an answered file holds. FastDFS pushes behind the answers, and a successor that took
+ * over within that lag gave such slots out again (chaos --trunk found it). A peer that is down
+ * is not waited for, nor one slower than WAIT_MS until it has caught up again.
  */
 import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,6 +29,13 @@ export interface TrunkPeer {
 const MAX_SEND = 64 * 1024;
 const IDLE_MS = 200;
 const RETRY_MS = 2000;
+/** How long an upload waits for a connected peer to hold its slot before giving up on that peer. */
+const WAIT_MS = 3000;
+
+interface Waiter {
+  readonly target: number;
+  readonly resolve: () => void;
+}
 
 export function trunkMarkName(peer: TrunkPeer): string {
   const name = peer.id !== peer.ip ? peer.id : `${peer.ip}_${peer.port}`;
@@ -41,6 +54,16 @@ export class TrunkBinlogPusher {
   private readonly done: Promise<void>;
   /** How far the peer holds the binlog (tests and monitoring). */
   offset = 0;
+  /** Its last connection failed: not waited for until a new one is up. */
+  private down = false;
+  /** Did not keep up within WAIT_MS: not waited for until it holds the whole binlog again. */
+  private lagging = false;
+  private waiters: Waiter[] = [];
+  /** Ends the idle wait early: somebody waits for records written since. */
+  private wake: (() => void) | undefined;
+  /** reach() came while no idle wait was on: the next one is skipped. */
+  private kicked = false;
+  private log: Logger;
 
   constructor(
     readonly peer: TrunkPeer,
@@ -51,7 +74,64 @@ export class TrunkBinlogPusher {
       readonly logger: Logger;
     },
   ) {
+    this.log = deps.logger.child({ peer: `${peer.ip}:${peer.port}`, part: 'trunk-sync' });
     this.done = this.run();
+  }
+
+  /**
+   * Resolves once the peer holds the binlog up to byte `target`, or at once when the peer is
+   * not waited for (down, lagging); after WAIT_MS the peer is marked lagging and let go.
+   */
+  reach(target: number): Promise<void> {
+    if (this.stopped || this.down || this.lagging || this.offset >= target) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (!this.lagging)
+          this.log.warn('trunk peer slow to take the binlog: answers no longer wait for it', {
+            offset: this.offset,
+            target,
+          });
+        this.lagging = true;
+        this.release(Number.POSITIVE_INFINITY);
+      }, WAIT_MS);
+      this.waiters.push({
+        target,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+      this.kicked = true;
+      this.wake?.();
+    });
+  }
+
+  /** Lets go the waiters for bytes up to `upTo`. */
+  private release(upTo: number): void {
+    const still: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.target <= upTo) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+
+  /** IDLE_MS, or less when reach() or stop() wakes it. */
+  private idle(): Promise<void> {
+    if (this.kicked) {
+      this.kicked = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        this.kicked = false;
+        resolve();
+      };
+      const timer = setTimeout(done, IDLE_MS);
+      this.wake = done;
+    });
   }
 
   private get markPath(): string {
@@ -59,7 +139,7 @@ export class TrunkBinlogPusher {
   }
 
   private async run(): Promise<void> {
-    const log = this.deps.logger.child({ peer: `${this.peer.ip}:${this.peer.port}`, part: 'trunk-sync' });
+    const log = this.log;
     while (!this.stopped) {
       let conn: Connection | undefined;
       try {
@@ -74,29 +154,36 @@ export class TrunkBinlogPusher {
         this.offset = await readMark(this.markPath);
         if (this.offset > this.deps.binlog.size) this.offset = 0;
         if (this.offset === 0) await conn.call(Cmd.TRUNK_TRUNCATE_BINLOG_FILE);
+        this.down = false;
         while (!this.stopped) {
           const buf = await this.deps.binlog.readChunk(this.offset, MAX_SEND);
           const end = buf.lastIndexOf(0x0a) + 1;
           if (end === 0) {
-            await sleep(IDLE_MS, undefined, { signal: this.abort.signal }).catch(() => {});
+            this.lagging = false;
+            await this.idle();
             continue;
           }
           await conn.call(Cmd.TRUNK_SYNC_BINLOG, buf.subarray(0, end));
           this.offset += end;
+          this.release(this.offset);
           await writeFileAtomic(this.markPath, `binlog_offset=${this.offset}\n`, false);
         }
       } catch (err) {
+        this.down = true;
+        this.release(Number.POSITIVE_INFINITY);
         if (!this.stopped) log.warn('trunk binlog push failed; retrying', { err });
         await sleep(RETRY_MS, undefined, { signal: this.abort.signal }).catch(() => {});
       } finally {
         conn?.close();
       }
     }
+    this.release(Number.POSITIVE_INFINITY);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
+    this.wake?.();
     await this.done;
   }
 }
@@ -119,6 +206,16 @@ export class TrunkPushers {
     for (const p of wanted.values()) {
       if (!this.pushers.has(p.id)) this.pushers.set(p.id, new TrunkBinlogPusher(p, this.deps));
     }
+  }
+
+  /** True while there is a peer to push to. */
+  get any(): boolean {
+    return this.pushers.size > 0;
+  }
+
+  /** Every peer waited for holds the binlog up to byte `target` (TrunkBinlogPusher.reach). */
+  async reach(target: number): Promise<void> {
+    await Promise.all([...this.pushers.values()].map((p) => p.reach(target)));
   }
 
   offsets(): { id: string; offset: number }[] {

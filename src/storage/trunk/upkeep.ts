@@ -44,6 +44,8 @@ export class TrunkUpkeep {
   /** The peers to push to; held back while the binlog is compressed. */
   private peers: readonly TrunkPeer[] = [];
   private compacting = false;
+  /** The compression under way, if any. */
+  private compaction: Promise<unknown> | undefined;
   /** The binlog's size after the last compression: unchanged since, there is nothing to do. */
   private compactedAt = -1;
   private readonly now: () => number;
@@ -115,6 +117,23 @@ export class TrunkUpkeep {
     await this.pushers.set(this.deps.server() ? peers : []);
   }
 
+  /** True while this trunk server has peers that keep copies of its binlog. */
+  get replicating(): boolean {
+    return this.peers.length > 0 && this.deps.server() !== undefined;
+  }
+
+  /**
+   * Every peer waited for holds the binlog up to byte `target` (sync.ts). During a compression
+   * the pushers are stopped: this waits for it to end, then for the resent copies.
+   */
+  async reach(target: number): Promise<void> {
+    if (this.compaction) {
+      await this.compaction.catch(() => {});
+      target = this.deps.binlog.size;
+    }
+    await this.pushers.reach(target);
+  }
+
   /** How far each peer holds this trunk server's binlog (tests and monitoring). */
   pushed(): { id: string; offset: number }[] {
     return this.pushers.offsets();
@@ -157,7 +176,15 @@ export class TrunkUpkeep {
   }
 
   /** True when it compressed; false when the binlog did not change since the last time. */
-  private async compress(server: TrunkServer): Promise<boolean> {
+  private compress(server: TrunkServer): Promise<boolean> {
+    const run = this.compressNow(server);
+    this.compaction = run;
+    return run.finally(() => {
+      if (this.compaction === run) this.compaction = undefined;
+    });
+  }
+
+  private async compressNow(server: TrunkServer): Promise<boolean> {
     const { binlog, config } = this.deps;
     if (binlog.size === this.compactedAt) return false;
     this.compacting = true;

@@ -167,14 +167,17 @@ async function uploadWhole(
       await engine.locks.run(
         remote,
         async () => {
-          if (trunks.isServer) {
+          if (trunks.isServer && !trunks.replicating) {
             await Promise.all([
               writer.write(job),
               trunks.confirm(slot, 0, true),
               binlog.append(BinlogOp.CREATE, remote),
             ]);
           } else {
-            await Promise.all([writer.write(job), trunks.confirm(slot, 0)]);
+            // The record only once the confirmation is where the next trunk server will look
+            // (its disk, or every peer's copy): replicated earlier, a file whose slot the next
+            // one lists free would overwrite the file it puts there.
+            await Promise.all([writer.write(job), trunks.confirm(slot, 0, trunks.isServer)]);
             await binlog.append(BinlogOp.CREATE, remote);
           }
         },
@@ -280,7 +283,7 @@ export async function uploadToTrunk(
       remote,
       async () => {
         confirmed = true;
-        if (trunks.isServer) {
+        if (trunks.isServer && !trunks.replicating) {
           // This storage's own list: the binlog record, synced with the bytes, is the witness a
           // restart checks the list against (reconcile.ts); the D record follows unhurried.
           await Promise.all([
@@ -289,9 +292,10 @@ export async function uploadToTrunk(
             binlog.append(BinlogOp.CREATE, remote),
           ]);
         } else {
-          // The trunk server's list: the record only once it has the confirmation on its disk, so a
-          // name the binlog (or a client) knows never points into space listed there as free.
-          await Promise.all([trunks.files.sync(path), trunks.confirm(slot, 0)]);
+          // The trunk server's list: the record only once it has the confirmation on its disk (and
+          // in its peers' copies), so a name the binlog (or a client) knows never points into
+          // space listed there as free.
+          await Promise.all([trunks.files.sync(path), trunks.confirm(slot, 0, trunks.isServer)]);
           await binlog.append(BinlogOp.CREATE, remote);
         }
       },
