@@ -23,6 +23,11 @@ export class StorageGroup {
   currentReadServer = 0;
   /** The storage that hands out trunk space (use_trunk_file); see trunk.ts. */
   trunkServerId: string | undefined;
+  /**
+   * The trunk server the tracker leader's last ping answer named (a follower names it, and only
+   * it); undefined until one came on the current leader link. Not saved.
+   */
+  trunkFromLeader: string | undefined;
   /** The trunk server's highest trunk file id (cmd 73) and free trunk space in MB (cmd 74). */
   currentTrunkFileId = 0;
   trunkFreeMb = 0;

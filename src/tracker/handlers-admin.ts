@@ -17,7 +17,7 @@ import {
 import { badLength, type CommandHandler, groupField, textField } from './context.js';
 import { groupStat, parameterText, storageStat } from './stats.js';
 import { syncMatrix } from './sync-state.js';
-import { trunkServerOf } from './trunk.js';
+import { choosesTrunk, trunkServerOf } from './trunk.js';
 
 const listOneGroup: CommandHandler = async (ctx, _conn, body) => {
   if (body.length !== GROUP_NAME_LEN) throw badLength('list one group', body.length, String(GROUP_NAME_LEN));
@@ -60,7 +60,7 @@ const listStorages: CommandHandler = async (ctx, _conn, body) => {
   if (wanted !== undefined && list.length === 0) {
     throw new FdfsError(Status.ENOENT, `storage ${wanted} not found in group ${name}`);
   }
-  const trunkId = trunkServerOf(g, ctx.config.trunk.useTrunkFile)?.id;
+  const trunkId = trunkServerOf(g, ctx.config.trunk.useTrunkFile, choosesTrunk(ctx))?.id;
   return Buffer.concat(
     list.map((s) =>
       encodeStorageStat(storageStat(s, ctx.config.reservedStorageSpace, trunkId), ctx.config.statLayout),

@@ -4,6 +4,7 @@
  * pings (58, 65), the leader's address for monitors (95) and our data files for an empty tracker
  * (61/63/62, sys-files.ts). Logic in relationship.ts.
  */
+
 import {
   Cmd,
   decodeJoinLeader,
@@ -16,6 +17,7 @@ import {
 } from '../protocol/index.js';
 import { badLength, type CommandHandler } from './context.js';
 import { renderSysFiles } from './sys-files.js';
+import { trunkServerOf } from './trunk.js';
 
 /** 64: ENOENT until a group is known, as upstream (a fresh tracker has nothing to offer). */
 const getStatus: CommandHandler = async (ctx, _conn, body) => {
@@ -62,8 +64,10 @@ const pingLeader: CommandHandler = async (ctx, conn, body) => {
   if (body.length !== PING_LEADER_SIZE) throw badLength('ping leader', body.length, String(PING_LEADER_SIZE));
   ctx.relationship.requireLeader('ping leader');
   if (!conn.peerTracker) throw new FdfsError(Status.EINVAL, 'ping leader before joining it');
-  // Trunk servers are not chosen here yet: every group answers with none, once per link.
-  const rows = ctx.cluster.sortedGroups().map((g) => ({ group: g.name, trunkId: '' }));
+  // Each group's trunk server as this leader chooses it; the follower names the same one.
+  const rows = ctx.cluster
+    .sortedGroups()
+    .map((g) => ({ group: g.name, trunkId: trunkServerOf(g, ctx.config.trunk.useTrunkFile)?.id ?? '' }));
   const sig = rows.map((r) => `${r.group}=${r.trunkId}`).join(',');
   if (conn.sent?.trunk === sig) return undefined;
   conn.sent = { leader: conn.sent?.leader ?? '', group: conn.sent?.group ?? '', trunk: sig };

@@ -110,6 +110,19 @@ export async function startTracker(config: TrackerConfig, deps: TrackerDeps): Pr
   const relationship = new Relationship({
     port: () => listenPort,
     logger: logger.child({ part: 'relationship' }),
+    // The leader's choice of trunk servers is ours (trunk.ts): trackers never name two at once.
+    onTrunkServers: (rows) => {
+      for (const row of rows) {
+        const g = cluster.group(row.group);
+        const id = row.trunkId === '' ? undefined : row.trunkId;
+        if (!g) continue;
+        g.trunkFromLeader = id;
+        if (g.trunkServerId === id) continue;
+        g.trunkServerId = id; // kept should this tracker lead next
+        persister.saveSoon();
+        logger.info('trunk server as the tracker leader names it', { group: row.group, trunkServer: id });
+      }
+    },
     now: deps.now ?? Date.now,
     hasGroups: () => cluster.groups.size > 0,
     version: PROTOCOL_VERSION,

@@ -2,19 +2,36 @@
  * Which storage of a group is its trunk server (FastDFS' pTrunkServer): the one that hands out
  * trunk space when use_trunk_file is on. It keeps the role while ACTIVE; otherwise the first
  * ACTIVE storage by id takes it. Storages learn it from the if_trunk_server flag of cmd 92.
+ * Only the tracker leader chooses (as FastDFS); the others name the one the leader's ping answer
+ * named (cmd 65), none before it came, not their own saved choice. Trackers choosing apart named
+ * two trunk servers at once, and both handed out the same space (chaos --trunk, a tracker
+ * restarted). With no leader known a tracker chooses.
  */
 import { BodyReader, Cmd, FdfsError, Status } from '../protocol/index.js';
 import { badLength, type CommandHandler, joined } from './context.js';
 import type { StorageGroup } from './group.js';
 import type { StorageNode } from './storage-node.js';
 
-export function trunkServerOf(g: StorageGroup, useTrunkFile: boolean): StorageNode | undefined {
+export function trunkServerOf(
+  g: StorageGroup,
+  useTrunkFile: boolean,
+  chooses = true,
+): StorageNode | undefined {
   if (!useTrunkFile) return undefined;
+  if (!chooses) {
+    const named = g.trunkFromLeader === undefined ? undefined : g.storages.get(g.trunkFromLeader);
+    return named?.isActive ? named : undefined;
+  }
   const current = g.trunkServerId === undefined ? undefined : g.storages.get(g.trunkServerId);
   if (current?.isActive) return current;
   const next = g.active()[0];
   g.trunkServerId = next?.id;
   return next;
+}
+
+/** Whether this tracker chooses trunk servers: it leads, or no leader is known. */
+export function choosesTrunk(ctx: Parameters<CommandHandler>[0]): boolean {
+  return ctx.relationship.leaderSelf || ctx.relationship.leader === undefined;
 }
 
 /** Only the trunk server reports its trunk facts (upstream answers anyone else EINVAL). */
@@ -25,7 +42,7 @@ function trunkServerGroup(
 ): StorageGroup {
   const s = joined(conn, what);
   const g = ctx.cluster.group(s.group);
-  if (!g || trunkServerOf(g, ctx.config.trunk.useTrunkFile)?.id !== s.id) {
+  if (!g || trunkServerOf(g, ctx.config.trunk.useTrunkFile, choosesTrunk(ctx))?.id !== s.id) {
     throw new FdfsError(Status.EINVAL, `${what} from ${s.id}: not the trunk server of ${s.group}`);
   }
   return g;
