@@ -25,8 +25,8 @@ const server = () => group.server();
 const other = () => group.peer();
 
 /** Straight to one storage, as a client the tracker sent there. */
-async function uploadTo(n: StorageNode, content: Buffer): Promise<string> {
-  const stored = await client.pool.use(n.address, async (conn) =>
+async function uploadTo(n: StorageNode, content: Buffer, via: FdfsClient = client): Promise<string> {
+  const stored = await via.pool.use(n.address, async (conn) =>
     new StorageClient(conn).upload({
       storePathIndex: 0xff,
       ext: 'bin',
@@ -143,4 +143,49 @@ describe('trunk files in a group of two', () => {
     for (const f of [...files, ...more])
       expect(sha(await client.downloadBuffer(f.id)), f.id).toBe(sha(f.data));
   }, 90_000);
+});
+
+describe('the trunk server role moving back and forth', () => {
+  it('a storage taking the role again sends each peer its whole binlog, not from an old mark', async () => {
+    const g = await startTrunkGroup(['127.0.0.35', '127.0.0.36']);
+    try {
+      const copyOf = (base: string) => readFile(join(base, 'data', 'trunk', 'binlog'), 'latin1');
+      const upload = async () => {
+        const n = g.server().node;
+        for (let i = 0; i < 5; i++) await uploadTo(n, randomBytes(500 + i * 300), g.client);
+      };
+      /** The peer's copy is the trunk server's binlog byte for byte. */
+      const settled = async () => {
+        const s = g.server();
+        await s.node.trunks.binlog.settled();
+        const want = await copyOf(s.base);
+        await eventually(async () => expect(await copyOf(g.peer().base)).toBe(want), 20_000);
+      };
+      const first = g.server().host;
+      await upload();
+      await settled();
+      // The role goes to the other storage and back: the first one's mark for its peer, from its
+      // first time, counts bytes of a binlog it has since replaced with the other's.
+      for (let round = 0; round < 2; round++) {
+        const s = g.server();
+        const port = s.node.address.port;
+        await s.node.close();
+        g.nodes.delete(s.host);
+        await eventually(async () => {
+          if (![...g.nodes.values()].some((n) => n.node.trunks.isServer))
+            throw new Error('no trunk server yet');
+        }, 30_000);
+        await upload();
+        await g.start(s.host, s.base, port); // the same port: its peer's mark names it
+        await eventually(async () => {
+          if (!g.peer().node.trunks.canPack(10)) throw new Error('the restarted one has no trunk server yet');
+        }, 30_000);
+        await upload();
+        await settled();
+      }
+      expect(g.server().host).toBe(first);
+    } finally {
+      await g.close();
+    }
+  }, 120_000);
 });

@@ -25,8 +25,8 @@ export interface TrunkGroup {
   readonly client: FdfsClient;
   /** The storages running, by host. */
   readonly nodes: Map<string, { node: StorageNode; base: string }>;
-  /** Starts a storage on `host` (again on `base` when given). */
-  start(host: string, base?: string): Promise<StorageNode>;
+  /** Starts a storage on `host` (again on `base` and `port` when given). */
+  start(host: string, base?: string, port?: number): Promise<StorageNode>;
   /** The storage that has the trunk server role now. */
   server(): GroupMember;
   /** The other one. */
@@ -56,13 +56,13 @@ export async function startTrunkGroup(
     defaultClientConfig(map({ tracker_server: `127.0.0.1:${tracker.address.port}` })).config,
   );
   const nodes = new Map<string, { node: StorageNode; base: string }>();
-  const start = async (host: string, base?: string): Promise<StorageNode> => {
+  const start = async (host: string, base?: string, port = 0): Promise<StorageNode> => {
     const dir = base ?? (await tempDir(`fdfs-trunk-group-${host}-`));
     const node = await startStorage(
       defaultStorageConfig(
         map({
           base_path: dir,
-          port: '0',
+          port: String(port),
           bind_addr: host,
           tracker_server: `127.0.0.1:${tracker.address.port}`,
           heart_beat_interval: '100ms',

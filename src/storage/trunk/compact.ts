@@ -6,11 +6,12 @@
  * binlog in place from its start, the old one or the new, and gets the same list), then the new
  * binlog replaces the old in one rename, and a new storage_trunk.dat is saved on it.
  */
-import { readdir, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { syncDir } from '../../common/index.js';
 import type { TrunkBinlog } from './binlog.js';
 import type { TrunkServer } from './server.js';
+import { removeMarks } from './sync.js';
 
 export interface CompactDeps {
   readonly binlog: TrunkBinlog;
@@ -34,13 +35,9 @@ async function removeIfThere(path: string): Promise<void> {
  */
 export async function compactTrunkBinlog(d: CompactDeps): Promise<{ before: number; after: number }> {
   const before = d.binlog.size;
-  const marks = (await readdir(d.markDir).catch(() => [] as string[])).filter((n) => n.endsWith('.mark'));
-  for (const name of marks) await removeIfThere(join(d.markDir, name));
+  await removeMarks(d.markDir, d.durable);
   await removeIfThere(d.dataPath);
-  if (d.durable) {
-    await syncDir(d.markDir);
-    await syncDir(dirname(d.dataPath));
-  }
+  if (d.durable) await syncDir(dirname(d.dataPath));
   await d.binlog.compact(() => d.server.snapshotText());
   await d.server.save();
   return { before, after: d.binlog.size };

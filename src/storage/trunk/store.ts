@@ -5,6 +5,7 @@
  * file's slot and give the slot back to the trunk server.
  */
 import { stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { FdfsError, type Logger, Status } from '../../common/index.js';
 import { defaultTrunkConfig } from '../../config/index.js';
 import type { HostPort, StorageConfig, TrunkConfig } from '../../config/types.js';
@@ -29,6 +30,7 @@ import {
 } from './slot.js';
 import { slotHolds, slotOccupied, zeroSlot } from './slot-io.js';
 import { trunkDataPath } from './state.js';
+import { removeMarks } from './sync.js';
 import { TrunkUpkeep } from './upkeep.js';
 import { TrunkWriter } from './writer.js';
 
@@ -231,6 +233,7 @@ export class Trunks {
     if (this.server || this.closed) return;
     await this.openBinlog();
     const { config, paths, dist } = this.deps;
+    await removeMarks(join(config.basePath, 'data', 'trunk'), config.durableWrites);
     this.server = await TrunkServer.start({
       params: this.params,
       storeRoots: paths.paths,

@@ -10,11 +10,11 @@
  * over within that lag gave such slots out again (chaos --trunk found it). A peer that is down
  * is not waited for, nor one slower than WAIT_MS until it has caught up again.
  */
-import { readFile, unlink } from 'node:fs/promises';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '../../client/index.js';
-import { type Logger, writeFileAtomic } from '../../common/index.js';
+import { type Logger, syncDir, writeFileAtomic } from '../../common/index.js';
 import type { StorageConfig } from '../../config/types.js';
 import { Cmd } from '../../protocol/index.js';
 import type { TrunkBinlog } from './binlog.js';
@@ -35,6 +35,22 @@ const WAIT_MS = 3000;
 interface Waiter {
   readonly target: number;
   readonly resolve: () => void;
+}
+
+/**
+ * Removes every peer's mark in `dir`: each peer is then told to empty its copy and sent the
+ * whole binlog. Needed wherever the marks may not fit this binlog any more: after a compression,
+ * and when this storage takes the role (a mark from its last time as trunk server counts bytes
+ * of a binlog it has since replaced with the next trunk server's; resumed there, the peer's copy
+ * would be spliced from two binlogs, as FastDFS' trackers prevent with cmd 32).
+ */
+export async function removeMarks(dir: string, durable: boolean): Promise<void> {
+  const marks = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.mark'));
+  for (const name of marks)
+    await unlink(join(dir, name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  if (durable && marks.length > 0) await syncDir(dir);
 }
 
 export function trunkMarkName(peer: TrunkPeer): string {
