@@ -85,6 +85,9 @@ async function named(host: string): Promise<string | undefined> {
   }
 }
 
+/** Set by the first test for the second: which tracker leads, which storage has the role. */
+const roles: { leader?: string; follower?: string; server?: string; other?: string } = {};
+
 describe('trunk server with two trackers', () => {
   it('a restarted follower names the trunk server the leader chose, not the one it saved', async () => {
     for (const h of TRACKER_HOSTS) await startTrackerAt(h);
@@ -146,10 +149,43 @@ describe('trunk server with two trackers', () => {
       const list = await followerClient.listStorages('group1');
       if (list.filter((s) => s.status === StorageStatus.ACTIVE).length < 2) throw new Error('not both seen');
     }, 30_000);
+    // Until the restarted follower's first ping answer it names none, and the storages, seeing
+    // the trackers disagree, hold no role: the role comes back once they agree.
+    await eventually(async () => {
+      if (!storages.get(second)?.node.trunks.isServer) throw new Error('role not back yet');
+    }, 10_000);
     for (let i = 0; i < 10; i++) {
       expect(back.trunks.isServer, 'the old trunk server took the role again').toBe(false);
       expect(storages.get(second)?.node.trunks.isServer).toBe(true);
       await new Promise((r) => setTimeout(r, 200));
     }
+    Object.assign(roles, { leader, follower, server: second, other: first });
   }, 120_000);
+
+  it('while the trackers name different trunk servers, no storage has the role', async () => {
+    const { follower, server, other } = roles;
+    if (!follower || !server || !other) throw new Error('the first test did not get this far');
+    const g = trackers.get(follower)?.handle.cluster.group('group1');
+    if (!g) throw new Error('follower has no group1');
+    const node = (h: string) => storages.get(h)?.node as StorageNode;
+    // The follower names the other storage, as a follower a step behind a leader change would.
+    g.trunkFromLeader = other;
+    await eventually(async () => expect(await named(follower)).toBe(other), 10_000);
+    await eventually(async () => {
+      if (node(server).trunks.isServer || node(other).trunks.isServer) throw new Error('a role still held');
+    }, 10_000);
+    for (let i = 0; i < 10; i++) {
+      expect(node(server).trunks.isServer || node(other).trunks.isServer, 'a storage took the role').toBe(
+        false,
+      );
+      expect(node(other).trunks.canPack(10), 'packing with no agreed trunk server').toBe(false);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // Agreed again: the role is back where both trackers put it.
+    g.trunkFromLeader = server;
+    await eventually(async () => {
+      if (!node(server).trunks.isServer) throw new Error('role not back yet');
+      if (!node(other).trunks.canPack(10)) throw new Error('the other does not pack yet');
+    }, 10_000);
+  }, 60_000);
 });

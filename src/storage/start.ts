@@ -97,7 +97,8 @@ export async function startStorage(config: StorageConfig, deps: { logger: Logger
         logger.error('trunk settings from the tracker refused', { err });
       }
     },
-    onGroupList: (list, myId) => trunks.observe(list, myId),
+    onGroupList: (list, myId, tracker) => trunks.observe(list, myId, tracker),
+    onTrackerLost: (tracker) => trunks.forgetTracker(tracker),
   });
   await sync.init();
   const handler = storageHandler(engine, counters, sync.receiver);

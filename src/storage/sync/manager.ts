@@ -43,7 +43,13 @@ export interface SyncManagerDeps {
   /** The trackers' parameter text (cmd 75), after every join (trunk settings ride on it). */
   readonly onParameters?: (text: string) => void;
   /** A tracker's list of the group (cmd 92) and this storage's id, after every beat (the trunk server). */
-  readonly onGroupList?: (list: readonly StorageStat[], myId: string | undefined) => Promise<void>;
+  readonly onGroupList?: (
+    list: readonly StorageStat[],
+    myId: string | undefined,
+    tracker: string,
+  ) => Promise<void>;
+  /** The link to a tracker was lost: its lists no longer count. */
+  readonly onTrackerLost?: (tracker: string) => void;
 }
 
 export interface PeerSyncStatus {
@@ -141,7 +147,7 @@ export class SyncManager {
     this.views.update(tracker, list, Date.now());
     this.guard.update(tracker, list);
     this.resolveSelf(conn, tracker);
-    await this.deps.onGroupList?.(list, this.id);
+    await this.deps.onGroupList?.(list, this.id, tracker);
     const me = this.id === undefined ? undefined : this.views.self(tracker, this.id);
     if (me) await this.self.check(conn, tracker, me);
     const queue = this.pending.get(tracker);
@@ -160,6 +166,7 @@ export class SyncManager {
 
   /** The reporter lost this tracker: its view no longer counts. */
   lost(tracker: string): void {
+    this.deps.onTrackerLost?.(tracker);
     this.views.drop(tracker);
     this.reported.delete(tracker);
   }

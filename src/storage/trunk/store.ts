@@ -71,6 +71,8 @@ export class Trunks {
   private switching: Promise<void> = Promise.resolve();
   /** The group's trunk server when it is another storage. */
   private remote: (HostPort & { id: string }) | undefined;
+  /** The storage each tracker's last list flags as trunk server, by tracker. */
+  private readonly namedBy = new Map<string, StorageStat | undefined>();
   private binlogOpen: Promise<void> | undefined;
   private readonly wire: RemoteTrunkServer;
   private readonly log: Logger;
@@ -179,8 +181,13 @@ export class Trunks {
    * A tracker's list of the group (cmd 92): the storage flagged if_trunk_server is the trunk
    * server. This one takes the role (loads the free list) or gives it up (saves it) to match.
    */
-  observe(list: readonly StorageStat[], myId: string | undefined): Promise<void> {
-    const named = list.find((s) => s.ifTrunkServer && s.status !== StorageStatus.DELETED);
+  observe(list: readonly StorageStat[], myId: string | undefined, tracker = ''): Promise<void> {
+    const flagged = list.find((s) => s.ifTrunkServer && s.status !== StorageStatus.DELETED);
+    this.namedBy.set(tracker, flagged);
+    // Only a trunk server every tracker names counts: while they disagree (one restarted with an
+    // older choice, a leader change on its way) none does, rather than two at once.
+    const names = [...this.namedBy.values()];
+    const named = names.every((n) => n?.id === flagged?.id) ? flagged : undefined;
     const mine = named !== undefined && myId !== undefined && named.id === myId;
     if (named && !mine) this.remote = { host: named.ip, port: named.storagePort, id: named.id };
     else if (!named) this.remote = undefined;
@@ -197,6 +204,11 @@ export class Trunks {
       await this.upkeep.pushTo(this.server ? peers : []);
       await this.giveBack.payOwed();
     });
+  }
+
+  /** A tracker's link went: its lists no longer count (observe). */
+  forgetTracker(tracker: string): void {
+    this.namedBy.delete(tracker);
   }
 
   /** How far each peer holds this trunk server's binlog (tests and monitoring). */
