@@ -28,7 +28,13 @@ export interface TrunkPeer {
 /** Lines sent per request (FastDFS reads its binlog 64 KB at a time). */
 const MAX_SEND = 64 * 1024;
 const IDLE_MS = 200;
-const RETRY_MS = 2000;
+/**
+ * Reconnects to a peer that went away after 100 ms, doubling up to 2 s: a peer back from a
+ * restart is caught up (and waited for again) within a fraction of a second, which shortens
+ * the one window left, the trunk server dying before a returned peer is caught up.
+ */
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 2000;
 /** How long an upload waits for a connected peer to hold its slot before giving up on that peer. */
 const WAIT_MS = 3000;
 
@@ -156,6 +162,7 @@ export class TrunkBinlogPusher {
 
   private async run(): Promise<void> {
     const log = this.log;
+    let retry = RETRY_MIN_MS;
     while (!this.stopped) {
       let conn: Connection | undefined;
       try {
@@ -171,6 +178,7 @@ export class TrunkBinlogPusher {
         if (this.offset > this.deps.binlog.size) this.offset = 0;
         if (this.offset === 0) await conn.call(Cmd.TRUNK_TRUNCATE_BINLOG_FILE);
         this.down = false;
+        retry = RETRY_MIN_MS;
         while (!this.stopped) {
           const buf = await this.deps.binlog.readChunk(this.offset, MAX_SEND);
           const end = buf.lastIndexOf(0x0a) + 1;
@@ -187,8 +195,9 @@ export class TrunkBinlogPusher {
       } catch (err) {
         this.down = true;
         this.release(Number.POSITIVE_INFINITY);
-        if (!this.stopped) log.warn('trunk binlog push failed; retrying', { err });
-        await sleep(RETRY_MS, undefined, { signal: this.abort.signal }).catch(() => {});
+        if (!this.stopped && retry === RETRY_MIN_MS) log.warn('trunk binlog push failed; retrying', { err });
+        await sleep(retry, undefined, { signal: this.abort.signal }).catch(() => {});
+        retry = Math.min(retry * 2, RETRY_MAX_MS);
       } finally {
         conn?.close();
       }
