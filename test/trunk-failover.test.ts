@@ -150,4 +150,87 @@ describe('trunk server killed under load in a two-storage trunk group', () => {
       await client.close();
     }
   }, 240_000);
+
+  it('a peer back from a restart takes the role before it was caught up: it sets the free space aside', async () => {
+    const tracker = await startTrackerProc({
+      sets: Object.entries(TRUNK_TRACKER_KEYS).map(([k, v]) => `${k}=${v}`),
+    });
+    procs.push(tracker);
+    const opts = (host: string) => ({
+      host,
+      group: 'group1',
+      trackers: [tracker],
+      sets: ['durable_writes=false', 'sync_wait_msec=500'],
+    });
+    const members = new Map<string, Proc>();
+    for (const host of ['127.0.0.10', '127.0.0.11']) {
+      const p = await startStorageProc(opts(host));
+      procs.push(p);
+      members.set(host, p);
+    }
+    const client = clientOf(tracker);
+    const named = async (): Promise<string | undefined> =>
+      (await client.listStorages('group1')).find((x) => x.ifTrunkServer)?.ip;
+    try {
+      await eventually(async () => {
+        const list = await client.listStorages('group1');
+        if (list.length !== 2 || list.some((x) => x.status !== StorageStatus.ACTIVE))
+          throw new Error('not both ACTIVE yet');
+        if (!(await named())) throw new Error('no trunk server yet');
+        for (const p of members.values()) {
+          const id = await uploadTo(client, p, Buffer.from('probe'));
+          if (decodeRemoteFilename(id.slice(7)).type !== 'trunk') throw new Error('not packing yet');
+        }
+      }, 30_000);
+      const server = members.get((await named()) as string) as Proc;
+      const peer = [...members.values()].find((p) => p !== server) as Proc;
+
+      // The peer goes; the trunk server answers 1,000 packed uploads without it, then dies too.
+      await peer.kill9();
+      const missed = new Set<string>();
+      let enough = false;
+      const load = burst(client, server, missed, () => enough);
+      await eventually(async () => {
+        if (missed.size < 1000) throw new Error('waiting for answered uploads');
+      }, 60_000);
+      enough = true;
+      await load;
+      await server.kill9();
+
+      // The peer comes back alone: the only storage, it is named trunk server, with a copy that
+      // lacks every slot of those uploads. It packs 2,000 of its own.
+      const peerBack = await startStorageProc({ ...opts(peer.host), base: peer.base });
+      procs.push(peerBack);
+      await eventually(async () => {
+        if ((await named()) !== peer.host) throw new Error('peer not the trunk server yet');
+        const id = await uploadTo(client, peerBack, Buffer.from('probe'));
+        if (decodeRemoteFilename(id.slice(7)).type !== 'trunk') throw new Error('not packing yet');
+      }, 30_000);
+      const after = new Set<string>();
+      enough = false;
+      const load2 = burst(client, peerBack, after, () => enough);
+      await eventually(async () => {
+        if (after.size < 2000) throw new Error('waiting for the peer to pack');
+      }, 60_000);
+      enough = true;
+      await load2;
+
+      // The trunk server back; once replication settles both hold every answered file.
+      const serverBack = await startStorageProc({ ...opts(server.host), base: server.base });
+      procs.push(serverBack);
+      const answered = [...missed, ...after];
+      await eventually(async () => {
+        const bad: string[] = [];
+        for (const base of [serverBack.base, peerBack.base])
+          for (const id of answered) {
+            const why = await matchesId(base, id);
+            if (why) bad.push(`${base === serverBack.base ? 'server' : 'peer'}: ${why}`);
+          }
+        expect(bad.slice(0, 5), `${bad.length} of ${answered.length * 2} checks`).toEqual([]);
+      }, 60_000);
+      expect(peerBack.stderr.some((l) => l.includes('free space set aside'))).toBe(true);
+    } finally {
+      await client.close();
+    }
+  }, 240_000);
 });

@@ -13,7 +13,8 @@ const CURRENT_ID_KEY = 'current_trunk_file_id';
 export class TrunkIds {
   constructor(private readonly flag: () => FlagKeys) {}
 
-  private current(): number {
+  /** The last id used or seen. */
+  current(): number {
     const n = Number(this.flag().get(CURRENT_ID_KEY) ?? 0);
     return Number.isSafeInteger(n) && n > 0 ? n : 0;
   }

@@ -124,6 +124,24 @@ export class TrunkServer {
     void this.log(records, false).catch(() => {});
   }
 
+  /**
+   * Takes every free block off the list (D records, as if handed out): what a storage taking
+   * the role with a copy of the binlog it cannot vouch for does (store.ts). Returns how much.
+   */
+  async setAside(): Promise<{ blocks: number; bytes: number }> {
+    const ts = this.now();
+    const free = this.space.all().filter((b) => b.status === 'free');
+    const records: TrunkRecord[] = [];
+    let bytes = 0;
+    for (const b of free) {
+      this.space.remove(b.slot);
+      records.push({ ts, op: TrunkOp.DEL, slot: b.slot });
+      bytes += b.slot.size;
+    }
+    await this.log(records);
+    return { blocks: records.length, bytes };
+  }
+
   get freeBytes(): number {
     return this.space.totalBytes;
   }

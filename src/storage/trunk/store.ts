@@ -5,7 +5,6 @@
  * file's slot and give the slot back to the trunk server.
  */
 import { stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import { FdfsError, type Logger, Status } from '../../common/index.js';
 import { defaultTrunkConfig } from '../../config/index.js';
 import type { HostPort, StorageConfig, TrunkConfig } from '../../config/types.js';
@@ -16,9 +15,8 @@ import { TrunkBinlog, trunkBinlogPath } from './binlog.js';
 import { TrunkFiles } from './files.js';
 import { SlotGiveBack } from './give-back.js';
 import { TrunkIds } from './ids.js';
-import { recentTrunkFiles } from './reconcile.js';
 import { RemoteTrunkServer } from './remote.js';
-import { TrunkServer } from './server.js';
+import type { TrunkServer } from './server.js';
 import {
   describeSlot,
   isTrunkName,
@@ -28,10 +26,11 @@ import {
   type TrunkSlot,
   trunkFilePath,
 } from './slot.js';
-import { slotHolds, slotOccupied, zeroSlot } from './slot-io.js';
+import { slotHolds, zeroSlot } from './slot-io.js';
 import { trunkDataPath } from './state.js';
-import { removeMarks } from './sync.js';
+import { takeRole as startRole } from './take-role.js';
 import { TrunkUpkeep } from './upkeep.js';
+import { CopyVouch } from './vouch.js';
 import { TrunkWriter } from './writer.js';
 
 /** The keys of `.data_init_flag` the trunk server keeps there, as FastDFS does. */
@@ -82,6 +81,7 @@ export class Trunks {
   /** The role's binlog pushers and scheduled tasks. */
   private readonly upkeep: TrunkUpkeep;
   private readonly ids: TrunkIds;
+  private readonly vouch: CopyVouch;
 
   constructor(private readonly deps: TrunksDeps) {
     const c = deps.config;
@@ -89,6 +89,7 @@ export class Trunks {
     this.files = new TrunkFiles(c.durableWrites);
     this.log = deps.logger.child({ part: 'trunk' });
     this.ids = new TrunkIds(deps.flag);
+    this.vouch = new CopyVouch(deps.flag);
     this.wire = new RemoteTrunkServer(c, this.log);
     this.giveBack = new SlotGiveBack({
       groupName: c.groupName,
@@ -226,12 +227,14 @@ export class Trunks {
     const text = lines.toString('latin1');
     await this.binlog.appendText(text);
     await this.ids.seenIn(text);
+    await this.vouch.pushed(lines);
   }
 
   /** Cmd 33: the trunk server resends its binlog from the start; this copy and its snapshot go. */
   async truncateBinlog(): Promise<void> {
     if (this.server) throw new FdfsError(Status.EINVAL, 'trunk binlog truncate on the trunk server itself');
     await this.openBinlog();
+    await this.vouch.emptied();
     await this.binlog.truncate(this.params.trunkBinlogMaxBackups);
     await unlink(trunkDataPath(this.deps.config.basePath)).catch(() => {});
   }
@@ -244,35 +247,14 @@ export class Trunks {
   private async takeRole(): Promise<void> {
     if (this.server || this.closed) return;
     await this.openBinlog();
-    const { config, paths, dist } = this.deps;
-    await removeMarks(join(config.basePath, 'data', 'trunk'), config.durableWrites);
-    this.server = await TrunkServer.start({
+    this.server = await startRole({
+      deps: this.deps,
       params: this.params,
-      storeRoots: paths.paths,
       binlog: this.binlog,
-      dataPath: trunkDataPath(config.basePath),
-      durable: config.durableWrites,
-      logger: this.log,
-      nextId: () => this.ids.next(),
-      seenId: (id) => this.ids.seen(id),
-      subdirsFor: (id) => {
-        const b = Buffer.alloc(4);
-        b.writeUInt32BE(id);
-        return dist.next(b.toString('base64url'));
-      },
-      occupied: (slot) => this.occupied(slot),
-      ...(this.deps.binlogDir !== undefined
-        ? {
-            recentFiles: () =>
-              recentTrunkFiles(this.deps.binlogDir as string, this.deps.binlogIndex?.() ?? 0),
-            holds: (loc: TrunkLocation) => this.holds(loc),
-          }
-        : {}),
-      clearHeader: (slot) =>
-        this.zero({ ...slot, size: TRUNK_HEADER_SIZE }).catch((err: unknown) => {
-          // The trunk file is not here (the upload went into a peer's copy): nothing to clear.
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        }),
+      log: this.log,
+      ids: this.ids,
+      vouch: this.vouch,
+      pathOf: (slot: TrunkSlot) => this.pathOf(slot),
     });
     this.remote = undefined;
     this.upkeep.arm();
@@ -355,10 +337,6 @@ export class Trunks {
 
   private holds(loc: TrunkLocation): Promise<boolean> {
     return slotHolds(this.pathOf(loc.slot), loc);
-  }
-
-  private occupied(slot: TrunkSlot): Promise<boolean> {
-    return slotOccupied(this.pathOf(slot), slot);
   }
 
   /** Writes zeros over a whole slot (FastDFS' trunk_file_delete), synced when durable. */

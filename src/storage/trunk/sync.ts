@@ -14,7 +14,7 @@ import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '../../client/index.js';
-import { type Logger, syncDir, writeFileAtomic } from '../../common/index.js';
+import { FdfsError, type Logger, Status, syncDir, writeFileAtomic } from '../../common/index.js';
 import type { StorageConfig } from '../../config/types.js';
 import { Cmd } from '../../protocol/index.js';
 import type { TrunkBinlog } from './binlog.js';
@@ -179,11 +179,14 @@ export class TrunkBinlogPusher {
         if (this.offset === 0) await conn.call(Cmd.TRUNK_TRUNCATE_BINLOG_FILE);
         this.down = false;
         retry = RETRY_MIN_MS;
+        let told = false;
         while (!this.stopped) {
           const buf = await this.deps.binlog.readChunk(this.offset, MAX_SEND);
           const end = buf.lastIndexOf(0x0a) + 1;
           if (end === 0) {
             this.lagging = false;
+            if (!told) await this.tellCaughtUp(conn);
+            told = true;
             await this.idle();
             continue;
           }
@@ -203,6 +206,17 @@ export class TrunkBinlogPusher {
       }
     }
     this.release(Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * An empty push (30) once the peer holds the whole binlog on this connection: our storages
+   * note their copy is one they can take the role from (store.ts). A stock storage answers
+   * EINVAL (and logs it): nothing else changes.
+   */
+  private async tellCaughtUp(conn: Connection): Promise<void> {
+    await conn.call(Cmd.TRUNK_SYNC_BINLOG, Buffer.alloc(0)).catch((err: unknown) => {
+      if (!(err instanceof FdfsError && err.status === Status.EINVAL)) throw err;
+    });
   }
 
   async stop(): Promise<void> {
