@@ -8,8 +8,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FdfsClient } from '../src/client/index.js';
-import { defaultClientConfig } from '../src/config/index.js';
 import { decodeRemoteFilename } from '../src/fileid/index.js';
 import {
   headerMatches,
@@ -20,6 +18,7 @@ import {
   trunkFilePath,
 } from '../src/storage/trunk/index.js';
 import { type Proc, startStorageProc, startTrackerProc } from './helpers/cluster.js';
+import { trackerClient } from './helpers/direct.js';
 import { eventually, tempDir } from './helpers/node-process.js';
 import { TRUNK_TRACKER_KEYS } from './helpers/trunk-store.js';
 
@@ -30,18 +29,6 @@ const procs: Proc[] = [];
 afterAll(async () => {
   for (const p of procs.reverse()) await p.stop().catch(() => {});
 });
-
-function clientOf(tracker: Proc): FdfsClient {
-  return new FdfsClient(
-    defaultClientConfig(
-      new Map([
-        ['tracker_server', [`${tracker.host}:${tracker.port}`]],
-        ['network_timeout', ['5']],
-        ['connect_timeout', ['2']],
-      ]),
-    ).config,
-  );
-}
 
 function overlaps(a: TrunkSlot, b: TrunkSlot): boolean {
   return (
@@ -91,7 +78,7 @@ describe('kill -9 during a burst of small durable uploads into trunk files', () 
       };
       let storage = await startStorageProc(opts);
       procs.push(storage);
-      const client = clientOf(tracker);
+      const client = trackerClient(tracker);
       // Writable, and the trunk server role taken (until then small uploads are normal files).
       await eventually(async () => {
         const probe = await client.upload(Buffer.from('probe'), { ext: 'txt' });
@@ -124,7 +111,7 @@ describe('kill -9 during a burst of small durable uploads into trunk files', () 
 
       storage = await startStorageProc(opts);
       procs.push(storage);
-      const after = clientOf(tracker);
+      const after = trackerClient(tracker);
       try {
         await eventually(() => after.upload(Buffer.from('after'), { ext: 'txt' }), 30_000);
         for (const [id, data] of answered) expect(sha(await after.downloadBuffer(id)), id).toBe(sha(data));

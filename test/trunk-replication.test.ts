@@ -9,10 +9,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FdfsClient, resolveSource, StorageClient } from '../src/client/index.js';
+import type { FdfsClient } from '../src/client/index.js';
 import { decodeRemoteFilename } from '../src/fileid/index.js';
 import type { StorageNode } from '../src/storage/index.js';
 import { locate, TRUNK_HEADER_SIZE, type TrunkSlot } from '../src/storage/trunk/index.js';
+import { uploadDirect } from './helpers/direct.js';
 import { eventually } from './helpers/node-process.js';
 import { startTrunkGroup, type TrunkGroup } from './helpers/trunk-group.js';
 
@@ -25,16 +26,8 @@ const server = () => group.server();
 const other = () => group.peer();
 
 /** Straight to one storage, as a client the tracker sent there. */
-async function uploadTo(n: StorageNode, content: Buffer, via: FdfsClient = client): Promise<string> {
-  const stored = await via.pool.use(n.address, async (conn) =>
-    new StorageClient(conn).upload({
-      storePathIndex: 0xff,
-      ext: 'bin',
-      content: await resolveSource(content),
-      appender: false,
-    }),
-  );
-  return `${stored.group}/${stored.remote}`;
+function uploadTo(n: StorageNode, content: Buffer, via: FdfsClient = client): Promise<string> {
+  return uploadDirect(via, n.address, content);
 }
 
 /** The slot's bytes in one storage's trunk file: header + content. */
