@@ -1,5 +1,6 @@
 /**
- * Kill -9 the trunk server of a two-storage trunk group under a burst of small uploads: the peer
+ * Kill -9 the trunk server of a two-storage trunk group (durable writes) under a burst of small
+ * uploads: the peer
  * takes the role from its copy of the trunk binlog and goes on packing uploads. Every upload
  * answered before the kill must still be intact afterwards, on both storages once the dead one
  * is back and replication has settled: the new trunk server must not have handed out a slot an
@@ -71,7 +72,7 @@ async function trunkPair(hosts: readonly [string, string]) {
     host,
     group: 'group1',
     trackers: [tracker],
-    sets: ['durable_writes=false', 'sync_wait_msec=500'],
+    sets: ['durable_writes=true', 'sync_wait_msec=500'],
     ...(base ? { base } : {}),
   });
   const start = async (host: string, base?: string) => {

@@ -117,9 +117,11 @@ export class TrunkUpkeep {
     await this.pushers.set(this.deps.server() ? peers : []);
   }
 
-  /** True while this trunk server has peers that keep copies of its binlog. */
+  /** True while this trunk server has peers that keep copies of its binlog it waits for. */
   get replicating(): boolean {
-    return this.peers.length > 0 && this.deps.server() !== undefined;
+    // durable_writes = false gives FastDFS' behaviour back here too: the binlog is pushed behind
+    // the answers (a failover may then hand out slots of the last answered files, as FastDFS').
+    return this.deps.config.durableWrites && this.peers.length > 0 && this.deps.server() !== undefined;
   }
 
   /**
