@@ -30,8 +30,8 @@ const MAX_SEND = 64 * 1024;
 const IDLE_MS = 200;
 /**
  * Reconnects to a peer that went away after 100 ms, doubling up to 2 s: a peer back from a
- * restart is caught up (and waited for again) within a fraction of a second, which shortens
- * the one window left, the trunk server dying before a returned peer is caught up.
+ * restart is caught up, and waited for again, within a fraction of a second (until then it
+ * cannot vouch for its copy, vouch.ts).
  */
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2000;
@@ -85,7 +85,7 @@ export class TrunkBinlogPusher {
   private wake: (() => void) | undefined;
   /** reach() came while no idle wait was on: the next one is skipped. */
   private kicked = false;
-  private log: Logger;
+  private readonly log: Logger;
 
   constructor(
     readonly peer: TrunkPeer,
