@@ -8,11 +8,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FdfsClient, resolveSource, StorageClient } from '../src/client/index.js';
+import { FdfsClient } from '../src/client/index.js';
 import { defaultClientConfig } from '../src/config/index.js';
 import { decodeRemoteFilename, parseFileId } from '../src/fileid/index.js';
 import { StorageStatus } from '../src/protocol/index.js';
 import { type Proc, removeDirs, startStorageProc, startTrackerProc, storedFiles } from './helpers/cluster.js';
+import { uploadDirect } from './helpers/direct.js';
 import { eventually, tempDir } from './helpers/node-process.js';
 
 const T = 60_000;
@@ -34,22 +35,6 @@ function clientOf(t: Proc): FdfsClient {
   return c;
 }
 
-async function upload(
-  client: FdfsClient,
-  s: { host: string; port: number },
-  content: Buffer,
-): Promise<string> {
-  const stored = await client.pool.use(s, async (conn) =>
-    new StorageClient(conn).upload({
-      storePathIndex: 0xff,
-      ext: 'txt',
-      content: await resolveSource(content),
-      appender: false,
-    }),
-  );
-  return `${stored.group}/${stored.remote}`;
-}
-
 async function bothWays(client: FdfsClient, group: string, x: Proc, y: Proc, xAddr: string, yAddr: string) {
   await eventually(async () => {
     const list = await client.listStorages(group);
@@ -64,7 +49,7 @@ async function bothWays(client: FdfsClient, group: string, x: Proc, y: Proc, xAd
       [y, yAddr],
     ] as const) {
       const content = randomBytes(size);
-      files.set(await upload(client, { host: addr, port: s.port }, content), sha1(content));
+      files.set(await uploadDirect(client, { host: addr, port: s.port }, content, 'txt'), sha1(content));
     }
   }
   await eventually(async () => {

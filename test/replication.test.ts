@@ -20,6 +20,7 @@ import {
   startTrackerProc,
   storedFiles,
 } from './helpers/cluster.js';
+import { uploadDirect } from './helpers/direct.js';
 import { eventually } from './helpers/node-process.js';
 
 const T = 120_000;
@@ -72,15 +73,7 @@ async function startStorage(
 
 /** Uploads straight to one storage (not through a tracker), as "a stream of uploads to A". */
 async function uploadTo(s: Proc, content: Buffer): Promise<string> {
-  const stored = await client.pool.use({ host: s.host, port: s.port }, async (conn) =>
-    new StorageClient(conn).upload({
-      storePathIndex: 0xff,
-      ext: 'bin',
-      content: await resolveSource(content),
-      appender: false,
-    }),
-  );
-  const id = `${stored.group}/${stored.remote}`;
+  const id = await uploadDirect(client, s, content);
   live.set(id, sha1(content));
   return id;
 }

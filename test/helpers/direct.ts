@@ -20,11 +20,12 @@ export async function uploadDirect(
   client: FdfsClient,
   to: { host: string; port: number },
   content: Buffer,
+  ext = 'bin',
 ): Promise<string> {
   const stored = await client.pool.use({ host: to.host, port: to.port }, async (conn) =>
     new StorageClient(conn).upload({
       storePathIndex: 0xff,
-      ext: 'bin',
+      ext,
       content: await resolveSource(content),
       appender: false,
     }),
