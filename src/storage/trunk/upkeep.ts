@@ -43,8 +43,7 @@ export class TrunkUpkeep {
   private readonly compressor: ScheduledTask;
   /** The peers to push to; held back while the binlog is compressed. */
   private peers: readonly TrunkPeer[] = [];
-  private compacting = false;
-  /** The compression under way, if any. */
+  /** The compression under way, if any (its pushers stopped until it ends). */
   private compaction: Promise<unknown> | undefined;
   /** The binlog's size after the last compression: unchanged since, there is nothing to do. */
   private compactedAt = -1;
@@ -113,7 +112,7 @@ export class TrunkUpkeep {
   /** Pushes the binlog to `peers` while this storage is the trunk server; to none otherwise. */
   async pushTo(peers: readonly TrunkPeer[]): Promise<void> {
     this.peers = peers;
-    if (this.compacting) return; // the compression starts them once the new binlog is in place
+    if (this.compaction) return; // the compression starts them once the new binlog is in place
     await this.pushers.set(this.deps.server() ? peers : []);
   }
 
@@ -179,33 +178,29 @@ export class TrunkUpkeep {
 
   /** True when it compressed; false when the binlog did not change since the last time. */
   private compress(server: TrunkServer): Promise<boolean> {
-    const run = this.compressNow(server);
-    this.compaction = run;
-    return run.finally(() => {
-      if (this.compaction === run) this.compaction = undefined;
+    if (this.deps.binlog.size === this.compactedAt) return Promise.resolve(false);
+    // Pushers stopped for it, started again after it, from the new binlog's start.
+    const run = this.compressNow(server).finally(async () => {
+      this.compaction = undefined;
+      await this.pushTo(this.peers);
     });
+    this.compaction = run;
+    return run;
   }
 
   private async compressNow(server: TrunkServer): Promise<boolean> {
     const { binlog, config } = this.deps;
-    if (binlog.size === this.compactedAt) return false;
-    this.compacting = true;
-    try {
-      await this.pushers.set([]);
-      const { before, after } = await compactTrunkBinlog({
-        binlog,
-        server,
-        markDir: join(config.basePath, 'data', 'trunk'),
-        dataPath: trunkDataPath(config.basePath),
-        durable: config.durableWrites,
-      });
-      this.compactedAt = after;
-      await this.deps.flag().set(LAST_COMPRESS_KEY, String(Math.floor(this.now() / 1000)));
-      this.deps.logger.info('trunk binlog compressed', { before, after });
-      return true;
-    } finally {
-      this.compacting = false;
-      await this.pushTo(this.peers);
-    }
+    await this.pushers.set([]);
+    const { before, after } = await compactTrunkBinlog({
+      binlog,
+      server,
+      markDir: join(config.basePath, 'data', 'trunk'),
+      dataPath: trunkDataPath(config.basePath),
+      durable: config.durableWrites,
+    });
+    this.compactedAt = after;
+    await this.deps.flag().set(LAST_COMPRESS_KEY, String(Math.floor(this.now() / 1000)));
+    this.deps.logger.info('trunk binlog compressed', { before, after });
+    return true;
   }
 }
